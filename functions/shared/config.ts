@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/**
+ * The one place that reads the environment. Every variable has a documented default that
+ * matches the local stack (README "Configuration"), so `npm start` needs no .env file.
+ */
+const configSchema = z.object({
+  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/trisearch"),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
+  OPENSEARCH_URL: z.string().url().default("http://127.0.0.1:9200"),
+  OPENSEARCH_INDEX: z.string().min(1).default("messages"),
+  SQS_ENDPOINT: z.string().url().optional().default("http://127.0.0.1:9324"),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  QUEUE_PREFIX: z.string().default("trisearch"),
+  KEYWORD_QUEUE_URL: z.string().url().optional(),
+  VECTOR_QUEUE_URL: z.string().url().optional(),
+  INGEST_QUEUE_URL: z.string().url().optional(),
+  CHROMA_URL: z.string().url().default("http://127.0.0.1:8000"),
+  CHROMA_COLLECTION: z.string().min(1).default("messages"),
+  EMBEDDER: z.enum(["onnx", "bedrock"]).default("onnx"),
+  ONNX_MODEL_DIR: z.string().min(1).default(".cache/models/all-minilm-l6-v2-q"),
+  BEDROCK_MODEL_ID: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
+  BEDROCK_DIMENSIONS: z.coerce
+    .number()
+    .refine((n) => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")
+    .default(1024),
+  BEDROCK_ENDPOINT: z.string().url().optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  CACHE_DIR: z.string().min(1).default(".cache"),
+  LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses an environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+let current: Config | undefined;
+
+/** The process-wide config, parsed once (cold start fails loudly on a bad value). */
+export function config(): Config {
+  current ??= loadConfig();
+  return current;
+}
+
+/** Tests and the CLI point the process at another environment (e.g. a test database). */
+export function setConfig(next: Config): void {
+  current = next;
+}
