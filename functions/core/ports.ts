@@ -1,4 +1,12 @@
-import type { IndexJob, IndexTarget, LegHit, SearchFilters, StoredMessage } from "./model";
+import type {
+  IndexJob,
+  IndexTarget,
+  LegHit,
+  MessageInput,
+  SearchFilters,
+  SourceRef,
+  StoredMessage,
+} from "./model";
 
 /** Turns texts into fixed-dimension, L2-normalised vectors. */
 export interface Embedder {
@@ -20,6 +28,10 @@ export interface KeywordIndex {
   upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]>;
   remove(jobs: readonly { messageId: number; version: number }[]): Promise<IndexWriteOutcome[]>;
   count(): Promise<number>;
+  /** Creates the index with its mappings if it is missing (idempotent). */
+  ensureIndex(): Promise<void>;
+  /** Reconciliation: the next page of (id, version) in ascending id, strictly after `afterId`. */
+  listVersions(afterId: number, limit: number): Promise<IndexedVersion[]>;
 }
 
 /** Vector index, fed from PostgreSQL rows and the Embedder. */
@@ -28,6 +40,18 @@ export interface VectorIndex {
   remove(messageIds: readonly number[]): Promise<void>;
   query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]>;
   count(): Promise<number>;
+  /** Reconciliation: one page of stored versions (stable order while the collection is unchanged). */
+  listVersions(offset: number, limit: number): Promise<IndexedVersion[]>;
+  /** Stored versions of the given messages; absent ids are not in the index. */
+  getVersions(messageIds: readonly number[]): Promise<Map<number, IndexedVersion>>;
+}
+
+/** What an index holds for one message, as reconciliation compares it with PostgreSQL. */
+export interface IndexedVersion {
+  readonly messageId: number;
+  readonly version: number;
+  /** Vector index only: the embedding model that produced the vector. */
+  readonly model?: string;
 }
 
 export interface IndexWriteOutcome {
@@ -39,3 +63,51 @@ export interface IndexWriteOutcome {
 }
 
 export type { IndexJob, IndexTarget };
+
+/** What happened to one submitted message. */
+export interface IngestOutcome {
+  readonly externalId: string;
+  readonly messageId: number;
+  readonly status: "created" | "updated" | "unchanged";
+  readonly version: number;
+}
+
+/** A pending index job in the transactional outbox. */
+export interface OutboxEntry {
+  readonly id: number;
+  readonly target: IndexTarget;
+  readonly job: IndexJob;
+}
+
+/** PostgreSQL, the source of truth. Every change writes its outbox rows in the same transaction. */
+export interface MessageStore {
+  /** Upserts a batch atomically; returns one outcome per input (same order) and the outbox ids written. */
+  ingest(
+    source: SourceRef,
+    messages: readonly MessageInput[],
+  ): Promise<{ outcomes: IngestOutcome[]; outboxIds: number[] }>;
+  /** Soft-deletes; null when the message does not exist. Deleting twice is a no-op. */
+  softDelete(messageId: number): Promise<{ version: number; outboxIds: number[]; changed: boolean } | null>;
+  /** Current rows, including soft-deleted ones (workers need to see deletes). */
+  getByIds(ids: readonly number[]): Promise<StoredMessage[]>;
+  /** Records that an index now holds these versions (never moves a recorded version backwards). */
+  recordApplied(
+    target: IndexTarget,
+    applied: readonly { messageId: number; version: number; embeddingId?: string | null; model?: string }[],
+  ): Promise<void>;
+  /** Live (not deleted) message count. */
+  countLive(): Promise<number>;
+}
+
+/** The outbox side of the store, used by the relay. */
+export interface OutboxStore {
+  /**
+   * Locks up to `limit` unsent entries (only `ids` when given), hands them to `publish`, and marks
+   * sent exactly the ids it returns; the others stay pending with their attempt counted.
+   */
+  drain(
+    opts: { limit: number; ids?: readonly number[] },
+    publish: (entries: readonly OutboxEntry[]) => Promise<Set<number>>,
+  ): Promise<{ sent: number; failed: number }>;
+  countPending(): Promise<number>;
+}

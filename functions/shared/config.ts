@@ -9,7 +9,11 @@ const configSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   OPENSEARCH_URL: z.string().url().default("http://127.0.0.1:9200"),
   OPENSEARCH_INDEX: z.string().min(1).default("messages"),
-  SQS_ENDPOINT: z.string().url().optional().default("http://127.0.0.1:9324"),
+  /** "aws" = the SDK's regional endpoint (the default inside Lambda). */
+  SQS_ENDPOINT: z
+    .union([z.literal("aws"), z.string().url()])
+    .default("http://127.0.0.1:9324")
+    .transform((v) => (v === "aws" ? undefined : v)),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   QUEUE_PREFIX: z.string().default("trisearch"),
   KEYWORD_QUEUE_URL: z.string().url().optional(),
@@ -39,12 +43,25 @@ export class ConfigError extends Error {
 
 /** Parses an environment; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // Empty strings mean "unset" (a CDK/compose env var can only be blanked, not removed).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  // Inside AWS Lambda the local-stack defaults must not apply: SQS is the regional endpoint.
+  if (env.AWS_LAMBDA_FUNCTION_NAME && !present.SQS_ENDPOINT) present.SQS_ENDPOINT = "aws";
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   return parsed.data;
+}
+
+/** The queue URL for `name` (keyword, vector, ingest): explicit in AWS, derived from the prefix locally. */
+export function queueUrl(cfg: Config, name: "keyword" | "vector" | "ingest"): string {
+  const explicit = { keyword: cfg.KEYWORD_QUEUE_URL, vector: cfg.VECTOR_QUEUE_URL, ingest: cfg.INGEST_QUEUE_URL }[name];
+  if (explicit) return explicit;
+  if (!cfg.SQS_ENDPOINT) throw new ConfigError(`${name.toUpperCase()}_QUEUE_URL is required when SQS_ENDPOINT is unset`);
+  // ElasticMQ's URL layout: <endpoint>/<account>/<queue name>.
+  return `${cfg.SQS_ENDPOINT}/000000000000/${cfg.QUEUE_PREFIX}-${name}`;
 }
 
 let current: Config | undefined;

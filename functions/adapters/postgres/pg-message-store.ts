@@ -1,0 +1,289 @@
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import type { IndexTarget, MessageInput, SourceRef, StoredMessage } from "../../core/model";
+import type { IngestOutcome, MessageStore, OutboxEntry, OutboxStore } from "../../core/ports";
+
+/** sha256 over every indexed field, so "identical re-send" means identical to the indexes too. */
+export function messageHash(m: MessageInput): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        m.content,
+        m.author,
+        m.channel,
+        m.timestamp.toISOString(),
+        m.threadId ?? null,
+        canonical(m.metadata ?? {}),
+      ]),
+    )
+    .digest("hex");
+}
+
+/** Key order must not change the hash: jsonb does not keep it. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+interface MessageRow {
+  id: string;
+  source_id: string;
+  source_type: string;
+  source_name: string;
+  external_id: string;
+  channel: string;
+  author: string;
+  content: string;
+  timestamp: Date;
+  thread_id: string | null;
+  message_metadata: Record<string, unknown>;
+  embedding_id: string | null;
+  version: string;
+  content_hash: string;
+  deleted_at: Date | null;
+}
+
+export const MESSAGE_COLUMNS = `m.id, m.source_id, s.type AS source_type, s.name AS source_name, m.external_id,
+  m.channel, m.author, m.content, m."timestamp", m.thread_id, m.message_metadata, m.embedding_id,
+  m.version, m.content_hash, m.deleted_at`;
+
+export function toStoredMessage(r: MessageRow): StoredMessage {
+  return {
+    id: Number(r.id),
+    sourceId: Number(r.source_id),
+    source: { type: r.source_type, name: r.source_name },
+    externalId: r.external_id,
+    channel: r.channel,
+    author: r.author,
+    content: r.content,
+    timestamp: r.timestamp,
+    threadId: r.thread_id,
+    metadata: r.message_metadata,
+    embeddingId: r.embedding_id,
+    version: Number(r.version),
+    contentHash: r.content_hash,
+    deletedAt: r.deleted_at,
+  };
+}
+
+const TARGETS: readonly IndexTarget[] = ["keyword", "vector"];
+
+export class PgMessageStore implements MessageStore, OutboxStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async ingest(
+    source: SourceRef,
+    messages: readonly MessageInput[],
+  ): Promise<{ outcomes: IngestOutcome[]; outboxIds: number[] }> {
+    return this.transaction(async (db) => {
+      const sourceId = await this.upsertSource(db, source);
+      const hashes = messages.map(messageHash);
+      // One statement for the whole batch. The WHERE on DO UPDATE makes an identical re-send a
+      // no-op (no version bump, no outbox row); re-sending a deleted message brings it back.
+      const written = await db.query<{ id: string; external_id: string; version: string; inserted: boolean }>(
+        `INSERT INTO messages (source_id, external_id, content, author, channel, "timestamp", thread_id,
+                               message_metadata, content_hash)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                                  $7::text[], $8::jsonb[], $9::text[])
+         ON CONFLICT (source_id, external_id) DO UPDATE SET
+           content = EXCLUDED.content, author = EXCLUDED.author, channel = EXCLUDED.channel,
+           "timestamp" = EXCLUDED."timestamp", thread_id = EXCLUDED.thread_id,
+           message_metadata = EXCLUDED.message_metadata, content_hash = EXCLUDED.content_hash,
+           deleted_at = NULL, version = messages.version + 1, updated_at = now()
+         WHERE messages.content_hash <> EXCLUDED.content_hash OR messages.deleted_at IS NOT NULL
+         RETURNING id, external_id, version, (xmax = 0) AS inserted`,
+        [
+          sourceId,
+          messages.map((m) => m.externalId),
+          messages.map((m) => m.content),
+          messages.map((m) => m.author),
+          messages.map((m) => m.channel),
+          messages.map((m) => m.timestamp.toISOString()),
+          messages.map((m) => m.threadId ?? null),
+          messages.map((m) => JSON.stringify(m.metadata ?? {})),
+          hashes,
+        ],
+      );
+      const changed = new Map(written.rows.map((r) => [r.external_id, r]));
+      const unchangedIds = messages.map((m) => m.externalId).filter((id) => !changed.has(id));
+      const unchanged = new Map<string, { id: string; version: string }>();
+      if (unchangedIds.length > 0) {
+        const res = await db.query<{ id: string; external_id: string; version: string }>(
+          "SELECT id, external_id, version FROM messages WHERE source_id = $1 AND external_id = ANY($2::text[])",
+          [sourceId, unchangedIds],
+        );
+        for (const r of res.rows) unchanged.set(r.external_id, r);
+      }
+      const outboxIds = await this.enqueue(
+        db,
+        written.rows.map((r) => ({ messageId: Number(r.id), version: Number(r.version), op: "upsert" as const })),
+      );
+      const outcomes = messages.map((m): IngestOutcome => {
+        const w = changed.get(m.externalId);
+        if (w) {
+          return {
+            externalId: m.externalId,
+            messageId: Number(w.id),
+            status: w.inserted ? "created" : "updated",
+            version: Number(w.version),
+          };
+        }
+        const u = unchanged.get(m.externalId);
+        if (!u) throw new Error(`message ${m.externalId} vanished inside its own transaction`);
+        return { externalId: m.externalId, messageId: Number(u.id), status: "unchanged", version: Number(u.version) };
+      });
+      return { outcomes, outboxIds };
+    });
+  }
+
+  async softDelete(messageId: number): Promise<{ version: number; outboxIds: number[]; changed: boolean } | null> {
+    return this.transaction(async (db) => {
+      const res = await db.query<{ version: string }>(
+        `UPDATE messages SET deleted_at = now(), version = version + 1, updated_at = now()
+         WHERE id = $1 AND deleted_at IS NULL RETURNING version`,
+        [messageId],
+      );
+      const row = res.rows[0];
+      if (row) {
+        const version = Number(row.version);
+        const outboxIds = await this.enqueue(db, [{ messageId, version, op: "delete" }]);
+        return { version, outboxIds, changed: true };
+      }
+      const existing = await db.query<{ version: string }>("SELECT version FROM messages WHERE id = $1", [messageId]);
+      const found = existing.rows[0];
+      return found ? { version: Number(found.version), outboxIds: [], changed: false } : null;
+    });
+  }
+
+  async getByIds(ids: readonly number[]): Promise<StoredMessage[]> {
+    if (ids.length === 0) return [];
+    const res = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN sources s ON s.id = m.source_id WHERE m.id = ANY($1::bigint[])`,
+      [ids],
+    );
+    return res.rows.map(toStoredMessage);
+  }
+
+  async recordApplied(
+    target: IndexTarget,
+    applied: readonly { messageId: number; version: number; embeddingId?: string | null; model?: string }[],
+  ): Promise<void> {
+    if (applied.length === 0) return;
+    const ids = applied.map((a) => a.messageId);
+    const versions = applied.map((a) => a.version);
+    if (target === "keyword") {
+      await this.pool.query(
+        `UPDATE messages m SET keyword_version = GREATEST(COALESCE(m.keyword_version, 0), a.version)
+         FROM unnest($1::bigint[], $2::bigint[]) AS a(id, version) WHERE m.id = a.id`,
+        [ids, versions],
+      );
+      return;
+    }
+    // Only the newest applied version may set embedding_id, so a late old job cannot undo a delete.
+    await this.pool.query(
+      `UPDATE messages m SET vector_version = a.version, embedding_id = a.embedding_id, vector_model = a.model
+       FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS a(id, version, embedding_id, model)
+       WHERE m.id = a.id AND COALESCE(m.vector_version, 0) <= a.version`,
+      [ids, versions, applied.map((a) => a.embeddingId ?? null), applied.map((a) => a.model ?? null)],
+    );
+  }
+
+  async countLive(): Promise<number> {
+    const res = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM messages WHERE deleted_at IS NULL");
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async drain(
+    opts: { limit: number; ids?: readonly number[] },
+    publish: (entries: readonly OutboxEntry[]) => Promise<Set<number>>,
+  ): Promise<{ sent: number; failed: number }> {
+    return this.transaction(async (db) => {
+      // SKIP LOCKED: the after-commit publish and the scheduled relay never send the same row twice.
+      const res = await db.query<{ id: string; message_id: string; target: IndexTarget; op: "upsert" | "delete"; version: string }>(
+        `SELECT id, message_id, target, op, version FROM outbox
+         WHERE sent_at IS NULL ${opts.ids ? "AND id = ANY($2::bigint[])" : ""}
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        opts.ids ? [opts.limit, opts.ids] : [opts.limit],
+      );
+      if (res.rows.length === 0) return { sent: 0, failed: 0 };
+      const entries = res.rows.map(
+        (r): OutboxEntry => ({
+          id: Number(r.id),
+          target: r.target,
+          job: { messageId: Number(r.message_id), op: r.op, version: Number(r.version) },
+        }),
+      );
+      let sentIds: Set<number>;
+      let error: string | null = null;
+      try {
+        sentIds = await publish(entries);
+      } catch (err) {
+        sentIds = new Set();
+        error = err instanceof Error ? err.message : String(err);
+      }
+      const sent = entries.filter((e) => sentIds.has(e.id)).map((e) => e.id);
+      const failed = entries.filter((e) => !sentIds.has(e.id)).map((e) => e.id);
+      if (sent.length > 0) {
+        await db.query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])", [sent]);
+      }
+      if (failed.length > 0) {
+        await db.query(
+          "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])",
+          [failed, error ?? "not accepted by the queue"],
+        );
+      }
+      return { sent: sent.length, failed: failed.length };
+    });
+  }
+
+  async countPending(): Promise<number> {
+    const res = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL");
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  private async upsertSource(db: pg.PoolClient, source: SourceRef): Promise<number> {
+    // DO UPDATE (a no-op) so RETURNING yields the id whether the row is new or not.
+    const res = await db.query<{ id: string }>(
+      `INSERT INTO sources (type, name) VALUES ($1, $2)
+       ON CONFLICT (type, name) DO UPDATE SET type = EXCLUDED.type RETURNING id`,
+      [source.type, source.name],
+    );
+    return Number(res.rows[0]!.id);
+  }
+
+  private async enqueue(
+    db: pg.PoolClient,
+    jobs: readonly { messageId: number; version: number; op: "upsert" | "delete" }[],
+  ): Promise<number[]> {
+    if (jobs.length === 0) return [];
+    const rows = jobs.flatMap((j) => TARGETS.map((t) => ({ ...j, target: t })));
+    const res = await db.query<{ id: string }>(
+      `INSERT INTO outbox (message_id, target, op, version)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) RETURNING id`,
+      [rows.map((r) => r.messageId), rows.map((r) => r.target), rows.map((r) => r.op), rows.map((r) => r.version)],
+    );
+    return res.rows.map((r) => Number(r.id));
+  }
+
+  private async transaction<T>(work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    const db = await this.pool.connect();
+    try {
+      await db.query("BEGIN");
+      const result = await work(db);
+      await db.query("COMMIT");
+      return result;
+    } catch (err) {
+      await db.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { type ErrorDetail, ValidationError } from "./errors";
+import type { MessageInput, SourceRef } from "./model";
+
+export const MAX_BATCH = 500;
+export const MAX_CONTENT_CHARS = 40_000;
+
+const nonBlank = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => s.trim().length > 0, "must not be blank");
+
+const messageSchema = z.object({
+  external_id: nonBlank(255),
+  channel: nonBlank(255),
+  author: nonBlank(320),
+  content: z.string().min(1).max(MAX_CONTENT_CHARS),
+  timestamp: z.iso.datetime({ offset: true }),
+  thread_id: z.string().max(255).nullish(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const ingestRequestSchema = z.object({
+  source: z.object({ type: nonBlank(64), name: nonBlank(255) }),
+  messages: z.array(messageSchema).min(1).max(MAX_BATCH),
+});
+
+export interface IngestRequest {
+  readonly source: SourceRef;
+  readonly messages: readonly MessageInput[];
+}
+
+/** Zod issues -> details that name each bad field by its path, e.g. `messages.3.content`. */
+export function zodDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  return issues.map((i) => ({ path: i.path.map(String).join(".") || "(body)", message: i.message }));
+}
+
+/** Validates a POST /messages body. The whole request is rejected if any message is bad. */
+export function parseIngestRequest(body: unknown): IngestRequest {
+  const parsed = ingestRequestSchema.safeParse(body);
+  if (!parsed.success) throw new ValidationError("Invalid ingest request", zodDetails(parsed.error.issues));
+  const seen = new Map<string, number>();
+  const duplicates: ErrorDetail[] = [];
+  parsed.data.messages.forEach((m, i) => {
+    const first = seen.get(m.external_id);
+    if (first === undefined) seen.set(m.external_id, i);
+    else duplicates.push({ path: `messages.${i}.external_id`, message: `duplicates messages.${first}.external_id` });
+  });
+  if (duplicates.length > 0) throw new ValidationError("Duplicate external_id in one request", duplicates);
+  return {
+    source: parsed.data.source,
+    messages: parsed.data.messages.map((m) => ({
+      externalId: m.external_id,
+      channel: m.channel,
+      author: m.author,
+      content: m.content,
+      timestamp: new Date(m.timestamp),
+      threadId: m.thread_id ?? null,
+      metadata: m.metadata ?? {},
+    })),
+  };
+}

@@ -1,0 +1,42 @@
+import { NotFoundError } from "./errors";
+import type { MessageInput, SourceRef } from "./model";
+import { relayOutbox } from "./outbox-relay";
+import type { IngestOutcome, JobPublisher, MessageStore, OutboxStore } from "./ports";
+
+export interface IngestDeps {
+  readonly store: MessageStore;
+  readonly outbox: OutboxStore;
+  readonly publisher: JobPublisher;
+  readonly warn?: (message: string, err: unknown) => void;
+}
+
+/**
+ * One write to PostgreSQL (messages + outbox in one transaction), then a best-effort publish of
+ * that transaction's outbox rows. If publishing fails the rows stay pending and the scheduled
+ * relay sends them: an accepted message is never lost.
+ */
+export async function ingestMessages(
+  deps: IngestDeps,
+  source: SourceRef,
+  messages: readonly MessageInput[],
+): Promise<IngestOutcome[]> {
+  const { outcomes, outboxIds } = await deps.store.ingest(source, messages);
+  await publishAfterCommit(deps, outboxIds);
+  return outcomes;
+}
+
+export async function deleteMessage(deps: IngestDeps, messageId: number): Promise<{ version: number; changed: boolean }> {
+  const result = await deps.store.softDelete(messageId);
+  if (!result) throw new NotFoundError(`message ${messageId} does not exist`);
+  await publishAfterCommit(deps, result.outboxIds);
+  return { version: result.version, changed: result.changed };
+}
+
+async function publishAfterCommit(deps: IngestDeps, outboxIds: readonly number[]): Promise<void> {
+  if (outboxIds.length === 0) return;
+  try {
+    await relayOutbox(deps, { ids: outboxIds, batchSize: outboxIds.length });
+  } catch (err) {
+    deps.warn?.("outbox publish failed; the scheduled relay will retry", err);
+  }
+}

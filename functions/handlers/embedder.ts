@@ -1,0 +1,16 @@
+import middy from "@middy/core";
+import type { SQSEvent } from "aws-lambda";
+import { applyVectorJobs } from "../core/index-worker";
+import { container } from "../shared/container";
+import { processJobBatch } from "../shared/sqs-batch";
+
+/** Vector queue -> current Postgres rows -> Embedder -> Chroma; failed records only are retried. */
+export const handler = middy(async (event: SQSEvent) => {
+  const deps = container();
+  return processJobBatch(
+    event,
+    (records) =>
+      applyVectorJobs({ store: deps.store, vectorIndex: deps.vectorIndex(), embedder: deps.embedder }, records),
+    "embedder",
+  );
+});

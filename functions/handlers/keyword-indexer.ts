@@ -1,0 +1,15 @@
+import middy from "@middy/core";
+import type { SQSEvent } from "aws-lambda";
+import { applyKeywordJobs } from "../core/index-worker";
+import { container } from "../shared/container";
+import { processJobBatch } from "../shared/sqs-batch";
+
+/** Keyword queue -> current Postgres rows -> OpenSearch `_bulk`; failed records only are retried. */
+export const handler = middy(async (event: SQSEvent) => {
+  const deps = container();
+  return processJobBatch(
+    event,
+    async (records) => applyKeywordJobs({ store: deps.store, keywordIndex: await deps.keywordIndex() }, records),
+    "keyword-indexer",
+  );
+});

@@ -1,0 +1,82 @@
+import { createEmbedder } from "../adapters/embedder-factory";
+import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
+import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
+import { PgMessageStore } from "../adapters/postgres/pg-message-store";
+import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
+import type { Embedder } from "../core/ports";
+import { chromaClient, openSearchClient, pgPool, sqsClient } from "./clients";
+import { type Config, config, queueUrl } from "./config";
+import { logger } from "./logger";
+
+/**
+ * The one place ports meet adapters. Everything is built on first use and kept for the life of
+ * the container, so swapping a store is one adapter plus one line here.
+ */
+export interface Container {
+  readonly config: Config;
+  readonly store: PgMessageStore;
+  readonly publisher: SqsJobPublisher;
+  readonly embedder: Embedder;
+  keywordIndex(): Promise<OpenSearchKeywordIndex>;
+  vectorIndex(): ChromaVectorIndex;
+  readonly warn: (message: string, err: unknown) => void;
+}
+
+export function createContainer(cfg: Config = config()): Container {
+  let store: PgMessageStore | undefined;
+  let publisher: SqsJobPublisher | undefined;
+  let embedder: Embedder | undefined;
+  let keywordIndex: Promise<OpenSearchKeywordIndex> | undefined;
+  let vectorIndex: ChromaVectorIndex | undefined;
+  return {
+    config: cfg,
+    get store() {
+      store ??= new PgMessageStore(pgPool(cfg));
+      return store;
+    },
+    get publisher() {
+      publisher ??= new SqsJobPublisher(sqsClient(cfg), {
+        keyword: queueUrl(cfg, "keyword"),
+        vector: queueUrl(cfg, "vector"),
+      });
+      return publisher;
+    },
+    get embedder() {
+      const built = embedder ?? createEmbedder(cfg);
+      embedder = built;
+      return built;
+    },
+    keywordIndex() {
+      keywordIndex ??= (async () => {
+        const index = new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX);
+        await index.ensureIndex();
+        return index;
+      })().catch((err: unknown) => {
+        keywordIndex = undefined; // let the next invocation try again
+        throw err;
+      });
+      return keywordIndex;
+    },
+    vectorIndex() {
+      const e = this.embedder;
+      vectorIndex ??= new ChromaVectorIndex(chromaClient(cfg), cfg.CHROMA_COLLECTION, {
+        modelId: e.modelId,
+        dimension: e.dimension,
+      });
+      return vectorIndex;
+    },
+    warn: (message, err) => logger.warn(message, { error: err as Error }),
+  };
+}
+
+let current: Container | undefined;
+
+export function container(): Container {
+  current ??= createContainer();
+  return current;
+}
+
+/** The local runtime and tests wire a container for another config (e.g. the test database). */
+export function setContainer(next: Container | undefined): void {
+  current = next;
+}

@@ -1,0 +1,44 @@
+import type middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { AppError, ValidationError, toAppError } from "../core/errors";
+import { logger } from "./logger";
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export function json(statusCode: number, body: unknown): HttpResult {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** The raw request body exactly as received (API Gateway base64-encodes binary payloads). */
+export function rawBody(event: APIGatewayProxyEventV2): string {
+  if (!event.body) return "";
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+}
+
+export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const text = rawBody(event);
+  if (text.trim() === "") throw new ValidationError("Request body is required (JSON)");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`Request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The one place errors become HTTP responses: AppErrors keep their status and code, anything
+ * else is a 500 whose details stay in the log.
+ */
+export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
+  return {
+    onError: async (request) => {
+      const err = toAppError(request.error);
+      if (err.status >= 500) {
+        logger.error("request failed", { code: err.code, error: request.error as Error });
+      }
+      const response = json(err.status, err.toJSON());
+      if (err instanceof AppError && err.retryable) response.headers = { ...response.headers, "retry-after": "1" };
+      request.response = response;
+    },
+  };
+}
