@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import type { LegHit } from "../../../functions/core/model";
+import {
+  compareFused,
+  DEFAULT_RRF_K,
+  reciprocalRankFusion,
+  similarityFromCosineDistance,
+} from "../../../functions/core/search/fusion";
+
+const hits = (...ids: number[]): LegHit[] => ids.map((messageId, i) => ({ messageId, score: 10 - i }));
+
+describe("reciprocalRankFusion", () => {
+  it("reproduces the seed example: 5 in both legs ranks first with 1/61 + 1/62", () => {
+    const fused = reciprocalRankFusion({
+      bm25: [
+        { messageId: 5, score: 2.8 },
+        { messageId: 12, score: 2.1 },
+      ],
+      semantic: [
+        { messageId: 8, score: 0.85 },
+        { messageId: 5, score: 0.79 },
+      ],
+    });
+    expect(fused.map((h) => h.messageId)).toEqual([5, 8, 12]);
+    const [five, eight, twelve] = fused;
+    expect(five!.score).toBeCloseTo(1 / 61 + 1 / 62, 12);
+    // The seed doc prints 0.0323, but its own formula 1/61 + 1/62 is 0.032523 (0.0323 would be
+    // 2/62, i.e. rank 2 in both legs): we implement the formula, the printed sum is a slip.
+    expect(five!.score).toBeCloseTo(0.032523, 6);
+    expect(five!.score.toFixed(4)).toBe("0.0325");
+    expect(eight!.score).toBeCloseTo(1 / 61, 12);
+    expect(eight!.score.toFixed(4)).toBe("0.0164");
+    expect(twelve!.score).toBeCloseTo(1 / 62, 12);
+    expect(twelve!.score.toFixed(4)).toBe("0.0161");
+    expect(five).toEqual({
+      messageId: 5,
+      score: five!.score,
+      ranks: { bm25: 1, semantic: 2 },
+      legScores: { bm25: 2.8, semantic: 0.79 },
+    });
+    expect(eight!.ranks).toEqual({ bm25: null, semantic: 1 });
+    expect(eight!.legScores).toEqual({ bm25: null, semantic: 0.85 });
+    expect(twelve!.ranks).toEqual({ bm25: 2, semantic: null });
+  });
+
+  it("defaults k to 60 and honours another k", () => {
+    expect(DEFAULT_RRF_K).toBe(60);
+    const fused = reciprocalRankFusion({ bm25: hits(1, 2) }, 10);
+    expect(fused[0]!.score).toBeCloseTo(1 / 11, 12);
+    expect(fused[1]!.score).toBeCloseTo(1 / 12, 12);
+  });
+
+  it("keeps a single leg's order", () => {
+    const fused = reciprocalRankFusion({ semantic: hits(9, 3, 7) });
+    expect(fused.map((h) => h.messageId)).toEqual([9, 3, 7]);
+    expect(fused.map((h) => h.ranks.semantic)).toEqual([1, 2, 3]);
+    expect(fused.every((h) => h.ranks.bm25 === null && h.legScores.bm25 === null)).toBe(true);
+  });
+
+  it("returns nothing for missing or empty legs", () => {
+    expect(reciprocalRankFusion({})).toEqual([]);
+    expect(reciprocalRankFusion({ bm25: [], semantic: [] })).toEqual([]);
+    expect(reciprocalRankFusion({ bm25: hits(4), semantic: [] }).map((h) => h.messageId)).toEqual([4]);
+  });
+
+  it("ranks a message found by both legs above one found by a single leg at the same ranks", () => {
+    // 1 is rank 1 in bm25 and rank 3 in semantic; 2 is rank 1 in semantic only.
+    const fused = reciprocalRankFusion({ bm25: hits(1, 3), semantic: hits(2, 4, 1) });
+    expect(fused[0]!.messageId).toBe(1);
+    expect(fused[0]!.score).toBeCloseTo(1 / 61 + 1 / 63, 12);
+    expect(fused[1]!.messageId).toBe(2);
+  });
+
+  it("breaks ties deterministically: best rank, then messageId", () => {
+    // 7 and 3 are both rank 1 in one leg: equal scores, equal best rank -> lower id first.
+    const a = reciprocalRankFusion({ bm25: hits(7), semantic: hits(3) });
+    const b = reciprocalRankFusion({ semantic: hits(3), bm25: hits(7) });
+    expect(a.map((h) => h.messageId)).toEqual([3, 7]);
+    expect(b).toEqual(a);
+    expect(a[0]!.score).toBe(a[1]!.score);
+
+    // Equal scores, different best rank: the better rank wins over the lower id.
+    const tie = [
+      { messageId: 1, score: 0.5, ranks: { bm25: 4, semantic: null }, legScores: { bm25: 1, semantic: null } },
+      { messageId: 2, score: 0.5, ranks: { bm25: 9, semantic: 2 }, legScores: { bm25: 1, semantic: 1 } },
+    ];
+    expect([...tie].sort(compareFused).map((h) => h.messageId)).toEqual([2, 1]);
+    // Swapping the legs of symmetric inputs gives the same sums.
+    const s1 = reciprocalRankFusion({ bm25: hits(1, 2), semantic: hits(2, 1) });
+    expect(s1[0]!.score).toBe(s1[1]!.score);
+    expect(s1.map((h) => h.messageId)).toEqual([1, 2]);
+  });
+
+  it("keeps the first (best) rank of a duplicate within one leg", () => {
+    const fused = reciprocalRankFusion({ bm25: [...hits(5, 6), { messageId: 5, score: 0.1 }] });
+    expect(fused).toHaveLength(2);
+    const five = fused.find((h) => h.messageId === 5)!;
+    expect(five.ranks.bm25).toBe(1);
+    expect(five.legScores.bm25).toBe(10);
+    expect(five.score).toBeCloseTo(1 / 61, 12);
+  });
+
+  it("rejects a negative or non-finite k", () => {
+    expect(() => reciprocalRankFusion({ bm25: hits(1) }, -1)).toThrow(RangeError);
+    expect(() => reciprocalRankFusion({ bm25: hits(1) }, Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("similarityFromCosineDistance", () => {
+  it("is 1 - distance", () => {
+    expect(similarityFromCosineDistance(0)).toBe(1);
+    expect(similarityFromCosineDistance(0.25)).toBe(0.75);
+    expect(similarityFromCosineDistance(1)).toBe(0);
+    expect(similarityFromCosineDistance(2)).toBe(-1);
+  });
+});
