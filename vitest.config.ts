@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Integration files share one real stack (and 2 cores): run files one at a time.
+    fileParallelism: false,
     projects: [
       {
         extends: true,
@@ -15,8 +17,6 @@ export default defineConfig({
           globalSetup: ["test/helpers/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          // One real stack is shared: files run one at a time so they never race on it.
-          fileParallelism: false,
         },
       },
       {

@@ -28,9 +28,11 @@ export interface KeywordIndex {
   upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]>;
   remove(jobs: readonly { messageId: number; version: number }[]): Promise<IndexWriteOutcome[]>;
   count(): Promise<number>;
-  /** Creates the index with its mappings if it is missing (idempotent). */
-  ensureIndex(): Promise<void>;
-  /** Reconciliation: the next page of (id, version) in ascending id, strictly after `afterId`. */
+}
+
+/** The keyword index as reconciliation walks it (a separate port, so write-only fakes stay valid). */
+export interface ReconcilableKeywordIndex extends KeywordIndex {
+  /** The next page of (id, version) in ascending message id, strictly after `afterId`; [] when done. */
   listVersions(afterId: number, limit: number): Promise<IndexedVersion[]>;
 }
 
@@ -40,9 +42,13 @@ export interface VectorIndex {
   remove(messageIds: readonly number[]): Promise<void>;
   query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]>;
   count(): Promise<number>;
-  /** Reconciliation: one page of stored versions (stable order while the collection is unchanged). */
+}
+
+/** The vector index as reconciliation walks it. */
+export interface ReconcilableVectorIndex extends VectorIndex {
+  /** One page of stored versions by offset (storage order, stable while nothing is written). */
   listVersions(offset: number, limit: number): Promise<IndexedVersion[]>;
-  /** Stored versions of the given messages; absent ids are not in the index. */
+  /** Stored versions of the given messages; ids not in the index are absent from the map. */
   getVersions(messageIds: readonly number[]): Promise<Map<number, IndexedVersion>>;
 }
 

@@ -16,7 +16,12 @@ let sqs: SQSClient | undefined;
 let bedrock: BedrockRuntimeClient | undefined;
 
 export function pgPool(cfg: Config = config()): pg.Pool {
-  pool ??= new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX });
+  if (!pool) {
+    pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX });
+    // An idle connection closed by the server (failover, proxy timeout) must not crash the
+    // container: the pool drops it and the next query opens a new one.
+    pool.on("error", (err) => console.warn(`postgres idle client error: ${err.message}`));
+  }
   return pool;
 }
 

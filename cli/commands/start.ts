@@ -1,0 +1,43 @@
+import { migrateUp } from "../../functions/adapters/postgres/migrate";
+import { sqsClient } from "../../functions/shared/clients";
+import { config } from "../../functions/shared/config";
+import { createContainer } from "../../functions/shared/container";
+import { startLocalApp } from "../../local/app";
+import { ensureQueues, formatTable, up } from "../../local/stack/stack";
+import { parseFlags } from "../args";
+import { seedDemo } from "./seed";
+
+export const summary = "Start the local stack and the API on :3000 with workers (npm start)";
+
+const HELP = `Usage: trisearch start [--no-seed]
+
+Brings the local stack up (see \`trisearch stack\`), applies migrations, creates the queues,
+seeds the demo messages into an empty database, then serves the API on API_PORT (3000) and
+runs the SQS workers and schedules until Ctrl-C.`;
+
+export async function run(args: string[]): Promise<number> {
+  const flags = parseFlags(args, { "no-seed": { type: "boolean" } }, HELP);
+  if (!flags) return 0;
+  const started = Date.now();
+  const cfg = config();
+  const rows = await up({ log: (line) => console.error(line) });
+  console.log(formatTable(rows));
+  await migrateUp(cfg.DATABASE_URL);
+  await ensureQueues(sqsClient(cfg), cfg.QUEUE_PREFIX);
+  const app = await startLocalApp({ config: cfg });
+  const c = createContainer(cfg);
+  if (!flags.values["no-seed"] && (await c.store.countLive()) === 0) {
+    const outcomes = await seedDemo(c);
+    console.log(`Seeded ${outcomes.length} demo messages; the workers are indexing them.`);
+  }
+  console.log(`Trisearch API on ${app.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`);
+  console.log(`  curl '${app.url}/search?q=users+can%27t+login'`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  console.log("Stopping the API and workers (services keep running; `npx trisearch stack down` stops them).");
+  await app.stop();
+  return 0;
+}

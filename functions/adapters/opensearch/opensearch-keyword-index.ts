@@ -1,0 +1,299 @@
+import { type Client, errors } from "@opensearch-project/opensearch";
+import type { LegHit, StoredMessage } from "../../core/model";
+import type { IndexedVersion, IndexWriteOutcome, ReconcilableKeywordIndex } from "../../core/ports";
+
+export interface OpenSearchKeywordIndexOptions {
+  readonly shards?: number;
+  readonly replicas?: number;
+  readonly refreshInterval?: string;
+  /** Attempts per bulk item while OpenSearch answers 429 (the first try included). */
+  readonly maxAttempts?: number;
+  /** First backoff delay; doubles per attempt, with jitter. */
+  readonly backoffMs?: number;
+}
+
+/** The document we keep per message: content for BM25, the rest for filters and reconciliation. */
+interface MessageDoc {
+  message_id: number;
+  content: string;
+  source: string;
+  source_type: string;
+  channel: string;
+  author: string;
+  timestamp: Date;
+  thread_id: string | null;
+  metadata: Record<string, unknown>;
+  version: number;
+}
+
+type BulkAction =
+  | { kind: "index"; id: number; version: number; doc: MessageDoc }
+  | { kind: "delete"; id: number; version: number };
+
+interface BulkItemResult {
+  status: number;
+  error?: { type?: string; reason?: string | null } | null;
+}
+
+const NOT_FOUND = 404;
+const CONFLICT = 409;
+const TOO_MANY_REQUESTS = 429;
+
+/** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
+export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex {
+  private readonly opts: Required<OpenSearchKeywordIndexOptions>;
+  private ensured: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: Client,
+    readonly indexName: string,
+    opts: OpenSearchKeywordIndexOptions = {},
+  ) {
+    this.opts = {
+      shards: opts.shards ?? 1,
+      replicas: opts.replicas ?? 0,
+      refreshInterval: opts.refreshInterval ?? "1s",
+      maxAttempts: opts.maxAttempts ?? 5,
+      backoffMs: opts.backoffMs ?? 200,
+    };
+  }
+
+  /** Creates the index once per instance; writes call it so a bulk never auto-creates a dynamic index. */
+  ensureIndex(): Promise<void> {
+    this.ensured ??= this.createIndex().catch((err: unknown) => {
+      this.ensured = undefined;
+      throw err;
+    });
+    return this.ensured;
+  }
+
+  private async createIndex(): Promise<void> {
+    try {
+      await this.client.indices.create({
+        index: this.indexName,
+        body: {
+          settings: {
+            number_of_shards: this.opts.shards,
+            number_of_replicas: this.opts.replicas,
+            refresh_interval: this.opts.refreshInterval,
+          },
+          mappings: {
+            // Strict: a typo'd field fails the item instead of silently growing the mapping.
+            dynamic: "strict",
+            properties: {
+              message_id: { type: "long" },
+              content: {
+                type: "text",
+                analyzer: "english",
+                fields: { exact: { type: "text", analyzer: "standard" } },
+              },
+              source: { type: "keyword" },
+              source_type: { type: "keyword" },
+              channel: { type: "keyword" },
+              author: { type: "keyword" },
+              timestamp: { type: "date" },
+              thread_id: { type: "keyword" },
+              // Stored, never indexed: arbitrary JSON from a source can never break the mapping.
+              metadata: { type: "object", enabled: false },
+              version: { type: "long" },
+            },
+          },
+        },
+      });
+    } catch (err) {
+      if (errorType(err) === "resource_already_exists_exception") return;
+      throw err;
+    }
+  }
+
+  /** Rows with deletedAt are written as deletes, so callers can pass the current rows as they are. */
+  async upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]> {
+    const actions: BulkAction[] = rows.map((row) =>
+      row.deletedAt
+        ? { kind: "delete", id: row.id, version: row.version }
+        : { kind: "index", id: row.id, version: row.version, doc: toDoc(row) },
+    );
+    return this.bulk(actions);
+  }
+
+  async remove(jobs: readonly { messageId: number; version: number }[]): Promise<IndexWriteOutcome[]> {
+    return this.bulk(jobs.map((j) => ({ kind: "delete", id: j.messageId, version: j.version })));
+  }
+
+  async count(refresh = false): Promise<number> {
+    if (refresh) await this.refresh();
+    const res = await this.client.count({ index: this.indexName });
+    return res.body.count;
+  }
+
+  async listVersions(afterId: number, limit: number): Promise<IndexedVersion[]> {
+    const res = await this.client.search({
+      index: this.indexName,
+      body: {
+        size: limit,
+        query: { match_all: {} },
+        sort: [{ message_id: "asc" }],
+        search_after: [afterId],
+        _source: ["message_id", "version"],
+        track_total_hits: false,
+      },
+    });
+    return res.body.hits.hits.map((hit) => {
+      const src = (hit._source ?? {}) as { message_id?: number; version?: number };
+      return { messageId: src.message_id ?? Number(hit._id), version: src.version ?? 0 };
+    });
+  }
+
+  /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
+  async searchBody(body: object): Promise<LegHit[]> {
+    const res = await this.client.search({ index: this.indexName, body: body as Record<string, unknown> });
+    return res.body.hits.hits.map((hit) => ({ messageId: Number(hit._id), score: hit._score ?? 0 }));
+  }
+
+  async refresh(): Promise<void> {
+    await this.client.indices.refresh({ index: this.indexName });
+  }
+
+  async deleteIndex(): Promise<void> {
+    this.ensured = undefined;
+    try {
+      await this.client.indices.delete({ index: this.indexName });
+    } catch (err) {
+      if (errorType(err) !== "index_not_found_exception") throw err;
+    }
+  }
+
+  /**
+   * One `_bulk` per round; only items answered 429 (or every item when the whole request is 429)
+   * go to the next round, after an exponential backoff.
+   */
+  private async bulk(actions: readonly BulkAction[]): Promise<IndexWriteOutcome[]> {
+    if (actions.length === 0) return [];
+    await this.ensureIndex();
+    const outcomes = new Array<IndexWriteOutcome | undefined>(actions.length);
+    let pending = actions.map((_, i) => i);
+
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const last = attempt >= this.opts.maxAttempts;
+      const throttled: number[] = [];
+      let items: BulkItemResult[];
+      try {
+        items = await this.sendBulk(pending.map((i) => actions[i]!));
+      } catch (err) {
+        const status = statusOf(err);
+        const message = describe(err);
+        if (status === TOO_MANY_REQUESTS && !last) {
+          await this.backoff(attempt);
+          continue;
+        }
+        // No status: the request never got an answer (connection reset, timeout), worth retrying.
+        const retryable = status === undefined || status >= 500 || status === TOO_MANY_REQUESTS;
+        for (const i of pending)
+          outcomes[i] = { messageId: actions[i]!.id, ok: false, retryable, error: message };
+        break;
+      }
+
+      pending.forEach((actionIndex, k) => {
+        const action = actions[actionIndex]!;
+        const item = items[k];
+        if (!item) {
+          outcomes[actionIndex] = {
+            messageId: action.id,
+            ok: false,
+            retryable: true,
+            error: "missing bulk item",
+          };
+          return;
+        }
+        if (item.status === TOO_MANY_REQUESTS && !last) {
+          throttled.push(actionIndex);
+          return;
+        }
+        outcomes[actionIndex] = itemOutcome(action, item);
+      });
+      pending = throttled;
+      if (pending.length > 0) await this.backoff(attempt);
+    }
+    return outcomes.map(
+      (o, i) => o ?? { messageId: actions[i]!.id, ok: false, retryable: true, error: "not sent" },
+    );
+  }
+
+  private async sendBulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]> {
+    const body: Record<string, unknown>[] = [];
+    for (const a of actions) {
+      // External versioning: OpenSearch keeps the highest version, whatever order jobs arrive in.
+      const meta = {
+        _index: this.indexName,
+        _id: String(a.id),
+        version: a.version,
+        version_type: "external",
+      };
+      if (a.kind === "index") body.push({ index: meta }, a.doc as unknown as Record<string, unknown>);
+      else body.push({ delete: meta });
+    }
+    const res = await this.client.bulk({ body });
+    return res.body.items.map((entry) => {
+      const item = entry.index ?? entry.delete ?? entry.create ?? entry.update;
+      return item
+        ? { status: item.status, error: item.error ?? null }
+        : { status: 500, error: { reason: "empty item" } };
+    });
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const base = this.opts.backoffMs * 2 ** (attempt - 1);
+    const delay = base / 2 + Math.random() * (base / 2);
+    return new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+function toDoc(row: StoredMessage): MessageDoc {
+  return {
+    message_id: row.id,
+    content: row.content,
+    source: row.source.name,
+    source_type: row.source.type,
+    channel: row.channel,
+    author: row.author,
+    // Serialised by JSON.stringify (ISO 8601); a bad value is rejected per item by the mapping.
+    timestamp: row.timestamp,
+    thread_id: row.threadId,
+    metadata: row.metadata,
+    version: row.version,
+  };
+}
+
+function itemOutcome(action: BulkAction, item: BulkItemResult): IndexWriteOutcome {
+  const { status } = item;
+  if (status >= 200 && status < 300) return { messageId: action.id, ok: true };
+  // 409: the index already holds this version or a newer one, which is the state we want.
+  if (status === CONFLICT) return { messageId: action.id, ok: true };
+  // Deleting what is not there leaves the index as intended (a tombstone still records the version).
+  if (status === NOT_FOUND && action.kind === "delete") return { messageId: action.id, ok: true };
+  const reason = item.error
+    ? `${item.error.type ?? "error"}: ${item.error.reason ?? ""}`
+    : `status ${status}`;
+  return {
+    messageId: action.id,
+    ok: false,
+    retryable: status >= 500 || status === TOO_MANY_REQUESTS,
+    error: `${status} ${reason}`,
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof errors.ResponseError ? err.statusCode : undefined;
+}
+
+function errorType(err: unknown): string | undefined {
+  if (!(err instanceof errors.ResponseError)) return undefined;
+  const body = err.body as { error?: { type?: string } } | undefined;
+  return body?.error?.type;
+}
+
+function describe(err: unknown): string {
+  // The client's message already names the error type and root-cause reasons.
+  if (err instanceof errors.ResponseError) return `${err.statusCode} ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

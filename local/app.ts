@@ -1,0 +1,82 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { sqsClient } from "../functions/shared/clients";
+import { type Config, queueUrl, setConfig } from "../functions/shared/config";
+import { createContainer, setContainer } from "../functions/shared/container";
+import { type HttpGateway, type RouteDef, startHttpGateway } from "./runtime/http-gateway";
+import { consoleLogger, quietLogger } from "./runtime/lambda-context";
+import { type Schedule, startSchedule } from "./runtime/scheduler";
+import { type SqsPoller, startSqsPoller } from "./runtime/sqs-poller";
+
+/**
+ * The local runtime: the same handlers AWS runs, wired the way the CDK stack wires them —
+ * HTTP API routes, SQS event sources with partial batch failures, and schedules.
+ */
+export interface LocalApp {
+  readonly url: string;
+  readonly gateway: HttpGateway;
+  readonly pollers: Record<"keyword" | "vector", SqsPoller>;
+  readonly schedules: Record<"outboxRelay", Schedule>;
+  stop(): Promise<void>;
+}
+
+export interface LocalAppOptions {
+  readonly config: Config;
+  /** 0 picks a free port (tests). */
+  readonly port?: number;
+  readonly quiet?: boolean;
+  readonly relayEveryMs?: number;
+  /** Max parallel batches per worker queue (Lambda's maximum concurrency). */
+  readonly workerConcurrency?: number;
+  readonly batchSize?: number;
+}
+
+export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
+  const cfg = opts.config;
+  // Handlers resolve config and clients through the process-wide singletons.
+  setConfig(cfg);
+  setContainer(createContainer(cfg));
+  const [ingest, keywordIndexer, embedder, outboxRelay] = await Promise.all([
+    import("../functions/handlers/ingest"),
+    import("../functions/handlers/keyword-indexer"),
+    import("../functions/handlers/embedder"),
+    import("../functions/handlers/outbox-relay"),
+  ]);
+  const logger = opts.quiet ? quietLogger : consoleLogger;
+  const routes: RouteDef[] = [
+    { method: "POST", path: "/messages", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
+    { method: "DELETE", path: "/messages/{id}", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
+  ];
+  const sqs: SQSClient = sqsClient(cfg);
+  const poller = (name: "keyword" | "vector", handler: typeof keywordIndexer.handler) =>
+    startSqsPoller({
+      sqs,
+      queueUrl: queueUrl(cfg, name),
+      handler,
+      functionName: name === "keyword" ? "keyword-indexer" : "embedder",
+      batchSize: opts.batchSize ?? 10,
+      maxConcurrency: opts.workerConcurrency ?? 2,
+      timeoutMs: 60_000,
+      logger,
+    });
+  const pollers = { keyword: poller("keyword", keywordIndexer.handler), vector: poller("vector", embedder.handler) };
+  const schedules = {
+    outboxRelay: startSchedule({
+      handler: outboxRelay.handler,
+      everyMs: opts.relayEveryMs ?? 5_000,
+      functionName: "outbox-relay",
+      logger,
+      onError: (err) => logger.error(`outbox-relay failed: ${(err as Error).message}`),
+    }),
+  };
+  const gateway = await startHttpGateway({ port: opts.port ?? cfg.API_PORT, routes, logger, quiet: opts.quiet ?? false });
+  return {
+    url: gateway.url,
+    gateway,
+    pollers,
+    schedules,
+    async stop() {
+      await gateway.close();
+      await Promise.all([...Object.values(pollers), ...Object.values(schedules)].map((p) => p.stop()));
+    },
+  };
+}

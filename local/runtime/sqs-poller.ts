@@ -1,0 +1,255 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type {
+  SQSEvent,
+  SQSMessageAttributeDataType,
+  SQSMessageAttributes,
+  SQSRecord,
+  SQSRecordAttributes,
+} from "aws-lambda";
+import { consoleLogger, invokeHandler, type LambdaHandler, type RuntimeLogger } from "./lambda-context";
+
+/**
+ * Plays Lambda's SQS event source mapping (with ReportBatchItemFailures on): receive a
+ * batch, invoke the handler with an SQSEvent, delete only the records it did not report as
+ * failed. A throw deletes nothing, so the queue's redrive policy handles poison messages.
+ */
+
+export interface SqsPollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Returns an SQSBatchResponse, or nothing when every record succeeded (as Lambda allows). */
+  handler: LambdaHandler<SQSEvent, unknown>;
+  functionName: string;
+  batchSize?: number;
+  /** Long poll length; short so stop() returns quickly. */
+  waitTimeSeconds?: number;
+  visibilityTimeout?: number;
+  /** Parallel receive/invoke loops, like the event source's maximum concurrency. */
+  maxConcurrency?: number;
+  /** Function timeout; a timed-out invocation counts as a failed one. */
+  timeoutMs?: number;
+  onError?: (err: unknown) => void;
+  logger?: RuntimeLogger;
+}
+
+export interface SqsPollerCounters {
+  received: number;
+  deleted: number;
+  failedItems: number;
+  invocations: number;
+  /** Invocations that threw, timed out or returned an invalid response. */
+  failedInvocations: number;
+  /** DeleteMessageBatch entries that SQS reported as failed. */
+  deleteFailures: number;
+}
+
+export interface SqsPoller {
+  /** Live counters, for tests and benchmarks. */
+  readonly counters: Readonly<SqsPollerCounters>;
+  stop(): Promise<void>;
+}
+
+const RECEIVE_ERROR_BACKOFF_MS = 1_000;
+
+function toRecordAttributes(msg: Message): SQSRecordAttributes {
+  const a = msg.Attributes ?? {};
+  // Lambda passes SQS's system attributes through under their own names.
+  return {
+    ...a,
+    ApproximateReceiveCount: a.ApproximateReceiveCount ?? "1",
+    SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+    SenderId: a.SenderId ?? "",
+    ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+  } as SQSRecordAttributes;
+}
+
+function toMessageAttributes(msg: Message): SQSMessageAttributes {
+  const out: SQSMessageAttributes = {};
+  for (const [name, v] of Object.entries(msg.MessageAttributes ?? {})) {
+    out[name] = {
+      ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+      ...(v.BinaryValue !== undefined ? { binaryValue: Buffer.from(v.BinaryValue).toString("base64") } : {}),
+      stringListValues: v.StringListValues ?? [],
+      binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString("base64")),
+      dataType: (v.DataType ?? "String") as SQSMessageAttributeDataType,
+    };
+  }
+  return out;
+}
+
+/** One SQS message in the shape Lambda's event source mapping delivers it. */
+export function toSqsRecord(msg: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
+  return {
+    messageId: msg.MessageId ?? "",
+    receiptHandle: msg.ReceiptHandle ?? "",
+    body: msg.Body ?? "",
+    attributes: toRecordAttributes(msg),
+    messageAttributes: toMessageAttributes(msg),
+    md5OfBody: msg.MD5OfBody ?? "",
+    ...(msg.MD5OfMessageAttributes ? { md5OfMessageAttributes: msg.MD5OfMessageAttributes } : {}),
+    eventSource: "aws:sqs",
+    eventSourceARN,
+    awsRegion,
+  };
+}
+
+/**
+ * Lambda's reading of a partial batch response: null/undefined/empty means all succeeded;
+ * an identifier that is empty or not in the batch fails the whole batch. Returns the failed
+ * message ids, or undefined when the whole batch must be retried.
+ */
+export function failedIdsFrom(response: unknown, batchIds: ReadonlySet<string>): Set<string> | undefined {
+  if (response === undefined || response === null) return new Set();
+  if (typeof response !== "object") return undefined;
+  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return undefined;
+  const failed = new Set<string>();
+  for (const f of failures) {
+    const id =
+      typeof f === "object" && f !== null ? (f as { itemIdentifier?: unknown }).itemIdentifier : undefined;
+    if (typeof id !== "string" || id === "" || !batchIds.has(id)) return undefined;
+    failed.add(id);
+  }
+  return failed;
+}
+
+export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
+  const {
+    sqs,
+    queueUrl,
+    handler,
+    functionName,
+    batchSize = 10,
+    waitTimeSeconds = 1,
+    visibilityTimeout,
+    maxConcurrency = 1,
+    timeoutMs = 30_000,
+    logger = consoleLogger,
+  } = opts;
+  const onError = opts.onError ?? ((err: unknown) => logger.error(`[${functionName}] SQS poller error`, err));
+  const counters: SqsPollerCounters = {
+    received: 0,
+    deleted: 0,
+    failedItems: 0,
+    invocations: 0,
+    failedInvocations: 0,
+    deleteFailures: 0,
+  };
+  let stopping = false;
+  const wakers = new Set<() => void>();
+  let source: Promise<{ arn: string; region: string }> | undefined;
+
+  // The ARN is looked up once, like the event source mapping which is bound to one queue.
+  const eventSource = () => {
+    source ??= (async () => {
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+      );
+      const arn = attrs.Attributes?.QueueArn;
+      if (!arn) throw new Error(`queue ${queueUrl} has no QueueArn`);
+      return { arn, region: await sqs.config.region() };
+    })().catch((err: unknown) => {
+      source = undefined;
+      throw err;
+    });
+    return source;
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        wakers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      wakers.add(done);
+    });
+
+  const deleteRecords = async (records: SQSRecord[]): Promise<void> => {
+    for (let i = 0; i < records.length; i += 10) {
+      const chunk = records.slice(i, i + 10);
+      const out = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      counters.deleted += out.Successful?.length ?? 0;
+      for (const f of out.Failed ?? []) {
+        counters.deleteFailures++;
+        const record = chunk[Number(f.Id)];
+        logger.error(
+          `[${functionName}] delete failed for ${record?.messageId ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`,
+        );
+      }
+    }
+  };
+
+  const processBatch = async (messages: Message[]): Promise<void> => {
+    const { arn, region } = await eventSource();
+    const records = messages.map((m) => toSqsRecord(m, arn, region));
+    counters.invocations++;
+    let response: unknown;
+    try {
+      response = await invokeHandler(handler, { Records: records }, functionName, timeoutMs, { region });
+    } catch (err) {
+      counters.failedInvocations++;
+      logger.error(`[${functionName}] invocation failed; ${records.length} message(s) will be retried`, err);
+      return;
+    }
+    const failed = failedIdsFrom(response, new Set(records.map((r) => r.messageId)));
+    if (!failed) {
+      counters.failedInvocations++;
+      logger.error(`[${functionName}] invalid batchItemFailures response; the whole batch will be retried`);
+      return;
+    }
+    counters.failedItems += failed.size;
+    await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopping) {
+      try {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: batchSize,
+            WaitTimeSeconds: waitTimeSeconds,
+            ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
+            MessageSystemAttributeNames: ["All"],
+            // Older SQS emulators only know the deprecated name.
+            AttributeNames: ["All"],
+            MessageAttributeNames: ["All"],
+          }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) continue;
+        counters.received += messages.length;
+        // A received batch is always finished, even when stop() was called meanwhile.
+        await processBatch(messages);
+      } catch (err) {
+        onError(err);
+        if (!stopping) await sleep(RECEIVE_ERROR_BACKOFF_MS);
+      }
+    }
+  };
+
+  const loops = Array.from({ length: Math.max(1, maxConcurrency) }, () => loop());
+
+  return {
+    counters,
+    async stop() {
+      stopping = true;
+      for (const w of [...wakers]) w();
+      await Promise.all(loops);
+    },
+  };
+}
