@@ -24,9 +24,9 @@ describe("reciprocalRankFusion", () => {
     expect(fused.map((h) => h.messageId)).toEqual([5, 8, 12]);
     const [five, eight, twelve] = fused;
     expect(five!.score).toBeCloseTo(1 / 61 + 1 / 62, 12);
-    // The seed doc prints 0.0323, but its own formula 1/61 + 1/62 is 0.032523 (0.0323 would be
+    // The seed doc prints 0.0323, but its own formula 1/61 + 1/62 is 0.03252 (0.0323 would be
     // 2/62, i.e. rank 2 in both legs): we implement the formula, the printed sum is a slip.
-    expect(five!.score).toBeCloseTo(0.032523, 6);
+    expect(five!.score).toBeCloseTo(0.0325225, 6);
     expect(five!.score.toFixed(4)).toBe("0.0325");
     expect(eight!.score).toBeCloseTo(1 / 61, 12);
     expect(eight!.score.toFixed(4)).toBe("0.0164");
@@ -81,7 +81,12 @@ describe("reciprocalRankFusion", () => {
 
     // Equal scores, different best rank: the better rank wins over the lower id.
     const tie = [
-      { messageId: 1, score: 0.5, ranks: { bm25: 4, semantic: null }, legScores: { bm25: 1, semantic: null } },
+      {
+        messageId: 1,
+        score: 0.5,
+        ranks: { bm25: 4, semantic: null },
+        legScores: { bm25: 1, semantic: null },
+      },
       { messageId: 2, score: 0.5, ranks: { bm25: 9, semantic: 2 }, legScores: { bm25: 1, semantic: 1 } },
     ];
     expect([...tie].sort(compareFused).map((h) => h.messageId)).toEqual([2, 1]);

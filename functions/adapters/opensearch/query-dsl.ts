@@ -1,0 +1,143 @@
+import type { SearchFilters } from "../../core/model";
+import type { QueryNode } from "../../core/search/query-parser";
+import { splitSourceFilters } from "../../core/search/search-request";
+
+/**
+ * Builds the OpenSearch request body for the BM25 leg from our query AST: plain DSL only, so
+ * user input is never parsed by Lucene's query_string syntax.
+ *
+ * Index fields it expects (the index mapping must agree):
+ * - `content`       text, English analyzer (terms and phrases are matched here)
+ * - `channel`, `author`, `source` (source name), `source_type`   keyword
+ * - `timestamp`     date
+ * - `message_id`    long; the document `_id` is the message id too (tie-break sort key)
+ *
+ * Mapping of the AST:
+ * - term      -> `match` on content, operator "and" (every token of the one word the user typed)
+ * - phrase    -> `match_phrase` on content (English-analysed; still only matches as a phrase)
+ * - AND       -> bool.must (negated clauses -> bool.must_not)
+ * - OR / adjacency -> bool.should + minimum_should_match 1 (negated clauses -> bool.must_not)
+ * - NOT / -x  -> bool.must_not
+ * Filters go to the top-level bool.filter (no effect on scores).
+ */
+
+export type Dsl = Record<string, unknown>;
+
+export const CONTENT_FIELD = "content";
+export const TIE_BREAK_FIELD = "message_id";
+
+export interface KeywordQueryOptions {
+  /** Hits to return (the leg window). */
+  readonly size: number;
+  readonly from?: number;
+}
+
+export interface KeywordSearchBody {
+  readonly size: number;
+  readonly from?: number;
+  readonly query: { readonly bool: { readonly must: Dsl[]; readonly filter: Dsl[] } };
+  readonly sort: Dsl[];
+  readonly track_scores: true;
+  readonly track_total_hits: false;
+  readonly _source: false;
+}
+
+/**
+ * Where a leaf sits decides what a token-less leaf (only stopwords or punctuation, e.g. "the")
+ * should do: inside an AND it must be neutral (match all), elsewhere it must match nothing, so
+ * neither `the AND oauth` returns nothing nor `-the` excludes everything.
+ */
+type Occur = "must" | "other";
+
+function leaf(node: { kind: "term" | "phrase"; text: string }, occur: Occur): Dsl {
+  const zeroTerms = occur === "must" ? { zero_terms_query: "all" } : {};
+  if (node.kind === "phrase") {
+    return { match_phrase: { [CONTENT_FIELD]: { query: node.text, ...zeroTerms } } };
+  }
+  return { match: { [CONTENT_FIELD]: { query: node.text, operator: "and", ...zeroTerms } } };
+}
+
+function compile(node: QueryNode, occur: Occur): Dsl {
+  switch (node.kind) {
+    case "term":
+    case "phrase":
+      return leaf(node, occur);
+    case "not":
+      return { bool: { must_not: [compile(node.clause, "other")] } };
+    case "and":
+    case "or": {
+      const positive = node.clauses.filter((c) => c.kind !== "not");
+      const negated = node.clauses.flatMap((c) => (c.kind === "not" ? [c.clause] : []));
+      const bool: Dsl = {};
+      if (positive.length > 0) {
+        if (node.kind === "and") bool["must"] = positive.map((c) => compile(c, "must"));
+        else {
+          bool["should"] = positive.map((c) => compile(c, "other"));
+          bool["minimum_should_match"] = 1;
+        }
+      }
+      if (negated.length > 0) bool["must_not"] = negated.map((c) => compile(c, "other"));
+      return { bool };
+    }
+  }
+}
+
+/** The AST alone as an OpenSearch query (no filters); exported for tests and explain. */
+export function compileQuery(ast: QueryNode): Dsl {
+  return compile(ast, "other");
+}
+
+/** Filter clauses for bool.filter: terms on keyword fields, a range on timestamp. */
+export function buildFilterClauses(filters: SearchFilters): Dsl[] {
+  const out: Dsl[] = [];
+  if (filters.channels && filters.channels.length > 0)
+    out.push({ terms: { channel: [...filters.channels] } });
+  if (filters.authors && filters.authors.length > 0) out.push({ terms: { author: [...filters.authors] } });
+  if (filters.sources && filters.sources.length > 0) {
+    const { names, pairs } = splitSourceFilters(filters.sources);
+    const alternatives: Dsl[] = [];
+    if (names.length > 0) alternatives.push({ terms: { source: names } });
+    for (const p of pairs) {
+      alternatives.push({
+        bool: { filter: [{ term: { source_type: p.type } }, { term: { source: p.name } }] },
+      });
+    }
+    out.push(
+      alternatives.length === 1
+        ? alternatives[0]!
+        : { bool: { should: alternatives, minimum_should_match: 1 } },
+    );
+  }
+  if (filters.from || filters.to) {
+    out.push({
+      range: {
+        timestamp: {
+          ...(filters.from ? { gte: filters.from.toISOString() } : {}),
+          ...(filters.to ? { lte: filters.to.toISOString() } : {}),
+        },
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * The search body for the BM25 leg: hits sorted by score, ties by message_id (deterministic
+ * ranks, so paging a single leg deeper never reorders earlier hits). The adapter reads `_id`
+ * and `_score` of each hit.
+ */
+export function buildKeywordQuery(
+  ast: QueryNode,
+  filters: SearchFilters,
+  opts: KeywordQueryOptions,
+): KeywordSearchBody {
+  return {
+    size: opts.size,
+    ...(opts.from !== undefined ? { from: opts.from } : {}),
+    query: { bool: { must: [compileQuery(ast)], filter: buildFilterClauses(filters) } },
+    sort: [{ _score: { order: "desc" } }, { [TIE_BREAK_FIELD]: { order: "asc" } }],
+    track_scores: true,
+    track_total_hits: false,
+    _source: false,
+  };
+}

@@ -1,0 +1,135 @@
+import { createHash } from "node:crypto";
+import { ValidationError } from "../errors";
+import type { SearchFilters, SearchStrategy } from "../model";
+
+/**
+ * Paging over fused results with an opaque cursor: base64url JSON `{v, o, w, h}`.
+ *
+ * - `o` offset of the next page in the ranked (fused) list.
+ * - `w` the leg window pinned by the first page. RRF scores depend on how deep each leg was
+ *   fetched, so the window must not change while paging a hybrid query, or items could move
+ *   across a page boundary (a duplicate or a gap). With the window pinned, every page fuses the
+ *   same two lists and slices the same ranked list: no duplicates, no gaps. Hybrid paging ends
+ *   when that fused list (at most 2 x window items) is exhausted.
+ *   A single-leg strategy has no fusion, and a leg's ranking is stable when fetched deeper
+ *   (OpenSearch sorts by score then message_id), so its window grows with the offset instead.
+ * - `h` a short hash of the normalised request (q, strategy, filters, limit): a cursor replayed
+ *   with another query is a 400, not a silently wrong page.
+ */
+
+export const CURSOR_VERSION = 1;
+
+/** Default leg window is max(3 x limit, DEFAULT_MIN_WINDOW) unless configured. */
+export const DEFAULT_MIN_WINDOW = 50;
+
+/** Paging stops here: bounds the depth each leg is asked for (OpenSearch allows from+size <= 10,000). */
+export const MAX_PAGING_DEPTH = 1000;
+
+export interface SearchCursor {
+  /** 0-based position of the first item of the page in the ranked list. */
+  readonly offset: number;
+  /** Leg window pinned at the first page. */
+  readonly window: number;
+}
+
+/** The request fields a cursor is bound to. */
+export interface CursorScope {
+  readonly q: string;
+  readonly strategy: SearchStrategy;
+  readonly filters: SearchFilters;
+  readonly limit: number;
+}
+
+/** Short stable hash of the normalised request (list order and duplicates do not matter). */
+export function requestFingerprint(scope: CursorScope): string {
+  const norm = (xs: readonly string[] | undefined) => (xs ? [...new Set(xs)].sort() : []);
+  const canonical = JSON.stringify([
+    scope.q.trim(),
+    scope.strategy,
+    norm(scope.filters.channels),
+    norm(scope.filters.authors),
+    norm(scope.filters.sources),
+    scope.filters.from?.toISOString() ?? null,
+    scope.filters.to?.toISOString() ?? null,
+    scope.limit,
+  ]);
+  return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
+}
+
+export function encodeCursor(cursor: SearchCursor, scope: CursorScope): string {
+  const payload = { v: CURSOR_VERSION, o: cursor.offset, w: cursor.window, h: requestFingerprint(scope) };
+  return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
+}
+
+function invalid(message: string): ValidationError {
+  return new ValidationError("Invalid cursor", [{ path: "cursor", message }]);
+}
+
+function isCount(x: unknown, min: number): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= min;
+}
+
+/** Decodes and checks a cursor against the request it is used with; ValidationError (path "cursor") otherwise. */
+export function decodeCursor(token: string, scope: CursorScope): SearchCursor {
+  if (token.length === 0 || token.length > 512 || !/^[A-Za-z0-9_-]+$/.test(token)) {
+    throw invalid("is not a valid cursor");
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw invalid("is not a valid cursor");
+  }
+  if (typeof payload !== "object" || payload === null) throw invalid("is not a valid cursor");
+  const { v, o, w, h } = payload as Record<string, unknown>;
+  if (v !== CURSOR_VERSION) throw invalid("was issued by another version; start from the first page");
+  if (!isCount(o, 0) || !isCount(w, 1) || typeof h !== "string" || o > MAX_PAGING_DEPTH) {
+    throw invalid("is not a valid cursor");
+  }
+  if (h !== requestFingerprint(scope))
+    throw invalid("belongs to a different query; start from the first page");
+  return { offset: o, window: w };
+}
+
+/**
+ * Depth each leg fetches for a page: max(configuredWindow ?? max(3 x limit, 50), offset + limit + 1).
+ * The +1 tells whether another page exists. Use it directly for single-leg strategies; hybrid
+ * calls it once for the first page and then keeps the pinned window (see planPage).
+ */
+export function legWindow(limit: number, offset: number, configuredWindow?: number): number {
+  const base = configuredWindow ?? Math.max(3 * limit, DEFAULT_MIN_WINDOW);
+  return Math.max(base, offset + limit + 1);
+}
+
+export interface PagePlan {
+  readonly offset: number;
+  /** How many hits to ask each leg for. */
+  readonly window: number;
+}
+
+/** Offset and leg window for this request's page (see the module comment for why). */
+export function planPage(
+  req: { readonly strategy: SearchStrategy; readonly limit: number; readonly cursor?: SearchCursor },
+  configuredWindow?: number,
+): PagePlan {
+  const offset = req.cursor?.offset ?? 0;
+  if (req.strategy === "hybrid") {
+    return { offset, window: req.cursor?.window ?? legWindow(req.limit, 0, configuredWindow) };
+  }
+  const pinned = req.cursor?.window ?? legWindow(req.limit, 0, configuredWindow);
+  return { offset, window: Math.max(pinned, offset + req.limit + 1) };
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** Slices one page out of the full ranked list (fused or single-leg) and makes the next cursor. */
+export function paginate<T>(ranked: readonly T[], plan: PagePlan, scope: CursorScope): Page<T> {
+  const end = plan.offset + scope.limit;
+  const items = ranked.slice(plan.offset, end);
+  const more = ranked.length > end && end < MAX_PAGING_DEPTH;
+  return { items, nextCursor: more ? encodeCursor({ offset: end, window: plan.window }, scope) : null };
+}

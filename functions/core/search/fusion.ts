@@ -1,0 +1,82 @@
+import type { LegHit, LegName } from "../model";
+
+/**
+ * Reciprocal Rank Fusion: score(d) = sum over legs of 1 / (k + rank_leg(d)), rank 1-based.
+ * Only ranks count, so BM25 scores and cosine similarities never need a common scale, and a
+ * message found by both legs outranks one found by a single leg at the same ranks
+ * (1/61 + 1/62 = 0.0325 > 1/61 = 0.0164; the seed doc misprints the sum as 0.0323).
+ */
+
+export const DEFAULT_RRF_K = 60;
+
+export const LEG_NAMES: readonly LegName[] = ["bm25", "semantic"];
+
+export interface FusedHit {
+  readonly messageId: number;
+  readonly score: number;
+  /** 1-based rank in each leg's list, null when the leg did not return the message. */
+  readonly ranks: { readonly bm25: number | null; readonly semantic: number | null };
+  /** The leg's own score (BM25 score, cosine similarity), null when absent. */
+  readonly legScores: { readonly bm25: number | null; readonly semantic: number | null };
+}
+
+interface Acc {
+  messageId: number;
+  score: number;
+  ranks: { bm25: number | null; semantic: number | null };
+  legScores: { bm25: number | null; semantic: number | null };
+}
+
+/**
+ * Fuses the legs' ranked lists (best first). A leg may be missing or empty. A message listed
+ * twice by one leg keeps its first (best) rank; ranks are positions in the leg's list as given.
+ * Order: score desc, then best rank asc, then messageId asc, so equal inputs give equal output.
+ */
+export function reciprocalRankFusion(
+  legs: Partial<Record<LegName, readonly LegHit[]>>,
+  k: number = DEFAULT_RRF_K,
+): FusedHit[] {
+  if (!Number.isFinite(k) || k < 0) throw new RangeError(`RRF k must be a finite number >= 0, got ${k}`);
+  const byId = new Map<number, Acc>();
+  // Fixed leg order keeps the floating-point sums identical for identical inputs.
+  for (const leg of LEG_NAMES) {
+    const hits = legs[leg];
+    if (!hits) continue;
+    hits.forEach((hit, idx) => {
+      let acc = byId.get(hit.messageId);
+      if (!acc) {
+        acc = {
+          messageId: hit.messageId,
+          score: 0,
+          ranks: { bm25: null, semantic: null },
+          legScores: { bm25: null, semantic: null },
+        };
+        byId.set(hit.messageId, acc);
+      }
+      if (acc.ranks[leg] !== null) return;
+      const rank = idx + 1;
+      acc.ranks[leg] = rank;
+      acc.legScores[leg] = hit.score;
+      acc.score += 1 / (k + rank);
+    });
+  }
+  return [...byId.values()].sort(compareFused);
+}
+
+function bestRank(h: FusedHit): number {
+  return Math.min(h.ranks.bm25 ?? Number.POSITIVE_INFINITY, h.ranks.semantic ?? Number.POSITIVE_INFINITY);
+}
+
+/** Score desc, then best rank asc, then messageId asc. */
+export function compareFused(a: FusedHit, b: FusedHit): number {
+  if (a.score !== b.score) return b.score - a.score;
+  const ra = bestRank(a);
+  const rb = bestRank(b);
+  if (ra !== rb) return ra - rb;
+  return a.messageId - b.messageId;
+}
+
+/** Chroma reports cosine distance in [0, 2]; similarity = 1 - distance, in [-1, 1]. */
+export function similarityFromCosineDistance(distance: number): number {
+  return 1 - distance;
+}

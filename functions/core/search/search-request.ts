@@ -1,0 +1,217 @@
+import { z } from "zod";
+import { type ErrorDetail, ValidationError } from "../errors";
+import type { SearchFilters, SearchStrategy } from "../model";
+import { decodeCursor, type SearchCursor } from "./cursor";
+import { parseQuery, type QueryNode } from "./query-parser";
+
+/**
+ * The search API's parameters, identical for `GET /search` (query-string map: values may be
+ * strings or arrays from repeated keys) and `POST /search` (JSON body). Unknown keys are ignored.
+ *
+ * - q          1..1,000 characters (counted before trimming is rejected as blank)
+ * - strategy   "hybrid" (default) | "bm25" | "semantic"
+ * - channel, author, source   one or many: repeated keys, a JSON array and/or comma lists
+ *              ("a,b"); `source` values are names ("acme") or "type:name" pairs ("slack:acme")
+ * - from, to   ISO-8601 date or date-time; no zone = UTC; a date-only `to` covers that whole day
+ * - limit      1..100, default 20
+ * - cursor     opaque, from a previous response's next_cursor
+ * - explain    true/false, "true"/"false", "1"/"0"
+ */
+
+export const MAX_QUERY_LENGTH = 1000;
+export const MAX_LIMIT = 100;
+export const DEFAULT_LIMIT = 20;
+/** Bounds a filter list so one request cannot build a huge terms/$in clause. */
+export const MAX_FILTER_VALUES = 100;
+export const MAX_FILTER_VALUE_LENGTH = 256;
+
+export interface SearchRequest {
+  /** Trimmed query text as given (the cursor is bound to it). */
+  readonly q: string;
+  /** `q` parsed (query-parser.ts): build the BM25 query from it, embed positiveText(query). */
+  readonly query: QueryNode;
+  readonly strategy: SearchStrategy;
+  readonly filters: SearchFilters;
+  readonly limit: number;
+  /** Decoded and already checked against this request. */
+  readonly cursor?: SearchCursor;
+  readonly explain: boolean;
+}
+
+/** Repeated query-string keys arrive as arrays; a scalar parameter may appear once. */
+const single = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v);
+
+const listField = z.preprocess(
+  (v) => (typeof v === "string" ? [v] : v),
+  z
+    .array(z.string({ error: "must be a string or an array of strings" }), {
+      error: "must be a string or an array of strings",
+    })
+    .transform((xs) => [
+      ...new Set(
+        xs
+          .flatMap((x) => x.split(","))
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0),
+      ),
+    ])
+    .refine((xs) => xs.length <= MAX_FILTER_VALUES, `at most ${MAX_FILTER_VALUES} values`)
+    .refine(
+      (xs) => xs.every((x) => x.length <= MAX_FILTER_VALUE_LENGTH),
+      `each value is at most ${MAX_FILTER_VALUE_LENGTH} characters`,
+    ),
+);
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** Parses an ISO-8601 date or date-time; returns null when it is not one (incl. 2025-02-30). */
+export function parseIsoDate(value: string, endOfDay = false): Date | null {
+  const m = ISO_DATE_TIME.exec(value.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  // Date silently rolls 2025-02-30 over to March: check the calendar ourselves.
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return null;
+  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || (s !== undefined && Number(s) > 59)))
+    return null;
+  if (h === undefined) {
+    return new Date(Date.UTC(year, month - 1, day, ...(endOfDay ? [23, 59, 59, 999] : [0, 0, 0, 0])));
+  }
+  const zoned = m[7] ? value.trim() : `${value.trim()}Z`;
+  const date = new Date(zoned.replace(" ", "T"));
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+const dateField = (endOfDay: boolean) =>
+  z.preprocess(
+    single,
+    z
+      .union([z.date(), z.string()], { error: "must be an ISO-8601 date or date-time" })
+      .transform((v, ctx) => {
+        if (v instanceof Date) return v;
+        const date = parseIsoDate(v, endOfDay);
+        if (!date) {
+          ctx.addIssue({ code: "custom", message: "must be an ISO-8601 date or date-time" });
+          return z.NEVER;
+        }
+        return date;
+      }),
+  );
+
+const requestSchema = z
+  .object({
+    q: z.preprocess(
+      single,
+      z
+        .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a single string") })
+        .max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`)
+        .trim()
+        .min(1, "must not be empty"),
+    ),
+    strategy: z.preprocess(
+      single,
+      z
+        .enum(["hybrid", "bm25", "semantic"], { error: "must be one of hybrid, bm25, semantic" })
+        .default("hybrid"),
+    ),
+    channel: listField.optional(),
+    author: listField.optional(),
+    source: listField.optional(),
+    from: dateField(false).optional(),
+    to: dateField(true).optional(),
+    limit: z.preprocess(
+      (v) => {
+        const s = single(v);
+        return typeof s === "string" && /^\s*-?\d+\s*$/.test(s) ? Number(s) : s;
+      },
+      z
+        .number({ error: "must be an integer" })
+        .int("must be an integer")
+        .min(1, `must be between 1 and ${MAX_LIMIT}`)
+        .max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`)
+        .default(DEFAULT_LIMIT),
+    ),
+    cursor: z.preprocess(
+      single,
+      z.string({ error: "must be a string" }).min(1, "must not be empty").optional(),
+    ),
+    explain: z.preprocess(
+      (v) => {
+        const s = single(v);
+        if (s === "true" || s === "1" || s === 1) return true;
+        if (s === "false" || s === "0" || s === 0 || s === "") return false;
+        return s;
+      },
+      z.boolean({ error: "must be true or false" }).default(false),
+    ),
+  })
+  .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
+    path: ["from"],
+    message: "must not be after to",
+  });
+
+/** Turns zod issues into `{path, message}` details naming the field ("channel.1", "limit", ...). */
+function toDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.length > 0 ? issue.path.map(String).join(".") : "(body)",
+    message: issue.message,
+  }));
+}
+
+/**
+ * Validates and normalises a merged query-string map or a JSON body. Throws ValidationError
+ * (400) whose details name every bad field; a cursor from another query is also a 400.
+ */
+export function parseSearchRequest(input: unknown): SearchRequest {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ValidationError("Invalid search request", [
+      { path: "(body)", message: "must be a JSON object" },
+    ]);
+  }
+  const parsed = requestSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError("Invalid search request", toDetails(parsed.error));
+  const r = parsed.data;
+  const query = parseQuery(r.q);
+  const filters: SearchFilters = {
+    ...(r.channel && r.channel.length > 0 ? { channels: r.channel } : {}),
+    ...(r.author && r.author.length > 0 ? { authors: r.author } : {}),
+    ...(r.source && r.source.length > 0 ? { sources: r.source } : {}),
+    ...(r.from ? { from: r.from } : {}),
+    ...(r.to ? { to: r.to } : {}),
+  };
+  const base = { q: r.q, query, strategy: r.strategy, filters, limit: r.limit, explain: r.explain };
+  if (r.cursor === undefined) return base;
+  return { ...base, cursor: decodeCursor(r.cursor, base) };
+}
+
+/** A source filter value: "acme" names a source; "slack:acme" is a type and a name. */
+export interface SourceFilter {
+  readonly type?: string;
+  readonly name: string;
+}
+
+/** Splits a `sources` filter value at the first ":" (source names therefore contain no ":"). */
+export function parseSourceFilter(value: string): SourceFilter {
+  const idx = value.indexOf(":");
+  if (idx <= 0 || idx === value.length - 1) return { name: value };
+  return { type: value.slice(0, idx), name: value.slice(idx + 1) };
+}
+
+/** Groups `sources` filter values: plain names (one terms/$in clause) and type:name pairs. */
+export function splitSourceFilters(values: readonly string[]): {
+  names: string[];
+  pairs: { type: string; name: string }[];
+} {
+  const names: string[] = [];
+  const pairs: { type: string; name: string }[] = [];
+  for (const v of values) {
+    const s = parseSourceFilter(v);
+    if (s.type === undefined) names.push(s.name);
+    else pairs.push({ type: s.type, name: s.name });
+  }
+  return { names, pairs };
+}

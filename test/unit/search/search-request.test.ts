@@ -1,0 +1,240 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "../../../functions/core/errors";
+import { encodeCursor } from "../../../functions/core/search/cursor";
+import {
+  DEFAULT_LIMIT,
+  parseIsoDate,
+  parseSearchRequest,
+  parseSourceFilter,
+  splitSourceFilters,
+} from "../../../functions/core/search/search-request";
+
+/** Parses and returns the error details, failing the test when parsing succeeds. */
+function details(input: unknown): { path: string; message: string }[] {
+  try {
+    parseSearchRequest(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).status).toBe(400);
+    return [...(err as ValidationError).details];
+  }
+  throw new Error(`expected a ValidationError for ${JSON.stringify(input)}`);
+}
+
+const paths = (input: unknown) => details(input).map((d) => d.path);
+
+describe("parseSearchRequest: defaults and normalisation", () => {
+  it("applies defaults", () => {
+    const r = parseSearchRequest({ q: "oauth" });
+    expect(r).toEqual({
+      q: "oauth",
+      query: { kind: "term", text: "oauth" },
+      strategy: "hybrid",
+      filters: {},
+      limit: DEFAULT_LIMIT,
+      explain: false,
+    });
+    expect(DEFAULT_LIMIT).toBe(20);
+    expect(r.cursor).toBeUndefined();
+  });
+
+  it("accepts a query-string map (strings, repeated keys as arrays, comma lists)", () => {
+    const r = parseSearchRequest({
+      q: ["oauth AND security"],
+      strategy: "bm25",
+      channel: ["#auth-team,#platform", "#ops"],
+      author: "a@x.com, b@x.com",
+      source: "slack:acme",
+      limit: "5",
+      explain: "1",
+      from: "2025-12-01T10:00:00+02:00",
+      to: "2025-12-14T18:58:32",
+    });
+    expect(r.strategy).toBe("bm25");
+    expect(r.query.kind).toBe("and");
+    expect(r.filters).toEqual({
+      channels: ["#auth-team", "#platform", "#ops"],
+      authors: ["a@x.com", "b@x.com"],
+      sources: ["slack:acme"],
+      from: new Date("2025-12-01T08:00:00Z"),
+      to: new Date("2025-12-14T18:58:32Z"),
+    });
+    expect(r.limit).toBe(5);
+    expect(r.explain).toBe(true);
+  });
+
+  it("accepts a JSON body with arrays, numbers and booleans", () => {
+    const r = parseSearchRequest({
+      q: "oauth",
+      strategy: "semantic",
+      channel: ["#a", "#b", "#a"],
+      limit: 100,
+      explain: false,
+    });
+    expect(r.filters.channels).toEqual(["#a", "#b"]);
+    expect(r.limit).toBe(100);
+    expect(r.explain).toBe(false);
+  });
+
+  it("drops empty list values and empty lists", () => {
+    expect(parseSearchRequest({ q: "x", channel: ",, ,", author: [] }).filters).toEqual({});
+  });
+
+  it("reads explain from true/false/'true'/'false'/'1'/'0'", () => {
+    for (const [input, expected] of [
+      [true, true],
+      [false, false],
+      ["true", true],
+      ["false", false],
+      ["1", true],
+      ["0", false],
+    ] as const) {
+      expect(parseSearchRequest({ q: "x", explain: input }).explain).toBe(expected);
+    }
+    expect(paths({ q: "x", explain: "yes" })).toEqual(["explain"]);
+  });
+
+  it("trims q and keeps the raw text next to the parsed query", () => {
+    const r = parseSearchRequest({ q: "  bug NOT fixed  " });
+    expect(r.q).toBe("bug NOT fixed");
+    expect(r.query).toEqual({
+      kind: "or",
+      clauses: [
+        { kind: "term", text: "bug" },
+        { kind: "not", clause: { kind: "term", text: "fixed" } },
+      ],
+    });
+  });
+
+  it("reads a date-only from as the start and a date-only to as the end of that UTC day", () => {
+    const r = parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-31" });
+    expect(r.filters.from).toEqual(new Date("2025-12-01T00:00:00.000Z"));
+    expect(r.filters.to).toEqual(new Date("2025-12-31T23:59:59.999Z"));
+    expect(parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-01" }).filters.to).toEqual(
+      new Date("2025-12-01T23:59:59.999Z"),
+    );
+  });
+});
+
+describe("parseSearchRequest: errors name each bad field", () => {
+  it("requires q and bounds its length", () => {
+    expect(details({})).toEqual([{ path: "q", message: "is required" }]);
+    expect(paths({ q: "" })).toEqual(["q"]);
+    expect(paths({ q: "   " })).toEqual(["q"]);
+    expect(paths({ q: "x".repeat(1001) })).toEqual(["q"]);
+    expect(parseSearchRequest({ q: "x".repeat(1000) }).q).toHaveLength(1000);
+    expect(paths({ q: 42 })).toEqual(["q"]);
+    expect(paths({ q: ["a", "b"] })).toEqual(["q"]);
+  });
+
+  it("rejects a query without a positive term on q", () => {
+    expect(details({ q: "-oauth NOT google" })).toEqual([
+      { path: "q", message: "query needs at least one term" },
+    ]);
+    expect(paths({ q: "\u0000\u0000" })).toEqual(["q"]);
+  });
+
+  it("bounds limit to 1..100 integers", () => {
+    for (const bad of [0, 101, -1, 1.5, "abc", "", "10x", true]) {
+      expect(paths({ q: "x", limit: bad })).toEqual(["limit"]);
+    }
+    expect(parseSearchRequest({ q: "x", limit: 1 }).limit).toBe(1);
+    expect(parseSearchRequest({ q: "x", limit: "100" }).limit).toBe(100);
+  });
+
+  it("rejects an unknown strategy", () => {
+    expect(paths({ q: "x", strategy: "vector" })).toEqual(["strategy"]);
+    expect(paths({ q: "x", strategy: "HYBRID" })).toEqual(["strategy"]);
+  });
+
+  it("rejects invalid dates", () => {
+    for (const bad of [
+      "yesterday",
+      "2025-02-30",
+      "2025-13-01",
+      "2025-12-01T25:00:00Z",
+      "12/01/2025",
+      1764547200,
+    ]) {
+      expect(paths({ q: "x", from: bad })).toEqual(["from"]);
+    }
+    expect(parseSearchRequest({ q: "x", to: "2025-12-01T10:00" }).filters.to).toEqual(
+      new Date("2025-12-01T10:00:00Z"),
+    );
+  });
+
+  it("rejects from after to", () => {
+    expect(details({ q: "x", from: "2025-12-02", to: "2025-12-01" })).toEqual([
+      { path: "from", message: "must not be after to" },
+    ]);
+  });
+
+  it("rejects non-string filter values", () => {
+    expect(paths({ q: "x", channel: 5 })).toEqual(["channel"]);
+    expect(paths({ q: "x", author: ["ok", 3] })).toEqual(["author.1"]);
+    expect(paths({ q: "x", source: Array.from({ length: 101 }, (_, i) => `s${i}`) })).toEqual(["source"]);
+  });
+
+  it("names every bad field at once", () => {
+    expect(paths({ limit: "0", strategy: "x", explain: "maybe", from: "never", channel: {} })).toEqual([
+      "q",
+      "strategy",
+      "channel",
+      "from",
+      "limit",
+      "explain",
+    ]);
+  });
+
+  it("rejects a body that is not an object", () => {
+    expect(paths(null)).toEqual(["(body)"]);
+    expect(paths(["q"])).toEqual(["(body)"]);
+    expect(paths("q=x")).toEqual(["(body)"]);
+  });
+});
+
+describe("parseSearchRequest: cursor", () => {
+  it("decodes a cursor issued for the same request", () => {
+    const first = parseSearchRequest({ q: "oauth", channel: "#a,#b", limit: "10" });
+    const token = encodeCursor({ offset: 10, window: 50 }, first);
+    // Same request, other spelling (list order, JSON body): still the same query.
+    const next = parseSearchRequest({ q: "oauth", channel: ["#b", "#a"], limit: 10, cursor: token });
+    expect(next.cursor).toEqual({ offset: 10, window: 50 });
+  });
+
+  it("rejects a cursor from another query or a garbled one on cursor", () => {
+    const token = encodeCursor({ offset: 10, window: 50 }, parseSearchRequest({ q: "oauth" }));
+    expect(paths({ q: "security", cursor: token })).toEqual(["cursor"]);
+    expect(paths({ q: "oauth", limit: 5, cursor: token })).toEqual(["cursor"]);
+    expect(paths({ q: "oauth", strategy: "bm25", cursor: token })).toEqual(["cursor"]);
+    expect(paths({ q: "oauth", cursor: "not a cursor!" })).toEqual(["cursor"]);
+    expect(paths({ q: "oauth", cursor: "" })).toEqual(["cursor"]);
+  });
+});
+
+describe("source filters", () => {
+  it("splits type:name at the first colon", () => {
+    expect(parseSourceFilter("acme")).toEqual({ name: "acme" });
+    expect(parseSourceFilter("slack:acme")).toEqual({ type: "slack", name: "acme" });
+    expect(parseSourceFilter("slack:a:b")).toEqual({ type: "slack", name: "a:b" });
+    expect(parseSourceFilter(":acme")).toEqual({ name: ":acme" });
+    expect(parseSourceFilter("slack:")).toEqual({ name: "slack:" });
+    expect(splitSourceFilters(["a", "slack:b", "c"])).toEqual({
+      names: ["a", "c"],
+      pairs: [{ type: "slack", name: "b" }],
+    });
+  });
+});
+
+describe("parseIsoDate", () => {
+  it("accepts dates and date-times with or without zone", () => {
+    expect(parseIsoDate("2025-12-14")).toEqual(new Date("2025-12-14T00:00:00Z"));
+    expect(parseIsoDate("2025-12-14", true)).toEqual(new Date("2025-12-14T23:59:59.999Z"));
+    expect(parseIsoDate("2025-12-14T18:58")).toEqual(new Date("2025-12-14T18:58:00Z"));
+    expect(parseIsoDate("2025-12-14T18:58:32.123456Z")).toEqual(new Date("2025-12-14T18:58:32.123Z"));
+    expect(parseIsoDate("2025-12-14T18:58:32-05:00")).toEqual(new Date("2025-12-14T23:58:32Z"));
+    expect(parseIsoDate("2024-02-29")).toEqual(new Date("2024-02-29T00:00:00Z"));
+    expect(parseIsoDate("2025-02-29")).toBeNull();
+    expect(parseIsoDate("2025-12-14T18:60:00Z")).toBeNull();
+  });
+});
