@@ -78,8 +78,13 @@ describe("write path on the real local stack", () => {
       const [os, ch] = [await osDoc(id), await chromaDoc(id)];
       return os?.content === want && ch?.content === want;
     });
-    const row = (await t.db.pool.query("SELECT version, keyword_version, vector_version FROM messages WHERE id = $1", [id]))
-      .rows[0];
+    // Applied versions are recorded just after the index write: wait for them, then they must be exact.
+    const row = await waitUntil("applied versions recorded", async () => {
+      const r = (
+        await t.db.pool.query("SELECT version, keyword_version, vector_version FROM messages WHERE id = $1", [id])
+      ).rows[0];
+      return r.keyword_version === r.version && r.vector_version === r.version ? r : null;
+    });
     expect(row).toEqual({ version: "3", keyword_version: "3", vector_version: "3" });
     expect((await osDoc(id))?.version).toBe(3);
     // A stale job for an old version changes nothing: workers always write the current row.

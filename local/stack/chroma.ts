@@ -1,0 +1,71 @@
+import { mkdirSync } from "node:fs";
+import { config } from "../../functions/shared/config";
+import {
+  cachePath,
+  getJson,
+  logFile,
+  orStop,
+  repoRoot,
+  run,
+  StackError,
+  type StackService,
+  spawnDetached,
+  urlPort,
+  waitFor,
+} from "./process";
+
+/** The npm package that carries the Chroma 1.0 server (a Rust binary behind a Node binding). */
+const BINDING = "chromadb-js-bindings-linux-x64-gnu";
+
+const apiUrl = (p: string) => new URL(`/api/v2/${p}`, config().CHROMA_URL).toString();
+
+async function probe(): Promise<string | undefined> {
+  const beat = await getJson<Record<string, unknown>>(apiUrl("heartbeat"));
+  if (!beat) return undefined;
+  const version = await getJson<string>(apiUrl("version"));
+  return typeof version === "string" ? version : "unknown";
+}
+
+export const chroma: StackService = {
+  name: "chroma",
+  get url() {
+    return config().CHROMA_URL;
+  },
+  probe,
+  async provision() {
+    // Load the binding once up front: a build for a newer glibc fails here with a clear cause.
+    try {
+      await run(process.execPath, ["-e", `require(${JSON.stringify(BINDING)})`], {
+        cwd: repoRoot,
+        timeoutMs: 30_000,
+        what: `loading ${BINDING}`,
+      });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      const cause = /GLIBC_[\d.]+/.exec(msg)
+        ? `this build needs a newer glibc than the system has (${/GLIBC_[\d.]+/.exec(msg)?.[0]} missing; ` +
+          `keep the package pinned to 1.0.1 via package.json "overrides")`
+        : /Cannot find module/.test(msg)
+          ? "the package is not installed (npm ci)"
+          : "see below";
+      throw new StackError(`Chroma cannot start: ${BINDING} failed to load: ${cause}\n${msg}`);
+    }
+  },
+  async start(log) {
+    const dataDir = cachePath("chroma");
+    mkdirSync(dataDir, { recursive: true });
+    const url = new URL(config().CHROMA_URL);
+    const port = urlPort(config().CHROMA_URL);
+    const argv = ["chroma", "run", "--path", dataDir, "--host", url.hostname, "--port", String(port)];
+    const script = `require(${JSON.stringify(BINDING)}).cli(${JSON.stringify(argv)})`;
+    const log_ = logFile("chroma");
+    log(`chroma: starting on port ${port}`);
+    // Run from the repo root so require() resolves the binding from node_modules.
+    const pid = spawnDetached(process.execPath, ["-e", script], { cwd: repoRoot, log: log_ });
+    const version = await orStop(
+      () => [pid],
+      () => waitFor("chroma", probe, { timeoutMs: 60_000, pid, log: log_ }),
+    );
+    return { version, started: { pid, startedAt: new Date().toISOString(), log: log_ } };
+  },
+};

@@ -1,0 +1,191 @@
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { config } from "../../functions/shared/config";
+import {
+  cachePath,
+  getJson,
+  isAlive,
+  isRoot,
+  javaHome,
+  logFile,
+  mvnCopy,
+  orStop,
+  requireTool,
+  run,
+  StackError,
+  type StackService,
+  spawnDetached,
+  urlPort,
+  waitFor,
+} from "./process";
+
+export const OPENSEARCH_VERSION = "2.19.6";
+/** OpenSearch refuses to run as root, so as root we run it as this system user. */
+const OS_USER = "trisearch-os";
+
+const baseDir = () => cachePath("opensearch");
+const homeDir = () => path.join(baseDir(), `opensearch-${OPENSEARCH_VERSION}`);
+const pidFile = () => path.join(baseDir(), "run", "opensearch.pid");
+
+// The integ-test zip ships only transport-netty4; the `english` analyzer lives in this module.
+const ANALYSIS_COMMON_DESCRIPTOR = `description=Adds "built in" analyzers to OpenSearch.
+version=${OPENSEARCH_VERSION}
+name=analysis-common
+classname=org.opensearch.analysis.common.CommonAnalysisPlugin
+java.version=11
+opensearch.version=${OPENSEARCH_VERSION}
+custom.foldername=
+extended.plugins=
+has.native.controller=false
+`;
+
+interface RootInfo {
+  version?: { distribution?: string; number?: string };
+}
+
+async function probe(): Promise<string | undefined> {
+  const root = await getJson<RootInfo>(config().OPENSEARCH_URL);
+  if (root?.version?.distribution !== "opensearch") return undefined;
+  return root.version.number;
+}
+
+/** Resolves once the cluster is yellow (indices can be created and written). */
+async function waitYellow(timeoutMs: number, pid?: number): Promise<void> {
+  const url = new URL("_cluster/health?wait_for_status=yellow&timeout=5s", config().OPENSEARCH_URL);
+  await waitFor(
+    "opensearch (cluster health yellow)",
+    async () => {
+      const health = await getJson<{ status?: string }>(url.toString(), 10_000);
+      return health?.status === "yellow" || health?.status === "green" ? true : undefined;
+    },
+    { timeoutMs, ...(pid ? { pid } : {}), log: logFile("opensearch") },
+  );
+}
+
+/** The service user must reach the install; a 0700/0750 parent of the repo would stop it. */
+function assertTraversable(dir: string): void {
+  let current = path.resolve(dir);
+  for (;;) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      throw new StackError(
+        `OpenSearch runs as user ${OS_USER} and cannot traverse ${current} (not o+x): ` +
+          `chmod o+x ${current}, or set CACHE_DIR to a directory it can reach (e.g. /var/tmp/trisearch-cache)`,
+      );
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
+async function ensureUser(): Promise<void> {
+  try {
+    await run("id", [OS_USER], { timeoutMs: 10_000 });
+  } catch {
+    const useradd = requireTool("useradd", "the passwd package provides it");
+    await run(useradd, ["-r", "-M", "-s", "/usr/sbin/nologin", OS_USER], { timeoutMs: 30_000 });
+  }
+}
+
+const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+export const opensearch: StackService = {
+  name: "opensearch",
+  get url() {
+    return config().OPENSEARCH_URL;
+  },
+  probe,
+  async provision(log) {
+    const home = homeDir();
+    const downloads = cachePath("downloads");
+    if (!existsSync(path.join(home, "bin", "opensearch"))) {
+      const unzip = requireTool("unzip", "apt-get install unzip");
+      const zip = path.join(downloads, `opensearch-${OPENSEARCH_VERSION}.zip`);
+      if (!existsSync(zip)) {
+        log(`opensearch: downloading ${OPENSEARCH_VERSION} (Maven Central, integ-test-zip)`);
+        await mvnCopy(
+          `org.opensearch.distribution.integ-test-zip:opensearch:${OPENSEARCH_VERSION}:zip`,
+          downloads,
+        );
+      }
+      log("opensearch: unpacking");
+      // Unpack beside, then rename, so an interrupted unzip never looks installed.
+      const tmp = path.join(baseDir(), ".unpack");
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await run(unzip, ["-q", "-o", zip, "-d", tmp], { timeoutMs: 300_000 });
+      rmSync(home, { recursive: true, force: true });
+      await run("mv", [path.join(tmp, `opensearch-${OPENSEARCH_VERSION}`), home]);
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    const moduleDir = path.join(home, "modules", "analysis-common");
+    const jarName = `analysis-common-${OPENSEARCH_VERSION}.jar`;
+    if (!existsSync(path.join(moduleDir, jarName))) {
+      if (!existsSync(path.join(downloads, jarName))) {
+        log("opensearch: downloading the analysis-common module");
+        await mvnCopy(`org.opensearch.plugin:analysis-common:${OPENSEARCH_VERSION}`, downloads);
+      }
+      mkdirSync(moduleDir, { recursive: true });
+      writeFileSync(path.join(moduleDir, "plugin-descriptor.properties"), ANALYSIS_COMMON_DESCRIPTOR);
+      copyFileSync(path.join(downloads, jarName), path.join(moduleDir, jarName));
+    }
+  },
+  async start(log) {
+    const home = homeDir();
+    const base = baseDir();
+    const jdk = javaHome();
+    for (const d of ["data", "logs", "run"]) mkdirSync(path.join(base, d), { recursive: true });
+    rmSync(pidFile(), { force: true });
+    const port = urlPort(config().OPENSEARCH_URL);
+    const settings = [
+      "discovery.type=single-node",
+      "network.host=127.0.0.1",
+      `http.port=${port}`,
+      `path.data=${path.join(base, "data")}`,
+      `path.logs=${path.join(base, "logs")}`,
+      // A fuller dev disk must not flip indices to read-only.
+      "cluster.routing.allocation.disk.threshold_enabled=false",
+    ];
+    const command =
+      `cd ${q(home)} && OPENSEARCH_JAVA_HOME=${q(jdk)} OPENSEARCH_JAVA_OPTS='-Xms512m -Xmx512m' ` +
+      `exec bin/opensearch ${settings.map((s) => `-E${q(s)}`).join(" ")} -p ${q(pidFile())}`;
+    const log_ = logFile("opensearch");
+    let wrapperPid: number;
+    if (isRoot()) {
+      assertTraversable(base);
+      await ensureUser();
+      await run("chown", ["-R", `${OS_USER}:`, base], { timeoutMs: 120_000 });
+      log(`opensearch: starting as ${OS_USER} on port ${port} (~20 s)`);
+      wrapperPid = spawnDetached("su", [OS_USER, "-s", "/bin/bash", "-c", command], { log: log_ });
+    } else {
+      log(`opensearch: starting on port ${port} (~20 s)`);
+      wrapperPid = spawnDetached("bash", ["-c", command], { log: log_ });
+    }
+    // The real java pid (OpenSearch writes it with -p); stopping `su` alone would not stop java.
+    const readJavaPid = async () =>
+      Number.parseInt(await readFile(pidFile(), "utf8").catch(() => "0"), 10) || 0;
+    const version = await orStop(
+      async () => [await readJavaPid(), wrapperPid],
+      async () => {
+        const v = await waitFor("opensearch", probe, { timeoutMs: 180_000, pid: wrapperPid, log: log_ });
+        await waitYellow(120_000, wrapperPid);
+        return v;
+      },
+    );
+    const javaPid = await readJavaPid();
+    return {
+      version,
+      started: {
+        pid: javaPid && isAlive(javaPid) ? javaPid : wrapperPid,
+        wrapperPids: javaPid ? [wrapperPid] : [],
+        startedAt: new Date().toISOString(),
+        log: log_,
+      },
+    };
+  },
+  async ready() {
+    await waitYellow(120_000);
+  },
+};
