@@ -35,16 +35,19 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
   // Handlers resolve config and clients through the process-wide singletons.
   setConfig(cfg);
   setContainer(createContainer(cfg));
-  const [ingest, keywordIndexer, embedder, outboxRelay] = await Promise.all([
+  const [ingest, keywordIndexer, embedder, outboxRelay, search] = await Promise.all([
     import("../functions/handlers/ingest"),
     import("../functions/handlers/keyword-indexer"),
     import("../functions/handlers/embedder"),
     import("../functions/handlers/outbox-relay"),
+    import("../functions/handlers/search"),
   ]);
   const logger = opts.quiet ? quietLogger : consoleLogger;
   const routes: RouteDef[] = [
     { method: "POST", path: "/messages", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
     { method: "DELETE", path: "/messages/{id}", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
+    { method: "GET", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
+    { method: "POST", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
   ];
   const sqs: SQSClient = sqsClient(cfg);
   const poller = (name: "keyword" | "vector", handler: typeof keywordIndexer.handler) =>

@@ -40,7 +40,7 @@ const rows: [channel: string, author: string, content: string, thread?: string][
   [
     "#auth-team",
     "alice@company.com",
-    "Authentication failing after password reset: the old session cookie is still sent and the API answers 401.",
+    "Authentication failing after password reset",
   ],
   [
     "#auth-team",
@@ -80,12 +80,12 @@ const rows: [channel: string, author: string, content: string, thread?: string][
   [
     "#mobile",
     "frank@company.com",
-    "Users can't sign in on mobile since the 4.2 release, crash reports point at the keychain migration.",
+    "Users can't sign in on mobile",
   ],
   [
     "#mobile",
     "grace@company.com",
-    "Login screen stuck on loading when the device is offline; we never time out the token request.",
+    "Login screen stuck on loading",
   ],
   [
     "#mobile",

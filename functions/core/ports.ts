@@ -7,6 +7,7 @@ import type {
   SourceRef,
   StoredMessage,
 } from "./model";
+import type { QueryNode } from "./search/query-parser";
 
 /** Turns texts into fixed-dimension, L2-normalised vectors. */
 export interface Embedder {
@@ -116,4 +117,35 @@ export interface OutboxStore {
     publish: (entries: readonly OutboxEntry[]) => Promise<Set<number>>,
   ): Promise<{ sent: number; failed: number }>;
   countPending(): Promise<number>;
+}
+
+/** The BM25 leg of search. */
+export interface KeywordSearch {
+  search(
+    query: QueryNode,
+    filters: SearchFilters,
+    size: number,
+  ): Promise<LegHit[]>;
+}
+
+/** The semantic leg of search. */
+export interface VectorSearch {
+  query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]>;
+}
+
+/** A live message joined with its source, as search results show it. */
+export interface EnrichedMessage {
+  readonly id: number;
+  readonly content: string;
+  readonly author: string;
+  readonly channel: string;
+  readonly timestamp: Date;
+  readonly threadId: string | null;
+  readonly source: SourceRef;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** Enrichment: one round trip for all hits; deleted or missing ids are simply absent. */
+export interface MessageReader {
+  liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
 }

@@ -30,6 +30,9 @@ const configSchema = z.object({
     .default(1024),
   BEDROCK_ENDPOINT: z.string().url().optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SEARCH_RRF_K: z.coerce.number().min(0).default(60),
+  /** Each leg's depth; unset = max(3 x limit, 50). */
+  SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   CACHE_DIR: z.string().min(1).default(".cache"),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),

@@ -1,6 +1,8 @@
 import { type Client, errors } from "@opensearch-project/opensearch";
-import type { LegHit, StoredMessage } from "../../core/model";
-import type { IndexedVersion, IndexWriteOutcome, ReconcilableKeywordIndex } from "../../core/ports";
+import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
+import type { IndexedVersion, IndexWriteOutcome, KeywordSearch, ReconcilableKeywordIndex } from "../../core/ports";
+import type { QueryNode } from "../../core/search/query-parser";
+import { buildKeywordQuery } from "./query-dsl";
 
 export interface OpenSearchKeywordIndexOptions {
   readonly shards?: number;
@@ -40,7 +42,34 @@ const CONFLICT = 409;
 const TOO_MANY_REQUESTS = 429;
 
 /** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
-export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex {
+/**
+ * English analysis plus word parts, so "OAuth2" is found by "OAuth" (and "OAuth2"): the
+ * standard tokenizer keeps "OAuth2" whole, the word delimiter adds "OAuth" and "2" beside it.
+ * Case changes are not split ("OAuth" stays one word), which keeps "O" and "Auth" out of the index.
+ */
+export const MESSAGE_ANALYSIS = {
+  filter: {
+    message_word_parts: {
+      type: "word_delimiter" as const,
+      preserve_original: true,
+      split_on_case_change: false,
+      split_on_numerics: true,
+      stem_english_possessive: true,
+    },
+    english_possessive_stemmer: { type: "stemmer" as const, language: "possessive_english" },
+    english_stop: { type: "stop" as const, stopwords: "_english_" },
+    english_stemmer: { type: "stemmer" as const, language: "english" },
+  },
+  analyzer: {
+    message_english: {
+      type: "custom" as const,
+      tokenizer: "standard",
+      filter: ["english_possessive_stemmer", "message_word_parts", "lowercase", "english_stop", "english_stemmer"],
+    },
+  },
+};
+
+export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch {
   private readonly opts: Required<OpenSearchKeywordIndexOptions>;
   private ensured: Promise<void> | undefined;
 
@@ -76,6 +105,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex {
             number_of_shards: this.opts.shards,
             number_of_replicas: this.opts.replicas,
             refresh_interval: this.opts.refreshInterval,
+            analysis: MESSAGE_ANALYSIS,
           },
           mappings: {
             // Strict: a typo'd field fails the item instead of silently growing the mapping.
@@ -84,7 +114,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex {
               message_id: { type: "long" },
               content: {
                 type: "text",
-                analyzer: "english",
+                analyzer: "message_english",
                 fields: { exact: { type: "text", analyzer: "standard" } },
               },
               source: { type: "keyword" },
@@ -145,6 +175,11 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex {
   }
 
   /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
+  /** The BM25 leg: our parsed query compiled to DSL (never query_string on user input). */
+  async search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]> {
+    return this.searchBody(buildKeywordQuery(query, filters, { size }));
+  }
+
   async searchBody(body: object): Promise<LegHit[]> {
     const res = await this.client.search({ index: this.indexName, body: body as Record<string, unknown> });
     return res.body.hits.hits.map((hit) => ({ messageId: Number(hit._id), score: hit._score ?? 0 }));

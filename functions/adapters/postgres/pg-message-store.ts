@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { IndexTarget, MessageInput, SourceRef, StoredMessage } from "../../core/model";
-import type { IngestOutcome, MessageStore, OutboxEntry, OutboxStore } from "../../core/ports";
+import type {
+  EnrichedMessage,
+  IngestOutcome,
+  MessageReader,
+  MessageStore,
+  OutboxEntry,
+  OutboxStore,
+} from "../../core/ports";
 
 /** sha256 over every indexed field, so "identical re-send" means identical to the indexes too. */
 export function messageHash(m: MessageInput): string {
@@ -75,7 +82,7 @@ export function toStoredMessage(r: MessageRow): StoredMessage {
 
 const TARGETS: readonly IndexTarget[] = ["keyword", "vector"];
 
-export class PgMessageStore implements MessageStore, OutboxStore {
+export class PgMessageStore implements MessageStore, OutboxStore, MessageReader {
   constructor(private readonly pool: pg.Pool) {}
 
   async ingest(
@@ -169,6 +176,33 @@ export class PgMessageStore implements MessageStore, OutboxStore {
       [ids],
     );
     return res.rows.map(toStoredMessage);
+  }
+
+  async liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>> {
+    if (ids.length === 0) return new Map();
+    const res = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN sources s ON s.id = m.source_id
+       WHERE m.id = ANY($1::bigint[]) AND m.deleted_at IS NULL`,
+      [ids],
+    );
+    return new Map(
+      res.rows.map((r) => {
+        const m = toStoredMessage(r);
+        return [
+          m.id,
+          {
+            id: m.id,
+            content: m.content,
+            author: m.author,
+            channel: m.channel,
+            timestamp: m.timestamp,
+            threadId: m.threadId,
+            source: m.source,
+            metadata: m.metadata,
+          },
+        ];
+      }),
+    );
   }
 
   async recordApplied(

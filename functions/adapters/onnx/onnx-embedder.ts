@@ -1,0 +1,171 @@
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { InferenceSession, Tensor } from "onnxruntime-node";
+import type { Embedder } from "../../core/ports";
+import { config } from "../../shared/config";
+import { WordPieceTokenizer } from "./wordpiece-tokenizer";
+
+export interface OnnxEmbedderOptions {
+  /** Directory holding model.onnx and tokenizer.json; defaults to config().ONNX_MODEL_DIR. */
+  readonly modelDir?: string;
+  readonly modelId?: string;
+  /** Texts per session.run (default 32): bounds activation memory; 1 = call-independent vectors. */
+  readonly batchSize?: number;
+  readonly intraOpNumThreads?: number;
+  /** Token limit incl. [CLS]/[SEP]; defaults to the tokenizer.json truncation (128). */
+  readonly maxLength?: number;
+}
+
+interface Loaded {
+  readonly session: InferenceSession;
+  readonly tokenizer: WordPieceTokenizer;
+  readonly TensorCtor: typeof Tensor;
+}
+
+const DIMENSION = 384;
+
+/** One session per model dir and settings per process: loading costs ~100-300 ms and ~90 MB. */
+const sessions = new Map<string, Promise<Loaded>>();
+
+/** Relative dirs resolve against cwd (CLI, Lambda task root), then against the repo root. */
+export function resolveModelDir(dir: string): string {
+  if (isAbsolute(dir)) return dir;
+  const fromCwd = resolve(process.cwd(), dir);
+  if (existsSync(fromCwd)) return fromCwd;
+  const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+  const fromRepo = resolve(repoRoot, dir);
+  return existsSync(fromRepo) ? fromRepo : fromCwd;
+}
+
+async function load(dir: string, threads: number, maxLength: number | undefined): Promise<Loaded> {
+  const modelPath = join(dir, "model.onnx");
+  const tokenizerPath = join(dir, "tokenizer.json");
+  for (const path of [modelPath, tokenizerPath]) {
+    if (!existsSync(path)) throw new Error(`ONNX embedder: ${path} not found (set ONNX_MODEL_DIR)`);
+  }
+  // Imported on first use so a Bedrock-configured function never loads the native binary.
+  const ort = await import("onnxruntime-node");
+  const [session, tokenizer] = await Promise.all([
+    ort.InferenceSession.create(modelPath, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    }),
+    WordPieceTokenizer.fromFile(tokenizerPath, maxLength === undefined ? {} : { maxLength }),
+  ]);
+  if (!session.outputNames.includes("last_hidden_state")) {
+    throw new Error(`ONNX embedder: ${modelPath} has no last_hidden_state output`);
+  }
+  return { session, tokenizer, TensorCtor: ort.Tensor };
+}
+
+function compareForBatching(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Sentence embeddings from a local BERT-style ONNX model: mean pooling + L2 normalisation.
+ * The int8 model quantises activations with one scale per batch tensor, so a text's vector moves
+ * slightly with its batch neighbours (cosine ~0.993, not padding: pooling is masked). batchSize 1
+ * makes every vector independent of the call at roughly a third of the batched throughput.
+ */
+export class OnnxEmbedder implements Embedder {
+  readonly modelId: string;
+  readonly dimension = DIMENSION;
+  private readonly dir: string;
+  private readonly batchSize: number;
+  private readonly threads: number;
+  private readonly maxLength: number | undefined;
+
+  constructor(opts: OnnxEmbedderOptions = {}) {
+    this.dir = resolveModelDir(opts.modelDir ?? config().ONNX_MODEL_DIR);
+    this.modelId = opts.modelId ?? "all-minilm-l6-v2-q";
+    this.batchSize = opts.batchSize ?? 32;
+    this.threads = opts.intraOpNumThreads ?? 2;
+    this.maxLength = opts.maxLength;
+  }
+
+  private loaded(): Promise<Loaded> {
+    const key = `${this.dir}|${this.threads}|${this.maxLength ?? ""}`;
+    let pending = sessions.get(key);
+    if (!pending) {
+      pending = load(this.dir, this.threads, this.maxLength);
+      // A failed load is not cached: the next call retries instead of failing forever.
+      pending.catch(() => sessions.delete(key));
+      sessions.set(key, pending);
+    }
+    return pending;
+  }
+
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    if (texts.length === 0) return [];
+    const model = await this.loaded();
+    // Similar lengths share a sub-batch, so little compute goes to padding; ties break on the text
+    // so the same set of texts forms the same sub-batches in any order. Order is restored below.
+    const order = texts.map((_, i) => i).sort((a, b) => compareForBatching(texts[a]!, texts[b]!));
+    const out = new Array<number[]>(texts.length);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      const idx = order.slice(start, start + this.batchSize);
+      const vectors = await this.runBatch(
+        model,
+        idx.map((i) => texts[i]!),
+      );
+      idx.forEach((i, k) => {
+        out[i] = vectors[k]!;
+      });
+    }
+    return out;
+  }
+
+  private async runBatch({ session, tokenizer, TensorCtor }: Loaded, texts: string[]): Promise<number[][]> {
+    const batch = tokenizer.encodeBatch(texts);
+    const dims = [batch.batchSize, batch.seqLength];
+    const available: Record<string, BigInt64Array> = {
+      input_ids: batch.inputIds,
+      attention_mask: batch.attentionMask,
+      token_type_ids: batch.tokenTypeIds,
+    };
+    // Feed only what the model declares (some exports drop token_type_ids).
+    const feeds: Record<string, Tensor> = {};
+    for (const name of session.inputNames) {
+      const data = available[name];
+      if (!data) throw new Error(`ONNX embedder: unsupported model input ${name}`);
+      feeds[name] = new TensorCtor("int64", data, dims);
+    }
+    const result = await session.run(feeds, ["last_hidden_state"]);
+    const hidden = result["last_hidden_state"];
+    if (!hidden || hidden.dims[2] !== DIMENSION) {
+      throw new Error(`ONNX embedder: expected last_hidden_state [*, *, ${DIMENSION}]`);
+    }
+    const data = hidden.data as Float32Array;
+    const { batchSize, seqLength, attentionMask } = batch;
+    const vectors: number[][] = [];
+    for (let row = 0; row < batchSize; row++) {
+      // Mean over real tokens only (padding must not move the embedding); the division by the
+      // token count is skipped because L2 normalisation cancels it.
+      const sum = new Float64Array(DIMENSION);
+      for (let col = 0; col < seqLength; col++) {
+        if (attentionMask[row * seqLength + col] === 0n) continue;
+        const offset = (row * seqLength + col) * DIMENSION;
+        for (let d = 0; d < DIMENSION; d++) sum[d] = (sum[d] ?? 0) + (data[offset + d] ?? 0);
+      }
+      let norm = 0;
+      for (const v of sum) norm += v * v;
+      norm = Math.sqrt(norm) || 1;
+      vectors.push(Array.from(sum, (v) => v / norm));
+    }
+    return vectors;
+  }
+
+  /** Releases the native sessions (CLI/bench end cleanly). */
+  static async closeAll(): Promise<void> {
+    const loaded = await Promise.allSettled(sessions.values());
+    sessions.clear();
+    await Promise.allSettled(
+      loaded.flatMap((r) => (r.status === "fulfilled" ? [r.value.session.release()] : [])),
+    );
+  }
+}

@@ -1,0 +1,122 @@
+import { AppError, RetryableError, toAppError } from "../errors";
+import type { LegHit, LegName } from "../model";
+import type { Embedder, EnrichedMessage, KeywordSearch, MessageReader, VectorSearch } from "../ports";
+import { paginate, planPage } from "./cursor";
+import { type FusedHit, reciprocalRankFusion } from "./fusion";
+import { positiveText } from "./query-parser";
+import type { SearchRequest } from "./search-request";
+
+export interface SearchDeps {
+  readonly keyword: KeywordSearch;
+  readonly vector: VectorSearch;
+  readonly embedder: Embedder;
+  readonly messages: MessageReader;
+  /** Hits whose rows are gone or soft-deleted: index drift the reconciler repairs. */
+  readonly onStaleHits?: (leg: "enrichment", messageIds: number[]) => void;
+  readonly onLegFailure?: (leg: LegName, err: AppError) => void;
+  readonly now?: () => number;
+}
+
+export interface SearchSettings {
+  /** RRF constant (the seed's k = 60). */
+  readonly rrfK: number;
+  /** Leg depth override; default max(3 x limit, 50). */
+  readonly window?: number;
+}
+
+export interface SearchHit {
+  readonly message: EnrichedMessage;
+  readonly score: number;
+  readonly ranks: FusedHit["ranks"];
+  readonly legScores: FusedHit["legScores"];
+}
+
+export interface SearchResult {
+  readonly strategy: SearchRequest["strategy"];
+  readonly tookMs: number;
+  readonly hits: SearchHit[];
+  readonly nextCursor: string | null;
+  readonly degraded: LegName[];
+  readonly staleHits: number;
+}
+
+/** Legs a strategy runs: hybrid runs both in parallel. */
+const LEGS: Record<SearchRequest["strategy"], readonly LegName[]> = {
+  hybrid: ["bm25", "semantic"],
+  bm25: ["bm25"],
+  semantic: ["semantic"],
+};
+
+/**
+ * Runs the strategy's legs in parallel (filters applied inside each leg), fuses with RRF
+ * (hybrid) or keeps the leg's own order and score (single leg), drops hits whose rows are gone,
+ * and cuts the page. One leg failing degrades a hybrid search; nothing left is a 503.
+ */
+export async function searchMessages(
+  deps: SearchDeps,
+  req: SearchRequest,
+  settings: SearchSettings,
+): Promise<SearchResult> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const plan = planPage(req, settings.window);
+  const legs = LEGS[req.strategy];
+
+  const runLeg = async (leg: LegName): Promise<LegHit[]> => {
+    if (leg === "bm25") return deps.keyword.search(req.query, req.filters, plan.window);
+    const [embedding] = await deps.embedder.embed([positiveText(req.query)]);
+    if (!embedding) throw new RetryableError("the embedder returned no vector");
+    return deps.vector.query(embedding, req.filters, plan.window);
+  };
+  const settled = await Promise.allSettled(legs.map(runLeg));
+
+  const results: Partial<Record<LegName, LegHit[]>> = {};
+  const degraded: LegName[] = [];
+  settled.forEach((outcome, i) => {
+    const leg = legs[i]!;
+    if (outcome.status === "fulfilled") results[leg] = outcome.value;
+    else {
+      degraded.push(leg);
+      deps.onLegFailure?.(leg, toAppError(outcome.reason));
+    }
+  });
+  if (degraded.length === legs.length) {
+    const cause = settled.find((s): s is PromiseRejectedResult => s.status === "rejected")?.reason;
+    throw new RetryableError(`search is unavailable: ${degraded.join(" and ")} failed`, cause);
+  }
+
+  const ranked = req.strategy === "hybrid" ? reciprocalRankFusion(results, settings.rrfK) : singleLeg(results);
+  const rows = await deps.messages.liveMessages(ranked.map((h) => h.messageId));
+  const stale = ranked.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
+  if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
+  const live = ranked.filter((h) => rows.has(h.messageId));
+  const page = paginate(live, plan, req);
+
+  return {
+    strategy: req.strategy,
+    tookMs: now() - started,
+    hits: page.items.map((h) => ({ message: rows.get(h.messageId)!, score: h.score, ranks: h.ranks, legScores: h.legScores })),
+    nextCursor: page.nextCursor,
+    // Only a hybrid search can be degraded: a failed single leg is a 503 above.
+    degraded: req.strategy === "hybrid" ? degraded : [],
+    staleHits: stale.length,
+  };
+}
+
+/** A single leg keeps its own order and score (BM25 score, or cosine similarity). */
+function singleLeg(results: Partial<Record<LegName, LegHit[]>>): FusedHit[] {
+  const [leg, hits] = Object.entries(results)[0] as [LegName, LegHit[]];
+  const seen = new Set<number>();
+  const out: FusedHit[] = [];
+  hits.forEach((h, i) => {
+    if (seen.has(h.messageId)) return;
+    seen.add(h.messageId);
+    out.push({
+      messageId: h.messageId,
+      score: h.score,
+      ranks: { bm25: leg === "bm25" ? i + 1 : null, semantic: leg === "semantic" ? i + 1 : null },
+      legScores: { bm25: leg === "bm25" ? h.score : null, semantic: leg === "semantic" ? h.score : null },
+    });
+  });
+  return out;
+}

@@ -1,0 +1,47 @@
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { searchMessages } from "../core/search/search-messages";
+import { parseSearchRequest } from "../core/search/search-request";
+import { container } from "../shared/container";
+import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
+import { logger } from "../shared/logger";
+
+/** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
+async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
+  const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : (event.queryStringParameters ?? {});
+  const request = parseSearchRequest(input);
+  const c = container();
+  const result = await searchMessages(
+    {
+      keyword: await c.keywordIndex(),
+      vector: c.vectorIndex(),
+      embedder: c.embedder,
+      messages: c.store,
+      onStaleHits: (_leg, ids) => logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
+      onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
+    },
+    request,
+    { rrfK: c.config.SEARCH_RRF_K, ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}) },
+  );
+  return json(200, {
+    strategy: result.strategy,
+    took_ms: result.tookMs,
+    results: result.hits.map((h) => ({
+      message_id: h.message.id,
+      content: h.message.content,
+      author: h.message.author,
+      channel: h.message.channel,
+      timestamp: h.message.timestamp.toISOString(),
+      thread_id: h.message.threadId,
+      source: h.message.source.name,
+      source_type: h.message.source.type,
+      score: h.score,
+      ranks: h.ranks,
+      ...(request.explain ? { leg_scores: h.legScores } : {}),
+    })),
+    next_cursor: result.nextCursor,
+    ...(result.degraded.length > 0 ? { degraded: result.degraded } : {}),
+  });
+}
+
+export const handler = middy(searchHandler).use(httpErrorHandler());

@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
+
+const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, i) => s + v * (b[i] ?? 0), 0);
+
+describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
+  const embedder = new OnnxEmbedder({ modelDir: ".cache/models/all-minilm-l6-v2-q" });
+
+  afterAll(() => OnnxEmbedder.closeAll());
+
+  it("returns one unit-norm 384-dimension vector per text", async () => {
+    const vectors = await embedder.embed(["user login problems", "Deploy finished", ""]);
+    expect(embedder.dimension).toBe(384);
+    expect(embedder.modelId).toBe("all-minilm-l6-v2-q");
+    expect(vectors).toHaveLength(3);
+    for (const v of vectors) {
+      expect(v).toHaveLength(384);
+      expect(v.every(Number.isFinite)).toBe(true);
+      expect(Math.abs(Math.sqrt(dot(v, v)) - 1)).toBeLessThan(1e-4);
+    }
+  });
+
+  it("returns [] for no texts", async () => {
+    expect(await embedder.embed([])).toEqual([]);
+  });
+
+  it("ranks a paraphrase above an unrelated message", async () => {
+    const [query, related, unrelated] = await embedder.embed([
+      "user login problems",
+      "Users can't sign in on mobile",
+      "Quarterly budget review meeting moved to Thursday",
+    ]);
+    const relatedScore = dot(query!, related!);
+    const unrelatedScore = dot(query!, unrelated!);
+    expect(relatedScore).toBeGreaterThan(unrelatedScore);
+    expect(relatedScore).toBeGreaterThan(0.4);
+  });
+
+  const text = "Users can't sign in on mobile";
+  const long =
+    "A much longer message about the deploy pipeline, the staging cluster and the on-call rota for next week, " +
+    "and the database migration we postponed twice because of the release freeze";
+  const maxDiff = (a: readonly number[], b: readonly number[]) =>
+    Math.max(...a.map((v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
+
+  it("with batchSize 1, gives exactly the same vector whatever else is in the call", async () => {
+    const exact = new OnnxEmbedder({ modelDir: ".cache/models/all-minilm-l6-v2-q", batchSize: 1 });
+    const [alone] = await exact.embed([text]);
+    const mixed = await exact.embed([long, text, "ok"]);
+    expect(maxDiff(alone!, mixed[1]!)).toBeLessThan(1e-4);
+  });
+
+  it("ignores padding when batching (only the model's dynamic quantisation differs)", async () => {
+    // The int8 model quantises activations with one scale per batch tensor, so batch neighbours
+    // shift a vector slightly (cosine ~0.993); pooling over padding would give ~0.73.
+    const [alone] = await embedder.embed([text]);
+    const [padded] = await embedder.embed([text, long]);
+    expect(dot(alone!, padded!)).toBeGreaterThan(0.98);
+  });
+
+  it("keeps input order and is deterministic", async () => {
+    const texts = Array.from({ length: 70 }, (_, i) => `message ${i} about release ${"x".repeat(i % 13)}`);
+    const first = await embedder.embed(texts);
+    expect(await embedder.embed(texts)).toEqual(first);
+    const reversed = await embedder.embed([...texts].reverse());
+    reversed.reverse();
+    for (let i = 0; i < texts.length; i++) expect(maxDiff(first[i]!, reversed[i]!)).toBeLessThan(1e-6);
+    // Each vector belongs to its own text, not to a neighbour's.
+    const [only5] = await new OnnxEmbedder({ batchSize: 1 }).embed([texts[5]!]);
+    expect(dot(only5!, first[5]!)).toBeGreaterThan(0.98);
+    expect(dot(only5!, first[5]!)).toBeGreaterThan(dot(only5!, first[6]!));
+  });
+
+  it("fails clearly when the model directory is missing", async () => {
+    const missing = new OnnxEmbedder({ modelDir: "/nonexistent/model-dir" });
+    await expect(missing.embed(["x"])).rejects.toThrow(/model\.onnx not found/);
+  });
+});
