@@ -8,7 +8,11 @@ export function parseFlags(
   options: Options,
   help: string,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | null {
-  const parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+  const parsed = parseArgs({
+    args,
+    options: { ...options, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+  });
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) {
     console.log(help);

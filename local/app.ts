@@ -45,7 +45,13 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
   const logger = opts.quiet ? quietLogger : consoleLogger;
   const routes: RouteDef[] = [
     { method: "POST", path: "/messages", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
-    { method: "DELETE", path: "/messages/{id}", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
+    {
+      method: "DELETE",
+      path: "/messages/{id}",
+      handler: ingest.handler,
+      functionName: "ingest",
+      timeoutMs: 30_000,
+    },
     { method: "GET", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
     { method: "POST", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
   ];
@@ -61,7 +67,10 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       timeoutMs: 60_000,
       logger,
     });
-  const pollers = { keyword: poller("keyword", keywordIndexer.handler), vector: poller("vector", embedder.handler) };
+  const pollers = {
+    keyword: poller("keyword", keywordIndexer.handler),
+    vector: poller("vector", embedder.handler),
+  };
   const schedules = {
     outboxRelay: startSchedule({
       handler: outboxRelay.handler,
@@ -71,7 +80,12 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       onError: (err) => logger.error(`outbox-relay failed: ${(err as Error).message}`),
     }),
   };
-  const gateway = await startHttpGateway({ port: opts.port ?? cfg.API_PORT, routes, logger, quiet: opts.quiet ?? false });
+  const gateway = await startHttpGateway({
+    port: opts.port ?? cfg.API_PORT,
+    routes,
+    logger,
+    quiet: opts.quiet ?? false,
+  });
   return {
     url: gateway.url,
     gateway,

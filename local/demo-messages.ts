@@ -37,11 +37,7 @@ const rows: [channel: string, author: string, content: string, thread?: string][
     "bob@company.com",
     "Security review for OAuth: we must validate the state parameter and rotate refresh tokens on every use.",
   ],
-  [
-    "#auth-team",
-    "alice@company.com",
-    "Authentication failing after password reset",
-  ],
+  ["#auth-team", "alice@company.com", "Authentication failing after password reset"],
   [
     "#auth-team",
     "dana@company.com",
@@ -77,16 +73,8 @@ const rows: [channel: string, author: string, content: string, thread?: string][
     "charlie@company.com",
     "OAuth scopes proposal: read:messages, write:messages, admin. Comments welcome before Friday.",
   ],
-  [
-    "#mobile",
-    "frank@company.com",
-    "Users can't sign in on mobile",
-  ],
-  [
-    "#mobile",
-    "grace@company.com",
-    "Login screen stuck on loading",
-  ],
+  ["#mobile", "frank@company.com", "Users can't sign in on mobile"],
+  ["#mobile", "grace@company.com", "Login screen stuck on loading"],
   [
     "#mobile",
     "frank@company.com",

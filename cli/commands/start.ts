@@ -30,7 +30,9 @@ export async function run(args: string[]): Promise<number> {
     const outcomes = await seedDemo(c);
     console.log(`Seeded ${outcomes.length} demo messages; the workers are indexing them.`);
   }
-  console.log(`Trisearch API on ${app.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`);
+  console.log(
+    `Trisearch API on ${app.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`,
+  );
   console.log(`  curl '${app.url}/search?q=users+can%27t+login'`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -45,7 +45,9 @@ export async function run(args: string[]): Promise<number> {
         { store: "Chroma", count: counts.chroma },
         { store: "Outbox (unsent)", count: counts.outboxPending },
       ]);
-      console.log(ok ? "In sync." : "DRIFT: the stores differ (run `trisearch reconcile`, or wait for the workers).");
+      console.log(
+        ok ? "In sync." : "DRIFT: the stores differ (run `trisearch reconcile`, or wait for the workers).",
+      );
     }
     return ok ? 0 : 1;
   } finally {

@@ -115,7 +115,8 @@ export async function applyVectorJobs(
   if (planned.deletes.length > 0) {
     try {
       await deps.vectorIndex.remove(planned.deletes.map((d) => d.messageId));
-      for (const d of planned.deletes) applied.push({ messageId: d.messageId, version: d.version, embeddingId: null });
+      for (const d of planned.deletes)
+        applied.push({ messageId: d.messageId, version: d.version, embeddingId: null });
     } catch (err) {
       const message = toAppError(err).message;
       for (const d of planned.deletes) failed.set(d.messageId, message);

@@ -45,7 +45,11 @@ export function parseIngestRequest(body: unknown): IngestRequest {
   parsed.data.messages.forEach((m, i) => {
     const first = seen.get(m.external_id);
     if (first === undefined) seen.set(m.external_id, i);
-    else duplicates.push({ path: `messages.${i}.external_id`, message: `duplicates messages.${first}.external_id` });
+    else
+      duplicates.push({
+        path: `messages.${i}.external_id`,
+        message: `duplicates messages.${first}.external_id`,
+      });
   });
   if (duplicates.length > 0) throw new ValidationError("Duplicate external_id in one request", duplicates);
   return {

@@ -25,7 +25,10 @@ export async function ingestMessages(
   return outcomes;
 }
 
-export async function deleteMessage(deps: IngestDeps, messageId: number): Promise<{ version: number; changed: boolean }> {
+export async function deleteMessage(
+  deps: IngestDeps,
+  messageId: number,
+): Promise<{ version: number; changed: boolean }> {
   const result = await deps.store.softDelete(messageId);
   if (!result) throw new NotFoundError(`message ${messageId} does not exist`);
   await publishAfterCommit(deps, result.outboxIds);

@@ -30,7 +30,10 @@ export async function relayOutbox(
   return { sent, failed };
 }
 
-async function publishEntries(publisher: JobPublisher, entries: readonly OutboxEntry[]): Promise<Set<number>> {
+async function publishEntries(
+  publisher: JobPublisher,
+  entries: readonly OutboxEntry[],
+): Promise<Set<number>> {
   const byTarget = new Map<IndexTarget, OutboxEntry[]>();
   for (const e of entries) byTarget.set(e.target, [...(byTarget.get(e.target) ?? []), e]);
   const accepted = new Set<number>();

@@ -121,11 +121,7 @@ export interface OutboxStore {
 
 /** The BM25 leg of search. */
 export interface KeywordSearch {
-  search(
-    query: QueryNode,
-    filters: SearchFilters,
-    size: number,
-  ): Promise<LegHit[]>;
+  search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]>;
 }
 
 /** The semantic leg of search. */

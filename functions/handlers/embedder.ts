@@ -10,7 +10,10 @@ export const handler = middy(async (event: SQSEvent) => {
   return processJobBatch(
     event,
     (records) =>
-      applyVectorJobs({ store: deps.store, vectorIndex: deps.vectorIndex(), embedder: deps.embedder }, records),
+      applyVectorJobs(
+        { store: deps.store, vectorIndex: deps.vectorIndex(), embedder: deps.embedder },
+        records,
+      ),
     "embedder",
   );
 });

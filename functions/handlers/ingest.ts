@@ -13,10 +13,16 @@ async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   if (event.requestContext.http.method === "DELETE") {
     const id = Number(event.pathParameters?.id);
     if (!Number.isSafeInteger(id) || id <= 0) {
-      throw new ValidationError("Invalid message id", [{ path: "id", message: "must be a positive integer" }]);
+      throw new ValidationError("Invalid message id", [
+        { path: "id", message: "must be a positive integer" },
+      ]);
     }
     const deleted = await deleteMessage(deps, id);
-    return json(202, { message_id: id, status: deleted.changed ? "deleted" : "already_deleted", version: deleted.version });
+    return json(202, {
+      message_id: id,
+      status: deleted.changed ? "deleted" : "already_deleted",
+      version: deleted.version,
+    });
   }
   const request = parseIngestRequest(parseJsonBody(event));
   const outcomes = await ingestMessages(deps, request.source, request.messages);

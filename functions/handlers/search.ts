@@ -8,7 +8,8 @@ import { logger } from "../shared/logger";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : (event.queryStringParameters ?? {});
+  const input =
+    event.requestContext.http.method === "POST" ? parseJsonBody(event) : (event.queryStringParameters ?? {});
   const request = parseSearchRequest(input);
   const c = container();
   const result = await searchMessages(
@@ -17,11 +18,15 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
       vector: c.vectorIndex(),
       embedder: c.embedder,
       messages: c.store,
-      onStaleHits: (_leg, ids) => logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
+      onStaleHits: (_leg, ids) =>
+        logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
       onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
     },
     request,
-    { rrfK: c.config.SEARCH_RRF_K, ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}) },
+    {
+      rrfK: c.config.SEARCH_RRF_K,
+      ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}),
+    },
   );
   return json(200, {
     strategy: result.strategy,

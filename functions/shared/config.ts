@@ -60,9 +60,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The queue URL for `name` (keyword, vector, ingest): explicit in AWS, derived from the prefix locally. */
 export function queueUrl(cfg: Config, name: "keyword" | "vector" | "ingest"): string {
-  const explicit = { keyword: cfg.KEYWORD_QUEUE_URL, vector: cfg.VECTOR_QUEUE_URL, ingest: cfg.INGEST_QUEUE_URL }[name];
+  const explicit = {
+    keyword: cfg.KEYWORD_QUEUE_URL,
+    vector: cfg.VECTOR_QUEUE_URL,
+    ingest: cfg.INGEST_QUEUE_URL,
+  }[name];
   if (explicit) return explicit;
-  if (!cfg.SQS_ENDPOINT) throw new ConfigError(`${name.toUpperCase()}_QUEUE_URL is required when SQS_ENDPOINT is unset`);
+  if (!cfg.SQS_ENDPOINT)
+    throw new ConfigError(`${name.toUpperCase()}_QUEUE_URL is required when SQS_ENDPOINT is unset`);
   // ElasticMQ's URL layout: <endpoint>/<account>/<queue name>.
   return `${cfg.SQS_ENDPOINT}/000000000000/${cfg.QUEUE_PREFIX}-${name}`;
 }

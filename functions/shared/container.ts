@@ -1,5 +1,5 @@
-import { createEmbedder } from "../adapters/embedder-factory";
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
+import { createEmbedder } from "../adapters/embedder-factory";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";

@@ -1,6 +1,6 @@
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { AppError, ValidationError, toAppError } from "../core/errors";
+import { AppError, toAppError, ValidationError } from "../core/errors";
 import { logger } from "./logger";
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -37,7 +37,8 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
         logger.error("request failed", { code: err.code, error: request.error as Error });
       }
       const response = json(err.status, err.toJSON());
-      if (err instanceof AppError && err.retryable) response.headers = { ...response.headers, "retry-after": "1" };
+      if (err instanceof AppError && err.retryable)
+        response.headers = { ...response.headers, "retry-after": "1" };
       request.response = response;
     },
   };

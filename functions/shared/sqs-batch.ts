@@ -39,7 +39,8 @@ export async function processJobBatch(
     try {
       const result = await apply(records);
       for (const id of result.failedRecordIds) failures.add(id);
-      if (result.errors.length > 0) logger.warn("some jobs failed", { worker, errors: result.errors.slice(0, 20) });
+      if (result.errors.length > 0)
+        logger.warn("some jobs failed", { worker, errors: result.errors.slice(0, 20) });
     } catch (err) {
       logger.error("batch failed", { worker, error: err as Error });
       for (const r of records) failures.add(r.recordId);

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { closeClients, sqsClient } from "../../functions/shared/clients";
-import { createContainer } from "../../functions/shared/container";
 import { type Config, loadConfig } from "../../functions/shared/config";
+import { createContainer } from "../../functions/shared/container";
 import { type LocalApp, type LocalAppOptions, startLocalApp } from "../../local/app";
-import { ensureQueues } from "../../local/stack/queues";
 import type { QueueUrls } from "../../local/stack/queues";
-import { type TestDatabase, createTestDatabase } from "./test-db";
+import { ensureQueues } from "../../local/stack/queues";
+import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export interface TestApp {
   readonly app: LocalApp;
@@ -70,9 +70,9 @@ export async function startTestApp(
       await Promise.allSettled([
         c.keywordIndex().then((k) => k.deleteIndex()),
         c.vectorIndex().deleteCollection(),
-        ...Object.values(queues).flatMap((q) => [q.url, q.dlqUrl]).map((QueueUrl) =>
-          sqsClient(config).send(new DeleteQueueCommand({ QueueUrl })),
-        ),
+        ...Object.values(queues)
+          .flatMap((q) => [q.url, q.dlqUrl])
+          .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
       ]);
       await closeClients();
       await db.drop();

@@ -1,4 +1,11 @@
-import type { IndexJob, IndexTarget, LegHit, MessageInput, SourceRef, StoredMessage } from "../../functions/core/model";
+import type {
+  IndexJob,
+  IndexTarget,
+  LegHit,
+  MessageInput,
+  SourceRef,
+  StoredMessage,
+} from "../../functions/core/model";
 import type {
   Embedder,
   IndexWriteOutcome,
@@ -48,7 +55,12 @@ export class MemoryStore implements MessageStore, OutboxStore {
     const outboxIds = outcomes.flatMap((o) =>
       (["keyword", "vector"] as const).map((target) => {
         const id = this.outbox.length + 1;
-        this.outbox.push({ id, target, job: { messageId: o.messageId, op: "upsert", version: 1 }, sent: false });
+        this.outbox.push({
+          id,
+          target,
+          job: { messageId: o.messageId, op: "upsert", version: 1 },
+          sent: false,
+        });
         return id;
       }),
     );
@@ -66,8 +78,13 @@ export class MemoryStore implements MessageStore, OutboxStore {
   async countLive() {
     return [...this.rows.values()].filter((r) => !r.deletedAt).length;
   }
-  async drain(opts: { limit: number; ids?: readonly number[] }, publish: (e: readonly OutboxEntry[]) => Promise<Set<number>>) {
-    const pending = this.outbox.filter((e) => !e.sent && (!opts.ids || opts.ids.includes(e.id))).slice(0, opts.limit);
+  async drain(
+    opts: { limit: number; ids?: readonly number[] },
+    publish: (e: readonly OutboxEntry[]) => Promise<Set<number>>,
+  ) {
+    const pending = this.outbox
+      .filter((e) => !e.sent && (!opts.ids || opts.ids.includes(e.id)))
+      .slice(0, opts.limit);
     let ok = new Set<number>();
     try {
       ok = await publish(pending);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-store";
 import type { MessageInput } from "../../functions/core/model";
-import { type TestDatabase, createTestDatabase } from "../helpers/test-db";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 
 const source = { type: "slack", name: "acme" };
 const msg = (externalId: string, content: string, extra: Partial<MessageInput> = {}): MessageInput => ({
@@ -28,10 +28,16 @@ describe("PgMessageStore (real PostgreSQL)", () => {
   afterAll(async () => db?.drop());
 
   it("creates, then treats an identical re-send as unchanged with no new outbox rows", async () => {
-    const first = await store.ingest(source, [msg("a1", "Postgres CPU at 85%"), msg("a2", "Reindex tonight")]);
+    const first = await store.ingest(source, [
+      msg("a1", "Postgres CPU at 85%"),
+      msg("a2", "Reindex tonight"),
+    ]);
     expect(first.outcomes.map((o) => o.status)).toEqual(["created", "created"]);
     expect(first.outboxIds).toHaveLength(4); // two messages x (keyword, vector)
-    const again = await store.ingest(source, [msg("a2", "Reindex tonight"), msg("a1", "Postgres CPU at 85%")]);
+    const again = await store.ingest(source, [
+      msg("a2", "Reindex tonight"),
+      msg("a1", "Postgres CPU at 85%"),
+    ]);
     expect(again.outcomes.map((o) => [o.externalId, o.status])).toEqual([
       ["a2", "unchanged"],
       ["a1", "unchanged"],
@@ -39,7 +45,9 @@ describe("PgMessageStore (real PostgreSQL)", () => {
     expect(again.outcomes[1]!.messageId).toBe(first.outcomes[0]!.messageId);
     expect(again.outboxIds).toEqual([]);
     // metadata key order does not make a re-send look different
-    const reordered = await store.ingest(source, [msg("a1", "Postgres CPU at 85%", { metadata: { reactions: 1 } })]);
+    const reordered = await store.ingest(source, [
+      msg("a1", "Postgres CPU at 85%", { metadata: { reactions: 1 } }),
+    ]);
     expect(reordered.outcomes[0]!.status).toBe("unchanged");
     expect(await outboxRows()).toHaveLength(4);
   });
@@ -53,7 +61,12 @@ describe("PgMessageStore (real PostgreSQL)", () => {
       { message_id: String(res.outcomes[0]!.messageId), target: "vector", op: "upsert", version: "2" },
     ]);
     const [row] = await store.getByIds([res.outcomes[0]!.messageId]);
-    expect(row).toMatchObject({ content: "Postgres CPU at 95% now", version: 2, source: source, deletedAt: null });
+    expect(row).toMatchObject({
+      content: "Postgres CPU at 95% now",
+      version: 2,
+      source: source,
+      deletedAt: null,
+    });
   });
 
   it("soft-deletes with a version bump, is idempotent, and a re-send restores the message", async () => {
@@ -78,9 +91,14 @@ describe("PgMessageStore (real PostgreSQL)", () => {
     const id = (await store.ingest(source, [msg("v1", "versioned")])).outcomes[0]!.messageId;
     await store.recordApplied("keyword", [{ messageId: id, version: 3 }]);
     await store.recordApplied("keyword", [{ messageId: id, version: 2 }]);
-    await store.recordApplied("vector", [{ messageId: id, version: 3, embeddingId: `msg_${id}`, model: "m" }]);
+    await store.recordApplied("vector", [
+      { messageId: id, version: 3, embeddingId: `msg_${id}`, model: "m" },
+    ]);
     await store.recordApplied("vector", [{ messageId: id, version: 2, embeddingId: null }]);
-    const r = await db.pool.query("SELECT keyword_version, vector_version, embedding_id FROM messages WHERE id = $1", [id]);
+    const r = await db.pool.query(
+      "SELECT keyword_version, vector_version, embedding_id FROM messages WHERE id = $1",
+      [id],
+    );
     expect(r.rows[0]).toEqual({ keyword_version: "3", vector_version: "3", embedding_id: `msg_${id}` });
   });
 
@@ -100,7 +118,9 @@ describe("PgMessageStore (real PostgreSQL)", () => {
 
   it("rolls back the whole batch when one row is invalid (nothing stored)", async () => {
     const before = await db.pool.query("SELECT count(*)::int AS n FROM messages");
-    await expect(store.ingest(source, [msg("ok1", "fine"), msg("bad\u0000", "NUL in a text column")])).rejects.toThrow();
+    await expect(
+      store.ingest(source, [msg("ok1", "fine"), msg("bad\u0000", "NUL in a text column")]),
+    ).rejects.toThrow();
     const after = await db.pool.query("SELECT count(*)::int AS n FROM messages");
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });

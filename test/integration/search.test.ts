@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSync, storeCounts } from "../../cli/commands/verify";
 import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
-import { type TestApp, startTestApp } from "../helpers/local-app";
+import { startTestApp, type TestApp } from "../helpers/local-app";
 import { waitUntil } from "../helpers/wait";
 
 interface Hit {
@@ -27,7 +27,7 @@ interface SearchBody {
 describe("search API on the demo set (real local stack)", () => {
   let t: TestApp;
   const search = async (params: Record<string, string | number | boolean>) => {
-    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const qs = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     const res = await t.api("GET", `/search?${qs}`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body as SearchBody;
@@ -91,7 +91,8 @@ describe("search API on the demo set (real local stack)", () => {
     expect(body.results[0]!.ranks.semantic).not.toBeNull();
     // RRF: score = sum of 1/(60 + rank) over the legs that found it.
     for (const r of body.results) {
-      const expected = (r.ranks.bm25 ? 1 / (60 + r.ranks.bm25) : 0) + (r.ranks.semantic ? 1 / (60 + r.ranks.semantic) : 0);
+      const expected =
+        (r.ranks.bm25 ? 1 / (60 + r.ranks.bm25) : 0) + (r.ranks.semantic ? 1 / (60 + r.ranks.semantic) : 0);
       expect(r.score).toBeCloseTo(expected, 10);
       expect(r.leg_scores).toBeDefined();
     }
@@ -101,31 +102,38 @@ describe("search API on the demo set (real local stack)", () => {
     expect(bestBoth.score).toBeGreaterThan(bestSingleScore);
   });
 
-  it.each(["hybrid", "bm25", "semantic"])("%s: filters exclude every other message and the page stays full", async (strategy) => {
-    const q = strategy === "bm25" ? "the OR token OR login OR session OR OAuth OR security OR bug" : "login security";
-    const inChannel = await search({ q, strategy, channel: "#auth-team", limit: 5 });
-    expect(inChannel.results).toHaveLength(5);
-    expect(new Set(inChannel.results.map((r) => r.channel))).toEqual(new Set(["#auth-team"]));
-    const byAuthor = await search({ q, strategy, author: "charlie@company.com", limit: 3 });
-    expect(byAuthor.results.length).toBeGreaterThan(0);
-    expect(new Set(byAuthor.results.map((r) => r.author))).toEqual(new Set(["charlie@company.com"]));
-    const from = "2025-12-08T00:00:00Z";
-    const to = "2025-12-10T23:59:59Z";
-    const ranged = await search({ q, strategy, from, to, limit: 100 });
-    expect(ranged.results.length).toBeGreaterThan(0);
-    for (const r of ranged.results) {
-      expect(Date.parse(r.timestamp)).toBeGreaterThanOrEqual(Date.parse(from));
-      expect(Date.parse(r.timestamp)).toBeLessThanOrEqual(Date.parse(to));
-    }
-    const other = await search({ q, strategy, source: "globex" });
-    expect(other.results).toEqual([]);
-    const mine = await search({ q, strategy, source: "slack:acme", limit: 2 });
-    expect(mine.results).toHaveLength(2);
-  });
+  it.each(["hybrid", "bm25", "semantic"])(
+    "%s: filters exclude every other message and the page stays full",
+    async (strategy) => {
+      const q =
+        strategy === "bm25"
+          ? "the OR token OR login OR session OR OAuth OR security OR bug"
+          : "login security";
+      const inChannel = await search({ q, strategy, channel: "#auth-team", limit: 5 });
+      expect(inChannel.results).toHaveLength(5);
+      expect(new Set(inChannel.results.map((r) => r.channel))).toEqual(new Set(["#auth-team"]));
+      const byAuthor = await search({ q, strategy, author: "charlie@company.com", limit: 3 });
+      expect(byAuthor.results.length).toBeGreaterThan(0);
+      expect(new Set(byAuthor.results.map((r) => r.author))).toEqual(new Set(["charlie@company.com"]));
+      const from = "2025-12-08T00:00:00Z";
+      const to = "2025-12-10T23:59:59Z";
+      const ranged = await search({ q, strategy, from, to, limit: 100 });
+      expect(ranged.results.length).toBeGreaterThan(0);
+      for (const r of ranged.results) {
+        expect(Date.parse(r.timestamp)).toBeGreaterThanOrEqual(Date.parse(from));
+        expect(Date.parse(r.timestamp)).toBeLessThanOrEqual(Date.parse(to));
+      }
+      const other = await search({ q, strategy, source: "globex" });
+      expect(other.results).toEqual([]);
+      const mine = await search({ q, strategy, source: "slack:acme", limit: 2 });
+      expect(mine.results).toHaveLength(2);
+    },
+  );
 
   it("paging with next_cursor: 3 pages, no duplicates, no gaps", async () => {
     for (const strategy of ["hybrid", "semantic", "bm25"]) {
-      const q = strategy === "bm25" ? "the OR team OR bug OR login OR invoice OR release" : "customer problems";
+      const q =
+        strategy === "bm25" ? "the OR team OR bug OR login OR invoice OR release" : "customer problems";
       const all = await search({ q, strategy, limit: 15 });
       expect(all.results.length).toBe(15);
       const ids: number[] = [];
@@ -143,7 +151,12 @@ describe("search API on the demo set (real local stack)", () => {
   });
 
   it("POST /search takes the same parameters as JSON", async () => {
-    const res = await t.api("POST", "/search", { q: "OAuth", strategy: "bm25", channel: ["#auth-team"], limit: 3 });
+    const res = await t.api("POST", "/search", {
+      q: "OAuth",
+      strategy: "bm25",
+      channel: ["#auth-team"],
+      limit: 3,
+    });
     expect(res.status).toBe(200);
     expect((res.body as SearchBody).results).toHaveLength(3);
   });
@@ -155,7 +168,9 @@ describe("search API on the demo set (real local stack)", () => {
     expect(paths).toEqual(expect.arrayContaining(["q", "limit", "strategy", "from"]));
     for (const q of ['OAuth:* AND (+"', "a\u0000b", "\\/{}[]^~?", "NOT", "((((", '"unbalanced']) {
       const res = await t.api("GET", `/search?${new URLSearchParams({ q, strategy: "hybrid" })}`);
-      expect([200, 400], `${JSON.stringify(q)} -> ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
+      expect([200, 400], `${JSON.stringify(q)} -> ${res.status} ${JSON.stringify(res.body)}`).toContain(
+        res.status,
+      );
     }
     const wrongCursor = await search({ q: "OAuth", limit: 2 });
     const reused = await t.api("GET", `/search?q=billing&limit=2&cursor=${wrongCursor.next_cursor}`);

@@ -1,14 +1,14 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inSync, storeCounts } from "../../cli/commands/verify";
 import { SqsJobPublisher } from "../../functions/adapters/sqs/sqs-job-publisher";
 import { relayOutbox } from "../../functions/core/outbox-relay";
 import type { JobPublisher } from "../../functions/core/ports";
 import { chromaClient, openSearchClient, sqsClient } from "../../functions/shared/clients";
 import { queueUrl } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
-import { inSync, storeCounts } from "../../cli/commands/verify";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
-import { type TestApp, startTestApp } from "../helpers/local-app";
+import { startTestApp, type TestApp } from "../helpers/local-app";
 import { waitUntil } from "../helpers/wait";
 
 type Accepted = { accepted: { external_id: string; message_id: number; status: string }[] };
@@ -17,7 +17,10 @@ describe("write path on the real local stack", () => {
   let t: TestApp;
   const counts = () => storeCounts(createContainer(t.config));
   const osDoc = async (id: number) => {
-    const res = await openSearchClient(t.config).get({ index: t.config.OPENSEARCH_INDEX, id: String(id) }, { ignore: [404] });
+    const res = await openSearchClient(t.config).get(
+      { index: t.config.OPENSEARCH_INDEX, id: String(id) },
+      { ignore: [404] },
+    );
     const body = res.body as { found?: boolean; _version?: number; _source?: { content: string } };
     return body.found ? { version: body._version, content: body._source?.content } : null;
   };
@@ -81,7 +84,9 @@ describe("write path on the real local stack", () => {
     // Applied versions are recorded just after the index write: wait for them, then they must be exact.
     const row = await waitUntil("applied versions recorded", async () => {
       const r = (
-        await t.db.pool.query("SELECT version, keyword_version, vector_version FROM messages WHERE id = $1", [id])
+        await t.db.pool.query("SELECT version, keyword_version, vector_version FROM messages WHERE id = $1", [
+          id,
+        ])
       ).rows[0];
       return r.keyword_version === r.version && r.vector_version === r.version ? r : null;
     });
@@ -98,11 +103,15 @@ describe("write path on the real local stack", () => {
 
   it("DELETE /messages/{id} removes the message from both indexes", async () => {
     const id = (
-      (await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: [DEMO_MESSAGES[5]!] })).body as Accepted
+      (await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: [DEMO_MESSAGES[5]!] }))
+        .body as Accepted
     ).accepted[0]!.message_id;
     const res = await t.api("DELETE", `/messages/${id}`);
     expect(res).toEqual({ status: 202, body: { message_id: id, status: "deleted", version: 2 } });
-    await waitUntil("gone from both indexes", async () => (await osDoc(id)) === null && (await chromaDoc(id)) === null);
+    await waitUntil(
+      "gone from both indexes",
+      async () => (await osDoc(id)) === null && (await chromaDoc(id)) === null,
+    );
     const c = await waitUntil("counts settle", async () => {
       const now = await counts();
       return inSync(now) ? now : null;
@@ -150,7 +159,11 @@ describe("write path on the real local stack", () => {
       "the poison record in the DLQ",
       async () => {
         const res = await sqsClient(t.config).send(
-          new ReceiveMessageCommand({ QueueUrl: t.queues.keyword.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+          new ReceiveMessageCommand({
+            QueueUrl: t.queues.keyword.dlqUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
         );
         return res.Messages?.length ? res.Messages : null;
       },
@@ -186,19 +199,27 @@ describe("write path on the real local stack", () => {
     const first = await relayOutbox({ outbox: c.store, publisher: partial }, { ids: outboxIds });
     expect(first).toEqual({ sent: 1, failed: 1 });
     expect(dropped).toBe(1);
-    const pending = await t.db.pool.query("SELECT target FROM outbox WHERE message_id = $1 AND sent_at IS NULL", [id]);
+    const pending = await t.db.pool.query(
+      "SELECT target FROM outbox WHERE message_id = $1 AND sent_at IS NULL",
+      [id],
+    );
     expect(pending.rows).toEqual([{ target: "vector" }]);
     await waitUntil("keyword indexed via the accepted entry", async () => (await osDoc(id)) !== null);
     // The scheduled relay (every 500 ms here) picks the left-behind row up.
     await waitUntil("the relay delivered the vector job", async () => (await chromaDoc(id)) !== null);
-    expect(await dbCount(`SELECT count(*) AS n FROM outbox WHERE message_id = ${id} AND sent_at IS NULL`)).toBe(0);
+    expect(
+      await dbCount(`SELECT count(*) AS n FROM outbox WHERE message_id = ${id} AND sent_at IS NULL`),
+    ).toBe(0);
   });
 
   it("bad input gets a 400 JSON error naming the field and stores nothing", async () => {
     const before = await dbCount("SELECT count(*) AS n FROM messages");
     const bad = await t.api("POST", "/messages", {
       source: DEMO_SOURCE,
-      messages: [{ ...DEMO_MESSAGES[1]!, external_id: "new-good" }, { ...DEMO_MESSAGES[2]!, external_id: "x", content: "" }],
+      messages: [
+        { ...DEMO_MESSAGES[1]!, external_id: "new-good" },
+        { ...DEMO_MESSAGES[2]!, external_id: "x", content: "" },
+      ],
     });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({

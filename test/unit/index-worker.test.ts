@@ -22,7 +22,11 @@ describe("applyKeywordJobs", () => {
     store.put({ id: 2 });
     const index = new MemoryKeywordIndex();
     index.failIds.add(2);
-    const res = await applyKeywordJobs({ store, keywordIndex: index }, [rec("r1", 1, 2), rec("r2", 2), rec("r3", 1, 3)]);
+    const res = await applyKeywordJobs({ store, keywordIndex: index }, [
+      rec("r1", 1, 2),
+      rec("r2", 2),
+      rec("r3", 1, 3),
+    ]);
     expect(res.failedRecordIds).toEqual(["r2"]);
     expect(index.docs.get(1)).toEqual({ version: 3, content: "newest text" });
     expect(store.applied).toEqual([{ target: "keyword", messageId: 1, version: 3 }]);
@@ -34,7 +38,10 @@ describe("applyKeywordJobs", () => {
     const index = new MemoryKeywordIndex();
     index.docs.set(1, { version: 3, content: "x" });
     index.docs.set(9, { version: 1, content: "orphan" });
-    const res = await applyKeywordJobs({ store, keywordIndex: index }, [rec("a", 1, 4, "delete"), rec("b", 9, 2, "delete")]);
+    const res = await applyKeywordJobs({ store, keywordIndex: index }, [
+      rec("a", 1, 4, "delete"),
+      rec("b", 9, 2, "delete"),
+    ]);
     expect(res.failedRecordIds).toEqual([]);
     expect(index.docs.size).toBe(0);
     expect(store.applied).toContainEqual({ target: "keyword", messageId: 1, version: 4 });
@@ -66,7 +73,10 @@ describe("applyVectorJobs", () => {
     embedder.embed = async () => {
       throw new Error("model unavailable");
     };
-    const res = await applyVectorJobs({ store, vectorIndex, embedder }, [rec("r1", 1), rec("r2", 2, 2, "delete")]);
+    const res = await applyVectorJobs({ store, vectorIndex, embedder }, [
+      rec("r1", 1),
+      rec("r2", 2, 2, "delete"),
+    ]);
     expect(res.failedRecordIds).toEqual(["r1"]);
     expect(vectorIndex.vectors.has(2)).toBe(false);
   });

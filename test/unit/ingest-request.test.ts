@@ -41,7 +41,11 @@ describe("parseIngestRequest", () => {
   it("names each bad field with its index", () => {
     const paths = details({
       source: { type: "slack", name: "acme" },
-      messages: [good, { ...good, external_id: "2", content: "" }, { ...good, external_id: "3", timestamp: "yesterday" }],
+      messages: [
+        good,
+        { ...good, external_id: "2", content: "" },
+        { ...good, external_id: "3", timestamp: "yesterday" },
+      ],
     }).map((d) => d.path);
     expect(paths).toEqual(["messages.1.content", "messages.2.timestamp"]);
   });
@@ -51,8 +55,12 @@ describe("parseIngestRequest", () => {
     expect(details({ source, messages: [] })[0]!.path).toBe("messages");
     const many = Array.from({ length: 501 }, (_, i) => ({ ...good, external_id: String(i) }));
     expect(details({ source, messages: many })[0]!.path).toBe("messages");
-    expect(details({ source, messages: [{ ...good, content: "x".repeat(40_001) }] })[0]!.path).toBe("messages.0.content");
-    expect(() => parseIngestRequest({ source, messages: [{ ...good, content: "x".repeat(40_000) }] })).not.toThrow();
+    expect(details({ source, messages: [{ ...good, content: "x".repeat(40_001) }] })[0]!.path).toBe(
+      "messages.0.content",
+    );
+    expect(() =>
+      parseIngestRequest({ source, messages: [{ ...good, content: "x".repeat(40_000) }] }),
+    ).not.toThrow();
   });
 
   it("rejects a missing source, blank fields, and duplicate external ids in one request", () => {

@@ -1,6 +1,11 @@
 import { type Client, errors } from "@opensearch-project/opensearch";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
-import type { IndexedVersion, IndexWriteOutcome, KeywordSearch, ReconcilableKeywordIndex } from "../../core/ports";
+import type {
+  IndexedVersion,
+  IndexWriteOutcome,
+  KeywordSearch,
+  ReconcilableKeywordIndex,
+} from "../../core/ports";
 import type { QueryNode } from "../../core/search/query-parser";
 import { buildKeywordQuery } from "./query-dsl";
 
@@ -64,7 +69,13 @@ export const MESSAGE_ANALYSIS = {
     message_english: {
       type: "custom" as const,
       tokenizer: "standard",
-      filter: ["english_possessive_stemmer", "message_word_parts", "lowercase", "english_stop", "english_stemmer"],
+      filter: [
+        "english_possessive_stemmer",
+        "message_word_parts",
+        "lowercase",
+        "english_stop",
+        "english_stemmer",
+      ],
     },
   },
 };

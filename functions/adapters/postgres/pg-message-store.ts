@@ -130,7 +130,11 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
       }
       const outboxIds = await this.enqueue(
         db,
-        written.rows.map((r) => ({ messageId: Number(r.id), version: Number(r.version), op: "upsert" as const })),
+        written.rows.map((r) => ({
+          messageId: Number(r.id),
+          version: Number(r.version),
+          op: "upsert" as const,
+        })),
       );
       const outcomes = messages.map((m): IngestOutcome => {
         const w = changed.get(m.externalId);
@@ -144,13 +148,20 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
         }
         const u = unchanged.get(m.externalId);
         if (!u) throw new Error(`message ${m.externalId} vanished inside its own transaction`);
-        return { externalId: m.externalId, messageId: Number(u.id), status: "unchanged", version: Number(u.version) };
+        return {
+          externalId: m.externalId,
+          messageId: Number(u.id),
+          status: "unchanged",
+          version: Number(u.version),
+        };
       });
       return { outcomes, outboxIds };
     });
   }
 
-  async softDelete(messageId: number): Promise<{ version: number; outboxIds: number[]; changed: boolean } | null> {
+  async softDelete(
+    messageId: number,
+  ): Promise<{ version: number; outboxIds: number[]; changed: boolean } | null> {
     return this.transaction(async (db) => {
       const res = await db.query<{ version: string }>(
         `UPDATE messages SET deleted_at = now(), version = version + 1, updated_at = now()
@@ -163,7 +174,9 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
         const outboxIds = await this.enqueue(db, [{ messageId, version, op: "delete" }]);
         return { version, outboxIds, changed: true };
       }
-      const existing = await db.query<{ version: string }>("SELECT version FROM messages WHERE id = $1", [messageId]);
+      const existing = await db.query<{ version: string }>("SELECT version FROM messages WHERE id = $1", [
+        messageId,
+      ]);
       const found = existing.rows[0];
       return found ? { version: Number(found.version), outboxIds: [], changed: false } : null;
     });
@@ -230,7 +243,9 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
   }
 
   async countLive(): Promise<number> {
-    const res = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM messages WHERE deleted_at IS NULL");
+    const res = await this.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM messages WHERE deleted_at IS NULL",
+    );
     return Number(res.rows[0]?.n ?? 0);
   }
 
@@ -240,7 +255,13 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
   ): Promise<{ sent: number; failed: number }> {
     return this.transaction(async (db) => {
       // SKIP LOCKED: the after-commit publish and the scheduled relay never send the same row twice.
-      const res = await db.query<{ id: string; message_id: string; target: IndexTarget; op: "upsert" | "delete"; version: string }>(
+      const res = await db.query<{
+        id: string;
+        message_id: string;
+        target: IndexTarget;
+        op: "upsert" | "delete";
+        version: string;
+      }>(
         `SELECT id, message_id, target, op, version FROM outbox
          WHERE sent_at IS NULL ${opts.ids ? "AND id = ANY($2::bigint[])" : ""}
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -265,7 +286,10 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
       const sent = entries.filter((e) => sentIds.has(e.id)).map((e) => e.id);
       const failed = entries.filter((e) => !sentIds.has(e.id)).map((e) => e.id);
       if (sent.length > 0) {
-        await db.query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])", [sent]);
+        await db.query(
+          "UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])",
+          [sent],
+        );
       }
       if (failed.length > 0) {
         await db.query(
@@ -278,7 +302,9 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
   }
 
   async countPending(): Promise<number> {
-    const res = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL");
+    const res = await this.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL",
+    );
     return Number(res.rows[0]?.n ?? 0);
   }
 
@@ -301,7 +327,12 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
     const res = await db.query<{ id: string }>(
       `INSERT INTO outbox (message_id, target, op, version)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) RETURNING id`,
-      [rows.map((r) => r.messageId), rows.map((r) => r.target), rows.map((r) => r.op), rows.map((r) => r.version)],
+      [
+        rows.map((r) => r.messageId),
+        rows.map((r) => r.target),
+        rows.map((r) => r.op),
+        rows.map((r) => r.version),
+      ],
     );
     return res.rows.map((r) => Number(r.id));
   }

@@ -11,10 +11,14 @@ export class SqsJobPublisher implements JobPublisher {
     private readonly queueUrls: Readonly<Record<IndexTarget, string>>,
   ) {}
 
-  async publish(target: IndexTarget, entries: readonly { id: string; job: IndexJob }[]): Promise<Set<string>> {
+  async publish(
+    target: IndexTarget,
+    entries: readonly { id: string; job: IndexJob }[],
+  ): Promise<Set<string>> {
     const accepted = new Set<string>();
     const chunks: (typeof entries)[] = [];
-    for (let i = 0; i < entries.length; i += SQS_BATCH_LIMIT) chunks.push(entries.slice(i, i + SQS_BATCH_LIMIT));
+    for (let i = 0; i < entries.length; i += SQS_BATCH_LIMIT)
+      chunks.push(entries.slice(i, i + SQS_BATCH_LIMIT));
     await Promise.all(
       chunks.map(async (chunk) => {
         const res = await this.sqs.send(

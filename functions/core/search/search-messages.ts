@@ -1,4 +1,4 @@
-import { AppError, RetryableError, toAppError } from "../errors";
+import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
 import type { Embedder, EnrichedMessage, KeywordSearch, MessageReader, VectorSearch } from "../ports";
 import { paginate, planPage } from "./cursor";
@@ -85,7 +85,8 @@ export async function searchMessages(
     throw new RetryableError(`search is unavailable: ${degraded.join(" and ")} failed`, cause);
   }
 
-  const ranked = req.strategy === "hybrid" ? reciprocalRankFusion(results, settings.rrfK) : singleLeg(results);
+  const ranked =
+    req.strategy === "hybrid" ? reciprocalRankFusion(results, settings.rrfK) : singleLeg(results);
   const rows = await deps.messages.liveMessages(ranked.map((h) => h.messageId));
   const stale = ranked.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
@@ -95,7 +96,12 @@ export async function searchMessages(
   return {
     strategy: req.strategy,
     tookMs: now() - started,
-    hits: page.items.map((h) => ({ message: rows.get(h.messageId)!, score: h.score, ranks: h.ranks, legScores: h.legScores })),
+    hits: page.items.map((h) => ({
+      message: rows.get(h.messageId)!,
+      score: h.score,
+      ranks: h.ranks,
+      legScores: h.legScores,
+    })),
     nextCursor: page.nextCursor,
     // Only a hybrid search can be degraded: a failed single leg is a 503 above.
     degraded: req.strategy === "hybrid" ? degraded : [],
