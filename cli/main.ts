@@ -2,6 +2,9 @@
  * `trisearch <command>`: one entry point for operators. Each command lives in
  * cli/commands/<name>.ts and exports `run(args)` returning an exit code.
  */
+// Local tooling runs on this machine's Node 20 (Lambda runs Node 22): the SDK's notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 type CommandModule = { run(args: string[]): Promise<number>; summary: string };
 
 const commands: Record<string, () => Promise<CommandModule>> = {
