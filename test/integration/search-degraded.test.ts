@@ -1,0 +1,71 @@
+import { Client } from "@opensearch-project/opensearch";
+import { ChromaClient } from "chromadb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
+import { OpenSearchKeywordIndex } from "../../functions/adapters/opensearch/opensearch-keyword-index";
+import { AppError } from "../../functions/core/errors";
+import { searchMessages } from "../../functions/core/search/search-messages";
+import { parseSearchRequest } from "../../functions/core/search/search-request";
+import { createContainer } from "../../functions/shared/container";
+import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
+import { startTestApp, type TestApp } from "../helpers/local-app";
+import { waitUntil } from "../helpers/wait";
+
+// Nothing listens on port 9 (discard) here: connections are refused at once.
+const DEAD_URL = "http://127.0.0.1:9";
+
+describe("search when a store is down (real OpenSearch, Chroma unreachable)", () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp("degraded", { env: { CHROMA_URL: DEAD_URL } });
+    expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
+      202,
+    );
+    const keyword = await createContainer(t.config).keywordIndex();
+    await waitUntil("keyword leg indexed", async () => (await keyword.count(true)) === DEMO_MESSAGES.length);
+  });
+  afterAll(async () => t?.close());
+
+  it("hybrid answers 200 with the BM25 leg and says it is degraded", async () => {
+    const res = await t.api("GET", "/search?q=OAuth");
+    expect(res.status).toBe(200);
+    const body = res.body as {
+      degraded: string[];
+      results: { content: string; ranks: { semantic: null } }[];
+    };
+    expect(body.degraded).toEqual(["semantic"]);
+    expect(body.results.length).toBeGreaterThan(0);
+    for (const r of body.results) {
+      expect(r.content).toMatch(/oauth/i);
+      expect(r.ranks.semantic).toBeNull();
+    }
+  });
+
+  it("a semantic-only search is a 503 JSON error", async () => {
+    const res = await t.api("GET", "/search?q=OAuth&strategy=semantic");
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ error: { code: "unavailable" } });
+  });
+
+  it("both legs down is a 503 (RetryableError) from the use case", async () => {
+    // Adapters built directly: the process-wide clients already point at the live services.
+    const live = createContainer(t.config);
+    const error = await searchMessages(
+      {
+        keyword: new OpenSearchKeywordIndex(new Client({ node: DEAD_URL }), "messages"),
+        vector: new ChromaVectorIndex(new ChromaClient({ host: "127.0.0.1", port: 9 }), "messages", {
+          modelId: live.embedder.modelId,
+          dimension: live.embedder.dimension,
+        }),
+        embedder: live.embedder,
+        messages: live.store,
+      },
+      parseSearchRequest({ q: "OAuth" }),
+      { rrfK: 60 },
+    ).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(503);
+    expect((error as AppError).message).toMatch(/bm25 and semantic failed/);
+  });
+});
