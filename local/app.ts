@@ -14,8 +14,8 @@ import { type SqsPoller, startSqsPoller } from "./runtime/sqs-poller";
 export interface LocalApp {
   readonly url: string;
   readonly gateway: HttpGateway;
-  readonly pollers: Record<"keyword" | "vector", SqsPoller>;
-  readonly schedules: Record<"outboxRelay", Schedule>;
+  readonly pollers: Record<"keyword" | "vector" | "ingest", SqsPoller>;
+  readonly schedules: Record<"outboxRelay" | "reconcile", Schedule>;
   stop(): Promise<void>;
 }
 
@@ -25,9 +25,13 @@ export interface LocalAppOptions {
   readonly port?: number;
   readonly quiet?: boolean;
   readonly relayEveryMs?: number;
+  /** Reconciler interval (default RECONCILE_EVERY_MS); `schedules.reconcile.runOnce()` runs it on demand. */
+  readonly reconcileEveryMs?: number;
   /** Max parallel batches per worker queue (Lambda's maximum concurrency). */
   readonly workerConcurrency?: number;
   readonly batchSize?: number;
+  /** Lambda's MaximumBatchingWindowInSeconds for the keyword and vector queues (needed for batchSize > 10). */
+  readonly batchingWindowSeconds?: number;
 }
 
 export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
@@ -42,6 +46,11 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
     import("../functions/handlers/outbox-relay"),
     import("../functions/handlers/search"),
   ]);
+  const reconcile = await import("../functions/handlers/reconcile");
+  const [slackEvents, slackIngest] = await Promise.all([
+    import("../functions/handlers/slack-events"),
+    import("../functions/handlers/slack-ingest"),
+  ]);
   const logger = opts.quiet ? quietLogger : consoleLogger;
   const routes: RouteDef[] = [
     { method: "POST", path: "/messages", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
@@ -55,6 +64,14 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
     { method: "GET", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
     { method: "POST", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
   ];
+  routes.push({
+    method: "POST",
+    path: "/slack/events",
+    handler: slackEvents.handler,
+    functionName: "slack-events",
+    // Slack gives up after 3 s; the function does one SendMessage.
+    timeoutMs: 10_000,
+  });
   const sqs: SQSClient = sqsClient(cfg);
   const poller = (name: "keyword" | "vector", handler: typeof keywordIndexer.handler) =>
     startSqsPoller({
@@ -63,6 +80,7 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       handler,
       functionName: name === "keyword" ? "keyword-indexer" : "embedder",
       batchSize: opts.batchSize ?? 10,
+      maxBatchingWindowSeconds: opts.batchingWindowSeconds ?? 0,
       maxConcurrency: opts.workerConcurrency ?? 2,
       timeoutMs: 60_000,
       logger,
@@ -70,6 +88,17 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
   const pollers = {
     keyword: poller("keyword", keywordIndexer.handler),
     vector: poller("vector", embedder.handler),
+    ingest: startSqsPoller({
+      sqs,
+      queueUrl: queueUrl(cfg, "ingest"),
+      handler: slackIngest.handler,
+      functionName: "slack-ingest",
+      batchSize: opts.batchSize ?? 10,
+      maxBatchingWindowSeconds: opts.batchingWindowSeconds ?? 0,
+      maxConcurrency: opts.workerConcurrency ?? 2,
+      timeoutMs: 60_000,
+      logger,
+    }),
   };
   const schedules = {
     outboxRelay: startSchedule({
@@ -79,9 +108,17 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       logger,
       onError: (err) => logger.error(`outbox-relay failed: ${(err as Error).message}`),
     }),
+    reconcile: startSchedule({
+      handler: reconcile.handler,
+      everyMs: opts.reconcileEveryMs ?? cfg.RECONCILE_EVERY_MS,
+      functionName: "reconcile",
+      logger,
+      onError: (err) => logger.error(`reconcile failed: ${(err as Error).message}`),
+    }),
   };
   const gateway = await startHttpGateway({
     port: opts.port ?? cfg.API_PORT,
+    host: cfg.API_HOST,
     routes,
     logger,
     quiet: opts.quiet ?? false,

@@ -1,7 +1,8 @@
 import { NotFoundError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
 import { relayOutbox } from "./outbox-relay";
-import type { IngestOutcome, JobPublisher, MessageStore, OutboxStore } from "./ports";
+import type { IngestOutcome, JobPublisher, MessageStore, OutboxStore, SourceChangeStore } from "./ports";
+import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
 export interface IngestDeps {
   readonly store: MessageStore;
@@ -35,7 +36,23 @@ export async function deleteMessage(
   return { version: result.version, changed: result.changed };
 }
 
-async function publishAfterCommit(deps: IngestDeps, outboxIds: readonly number[]): Promise<void> {
+/**
+ * The second door into the same write path (Slack events): one transaction applies the change
+ * (deduped by event id, ordered by source time) with its outbox rows, then the same publish.
+ */
+export async function applySourceChange(
+  deps: Omit<IngestDeps, "store"> & { readonly store: SourceChangeStore },
+  change: SourceChange,
+): Promise<SourceChangeOutcome> {
+  const { outcome, outboxIds } = await deps.store.applySourceChange(change);
+  await publishAfterCommit(deps, outboxIds);
+  return outcome;
+}
+
+async function publishAfterCommit(
+  deps: Omit<IngestDeps, "store">,
+  outboxIds: readonly number[],
+): Promise<void> {
   if (outboxIds.length === 0) return;
   try {
     await relayOutbox(deps, { ids: outboxIds, batchSize: outboxIds.length });

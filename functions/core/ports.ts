@@ -8,6 +8,7 @@ import type {
   StoredMessage,
 } from "./model";
 import type { QueryNode } from "./search/query-parser";
+import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
 /** Turns texts into fixed-dimension, L2-normalised vectors. */
 export interface Embedder {
@@ -132,6 +133,8 @@ export interface VectorSearch {
 /** A live message joined with its source, as search results show it. */
 export interface EnrichedMessage {
   readonly id: number;
+  /** The id in the source system (Slack ts, a test collection's document id). */
+  readonly externalId: string;
   readonly content: string;
   readonly author: string;
   readonly channel: string;
@@ -144,4 +147,15 @@ export interface EnrichedMessage {
 /** Enrichment: one round trip for all hits; deleted or missing ids are simply absent. */
 export interface MessageReader {
   liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
+}
+
+/** Applies source-reported changes (Slack events): deduped by event id, ordered by source time. */
+export interface SourceChangeStore {
+  /** One transaction: the dedupe mark, the message change and its outbox rows commit together. */
+  applySourceChange(change: SourceChange): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }>;
+}
+
+/** Hands a received event over for asynchronous processing (the ingest queue). */
+export interface EventQueue {
+  send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
 }

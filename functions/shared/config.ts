@@ -30,12 +30,24 @@ const configSchema = z.object({
     .default(1024),
   BEDROCK_ENDPOINT: z.string().url().optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** Source name for Slack messages; each team's id when unset. */
+  SLACK_SOURCE_NAME: z.string().min(1).optional(),
+  /** Store bot_message events (marked metadata.bot = true); "false" ignores them. */
+  SLACK_STORE_BOTS: z.stringbool().default(true),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */
+  API_HOST: z.string().min(1).default("127.0.0.1"),
   CACHE_DIR: z.string().min(1).default(".cache"),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+  /** Reconciler schedule (local runtime) and its per-run page budget. */
+  RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
+  RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  RECONCILE_MAX_PAGES: z.coerce.number().int().min(1).default(50),
+  /** Overrides the ONNX model id recorded on vectors (a new id = a new vector collection). */
+  ONNX_MODEL_ID: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

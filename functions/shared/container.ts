@@ -2,6 +2,7 @@ import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { createEmbedder } from "../adapters/embedder-factory";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
+import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { Embedder } from "../core/ports";
 import { chromaClient, openSearchClient, pgPool, sqsClient } from "./clients";
@@ -16,6 +17,8 @@ export interface Container {
   readonly config: Config;
   readonly store: PgMessageStore;
   readonly publisher: SqsJobPublisher;
+  /** The ingest queue (Slack events in, the ingest consumer out). */
+  readonly ingestQueue: SqsEventQueue;
   readonly embedder: Embedder;
   keywordIndex(): Promise<OpenSearchKeywordIndex>;
   vectorIndex(): ChromaVectorIndex;
@@ -25,6 +28,7 @@ export interface Container {
 export function createContainer(cfg: Config = config()): Container {
   let store: PgMessageStore | undefined;
   let publisher: SqsJobPublisher | undefined;
+  let ingestQueue: SqsEventQueue | undefined;
   let embedder: Embedder | undefined;
   let keywordIndex: Promise<OpenSearchKeywordIndex> | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
@@ -40,6 +44,10 @@ export function createContainer(cfg: Config = config()): Container {
         vector: queueUrl(cfg, "vector"),
       });
       return publisher;
+    },
+    get ingestQueue() {
+      ingestQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "ingest"));
+      return ingestQueue;
     },
     get embedder() {
       const built = embedder ?? createEmbedder(cfg);

@@ -15,6 +15,12 @@ export function rawBody(event: APIGatewayProxyEventV2): string {
   return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
 }
 
+/** The body's bytes as received, for signatures (no utf8 round trip of a base64 payload). */
+export function rawBodyBytes(event: APIGatewayProxyEventV2): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
+}
+
 export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
   const text = rawBody(event);
   if (text.trim() === "") throw new ValidationError("Request body is required (JSON)");

@@ -8,7 +8,15 @@ import type {
   MessageStore,
   OutboxEntry,
   OutboxStore,
+  SourceChangeStore,
 } from "../../core/ports";
+import {
+  decideDelete,
+  decideUpsert,
+  type SourceChange,
+  type SourceChangeOutcome,
+  type SourceState,
+} from "../../core/source-change";
 
 /** sha256 over every indexed field, so "identical re-send" means identical to the indexes too. */
 export function messageHash(m: MessageInput): string {
@@ -82,7 +90,13 @@ export function toStoredMessage(r: MessageRow): StoredMessage {
 
 const TARGETS: readonly IndexTarget[] = ["keyword", "vector"];
 
-export class PgMessageStore implements MessageStore, OutboxStore, MessageReader {
+/** Microseconds since the epoch -> an ISO timestamp Postgres parses without losing a digit. */
+function microsToIso(us: bigint): string {
+  const iso = new Date(Number(us / 1000n)).toISOString(); // ...T..:..:..mmmZ
+  return `${iso.slice(0, -1)}${String(us % 1000n).padStart(3, "0")}Z`;
+}
+
+export class PgMessageStore implements MessageStore, OutboxStore, MessageReader, SourceChangeStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async ingest(
@@ -182,6 +196,127 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
     });
   }
 
+  async applySourceChange(
+    change: SourceChange,
+  ): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }> {
+    const externalId = change.kind === "upsert" ? change.message.externalId : change.externalId;
+    const outcome = (
+      status: SourceChangeOutcome["status"],
+      row?: { id: string | number; version: string | number },
+    ) => ({
+      eventId: change.eventId,
+      externalId,
+      status,
+      messageId: row ? Number(row.id) : null,
+      version: row ? Number(row.version) : null,
+    });
+    return this.transaction(async (db) => {
+      // Durable dedupe, committed with the effect: a concurrent copy of the event waits on this
+      // key and then finds it; a rolled-back attempt leaves nothing behind.
+      const fresh = await db.query(
+        "INSERT INTO processed_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        [change.eventId],
+      );
+      if (fresh.rowCount === 0) return { outcome: outcome("duplicate"), outboxIds: [] };
+      const sourceId = await this.upsertSource(db, change.source);
+      // Changes to one message are serialised, so read-decide-write below cannot interleave.
+      await db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+        `message:${sourceId}:${externalId}`,
+      ]);
+      const current = await db.query<{
+        id: string;
+        version: string;
+        content_hash: string;
+        deleted: boolean;
+        source_us: string | null;
+      }>(
+        `SELECT id, version, content_hash, deleted_at IS NOT NULL AS deleted,
+                (extract(epoch FROM source_updated_at) * 1000000)::bigint::text AS source_us
+         FROM messages WHERE source_id = $1 AND external_id = $2`,
+        [sourceId, externalId],
+      );
+      const tomb = await db.query(
+        "SELECT 1 FROM source_tombstones WHERE source_id = $1 AND external_id = $2",
+        [sourceId, externalId],
+      );
+      const row = current.rows[0];
+      const state: SourceState = {
+        row: row
+          ? {
+              sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
+              contentHash: row.content_hash,
+              deleted: row.deleted,
+            }
+          : null,
+        tombstoned: (tomb.rowCount ?? 0) > 0,
+      };
+      const sourceTime = microsToIso(change.sourceTimeUs);
+
+      if (change.kind === "delete") {
+        const decision = decideDelete(state);
+        if (decision === "already_deleted")
+          return { outcome: outcome("already_deleted", row), outboxIds: [] };
+        await db.query(
+          "INSERT INTO source_tombstones (source_id, external_id, deleted_at) VALUES ($1, $2, $3)",
+          [sourceId, externalId, sourceTime],
+        );
+        if (decision === "tombstone_only")
+          return { outcome: outcome(row ? "already_deleted" : "deleted", row), outboxIds: [] };
+        const res = await db.query<{ id: string; version: string }>(
+          `UPDATE messages SET deleted_at = $2, version = version + 1, updated_at = now(),
+             source_updated_at = GREATEST(source_updated_at, $2::timestamptz)
+           WHERE id = $1 RETURNING id, version`,
+          [row!.id, sourceTime],
+        );
+        const deleted = res.rows[0]!;
+        const outboxIds = await this.enqueue(db, [
+          { messageId: Number(deleted.id), version: Number(deleted.version), op: "delete" },
+        ]);
+        return { outcome: outcome("deleted", deleted), outboxIds };
+      }
+
+      const m = change.message;
+      const hash = messageHash(m);
+      const decision = decideUpsert(state, { sourceTimeUs: change.sourceTimeUs, contentHash: hash });
+      if (decision === "deleted") return { outcome: outcome("ignored_deleted", row), outboxIds: [] };
+      if (decision === "stale") return { outcome: outcome("stale", row), outboxIds: [] };
+      if (decision === "touch") {
+        await db.query("UPDATE messages SET source_updated_at = $2 WHERE id = $1", [row!.id, sourceTime]);
+        return { outcome: outcome("unchanged", row), outboxIds: [] };
+      }
+      const values = [
+        m.content,
+        m.author,
+        m.channel,
+        m.timestamp.toISOString(),
+        m.threadId ?? null,
+        JSON.stringify(m.metadata ?? {}),
+        hash,
+        sourceTime,
+      ];
+      const res =
+        decision === "insert"
+          ? await db.query<{ id: string; version: string }>(
+              `INSERT INTO messages (content, author, channel, "timestamp", thread_id, message_metadata, content_hash,
+                                     source_updated_at, source_id, external_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, version`,
+              [...values, sourceId, externalId],
+            )
+          : await db.query<{ id: string; version: string }>(
+              `UPDATE messages SET content = $1, author = $2, channel = $3, "timestamp" = $4, thread_id = $5,
+                 message_metadata = $6, content_hash = $7, source_updated_at = $8,
+                 version = version + 1, updated_at = now()
+               WHERE id = $9 RETURNING id, version`,
+              [...values, row!.id],
+            );
+      const written = res.rows[0]!;
+      const outboxIds = await this.enqueue(db, [
+        { messageId: Number(written.id), version: Number(written.version), op: "upsert" },
+      ]);
+      return { outcome: outcome(decision === "insert" ? "created" : "updated", written), outboxIds };
+    });
+  }
+
   async getByIds(ids: readonly number[]): Promise<StoredMessage[]> {
     if (ids.length === 0) return [];
     const res = await this.pool.query<MessageRow>(
@@ -205,6 +340,7 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader 
           m.id,
           {
             id: m.id,
+            externalId: m.externalId,
             content: m.content,
             author: m.author,
             channel: m.channel,

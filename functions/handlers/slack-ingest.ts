@@ -1,0 +1,18 @@
+import middy from "@middy/core";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { ingestSlackRecords } from "../core/slack/slack-ingest";
+import { container } from "../shared/container";
+import { logger } from "../shared/logger";
+
+/** Ingest queue -> Slack events -> the POST /messages write path; failed records only are retried. */
+export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const c = container();
+  const result = await ingestSlackRecords(
+    { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn },
+    event.Records.map((r) => ({ recordId: r.messageId, body: r.body })),
+    { sourceName: c.config.SLACK_SOURCE_NAME, storeBots: c.config.SLACK_STORE_BOTS },
+  );
+  logger.info("slack ingest batch", { records: event.Records.length, counts: result.counts });
+  if (result.errors.length > 0) logger.warn("slack events failed", { errors: result.errors.slice(0, 20) });
+  return { batchItemFailures: result.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
+});
