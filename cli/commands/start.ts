@@ -9,19 +9,24 @@ import { seedDemo } from "./seed";
 
 export const summary = "Start the local stack and the API on :3000 with workers (npm start)";
 
-const HELP = `Usage: trisearch start [--no-seed]
+const HELP = `Usage: trisearch start [--no-seed] [--no-stack]
 
 Brings the local stack up (see \`trisearch stack\`), applies migrations, creates the queues,
 seeds the demo messages into an empty database, then serves the API on API_PORT (3000) and
-runs the SQS workers and schedules until Ctrl-C.`;
+runs the SQS workers and schedules until Ctrl-C.
+
+  --no-stack  Do not probe or start services: use DATABASE_URL, OPENSEARCH_URL, SQS_ENDPOINT
+              and CHROMA_URL as they are (docker-compose runs them as other services).`;
 
 export async function run(args: string[]): Promise<number> {
-  const flags = parseFlags(args, { "no-seed": { type: "boolean" } }, HELP);
+  const flags = parseFlags(args, { "no-seed": { type: "boolean" }, "no-stack": { type: "boolean" } }, HELP);
   if (!flags) return 0;
   const started = Date.now();
   const cfg = config();
-  const rows = await up({ log: (line) => console.error(line) });
-  console.log(formatTable(rows));
+  if (!flags.values["no-stack"]) {
+    const rows = await up({ log: (line) => console.error(line) });
+    console.log(formatTable(rows));
+  }
   await migrateUp(cfg.DATABASE_URL);
   await ensureQueues(sqsClient(cfg), cfg.QUEUE_PREFIX);
   const app = await startLocalApp({ config: cfg });
@@ -30,10 +35,12 @@ export async function run(args: string[]): Promise<number> {
     const outcomes = await seedDemo(c);
     console.log(`Seeded ${outcomes.length} demo messages; the workers are indexing them.`);
   }
+  // Bound to all interfaces (a container): show the address a client on this host uses.
+  const url = app.url.replace("//0.0.0.0:", "//127.0.0.1:");
   console.log(
-    `Trisearch API on ${app.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`,
+    `Trisearch API on ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`,
   );
-  console.log(`  curl '${app.url}/search?q=users+can%27t+login'`);
+  console.log(`  curl '${url}/search?q=users+can%27t+login'`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

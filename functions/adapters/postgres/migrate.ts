@@ -1,12 +1,17 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
 
-/** migrations/ at the repository root (and next to the bundle in a Lambda package). */
-export const MIGRATIONS_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../../migrations",
-);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * migrations/ at the repository root when run from source; in a bundle (Lambda package,
+ * dist/cli of `npm run build`, the Docker image) the SQL files travel next to the bundle file.
+ */
+export const MIGRATIONS_DIR = existsSync(path.join(here, "migrations"))
+  ? path.join(here, "migrations")
+  : path.resolve(here, "../../../migrations");
 
 /** Applies every pending migration; returns the names applied. Safe to run concurrently (advisory lock). */
 export async function migrateUp(
