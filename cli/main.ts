@@ -13,6 +13,9 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   migrate: () => import("./commands/migrate"),
   seed: () => import("./commands/seed"),
   verify: () => import("./commands/verify"),
+  eval: () => import("./commands/eval"),
+  reconcile: () => import("./commands/reconcile"),
+  reindex: () => import("./commands/reindex"),
 };
 
 async function usage(): Promise<string> {

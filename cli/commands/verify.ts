@@ -1,8 +1,22 @@
-import { closeClients } from "../../functions/shared/clients";
+import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
+import { closeClients, openSearchClient } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
+import { vectorCollections, writeVectorIndex } from "../../functions/shared/vector-collections";
 import { parseFlags } from "../args";
+import { formatTable } from "../progress";
+import { driftTable, reconcileWithProgress } from "./reconcile";
 
-export const summary = "Counts in PostgreSQL, OpenSearch and Chroma side by side (exit 1 on drift)";
+export const summary =
+  "Counts in PostgreSQL, OpenSearch and Chroma side by side, plus a drift check (exit 1 on drift)";
+
+const HELP = `Usage: trisearch verify [--counts-only] [--json]
+
+Prints the live message count in each store and the unsent outbox rows, then runs a dry-run
+reconcile (nothing is changed) and prints the drift per index: missing, stale, orphan.
+Exits 1 when the counts differ or there is any drift.
+
+  --counts-only   skip the drift walk (counts only, O(1))
+  --json          one JSON object on stdout`;
 
 export interface StoreCounts {
   readonly postgres: number;
@@ -11,13 +25,16 @@ export interface StoreCounts {
   readonly outboxPending: number;
 }
 
+/** Counts per store; Chroma's is the collection the configured embedding model writes to. */
 export async function storeCounts(c = createContainer()): Promise<StoreCounts> {
   const keyword = await c.keywordIndex();
-  await keyword.refresh();
+  // An index deleted by hand counts as empty instead of failing the check.
+  const exists = (await openSearchClient(c.config).indices.exists({ index: keyword.indexName })).body;
+  if (exists) await keyword.refresh();
   const [postgres, opensearch, chroma, outboxPending] = await Promise.all([
     c.store.countLive(),
-    keyword.count(),
-    c.vectorIndex().count(),
+    exists ? keyword.count() : 0,
+    writeVectorIndex(c).then((v) => v.count()),
     c.store.countPending(),
   ]);
   return { postgres, opensearch, chroma, outboxPending };
@@ -28,25 +45,47 @@ export function inSync(c: StoreCounts): boolean {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const flags = parseFlags(
-    args,
-    { json: { type: "boolean" } },
-    "Usage: trisearch verify [--json]\n\nPrints the live message count in each store and the unsent outbox rows.\nExits 1 when the counts differ.",
-  );
+  const flags = parseFlags(args, { json: { type: "boolean" }, "counts-only": { type: "boolean" } }, HELP);
   if (!flags) return 0;
+  const json = Boolean(flags.values.json);
   try {
-    const counts = await storeCounts();
-    const ok = inSync(counts);
-    if (flags.values.json) console.log(JSON.stringify({ ...counts, inSync: ok }));
-    else {
-      console.table([
-        { store: "PostgreSQL (live messages)", count: counts.postgres },
-        { store: "OpenSearch", count: counts.opensearch },
-        { store: "Chroma", count: counts.chroma },
-        { store: "Outbox (unsent)", count: counts.outboxPending },
-      ]);
+    const c = createContainer();
+    const counts = await storeCounts(c);
+    const collections = await vectorCollections(c, { fresh: true });
+    const report: ReconcileReport | undefined = flags.values["counts-only"]
+      ? undefined
+      : await reconcileWithProgress(c, { dryRun: true, quiet: json });
+    const drift = report ? driftTotal(report) : 0;
+    const ok = inSync(counts) && drift === 0 && !collections.switching;
+    if (json) {
       console.log(
-        ok ? "In sync." : "DRIFT: the stores differ (run `trisearch reconcile`, or wait for the workers).",
+        JSON.stringify({
+          ...counts,
+          inSync: ok,
+          ...(report ? { drift, report } : {}),
+          vectorCollections: collections,
+        }),
+      );
+    } else {
+      console.log(
+        formatTable([
+          { store: "PostgreSQL (live messages)", count: counts.postgres },
+          { store: "OpenSearch", count: counts.opensearch },
+          { store: `Chroma (${collections.write.name})`, count: counts.chroma },
+          { store: "Outbox (unsent)", count: counts.outboxPending },
+        ]),
+      );
+      if (report) console.log(`\n${driftTable(report)}`);
+      if (collections.switching) {
+        console.log(
+          `\nEmbedding model switch in progress: search reads ${collections.active.name} (${collections.active.model}) ` +
+            `until ${collections.write.name} (${collections.write.model}) is complete.`,
+        );
+      }
+      console.log(
+        ok
+          ? "\nIn sync."
+          : "\nDRIFT: the stores differ (run `trisearch reconcile`, or wait for the workers and the scheduled reconcile).",
       );
     }
     return ok ? 0 : 1;

@@ -8,7 +8,10 @@ import { OnnxEmbedder } from "./onnx/onnx-embedder";
 export function createEmbedder(cfg: Config = config()): Embedder {
   switch (cfg.EMBEDDER) {
     case "onnx":
-      return new OnnxEmbedder({ modelDir: cfg.ONNX_MODEL_DIR });
+      return new OnnxEmbedder({
+        modelDir: cfg.ONNX_MODEL_DIR,
+        ...(cfg.ONNX_MODEL_ID ? { modelId: cfg.ONNX_MODEL_ID } : {}),
+      });
     case "bedrock":
       return new BedrockEmbedder(bedrockClient(cfg), {
         modelId: cfg.BEDROCK_MODEL_ID,

@@ -3,15 +3,17 @@ import type { SQSEvent } from "aws-lambda";
 import { applyVectorJobs } from "../core/index-worker";
 import { container } from "../shared/container";
 import { processJobBatch } from "../shared/sqs-batch";
+import { writeVectorIndex } from "../shared/vector-collections";
 
 /** Vector queue -> current Postgres rows -> Embedder -> Chroma; failed records only are retried. */
 export const handler = middy(async (event: SQSEvent) => {
   const deps = container();
   return processJobBatch(
     event,
-    (records) =>
+    async (records) =>
       applyVectorJobs(
-        { store: deps.store, vectorIndex: deps.vectorIndex(), embedder: deps.embedder },
+        // The configured model's collection (not the active one while a model switch is under way).
+        { store: deps.store, vectorIndex: await writeVectorIndex(deps), embedder: deps.embedder },
         records,
       ),
     "embedder",

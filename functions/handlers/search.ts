@@ -5,6 +5,7 @@ import { parseSearchRequest } from "../core/search/search-request";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
 import { logger } from "../shared/logger";
+import { activeVectorIndex } from "../shared/vector-collections";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
@@ -15,7 +16,8 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const result = await searchMessages(
     {
       keyword: await c.keywordIndex(),
-      vector: c.vectorIndex(),
+      // The active collection: during an embedding model switch, the old model's until the new one is complete.
+      vector: (await activeVectorIndex(c)).index,
       embedder: c.embedder,
       messages: c.store,
       onStaleHits: (_leg, ids) =>
@@ -33,6 +35,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     took_ms: result.tookMs,
     results: result.hits.map((h) => ({
       message_id: h.message.id,
+      external_id: h.message.externalId,
       content: h.message.content,
       author: h.message.author,
       channel: h.message.channel,

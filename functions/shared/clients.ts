@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
+import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
 import { ChromaClient } from "chromadb";
 import pg from "pg";
 import { type Config, config } from "./config";
@@ -26,7 +27,11 @@ export function pgPool(cfg: Config = config()): pg.Pool {
 }
 
 export function openSearchClient(cfg: Config = config()): OpenSearchClient {
-  openSearch ??= new OpenSearchClient({ node: cfg.OPENSEARCH_URL });
+  openSearch ??= new OpenSearchClient({
+    node: cfg.OPENSEARCH_URL,
+    // The AWS domain admits only requests signed by a granted IAM role (no resource policy).
+    ...(cfg.OPENSEARCH_AUTH === "sigv4" ? AwsSigv4Signer({ region: cfg.AWS_REGION, service: "es" }) : {}),
+  });
   return openSearch;
 }
 

@@ -9,6 +9,8 @@ const configSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   OPENSEARCH_URL: z.string().url().default("http://127.0.0.1:9200"),
   OPENSEARCH_INDEX: z.string().min(1).default("messages"),
+  /** "sigv4" signs requests with the function's IAM role (Amazon OpenSearch Service, set by the CDK stack). */
+  OPENSEARCH_AUTH: z.enum(["none", "sigv4"]).default("none"),
   /** "aws" = the SDK's regional endpoint (the default inside Lambda). */
   SQS_ENDPOINT: z
     .union([z.literal("aws"), z.string().url()])

@@ -1,0 +1,302 @@
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { hasQuerySyntax, searchParams, toIngestItem } from "../../functions/core/eval/beir";
+import { type Evaluation, evaluateRun, type QueryScores } from "../../functions/core/eval/metrics";
+import { MAX_BATCH } from "../../functions/core/ingest-request";
+import type { SearchStrategy } from "../../functions/core/model";
+import { MAX_LIMIT } from "../../functions/core/search/search-request";
+import { closeClients, openSearchClient, sqsClient } from "../../functions/shared/clients";
+import { createContainer } from "../../functions/shared/container";
+import { type Namespace, namespaceSlug, startNamespace } from "../../local/namespace";
+import { inSync, storeCounts } from "../commands/verify";
+import { ANALYZERS, type AnalyzerName } from "./analyzers";
+import type { Dataset } from "./dataset";
+
+/**
+ * `trisearch eval`: a BEIR collection through the whole product. The corpus goes in through
+ * POST /messages (ingest, outbox, queues, workers, both indexes) of an isolated namespace, every
+ * query goes out through GET /search, and the rankings are scored against the qrels.
+ */
+
+export const ALL_STRATEGIES: readonly SearchStrategy[] = ["bm25", "semantic", "hybrid"];
+
+/** One search configuration to score (variables for the namespace's config, e.g. SEARCH_RRF_K). */
+export interface EvalVariant {
+  readonly name: string;
+  readonly env: Record<string, string>;
+}
+
+export interface EvalOptions {
+  readonly strategies: readonly SearchStrategy[];
+  /** nDCG and MRR cutoff. */
+  readonly k: number;
+  /** Recall cutoff; also the result depth requested (<= the API's max limit). */
+  readonly recallK: number;
+  readonly keep?: boolean;
+  /** "plain" (default) searches the query's words; "raw" passes the text as our query syntax. */
+  readonly queryMode?: "plain" | "raw";
+  readonly alwaysTitle?: boolean;
+  /** Keyword analyzer to measure (default "message", the product's). */
+  readonly analyzer?: AnalyzerName;
+  /** Default: one variant with the environment's settings. */
+  readonly variants?: readonly EvalVariant[];
+  /** Parallel search requests. */
+  readonly concurrency?: number;
+  /** Max wait for the workers to index the corpus. */
+  readonly indexTimeoutMs?: number;
+  /** Environment the namespace starts from (default process.env). */
+  readonly baseEnv?: Record<string, string | undefined>;
+  readonly onProgress?: (phase: string, done: number, total: number) => void;
+  /** Called once the namespace exists (the CLI removes it on Ctrl-C). */
+  readonly onNamespace?: (ns: Namespace) => void;
+}
+
+export interface StrategyResult {
+  readonly strategy: SearchStrategy;
+  readonly ndcg: number;
+  readonly recall: number;
+  readonly mrr: number;
+  readonly scoredQueries: number;
+  /** Queries the API refused or failed (scored as empty rankings). */
+  readonly failedQueries: { queryId: string; status: number; error: string }[];
+  readonly meanTookMs: number;
+  readonly seconds: number;
+  readonly perQuery: QueryScores[];
+}
+
+export interface VariantResult {
+  readonly variant: string;
+  readonly settings: { rrfK: number; legWindow: number | null };
+  readonly strategies: StrategyResult[];
+}
+
+export interface EvalReport {
+  readonly dataset: {
+    readonly name: string;
+    readonly documents: number;
+    readonly loadedDocuments: number;
+    /** Documents without title or text (the API refuses empty content). */
+    readonly skippedEmptyDocuments: string[];
+    readonly queries: number;
+    readonly scoredQueries: number;
+    readonly skippedNoRelevant: string[];
+    /** Judged queries missing from queries.jsonl. */
+    readonly judgedButNoQuery: string[];
+    /** Queries whose text held our query syntax (quotes, parentheses, -word, AND/OR/NOT). */
+    readonly queriesWithSyntax: string[];
+  };
+  readonly settings: {
+    readonly k: number;
+    readonly recallK: number;
+    readonly limit: number;
+    readonly queryMode: "plain" | "raw";
+    readonly alwaysTitle: boolean;
+    readonly analyzer: AnalyzerName;
+    readonly embedder: string;
+  };
+  readonly namespace: { readonly name: string; readonly kept: boolean };
+  readonly timings: {
+    readonly loadSeconds: number;
+    readonly indexSeconds: number;
+    readonly totalSeconds: number;
+  };
+  readonly variants: VariantResult[];
+}
+
+interface SearchBody {
+  took_ms: number;
+  results: { external_id: string }[];
+}
+
+const secondsSince = (t: number) => Number(((performance.now() - t) / 1000).toFixed(2));
+
+/**
+ * Recreates the namespace's (still empty) index with another analysis, keeping the product's
+ * mapping as the adapter creates it, so only the analyzer differs.
+ */
+async function useAnalyzer(ns: Namespace, analysis: object): Promise<void> {
+  const os = openSearchClient(ns.config);
+  const index = ns.config.OPENSEARCH_INDEX;
+  const keyword = await createContainer(ns.config).keywordIndex();
+  const created = await os.indices.get({ index });
+  const mappings = (created.body as Record<string, { mappings: Record<string, unknown> }>)[index]?.mappings;
+  if (!mappings) throw new Error(`index ${index} has no mapping`);
+  await keyword.deleteIndex();
+  await os.indices.create({
+    index,
+    body: { settings: { number_of_shards: 1, number_of_replicas: 0, analysis }, mappings },
+  });
+}
+
+/** No job waiting or in flight on the index queues (so queries do not compete with indexing). */
+async function queuesIdle(ns: Namespace): Promise<boolean> {
+  const sqs = sqsClient(ns.config);
+  const depths = await Promise.all(
+    [ns.queues.keyword.url, ns.queues.vector.url].map(async (QueueUrl) => {
+      const res = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      const a = res.Attributes ?? {};
+      return (
+        Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    }),
+  );
+  return depths.every((d) => d === 0);
+}
+
+/** Runs `work` over items with at most `n` in flight, in order of start. */
+async function pool<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+export async function runEval(ds: Dataset, opts: EvalOptions): Promise<EvalReport> {
+  const started = performance.now();
+  const limit = Math.max(opts.k, opts.recallK);
+  if (limit > MAX_LIMIT)
+    throw new RangeError(`cutoffs above ${MAX_LIMIT} need more results than one search returns`);
+  const queryMode = opts.queryMode ?? "plain";
+  const progress = opts.onProgress ?? (() => {});
+
+  const items = ds.corpus.map((d) => ({ doc: d, item: toIngestItem(d, { alwaysTitle: opts.alwaysTitle }) }));
+  const loadable = items.flatMap((x) => (x.item ? [x.item] : []));
+  const skippedEmptyDocuments = items.filter((x) => !x.item).map((x) => x.doc.id);
+  const queryIds = new Set(ds.queries.map((q) => q.id));
+  // Only queries that are both asked and judged can be scored.
+  const qrels = new Map([...ds.qrels].filter(([q]) => queryIds.has(q)));
+  const judgedButNoQuery = [...ds.qrels.keys()].filter((q) => !queryIds.has(q));
+  const queries = ds.queries.filter((q) => qrels.has(q.id));
+
+  const ns = await startNamespace({
+    prefix: "eval",
+    label: ds.name,
+    ...(opts.baseEnv ? { baseEnv: opts.baseEnv } : {}),
+    workerConcurrency: 2,
+    // The scheduled reconciler would take documents still in the queues for drift and enqueue
+    // them again (doubling the embedding work); the eval waits for the pipeline instead.
+    reconcileEveryMs: 86_400_000,
+  });
+  opts.onNamespace?.(ns);
+  try {
+    if (opts.analyzer && opts.analyzer !== "message") await useAnalyzer(ns, ANALYZERS[opts.analyzer]);
+    // Load through the public API, in the largest batches it takes.
+    const t0 = performance.now();
+    const source = { type: "beir", name: namespaceSlug(ds.name) };
+    for (let i = 0; i < loadable.length; i += MAX_BATCH) {
+      const res = await ns.api("POST", "/messages", { source, messages: loadable.slice(i, i + MAX_BATCH) });
+      if (res.status !== 202)
+        throw new Error(`POST /messages failed: ${res.status} ${JSON.stringify(res.body)}`);
+      progress("load", Math.min(i + MAX_BATCH, loadable.length), loadable.length);
+    }
+    const loadSeconds = secondsSince(t0);
+
+    // Wait until verify's counts agree: every document in both indexes, nothing left in the outbox.
+    const t1 = performance.now();
+    const c = createContainer(ns.config);
+    const deadline = Date.now() + (opts.indexTimeoutMs ?? 600_000);
+    for (;;) {
+      const counts = await storeCounts(c);
+      progress("index", Math.min(counts.opensearch, counts.chroma), loadable.length);
+      if (inSync(counts) && counts.postgres === loadable.length && (await queuesIdle(ns))) break;
+      if (Date.now() > deadline)
+        throw new Error(`indexing did not finish in time: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const indexSeconds = secondsSince(t1);
+
+    const variants: VariantResult[] = [];
+    const variantList = opts.variants?.length ? opts.variants : [{ name: "default", env: {} }];
+    for (const [vi, variant] of variantList.entries()) {
+      if (vi > 0 || Object.keys(variant.env).length > 0) await ns.reconfigure(variant.env);
+      const strategies: StrategyResult[] = [];
+      for (const strategy of opts.strategies) {
+        const t = performance.now();
+        const run = new Map<string, string[]>();
+        const failedQueries: StrategyResult["failedQueries"] = [];
+        let took = 0;
+        let done = 0;
+        await pool(queries, opts.concurrency ?? 4, async (q) => {
+          const params = searchParams(q, strategy, limit, queryMode);
+          const res = await ns.api("GET", `/search?${params}`);
+          if (res.status === 200) {
+            const body = res.body as SearchBody;
+            run.set(
+              q.id,
+              body.results.map((r) => r.external_id),
+            );
+            took += body.took_ms;
+          } else {
+            failedQueries.push({
+              queryId: q.id,
+              status: res.status,
+              error: JSON.stringify(res.body).slice(0, 300),
+            });
+          }
+          progress(`query ${variant.name} ${strategy}`, ++done, queries.length);
+        });
+        const scored: Evaluation = evaluateRun(qrels, run, { k: opts.k, recallK: opts.recallK });
+        strategies.push({
+          strategy,
+          ndcg: scored.ndcg,
+          recall: scored.recall,
+          mrr: scored.mrr,
+          scoredQueries: scored.perQuery.length,
+          failedQueries,
+          meanTookMs: Number((took / Math.max(1, run.size)).toFixed(1)),
+          seconds: secondsSince(t),
+          perQuery: scored.perQuery,
+        });
+      }
+      variants.push({
+        variant: variant.name,
+        settings: { rrfK: ns.config.SEARCH_RRF_K, legWindow: ns.config.SEARCH_LEG_WINDOW ?? null },
+        strategies,
+      });
+    }
+
+    const anyEval = evaluateRun(qrels, new Map(), { k: opts.k, recallK: opts.recallK });
+    return {
+      dataset: {
+        name: ds.name,
+        documents: ds.corpus.length,
+        loadedDocuments: loadable.length,
+        skippedEmptyDocuments,
+        queries: ds.queries.length,
+        scoredQueries: anyEval.perQuery.length,
+        skippedNoRelevant: anyEval.skippedNoRelevant,
+        judgedButNoQuery,
+        queriesWithSyntax: queries.filter((q) => hasQuerySyntax(q.text)).map((q) => q.id),
+      },
+      settings: {
+        k: opts.k,
+        recallK: opts.recallK,
+        limit,
+        queryMode,
+        alwaysTitle: Boolean(opts.alwaysTitle),
+        analyzer: opts.analyzer ?? "message",
+        embedder: c.embedder.modelId,
+      },
+      namespace: { name: ns.name, kept: Boolean(opts.keep) },
+      timings: { loadSeconds, indexSeconds, totalSeconds: secondsSince(started) },
+      variants,
+    };
+  } finally {
+    if (opts.keep) {
+      // Keep the data; stop only what would hold the process open.
+      await ns.app.stop();
+      await closeClients();
+      await ns.db.pool.end();
+    } else {
+      await ns.close();
+    }
+  }
+}

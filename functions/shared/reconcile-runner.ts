@@ -1,0 +1,103 @@
+import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
+import type { ReconcilableKeywordIndex } from "../core/ports";
+import { driftTotal, type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
+import { promoteVectorCollection } from "../core/vector-collections";
+import { openSearchClient } from "./clients";
+import type { Container } from "./container";
+import { logger } from "./logger";
+import { emfFields } from "./metrics";
+import { reconcileStore, vectorCollections, vectorIndexFor } from "./vector-collections";
+
+/**
+ * Wires the reconcile use case for a container (handler, CLI and tests share it), logs the
+ * report as one structured line that is also CloudWatch EMF metrics, and returns it.
+ */
+export async function runReconcile(c: Container, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const cfg = c.config;
+  const store = reconcileStore(c);
+  const keyword = await c.keywordIndex();
+  const keywordIndex = await keywordIndexForRun(c, keyword, opts.dryRun ?? false);
+  const collections = await vectorCollections(c, { fresh: true });
+  const vectorIndex = vectorIndexFor(c, collections.write);
+  const report = await reconcile(
+    {
+      store,
+      outbox: c.store,
+      publisher: c.publisher,
+      keywordIndex,
+      vectorIndex,
+      vectorModel: collections.write.model,
+      vectorCollection: collections.write.name,
+      ...(collections.switching
+        ? {
+            vectorSwitch: {
+              active: collections.active.name,
+              write: collections.write.name,
+              promote: async () => {
+                await promoteVectorCollection(store, collections);
+                // This container reads the new active collection right away.
+                await vectorCollections(c, { fresh: true });
+              },
+            },
+          }
+        : {}),
+    },
+    { pageSize: cfg.RECONCILE_PAGE_SIZE, maxPages: cfg.RECONCILE_MAX_PAGES, ...opts },
+  );
+  logReport(report, report.switchedTo ?? collections.active.name);
+  return report;
+}
+
+/**
+ * An index deleted by hand: a real run recreates it with its mapping (otherwise the workers'
+ * bulk writes would auto-create one with a dynamic mapping), a dry run sees it as empty.
+ */
+async function keywordIndexForRun(
+  c: Container,
+  keyword: OpenSearchKeywordIndex,
+  dryRun: boolean,
+): Promise<ReconcilableKeywordIndex> {
+  const exists = (await openSearchClient(c.config).indices.exists({ index: keyword.indexName })).body;
+  if (exists) {
+    // The walk uses search (near-real-time): make writes of the last second visible first, or
+    // they would look stale and be repaired twice.
+    await keyword.refresh();
+    return keyword;
+  }
+  if (!dryRun) {
+    logger.warn("keyword index missing: recreating it", { index: keyword.indexName });
+    // deleteIndex() also forgets the cached "ensured" state, so ensureIndex() creates it again.
+    await keyword.deleteIndex();
+    await keyword.ensureIndex();
+    return keyword;
+  }
+  return {
+    upsert: (rows) => keyword.upsert(rows),
+    remove: (jobs) => keyword.remove(jobs),
+    count: async () => 0,
+    listVersions: async () => [],
+  };
+}
+
+function logReport(report: ReconcileReport, activeCollection: string): void {
+  const { keyword: k, vector: v } = report;
+  const fields = emfFields(
+    "Trisearch",
+    { Function: "reconcile" },
+    {
+      KeywordMissing: { value: k.missing, unit: "Count" },
+      KeywordStale: { value: k.stale, unit: "Count" },
+      KeywordOrphan: { value: k.orphan, unit: "Count" },
+      VectorMissing: { value: v.missing, unit: "Count" },
+      VectorStale: { value: v.stale, unit: "Count" },
+      VectorOrphan: { value: v.orphan, unit: "Count" },
+      Repaired: { value: k.enqueued + v.enqueued + k.removed + v.removed, unit: "Count" },
+      Drift: { value: driftTotal(report), unit: "Count" },
+      PagesRead: { value: report.pagesRead, unit: "Count" },
+      DurationMs: { value: report.durationMs, unit: "Milliseconds" },
+    },
+  );
+  // Dry runs (verify) are operator checks, not the schedule's metrics.
+  if (report.dryRun) logger.debug("reconcile (dry run)", { report, activeCollection });
+  else logger.info("reconcile", { report, activeCollection, ...fields });
+}

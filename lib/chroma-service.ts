@@ -1,0 +1,175 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as ecr from "aws-cdk-lib/aws-ecr";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as efs from "aws-cdk-lib/aws-efs";
+import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { suppressNag } from "./nag";
+import type { TrisearchFunction } from "./trisearch-function";
+
+export interface ChromaServiceProps {
+  readonly vpc: ec2.IVpc;
+  /** An ECR repository in this account/region holding the Chroma server image (no NAT to reach Docker Hub). */
+  readonly imageRepositoryName?: string;
+  readonly imageTag?: string;
+  readonly collectionName?: string;
+  readonly cpu?: number;
+  readonly memoryLimitMiB?: number;
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const CHROMA_PORT = 8000;
+const LISTENER_PORT = 80;
+
+/**
+ * The Chroma server on ECS Fargate with its data on encrypted EFS. One task only: Chroma keeps a
+ * single-writer SQLite + HNSW store, so a deploy stops the old task before starting the new one.
+ * An internal ALB (health-checked on the heartbeat) is the only way in, and it admits bound
+ * functions only.
+ */
+export class ChromaService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly fileSystem: efs.FileSystem;
+  readonly collectionName: string;
+
+  constructor(scope: Construct, id: string, props: ChromaServiceProps) {
+    super(scope, id);
+    this.collectionName = props.collectionName ?? "messages";
+    const isolated = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+
+    const cluster = new ecs.Cluster(this, "Cluster", {
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    this.fileSystem = new efs.FileSystem(this, "Data", {
+      vpc: props.vpc,
+      vpcSubnets: isolated,
+      encrypted: true,
+      performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
+      throughputMode: efs.ThroughputMode.ELASTIC,
+      enableAutomaticBackups: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const accessPoint = this.fileSystem.addAccessPoint("ChromaAccessPoint", {
+      path: "/chroma",
+      createAcl: { ownerUid: "1000", ownerGid: "1000", permissions: "750" },
+      posixUser: { uid: "1000", gid: "1000" },
+    });
+
+    const taskDefinition = new ecs.FargateTaskDefinition(this, "Task", {
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      volumes: [
+        {
+          name: "data",
+          efsVolumeConfiguration: {
+            fileSystemId: this.fileSystem.fileSystemId,
+            transitEncryption: "ENABLED",
+            authorizationConfig: { accessPointId: accessPoint.accessPointId, iam: "ENABLED" },
+          },
+        },
+      ],
+    });
+    this.fileSystem.grantReadWrite(taskDefinition.taskRole);
+
+    const repository = ecr.Repository.fromRepositoryName(
+      this,
+      "ImageRepo",
+      props.imageRepositoryName ?? "trisearch/chroma",
+    );
+    const container = taskDefinition.addContainer("chroma", {
+      image: ecs.ContainerImage.fromEcrRepository(repository, props.imageTag ?? "1.0.20"),
+      portMappings: [{ containerPort: CHROMA_PORT }],
+      environment: { ANONYMIZED_TELEMETRY: "FALSE" },
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: "chroma",
+        logGroup: new logs.LogGroup(this, "Logs", {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      }),
+    });
+    // The image's default persist path.
+    container.addMountPoints({ containerPath: "/data", sourceVolume: "data", readOnly: false });
+
+    this.service = new ecs.FargateService(this, "Service", {
+      cluster,
+      taskDefinition,
+      desiredCount: 1,
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      assignPublicIp: false,
+      vpcSubnets: isolated,
+      circuitBreaker: { rollback: true },
+      healthCheckGracePeriod: Duration.seconds(60),
+    });
+    suppressNag(taskDefinition, [
+      {
+        id: "AwsSolutions-ECS2",
+        reason: "The only variable is ANONYMIZED_TELEMETRY=FALSE: configuration, not a secret",
+      },
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "ecr:GetAuthorizationToken has no resource scope (execution role, image pull)",
+      },
+    ]);
+    this.fileSystem.connections.allowDefaultPortFrom(this.service, "Chroma task to EFS");
+
+    const albSg = new ec2.SecurityGroup(this, "LbSg", {
+      vpc: props.vpc,
+      description: "Trisearch Chroma internal load balancer (from bound functions only)",
+      allowAllOutbound: false,
+    });
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, "Lb", {
+      vpc: props.vpc,
+      internetFacing: false,
+      vpcSubnets: isolated,
+      securityGroup: albSg,
+      dropInvalidHeaderFields: true,
+    });
+    suppressNag(this.loadBalancer, [
+      {
+        id: "AwsSolutions-ELB2",
+        reason:
+          "Internal-only ALB in front of one Chroma task, called by the functions that log each request",
+      },
+    ]);
+    const listener = this.loadBalancer.addListener("Http", {
+      port: LISTENER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      // Only bound functions are admitted (see grantConnect); never 0.0.0.0/0.
+      open: false,
+    });
+    listener.addTargets("Chroma", {
+      port: CHROMA_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targets: [this.service],
+      healthCheck: {
+        path: "/api/v2/heartbeat",
+        healthyHttpCodes: "200",
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+      },
+      deregistrationDelay: Duration.seconds(10),
+    });
+  }
+
+  get url(): string {
+    return `http://${this.loadBalancer.loadBalancerDnsName}`;
+  }
+
+  /** Admits the function at the load balancer and hands it CHROMA_URL/CHROMA_COLLECTION. */
+  grantConnect(fn: TrisearchFunction): void {
+    this.loadBalancer.connections.allowFrom(fn, ec2.Port.tcp(LISTENER_PORT), `${fn.handlerName} to Chroma`);
+    fn.addEnvironment("CHROMA_URL", this.url);
+    fn.addEnvironment("CHROMA_COLLECTION", this.collectionName);
+  }
+}

@@ -1,0 +1,63 @@
+import type { Node } from "constructs";
+import { z } from "zod";
+
+/** Context values arrive as strings from `-c key=value` and as JSON types from cdk.json. */
+const bool = z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean());
+const csv = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : v),
+  z.array(z.string()),
+);
+
+const settingsSchema = z
+  .object({
+    authMode: z.enum(["iam", "jwt"]).default("iam"),
+    jwtIssuer: z.string().url().optional(),
+    jwtAudience: csv.optional(),
+    deletionProtection: bool.default(true),
+    multiAz: bool.default(false),
+    vpcEndpointAzs: z.coerce.number().int().min(1).max(2).default(1),
+    dbInstanceType: z.string().default("t4g.micro"),
+    openSearchInstanceType: z.string().default("t3.small.search"),
+    openSearchDataNodes: z.coerce.number().int().min(1).default(1),
+    chromaImageRepository: z.string().default("trisearch/chroma"),
+    chromaImageTag: z.string().default("1.0.20"),
+    bedrockModelId: z.string().default("amazon.titan-embed-text-v2:0"),
+    bedrockDimensions: z.coerce
+      .number()
+      .refine((n): n is 256 | 512 | 1024 => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")
+      .default(1024),
+    keywordMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(2),
+    embedderMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(2),
+    ingestMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(5),
+    apiRateLimit: z.coerce.number().positive().default(50),
+    apiBurstLimit: z.coerce.number().int().positive().default(100),
+    alarmEmail: z.string().email().optional(),
+  })
+  .refine((s) => s.authMode !== "jwt" || (s.jwtIssuer && s.jwtAudience?.length), {
+    message: "authMode=jwt needs jwtIssuer and jwtAudience",
+  });
+
+export type TrisearchSettings = z.infer<typeof settingsSchema>;
+
+/** Every setting the stack reads; missing keys take the defaults above. */
+export function parseSettings(raw: Record<string, unknown> = {}): TrisearchSettings {
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "settings"}: ${i.message}`)
+      .join("; ");
+    throw new Error(`Invalid Trisearch context: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** Reads the settings from CDK context (`cdk.json` "context" or `-c key=value`). */
+export function settingsFromContext(node: Node): TrisearchSettings {
+  const keys = Object.keys(settingsSchema.shape);
+  const raw: Record<string, unknown> = {};
+  for (const key of keys) {
+    const v = node.tryGetContext(key);
+    if (v !== undefined && v !== "") raw[key] = v;
+  }
+  return parseSettings(raw);
+}

@@ -1,0 +1,141 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import { Api, type ApiAuth } from "./api";
+import { ChromaService } from "./chroma-service";
+import { Database } from "./database";
+import { EmbeddingModel } from "./embedding-model";
+import { suppressCdkInternalProviders, suppressNag } from "./nag";
+import { Network } from "./network";
+import { Observability } from "./observability";
+import { Pipeline } from "./pipeline";
+import { Schedules } from "./schedules";
+import { SearchDomain } from "./search-domain";
+import { parseSettings, type TrisearchSettings } from "./settings";
+import type { TrisearchFunction } from "./trisearch-function";
+
+export interface TrisearchStackProps extends StackProps {
+  readonly settings?: TrisearchSettings;
+}
+
+/** Composes one construct per concern; the constructs' grant/bind methods do all the wiring. */
+export class TrisearchStack extends Stack {
+  readonly settings: TrisearchSettings;
+  readonly network: Network;
+  readonly database: Database;
+  readonly searchDomain: SearchDomain;
+  readonly chroma: ChromaService;
+  readonly embeddingModel: EmbeddingModel;
+  readonly pipeline: Pipeline;
+  readonly api: Api;
+  readonly schedules: Schedules;
+  readonly observability: Observability;
+  readonly slackSigningSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: TrisearchStackProps = {}) {
+    super(scope, id, props);
+    const s = props.settings ?? parseSettings();
+    this.settings = s;
+    const dataRemoval = s.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.network = new Network(this, "Network", { endpointAzs: s.vpcEndpointAzs });
+    const vpc = this.network.vpc;
+
+    this.database = new Database(this, "Database", {
+      vpc,
+      deletionProtection: s.deletionProtection,
+      multiAz: s.multiAz,
+      instanceType: new ec2.InstanceType(s.dbInstanceType),
+    });
+    this.searchDomain = new SearchDomain(this, "Search", {
+      vpc,
+      instanceType: s.openSearchInstanceType,
+      dataNodes: s.openSearchDataNodes,
+      removalPolicy: dataRemoval,
+    });
+    this.chroma = new ChromaService(this, "Chroma", {
+      vpc,
+      imageRepositoryName: s.chromaImageRepository,
+      imageTag: s.chromaImageTag,
+      removalPolicy: dataRemoval,
+    });
+    this.embeddingModel = new EmbeddingModel(this, "EmbeddingModel", {
+      modelId: s.bedrockModelId,
+      dimensions: s.bedrockDimensions as 256 | 512 | 1024,
+    });
+
+    this.pipeline = new Pipeline(this, "Pipeline", {
+      vpc,
+      database: this.database,
+      searchDomain: this.searchDomain,
+      chroma: this.chroma,
+      embeddingModel: this.embeddingModel,
+      keywordIndexer: { maxConcurrency: s.keywordMaxConcurrency },
+      embedder: { maxConcurrency: s.embedderMaxConcurrency },
+      slackIngest: { maxConcurrency: s.ingestMaxConcurrency },
+    });
+
+    this.slackSigningSecret = new secretsmanager.Secret(this, "SlackSigningSecret", {
+      description:
+        "Trisearch: the Slack app's signing secret (replace the generated placeholder after deploy)",
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+    suppressNag(this.slackSigningSecret, [
+      {
+        id: "AwsSolutions-SMG4",
+        reason: "Issued by Slack: it is rotated in the Slack app settings, then pasted here",
+      },
+    ]);
+
+    const auth: ApiAuth =
+      s.authMode === "jwt"
+        ? { mode: "jwt", issuer: s.jwtIssuer!, audience: s.jwtAudience! }
+        : { mode: "iam" };
+    this.api = new Api(this, "Api", {
+      vpc,
+      auth,
+      database: this.database,
+      searchDomain: this.searchDomain,
+      chroma: this.chroma,
+      embeddingModel: this.embeddingModel,
+      pipeline: this.pipeline,
+      slackSigningSecret: this.slackSigningSecret,
+      throttleRateLimit: s.apiRateLimit,
+      throttleBurstLimit: s.apiBurstLimit,
+    });
+
+    this.schedules = new Schedules(this, "Schedules", {
+      outboxRelay: this.pipeline.outboxRelay,
+      reconcile: this.pipeline.reconcile,
+    });
+
+    this.observability = new Observability(this, "Observability", {
+      workQueues: this.pipeline.workQueues,
+      functions: this.functions,
+      api: this.api,
+      alarmEmail: s.alarmEmail,
+    });
+
+    suppressCdkInternalProviders(this);
+
+    new CfnOutput(this, "ApiUrl", { value: this.api.url });
+    new CfnOutput(this, "SlackEventsUrl", { value: `${this.api.url}/slack/events` });
+    new CfnOutput(this, "SlackSigningSecretArn", { value: this.slackSigningSecret.secretArn });
+    new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.observability.topic.topicArn });
+  }
+
+  /** Every function of the system (the migration function included). */
+  get functions(): TrisearchFunction[] {
+    return [
+      this.api.ingestFunction,
+      this.api.searchFunction,
+      this.api.slackEventsFunction,
+      ...this.pipeline.workQueues.map((q) => q.consumer),
+      this.pipeline.outboxRelay,
+      this.pipeline.reconcile,
+      this.database.migrationFunction,
+    ];
+  }
+}

@@ -1,0 +1,82 @@
+import { createRequire } from "node:module";
+import { CfnResource, type IAspect, Stack } from "aws-cdk-lib";
+import { Annotations, Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { NAG_METADATA_KEY, type NagSuppression, suppressNag } from "../../lib/nag";
+import { type Synth, synthStack } from "./support";
+
+/** cdk-nag is an optional devDependency: the pack runs whenever it is installed. */
+const NAG_MODULE = "cdk-nag";
+const nagInstalled = (() => {
+  try {
+    createRequire(import.meta.url).resolve(NAG_MODULE);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+let s: Synth;
+beforeAll(() => {
+  s = synthStack();
+}, 300_000);
+
+function suppressions(): { path: string; type: string; rules: NagSuppression[] }[] {
+  return s.stack.node
+    .findAll()
+    .filter((c): c is CfnResource => c instanceof CfnResource)
+    .map((r) => ({
+      path: r.node.path,
+      type: r.cfnResourceType,
+      rules: ((r.getMetadata(NAG_METADATA_KEY) as { rules_to_suppress?: NagSuppression[] } | undefined)
+        ?.rules_to_suppress ?? []) as NagSuppression[],
+    }))
+    .filter((x) => x.rules.length > 0);
+}
+
+describe("cdk-nag suppressions", () => {
+  it("every suppression names an AwsSolutions rule and carries a reason", () => {
+    const all = suppressions();
+    expect(all.length).toBeGreaterThan(0);
+    for (const { path, rules } of all) {
+      for (const r of rules) {
+        expect(r.id, path).toMatch(/^AwsSolutions-[A-Z0-9]+$/);
+        expect(r.reason.trim().length, `${path} ${r.id}`).toBeGreaterThanOrEqual(30);
+      }
+    }
+  });
+
+  it("waives the open Slack route only, not the authorized routes", () => {
+    const routes = suppressions().filter(
+      (x) => x.path.includes("/HttpApi/") && x.type === "AWS::ApiGatewayV2::Route",
+    );
+    expect(routes.map((r) => r.path)).toEqual([expect.stringContaining("POST--slack--events")]);
+    expect(routes[0]!.rules.map((r) => r.id)).toEqual(["AwsSolutions-APIG4"]);
+  });
+
+  it("lands in the template as cdk-nag metadata", () => {
+    const withMeta = Object.values(
+      s.template.toJSON().Resources as Record<string, { Metadata?: object }>,
+    ).filter((r) => r.Metadata && NAG_METADATA_KEY in r.Metadata);
+    expect(withMeta.length).toBe(suppressions().length);
+  });
+
+  it("refuses a suppression without a reason", () => {
+    const stack = new Stack();
+    expect(() => suppressNag(stack, [{ id: "AwsSolutions-IAM5", reason: " " }])).toThrow(/reason/);
+  });
+});
+
+describe.runIf(nagInstalled)("cdk-nag AwsSolutions pack", () => {
+  it("reports no unsuppressed error", async () => {
+    const nag = (await import(/* @vite-ignore */ NAG_MODULE)) as {
+      AwsSolutionsChecks: new (props?: { verbose?: boolean }) => object;
+    };
+    const fresh = synthStack({ aspects: [new nag.AwsSolutionsChecks({ verbose: true }) as IAspect] });
+    const errors = Annotations.fromStack(fresh.stack).findError(
+      "*",
+      Match.stringLikeRegexp("AwsSolutions-.*"),
+    );
+    expect(errors.map((e) => `${e.id}: ${String(e.entry.data).slice(0, 160)}`)).toEqual([]);
+  }, 300_000);
+});

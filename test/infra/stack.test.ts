@@ -1,0 +1,465 @@
+import type { CfnResource } from "aws-cdk-lib";
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseSettings } from "../../lib/settings";
+import { actionsOf, asArray, resourcesFor, type Synth, statementsOfRole, synthStack } from "./support";
+
+let s: Synth;
+beforeAll(() => {
+  s = synthStack();
+}, 300_000);
+
+const logicalId = (c: { node: { defaultChild?: unknown } }) =>
+  s.stack.getLogicalId(c.node.defaultChild as CfnResource);
+const resources = (type: string) => s.template.findResources(type);
+const ALL_FUNCTIONS = [
+  "ingest",
+  "search",
+  "slack-events",
+  "slack-ingest",
+  "keyword-indexer",
+  "embedder",
+  "outbox-relay",
+  "reconcile",
+  "migrate",
+];
+
+describe("functions", () => {
+  it("has one TrisearchFunction per handler: Node 22, ARM64, in the VPC, own log group, ESM bundle", () => {
+    expect(Object.keys(s.fnIds).sort()).toEqual([...ALL_FUNCTIONS].sort());
+    const fns = resources("AWS::Lambda::Function");
+    for (const [name, id] of Object.entries(s.fnIds)) {
+      const p = fns[id]!.Properties;
+      expect(p.Runtime, name).toBe("nodejs22.x");
+      expect(p.Architectures, name).toEqual(["arm64"]);
+      expect(p.Handler, name).toBe("index.handler");
+      expect(p.VpcConfig.SubnetIds.length, name).toBeGreaterThanOrEqual(2);
+      expect(p.VpcConfig.SecurityGroupIds, name).toEqual([{ "Fn::GetAtt": [s.sgIds[name], "GroupId"] }]);
+      expect(p.LoggingConfig.LogGroup.Ref, name).toMatch(/Logs/);
+      expect(p.Environment.Variables.NODE_OPTIONS, name).toBe("--enable-source-maps");
+    }
+    s.template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: Match.anyValue() });
+  });
+
+  it("gives every function its own security group", () => {
+    expect(new Set(Object.values(s.sgIds)).size).toBe(ALL_FUNCTIONS.length);
+  });
+});
+
+describe("queues", () => {
+  it("gives every work queue an encrypted DLQ with maxReceiveCount >= 5", () => {
+    const queues = resources("AWS::SQS::Queue");
+    expect(Object.keys(queues)).toHaveLength(6);
+    const work = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
+    const dlqIds = new Set(Object.keys(queues).filter((id) => !work.some(([w]) => w === id)));
+    expect(work).toHaveLength(3);
+    for (const [id, q] of work) {
+      const redrive = q.Properties.RedrivePolicy;
+      expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
+      const target = redrive.deadLetterTargetArn["Fn::GetAtt"][0];
+      expect(dlqIds.has(target), id).toBe(true);
+      expect(queues[target]!.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    }
+    for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it("denies non-TLS access to every queue", () => {
+    const policies = Object.values(resources("AWS::SQS::QueuePolicy"));
+    const covered = new Set(policies.flatMap((p) => p.Properties.Queues.map((q: { Ref: string }) => q.Ref)));
+    expect(covered.size).toBe(6);
+    for (const p of policies) {
+      expect(p.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: "Deny",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      );
+    }
+  });
+
+  it("has exactly the three SQS event sources, each reporting batch item failures with a bounded concurrency", () => {
+    const mappings = Object.values(resources("AWS::Lambda::EventSourceMapping"));
+    expect(mappings).toHaveLength(3);
+    for (const m of mappings) {
+      expect(m.Properties.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+      expect(m.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+      expect(m.Properties.ScalingConfig.MaximumConcurrency).toBeLessThanOrEqual(5);
+    }
+    const byFn = Object.fromEntries(mappings.map((m) => [m.Properties.FunctionName.Ref, m.Properties]));
+    // OpenSearch and Chroma are small: their writers stay at the minimum by default.
+    expect(byFn[s.fnIds["keyword-indexer"]!]!.ScalingConfig.MaximumConcurrency).toBe(2);
+    expect(byFn[s.fnIds.embedder!]!.ScalingConfig.MaximumConcurrency).toBe(2);
+    expect(byFn[s.fnIds["slack-ingest"]!]).toBeDefined();
+  });
+
+  it("sets every consumed queue's visibility timeout to at least 6x its consumer's timeout", () => {
+    const queues = resources("AWS::SQS::Queue");
+    const fns = resources("AWS::Lambda::Function");
+    for (const m of Object.values(resources("AWS::Lambda::EventSourceMapping"))) {
+      const queueId = m.Properties.EventSourceArn["Fn::GetAtt"][0];
+      const fnTimeout = fns[m.Properties.FunctionName.Ref]!.Properties.Timeout as number;
+      const visibility = queues[queueId]!.Properties.VisibilityTimeout as number;
+      expect(visibility, queueId).toBeGreaterThanOrEqual(6 * fnTimeout);
+    }
+  });
+
+  it("wires each queue to its own consumer", () => {
+    const p = s.stack.pipeline;
+    const pairs = Object.values(resources("AWS::Lambda::EventSourceMapping")).map((m) => [
+      m.Properties.EventSourceArn["Fn::GetAtt"][0],
+      m.Properties.FunctionName.Ref,
+    ]);
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        [logicalId(p.keyword.queue), s.fnIds["keyword-indexer"]],
+        [logicalId(p.vector.queue), s.fnIds.embedder],
+        [logicalId(p.ingest.queue), s.fnIds["slack-ingest"]],
+      ]),
+    );
+  });
+});
+
+describe("network", () => {
+  it("has no internet path: no IGW, NAT or public subnet", () => {
+    s.template.resourceCountIs("AWS::EC2::InternetGateway", 0);
+    s.template.resourceCountIs("AWS::EC2::NatGateway", 0);
+    s.template.resourceCountIs("AWS::EC2::EIP", 0);
+    for (const subnet of Object.values(resources("AWS::EC2::Subnet"))) {
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+    }
+    s.template.hasResourceProperties("AWS::EC2::FlowLog", { TrafficType: "REJECT" });
+  });
+
+  it("reaches SQS, Secrets Manager, Bedrock runtime, CloudWatch Logs and ECR through private endpoints", () => {
+    const endpoints = Object.values(resources("AWS::EC2::VPCEndpoint"));
+    const names = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName));
+    for (const svc of ["sqs", "secretsmanager", "bedrock-runtime", "logs", "ecr.api", "ecr.dkr", "s3"]) {
+      expect(
+        names.some((n) => n.includes(`.${svc}"`)),
+        svc,
+      ).toBe(true);
+    }
+    for (const e of endpoints.filter((e) => e.Properties.VpcEndpointType === "Interface")) {
+      expect(e.Properties.PrivateDnsEnabled).toBe(true);
+      // One ENI per endpoint by default (cost); vpcEndpointAzs=2 for two.
+      expect(e.Properties.SubnetIds).toHaveLength(1);
+    }
+  });
+
+  it("never admits 0.0.0.0/0 or ::/0", () => {
+    const json = JSON.stringify(s.template.toJSON());
+    for (const sg of Object.values(resources("AWS::EC2::SecurityGroup"))) {
+      for (const rule of asArray(sg.Properties.SecurityGroupIngress as Record<string, unknown>[])) {
+        expect(rule.CidrIp).not.toBe("0.0.0.0/0");
+        expect(rule.CidrIpv6).not.toBe("::/0");
+      }
+    }
+    for (const rule of Object.values(resources("AWS::EC2::SecurityGroupIngress"))) {
+      expect(rule.Properties.CidrIp).toBeUndefined();
+    }
+    expect(json).not.toContain('"CidrIpv6":"::/0"');
+  });
+});
+
+/** Security groups admitted by ingress rules on `targetSgId` for `port`. */
+function admittedGroups(targetSgId: string, port: number): string[] {
+  return Object.values(resources("AWS::EC2::SecurityGroupIngress"))
+    .filter((r) => r.Properties.GroupId["Fn::GetAtt"]?.[0] === targetSgId && r.Properties.FromPort === port)
+    .map((r) => r.Properties.SourceSecurityGroupId["Fn::GetAtt"][0] as string)
+    .sort();
+}
+
+const sgOf = (names: string[]) => names.map((n) => s.sgIds[n]!).sort();
+
+describe("data stores are private and admit only the functions bound to them", () => {
+  it("RDS: private, encrypted, backed up, deletion-protected, reached through a TLS-only proxy", () => {
+    s.template.hasResourceProperties("AWS::RDS::DBInstance", {
+      Engine: "postgres",
+      EngineVersion: Match.stringLikeRegexp("^16"),
+      PubliclyAccessible: false,
+      StorageEncrypted: true,
+      DeletionProtection: true,
+      BackupRetentionPeriod: Match.anyValue(),
+    });
+    const db = Object.values(resources("AWS::RDS::DBInstance"))[0]!;
+    expect(db.Properties.BackupRetentionPeriod).toBeGreaterThanOrEqual(7);
+    expect(db.DeletionPolicy).toBe("Snapshot");
+    s.template.hasResourceProperties("AWS::RDS::DBParameterGroup", { Parameters: { "rds.force_ssl": "1" } });
+    s.template.hasResourceProperties("AWS::RDS::DBProxy", { RequireTLS: true, EngineFamily: "POSTGRESQL" });
+    expect(admittedGroups(logicalId(s.stack.database.proxySecurityGroup), 5432)).toEqual(
+      sgOf([
+        "ingest",
+        "search",
+        "slack-ingest",
+        "keyword-indexer",
+        "embedder",
+        "outbox-relay",
+        "reconcile",
+        "migrate",
+      ]),
+    );
+  });
+
+  it("RDS deletion protection is configurable", () => {
+    const off = synthStack({ settings: { deletionProtection: "false" } });
+    off.template.hasResourceProperties("AWS::RDS::DBInstance", { DeletionProtection: false });
+    expect(Object.values(off.template.findResources("AWS::RDS::DBInstance"))[0]!.DeletionPolicy).toBe(
+      "Delete",
+    );
+  }, 120_000);
+
+  it("OpenSearch 2.19: in the VPC, encrypted at rest and node to node, HTTPS (TLS 1.2) only, no open policy", () => {
+    s.template.hasResourceProperties("AWS::OpenSearchService::Domain", {
+      EngineVersion: "OpenSearch_2.19",
+      VPCOptions: { SubnetIds: Match.anyValue(), SecurityGroupIds: Match.anyValue() },
+      EncryptionAtRestOptions: { Enabled: true },
+      NodeToNodeEncryptionOptions: { Enabled: true },
+      DomainEndpointOptions: { EnforceHTTPS: true, TLSSecurityPolicy: "Policy-Min-TLS-1-2-2019-07" },
+      AccessPolicies: Match.absent(),
+    });
+    const domainSg = Object.values(resources("AWS::OpenSearchService::Domain"))[0]!.Properties.VPCOptions
+      .SecurityGroupIds[0]["Fn::GetAtt"][0];
+    expect(admittedGroups(domainSg, 443)).toEqual(sgOf(["keyword-indexer", "search", "reconcile"]));
+    // No resource policy means unsigned requests are refused: the clients must sign with their role.
+    const fns = resources("AWS::Lambda::Function");
+    for (const n of ["keyword-indexer", "search", "reconcile"]) {
+      expect(fns[s.fnIds[n]!]!.Properties.Environment.Variables.OPENSEARCH_AUTH, n).toBe("sigv4");
+    }
+  });
+
+  it("Chroma: Fargate without public IP, encrypted EFS over TLS, internal ALB with a health check", () => {
+    s.template.hasResourceProperties("AWS::ECS::Service", {
+      LaunchType: "FARGATE",
+      DesiredCount: 1,
+      NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: "DISABLED" } },
+    });
+    s.template.hasResourceProperties("AWS::EFS::FileSystem", { Encrypted: true });
+    s.template.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      RuntimePlatform: { CpuArchitecture: "ARM64" },
+      Volumes: [
+        Match.objectLike({ EFSVolumeConfiguration: Match.objectLike({ TransitEncryption: "ENABLED" }) }),
+      ],
+      ContainerDefinitions: [
+        Match.objectLike({
+          MountPoints: [Match.objectLike({ ContainerPath: "/data" })],
+          PortMappings: Match.anyValue(),
+        }),
+      ],
+    });
+    s.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", { Scheme: "internal" });
+    s.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      HealthCheckPath: "/api/v2/heartbeat",
+      Port: 8000,
+    });
+    const lbSg = logicalId(s.stack.chroma.loadBalancer.connections.securityGroups[0]!);
+    expect(admittedGroups(lbSg, 80)).toEqual(sgOf(["embedder", "search", "reconcile"]));
+  });
+});
+
+describe("least privilege", () => {
+  const statements = (name: string) => statementsOfRole(s.template, s.roleIds[name]!);
+
+  it("grants no wildcard action and no action on every resource", () => {
+    for (const name of ALL_FUNCTIONS) {
+      for (const st of statements(name)) {
+        for (const a of asArray(st.Action)) expect(a, name).not.toMatch(/^\*$|:\*$/);
+        expect(st.Resource, name).not.toBe("*");
+      }
+    }
+  });
+
+  it("only the embedder and search invoke Bedrock, and only the configured Titan v2 model", () => {
+    const invokers = ALL_FUNCTIONS.filter((n) =>
+      actionsOf(statements(n)).some((a) => a.startsWith("bedrock:")),
+    );
+    expect(invokers.sort()).toEqual(["embedder", "search"]);
+    for (const n of invokers) {
+      expect(actionsOf(statements(n)).filter((a) => a.startsWith("bedrock:"))).toEqual([
+        "bedrock:InvokeModel",
+      ]);
+      expect(resourcesFor(statements(n), "bedrock:InvokeModel")).toContain(
+        ":bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0",
+      );
+    }
+  });
+
+  it("the keyword indexer touches only its queue, the DB secret and the index: no Chroma, no Bedrock, no sending", () => {
+    const st = statements("keyword-indexer");
+    const actions = actionsOf(st);
+    expect(actions.some((a) => a.startsWith("bedrock:"))).toBe(false);
+    expect(actions).not.toContain("sqs:SendMessage");
+    expect(resourcesFor(st, "sqs:ReceiveMessage")).toBe(
+      JSON.stringify([{ "Fn::GetAtt": [logicalId(s.stack.pipeline.keyword.queue), "Arn"] }]),
+    );
+    expect(resourcesFor(st, "secretsmanager:GetSecretValue")).toBe(
+      JSON.stringify([{ Ref: logicalId(s.stack.database.instance.secret!) }]),
+    );
+    expect(resourcesFor(st, "es:ESHttpPut")).toContain("/messages/*");
+    const env =
+      s.template.findResources("AWS::Lambda::Function")[s.fnIds["keyword-indexer"]!]!.Properties.Environment
+        .Variables;
+    expect(env.CHROMA_URL).toBeUndefined();
+    expect(env.EMBEDDER).toBeUndefined();
+  });
+
+  it("the embedder cannot reach OpenSearch; search only reads it", () => {
+    expect(actionsOf(statements("embedder")).some((a) => a.startsWith("es:"))).toBe(false);
+    const searchEs = actionsOf(statements("search")).filter((a) => a.startsWith("es:"));
+    expect(new Set(searchEs)).toEqual(new Set(["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]));
+  });
+
+  it("the Slack webhook only enqueues to the ingest queue and reads the signing secret (no database)", () => {
+    const st = statements("slack-events");
+    expect(resourcesFor(st, "sqs:SendMessage")).toBe(
+      JSON.stringify([{ "Fn::GetAtt": [logicalId(s.stack.pipeline.ingest.queue), "Arn"] }]),
+    );
+    expect(resourcesFor(st, "secretsmanager:GetSecretValue")).toBe(
+      JSON.stringify([{ Ref: logicalId(s.stack.slackSigningSecret) }]),
+    );
+    expect(actionsOf(st).some((a) => a.startsWith("es:") || a.startsWith("bedrock:"))).toBe(false);
+    expect(admittedGroups(logicalId(s.stack.database.proxySecurityGroup), 5432)).not.toContain(
+      s.sgIds["slack-events"],
+    );
+  });
+
+  it("ingest, slack-ingest, the relay and the reconciler publish to the keyword and vector queues only", () => {
+    const publishQueues = JSON.stringify(
+      [logicalId(s.stack.pipeline.keyword.queue), logicalId(s.stack.pipeline.vector.queue)].sort(),
+    );
+    for (const n of ["ingest", "slack-ingest", "outbox-relay", "reconcile"]) {
+      const targets = statements(n)
+        .filter((st) => asArray(st.Action).includes("sqs:SendMessage"))
+        .flatMap((st) => asArray(st.Resource as { "Fn::GetAtt": string[] }))
+        .map((r) => r["Fn::GetAtt"][0])
+        .sort();
+      expect(JSON.stringify(targets), n).toBe(publishQueues);
+    }
+    for (const n of ["search", "keyword-indexer", "embedder", "migrate"]) {
+      expect(actionsOf(statements(n)), n).not.toContain("sqs:SendMessage");
+    }
+  });
+
+  it("the migration function only reads the DB secret", () => {
+    const actions = new Set(actionsOf(statements("migrate")));
+    expect(actions).toEqual(new Set(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]));
+  });
+});
+
+describe("API", () => {
+  const routes = () =>
+    Object.fromEntries(
+      Object.values(resources("AWS::ApiGatewayV2::Route")).map((r) => [r.Properties.RouteKey, r.Properties]),
+    );
+
+  it("requires IAM on /messages and /search, leaves /slack/events to the signature check", () => {
+    const r = routes();
+    expect(Object.keys(r).sort()).toEqual(
+      ["DELETE /messages/{id}", "GET /search", "POST /messages", "POST /search", "POST /slack/events"].sort(),
+    );
+    for (const key of ["POST /messages", "DELETE /messages/{id}", "GET /search", "POST /search"]) {
+      expect(r[key]!.AuthorizationType, key).toBe("AWS_IAM");
+    }
+    expect(r["POST /slack/events"]!.AuthorizationType).toBe("NONE");
+  });
+
+  it("throttles the stage and writes JSON access logs", () => {
+    s.template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp("\\$context.requestId"),
+      },
+    });
+  });
+
+  it("switches /messages and /search to a JWT authorizer when configured", () => {
+    const jwt = synthStack({
+      settings: { authMode: "jwt", jwtIssuer: "https://issuer.example.com/", jwtAudience: "trisearch,cli" },
+    });
+    jwt.template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["trisearch", "cli"] },
+    });
+    const r = Object.fromEntries(
+      Object.values(jwt.template.findResources("AWS::ApiGatewayV2::Route")).map((x) => [
+        x.Properties.RouteKey,
+        x.Properties.AuthorizationType,
+      ]),
+    );
+    expect(r).toEqual({
+      "POST /messages": "JWT",
+      "DELETE /messages/{id}": "JWT",
+      "GET /search": "JWT",
+      "POST /search": "JWT",
+      "POST /slack/events": "NONE",
+    });
+  }, 120_000);
+
+  it("rejects a JWT configuration without issuer/audience", () => {
+    expect(() => parseSettings({ authMode: "jwt" })).toThrow(/jwtIssuer/);
+    expect(() => parseSettings({ bedrockDimensions: "768" })).toThrow(/256, 512 or 1024/);
+  });
+});
+
+describe("schedules, migrations and observability", () => {
+  it("runs the outbox relay every minute and the reconciler every 15 minutes", () => {
+    const rules = Object.values(resources("AWS::Events::Rule"));
+    const byTarget = Object.fromEntries(
+      rules.map((r) => [r.Properties.Targets[0].Arn["Fn::GetAtt"][0], r.Properties.ScheduleExpression]),
+    );
+    expect(byTarget[s.fnIds["outbox-relay"]!]).toBe("rate(1 minute)");
+    expect(byTarget[s.fnIds.reconcile!]).toBe("rate(15 minutes)");
+  });
+
+  it("applies migrations on deploy through a custom resource that runs after the database and proxy", () => {
+    const triggers = s.template.findResources("Custom::Trigger");
+    const [trigger] = Object.values(triggers);
+    expect(trigger).toBeDefined();
+    const versionId = trigger!.Properties.HandlerArn.Ref as string;
+    const version = s.template.findResources("AWS::Lambda::Version")[versionId]!;
+    expect(version.Properties.FunctionName).toEqual({ Ref: s.fnIds.migrate });
+    const deps = asArray(trigger!.DependsOn as string[]);
+    expect(deps).toEqual(
+      expect.arrayContaining([logicalId(s.stack.database.instance), logicalId(s.stack.database.proxy)]),
+    );
+  });
+
+  it("alarms on DLQ depth > 0 and the age of the oldest message of every queue", () => {
+    const alarms = Object.values(resources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    for (const wq of s.stack.pipeline.workQueues) {
+      const dlq = alarms.find(
+        (a) =>
+          a.MetricName === "ApproximateNumberOfMessagesVisible" &&
+          JSON.stringify(a.Dimensions).includes(logicalId(wq.deadLetterQueue)),
+      );
+      expect(dlq, wq.name).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
+      const age = alarms.find(
+        (a) =>
+          a.MetricName === "ApproximateAgeOfOldestMessage" &&
+          JSON.stringify(a.Dimensions).includes(logicalId(wq.queue)),
+      );
+      expect(age, wq.name).toBeDefined();
+    }
+  });
+
+  it("alarms on errors and throttles of every function, all to the encrypted alarm topic", () => {
+    const alarms = Object.values(resources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    for (const [name, id] of Object.entries(s.fnIds)) {
+      for (const metric of ["Errors", "Throttles"]) {
+        const a = alarms.find((x) => x.MetricName === metric && JSON.stringify(x.Dimensions).includes(id));
+        expect(a, `${name} ${metric}`).toMatchObject({
+          Threshold: 0,
+          ComparisonOperator: "GreaterThanThreshold",
+        });
+      }
+    }
+    const topicId = logicalId(s.stack.observability.topic);
+    for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    s.template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    s.template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});

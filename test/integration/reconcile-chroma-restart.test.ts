@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, openSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inSync, storeCounts } from "../../cli/commands/verify";
+import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
+import { sqsClient } from "../../functions/shared/clients";
+import { container } from "../../functions/shared/container";
+import { runReconcile } from "../../functions/shared/reconcile-runner";
+import { startTestApp, type TestApp } from "../helpers/local-app";
+import { waitUntil } from "../helpers/wait";
+
+/**
+ * "Stop Chroma, ingest, start Chroma": the shared Chroma server must keep running for everyone
+ * else, so this file runs its own Chroma 1.0 server (same npm binding) on a free port and a data
+ * dir of its own, kills it, and starts it again on the same data.
+ */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BINDING = "chromadb-js-bindings-linux-x64-gnu";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+class OwnChroma {
+  private child: ChildProcess | undefined;
+  constructor(
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.dataDir, { recursive: true });
+    const argv = [
+      "chroma",
+      "run",
+      "--path",
+      this.dataDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(this.port),
+    ];
+    const log = openSync(path.join(this.dataDir, "..", `${path.basename(this.dataDir)}.log`), "a");
+    this.child = spawn(
+      process.execPath,
+      ["-e", `require(${JSON.stringify(BINDING)}).cli(${JSON.stringify(argv)})`],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", log, log],
+      },
+    );
+    await waitUntil("own chroma up", () => this.up(), { timeoutMs: 60_000, everyMs: 200 });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    await waitUntil("own chroma down", async () => !(await this.up()), { timeoutMs: 10_000 });
+  }
+
+  async up(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.url}/api/v2/heartbeat`)).ok;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const message = (i: number) => ({
+  external_id: `restart-${i}`,
+  channel: i % 2 ? "#platform" : "#mobile",
+  author: `dev${i % 7}@company.com`,
+  content: `Deploy ${i}: rolled out build ${1000 + i} to ${i % 3 ? "staging" : "production"} after the smoke tests passed`,
+  timestamp: new Date(Date.UTC(2025, 11, 1, 0, i)).toISOString(),
+});
+
+describe("reconcile after Chroma was down during ingest", () => {
+  let chroma: OwnChroma;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const dataDir = path.join(ROOT, ".cache/tmp", `reconcile-chroma-${randomBytes(4).toString("hex")}`);
+    chroma = new OwnChroma(await freePort(), dataDir);
+    await chroma.start();
+    t = await startTestApp("rchroma", {
+      env: { CHROMA_URL: chroma.url, RECONCILE_EVERY_MS: "3600000" },
+      // Fail fast while Chroma is down: two receives, then the DLQ.
+      maxReceiveCount: 2,
+      visibilityTimeout: 1,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await chroma?.stop();
+    rmSync(chroma.dataDir, { recursive: true, force: true });
+    rmSync(`${chroma.dataDir}.log`, { force: true });
+  });
+
+  it("stop Chroma, ingest 200 messages, start Chroma -> after reconcile, equal counts", async () => {
+    const counts = () => storeCounts(container());
+    const first = Array.from({ length: 10 }, (_, i) => message(i));
+    expect(
+      (await t.api("POST", "/messages", { source: { type: "app", name: "deploys" }, messages: first }))
+        .status,
+    ).toBe(202);
+    await waitUntil("first 10 in sync", async () => {
+      const c = await counts();
+      return inSync(c) && c.postgres === 10;
+    });
+
+    await chroma.stop();
+    const more = Array.from({ length: 200 }, (_, i) => message(100 + i));
+    expect(
+      (await t.api("POST", "/messages", { source: { type: "app", name: "deploys" }, messages: more })).status,
+    ).toBe(202);
+    // Every vector job fails while Chroma is down and ends in the DLQ; OpenSearch gets all 210.
+    await waitUntil(
+      "200 vector jobs dead-lettered",
+      async () => {
+        const res = await sqsClient(t.config).send(
+          new GetQueueAttributesCommand({
+            QueueUrl: t.queues.vector.dlqUrl,
+            AttributeNames: ["ApproximateNumberOfMessages"],
+          }),
+        );
+        return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0) >= 200;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+
+    await chroma.start();
+    const before = await counts();
+    expect(before).toMatchObject({ postgres: 210, opensearch: 210, chroma: 10, outboxPending: 0 });
+
+    const report = (await t.app.schedules.reconcile.runOnce()) as ReconcileReport;
+    expect(report.vector).toMatchObject({ missing: 200, enqueued: 200, stale: 0, orphan: 0 });
+    expect(report.keyword).toMatchObject({ missing: 0, stale: 0, orphan: 0 });
+    const after = await waitUntil(
+      "equal counts",
+      async () => {
+        const c = await counts();
+        return inSync(c) && c.chroma === 210 ? c : null;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(after).toEqual({ postgres: 210, opensearch: 210, chroma: 210, outboxPending: 0 });
+    const again = await runReconcile(container(), { dryRun: true, maxPages: Number.POSITIVE_INFINITY });
+    expect(driftTotal(again)).toBe(0);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { databaseUrlFromSecret, resolveSecretEnv } from "../../functions/shared/aws-secrets";
+
+const rdsSecret = JSON.stringify({
+  engine: "postgres",
+  username: "trisearch",
+  password: "p=ss,wo.rd^",
+  host: "instance.abc.eu-west-1.rds.amazonaws.com",
+  port: 5432,
+  dbname: "trisearch",
+});
+
+describe("databaseUrlFromSecret", () => {
+  it("targets the proxy host, not the instance host from the secret, over verified TLS", () => {
+    const url = new URL(
+      databaseUrlFromSecret(rdsSecret, { host: "proxy.example", port: "5432", database: "trisearch" }),
+    );
+    expect(url.hostname).toBe("proxy.example");
+    expect(url.port).toBe("5432");
+    expect(url.pathname).toBe("/trisearch");
+    expect(url.searchParams.get("sslmode")).toBe("verify-full");
+    expect(decodeURIComponent(url.username)).toBe("trisearch");
+    expect(decodeURIComponent(url.password)).toBe("p=ss,wo.rd^");
+  });
+
+  it("falls back to the secret's own host, port and database", () => {
+    const url = new URL(databaseUrlFromSecret(rdsSecret));
+    expect(url.hostname).toBe("instance.abc.eu-west-1.rds.amazonaws.com");
+    expect(url.pathname).toBe("/trisearch");
+  });
+
+  it("rejects a secret without credentials or a host", () => {
+    expect(() => databaseUrlFromSecret("not json")).toThrow(/not JSON/);
+    expect(() => databaseUrlFromSecret(JSON.stringify({ username: "u" }))).toThrow(/username\/password/);
+    expect(() => databaseUrlFromSecret(JSON.stringify({ username: "u", password: "p" }))).toThrow(/host/);
+  });
+});
+
+describe("resolveSecretEnv", () => {
+  const fetcher = (values: Record<string, string>) => {
+    const calls: string[] = [];
+    const fetch = async (id: string) => {
+      calls.push(id);
+      const v = values[id];
+      if (v === undefined) throw new Error(`no secret ${id}`);
+      return v;
+    };
+    return { fetch, calls };
+  };
+
+  it("fills DATABASE_URL and SLACK_SIGNING_SECRET from their secrets", async () => {
+    const f = fetcher({ "arn:db": rdsSecret, "arn:slack": "s3cr3t\n" });
+    const env: Record<string, string | undefined> = {
+      DB_SECRET_ARN: "arn:db",
+      DB_HOST: "proxy.example",
+      DB_NAME: "trisearch",
+      SLACK_SIGNING_SECRET_ARN: "arn:slack",
+    };
+    await resolveSecretEnv(env, f.fetch);
+    expect(new URL(env.DATABASE_URL!).hostname).toBe("proxy.example");
+    expect(env.SLACK_SIGNING_SECRET).toBe("s3cr3t");
+    expect(f.calls.sort()).toEqual(["arn:db", "arn:slack"]);
+  });
+
+  it("keeps explicit values and fetches nothing without ARNs", async () => {
+    const f = fetcher({});
+    const env: Record<string, string | undefined> = {
+      DB_SECRET_ARN: "arn:db",
+      DATABASE_URL: "postgres://x@h/db",
+    };
+    await resolveSecretEnv(env, f.fetch);
+    await resolveSecretEnv({}, f.fetch);
+    expect(env.DATABASE_URL).toBe("postgres://x@h/db");
+    expect(f.calls).toEqual([]);
+  });
+
+  it("fails the cold start when a secret cannot be read", async () => {
+    const f = fetcher({});
+    await expect(resolveSecretEnv({ DB_SECRET_ARN: "arn:missing", DB_HOST: "h" }, f.fetch)).rejects.toThrow(
+      /no secret arn:missing/,
+    );
+  });
+});
