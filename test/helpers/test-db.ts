@@ -23,6 +23,12 @@ export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   await migrateUp(url);
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // DROP DATABASE ... WITH (FORCE) terminates connections that are still closing: expected here.
+  const ignoreTermination = (err: Error & { code?: string }) => {
+    if (err.code !== "57P01") throw err;
+  };
+  pool.on("error", ignoreTermination);
+  pool.on("connect", (client) => client.on("error", ignoreTermination));
   return {
     url,
     pool,

@@ -61,7 +61,7 @@ afterAll(async () => {
 });
 
 describe("OpenSearchKeywordIndex", () => {
-  it("creates the strict mapping with an english analyzer and an exact subfield", async () => {
+  it("creates the strict mapping with an English word-part analyzer and an exact subfield", async () => {
     await index.ensureIndex(); // idempotent
     const res = await client.indices.getMapping({ index: indexName });
     const mapping = res.body[indexName]?.mappings as {
@@ -71,7 +71,7 @@ describe("OpenSearchKeywordIndex", () => {
     expect(mapping.dynamic).toBe("strict");
     expect(mapping.properties["content"]).toMatchObject({
       type: "text",
-      analyzer: "english",
+      analyzer: "message_english",
       fields: { exact: { type: "text", analyzer: "standard" } },
     });
     expect(mapping.properties["metadata"]).toMatchObject({ type: "object", enabled: false });
@@ -89,6 +89,22 @@ describe("OpenSearchKeywordIndex", () => {
     const exact = await index.searchBody({ query: { match: { "content.exact": "running" } } });
     expect(exact.map((h) => h.messageId)).not.toContain(1000);
     await index.remove([{ messageId: 1000, version: 2 }]);
+  });
+
+  it("finds OAuth2 by OAuth (word parts) and stems English words", async () => {
+    const analyze = async (text: string) => {
+      const res = await client.indices.analyze({
+        index: indexName,
+        body: { analyzer: "message_english", text },
+      });
+      return (res.body.tokens ?? []).map((t) => t.token);
+    };
+    expect(await analyze("Starting OAuth2 implementation")).toEqual(
+      expect.arrayContaining(["start", "oauth2", "oauth", "2", "implement"]),
+    );
+    // Case changes are not split: no "o" / "auth" fragments that would match unrelated text.
+    expect(await analyze("OAuth")).toEqual(["oauth"]);
+    expect(await analyze("the team's logins")).toEqual(["team", "login"]);
   });
 
   it("runs a body from the BM25 query builder against this mapping", async () => {
