@@ -1,11 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
-import { closeClients, sqsClient } from "../../functions/shared/clients";
-import { type Config, loadConfig } from "../../functions/shared/config";
-import { createContainer } from "../../functions/shared/container";
-import { type LocalApp, type LocalAppOptions, startLocalApp } from "../../local/app";
+import type { Config } from "../../functions/shared/config";
+import type { LocalApp, LocalAppOptions } from "../../local/app";
+import { startNamespace } from "../../local/namespace";
 import type { QueueUrls } from "../../local/stack/queues";
-import { ensureQueues } from "../../local/stack/queues";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export interface TestApp {
@@ -20,7 +16,7 @@ export interface TestApp {
 
 /**
  * A whole Trisearch on the real local stack, isolated by name: its own database, queues,
- * OpenSearch index and Chroma collection, and the API on a free port.
+ * OpenSearch index and Chroma collection, and the API on a free port (local/namespace.ts).
  */
 export async function startTestApp(
   label: string,
@@ -28,54 +24,10 @@ export async function startTestApp(
     Omit<LocalAppOptions, "config">
   > = {},
 ): Promise<TestApp> {
-  const suffix = `${label}-${randomBytes(3).toString("hex")}`;
-  const db = await createTestDatabase(label.replace(/\W/g, "_"));
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: db.url,
-    QUEUE_PREFIX: `t-${suffix}`,
-    OPENSEARCH_INDEX: `t-messages-${suffix}`,
-    CHROMA_COLLECTION: `t-messages-${suffix}`,
-    LOG_LEVEL: "ERROR",
-    ...opts.env,
+  return startNamespace({
+    prefix: "t",
+    label,
+    createDatabase: () => createTestDatabase(label.replace(/\W/g, "_")),
+    ...opts,
   });
-  const queues = await ensureQueues(sqsClient(config), config.QUEUE_PREFIX, {
-    maxReceiveCount: opts.maxReceiveCount ?? 5,
-    visibilityTimeout: opts.visibilityTimeout ?? 30,
-  });
-  const app = await startLocalApp({ config, port: 0, quiet: true, relayEveryMs: 500, ...opts });
-  return {
-    app,
-    config,
-    db,
-    queues,
-    async api(method, path, body) {
-      const res = await fetch(`${app.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
-        body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body: parsed };
-    },
-    async close() {
-      await app.stop();
-      const c = createContainer(config);
-      await Promise.allSettled([
-        c.keywordIndex().then((k) => k.deleteIndex()),
-        c.vectorIndex().deleteCollection(),
-        ...Object.values(queues)
-          .flatMap((q) => [q.url, q.dlqUrl])
-          .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
-      ]);
-      await closeClients();
-      await db.drop();
-    },
-  };
 }

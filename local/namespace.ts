@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
+import pg from "pg";
+import { migrateUp } from "../functions/adapters/postgres/migrate";
+import { chromaClient, closeClients, sqsClient } from "../functions/shared/clients";
+import { type Config, loadConfig } from "../functions/shared/config";
+import { createContainer } from "../functions/shared/container";
+import { type LocalApp, type LocalAppOptions, startLocalApp } from "./app";
+import { ensureQueues, type QueueUrls } from "./stack/queues";
+
+/**
+ * A whole Trisearch on the running services, isolated by name: its own database (so its outbox,
+ * counts and verify see only its rows), queues, OpenSearch index and Chroma collection, and the
+ * API on a free port. Tests and `trisearch eval` use it; close() removes every resource.
+ */
+
+export interface NamespaceDatabase {
+  readonly url: string;
+  readonly pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export interface NamespaceOptions extends Partial<Omit<LocalAppOptions, "config">> {
+  /** Short, lowercase resource prefix: "t" (tests), "eval". */
+  readonly prefix: string;
+  /** Readable part of every resource name; a random suffix follows it. */
+  readonly label: string;
+  /** Variables over the base environment (e.g. SEARCH_RRF_K). */
+  readonly env?: Record<string, string>;
+  /** The environment the namespace starts from (default process.env): service URLs, embedder. */
+  readonly baseEnv?: Record<string, string | undefined>;
+  readonly maxReceiveCount?: number;
+  readonly visibilityTimeout?: number;
+  /** Default: a fresh, migrated database on DATABASE_URL's server. */
+  readonly createDatabase?: (name: string) => Promise<NamespaceDatabase>;
+}
+
+export interface Namespace {
+  /** `<prefix>-<label>-<hex>`: the index, collection and queue prefix. */
+  readonly name: string;
+  readonly app: LocalApp;
+  readonly config: Config;
+  readonly db: NamespaceDatabase;
+  readonly queues: QueueUrls;
+  /** Calls the namespace's local API Gateway. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Restarts the API and workers on the same data with more variables (e.g. SEARCH_RRF_K). */
+  reconfigure(env: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Lowercase letters, digits and dashes: valid for OpenSearch, Chroma, SQS and (as _) Postgres. */
+export function namespaceSlug(label: string): string {
+  return (
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "ns"
+  );
+}
+
+/** A new database beside DATABASE_URL's (admin work in `postgres`), migrated to the latest schema. */
+export async function createFreshDatabase(name: string, serverUrl: string): Promise<NamespaceDatabase> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name "${name}"`);
+  const at = (db: string) => {
+    const url = new URL(serverUrl);
+    url.pathname = `/${db}`;
+    return url.toString();
+  };
+  const admin = new pg.Client({ connectionString: at("postgres") });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = at(name);
+  await migrateUp(url);
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: at("postgres") });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Chroma collections of the namespace: the base one and any per-model one (`<base>__<model>`). */
+async function deleteCollections(config: Config): Promise<void> {
+  const chroma = chromaClient(config);
+  const names = (await chroma.listCollections({ limit: 10_000 })).map((col) => col.name);
+  const ours = names.filter(
+    (n) => n === config.CHROMA_COLLECTION || n.startsWith(`${config.CHROMA_COLLECTION}__`),
+  );
+  await Promise.all(ours.map((name) => chroma.deleteCollection({ name })));
+}
+
+/** Removes the namespace's index, collections and queues (each independently; missing is fine). */
+async function deleteResources(config: Config, queues: QueueUrls | undefined): Promise<void> {
+  const c = createContainer(config);
+  await Promise.allSettled([
+    c.keywordIndex().then((k) => k.deleteIndex()),
+    c.vectorIndex().deleteCollection(),
+    deleteCollections(config),
+    ...Object.values(queues ?? {})
+      .flatMap((q) => [q.url, q.dlqUrl])
+      .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
+  ]);
+}
+
+export async function startNamespace(opts: NamespaceOptions): Promise<Namespace> {
+  const { prefix, label, env, baseEnv, maxReceiveCount, visibilityTimeout, createDatabase, ...appOpts } =
+    opts;
+  const name = `${prefix}-${namespaceSlug(label)}-${randomBytes(3).toString("hex")}`;
+  const base = baseEnv ?? process.env;
+  const baseConfig = loadConfig(base);
+  const db = await (createDatabase ?? ((n) => createFreshDatabase(n, baseConfig.DATABASE_URL)))(
+    `trisearch_${name.replace(/-/g, "_")}`,
+  );
+  const configFor = (extra: Record<string, string> = {}) =>
+    loadConfig({
+      ...base,
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: name,
+      OPENSEARCH_INDEX: name,
+      CHROMA_COLLECTION: name,
+      LOG_LEVEL: "ERROR",
+      ...env,
+      ...extra,
+    });
+  const start = (cfg: Config) =>
+    startLocalApp({ config: cfg, port: 0, quiet: true, relayEveryMs: 500, ...appOpts });
+  let config: Config | undefined;
+  let queues: QueueUrls | undefined;
+  try {
+    config = configFor();
+    queues = await ensureQueues(sqsClient(config), config.QUEUE_PREFIX, {
+      maxReceiveCount: maxReceiveCount ?? 5,
+      visibilityTimeout: visibilityTimeout ?? 30,
+    });
+    let app = await start(config);
+    let cfg = config;
+    const qs = queues;
+    return {
+      name,
+      get app() {
+        return app;
+      },
+      get config() {
+        return cfg;
+      },
+      db,
+      queues: qs,
+      async reconfigure(extra) {
+        await app.stop();
+        cfg = configFor(extra);
+        app = await start(cfg);
+      },
+      async api(method, path, body) {
+        const res = await fetch(`${app.url}${path}`, {
+          method,
+          headers: body === undefined ? {} : { "content-type": "application/json" },
+          body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+        });
+        const text = await res.text();
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text
+        }
+        return { status: res.status, body: parsed };
+      },
+      async close() {
+        await app.stop();
+        await deleteResources(cfg, qs);
+        await closeClients();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    // Half-built: remove what exists so a failed start leaves nothing behind.
+    if (config) await deleteResources(config, queues).catch(() => undefined);
+    await closeClients();
+    await db.drop().catch(() => undefined);
+    throw err;
+  }
+}
