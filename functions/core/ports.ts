@@ -149,6 +149,12 @@ export interface MessageReader {
   liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
 }
 
+/** Search filters checked against the source of truth (the semantic leg's post-filter). */
+export interface MessageFilter {
+  /** The ids among `ids` whose rows match every filter (deleted rows included: enrichment drops them). */
+  matching(ids: readonly number[], filters: SearchFilters): Promise<Set<number>>;
+}
+
 /** Applies source-reported changes (Slack events): deduped by event id, ordered by source time. */
 export interface SourceChangeStore {
   /** One transaction: the dedupe mark, the message change and its outbox rows commit together. */

@@ -1,6 +1,7 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { createEmbedder } from "../adapters/embedder-factory";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
+import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
@@ -16,6 +17,8 @@ import { logger } from "./logger";
 export interface Container {
   readonly config: Config;
   readonly store: PgMessageStore;
+  /** Search filters checked in PostgreSQL (the semantic leg's post-filter). */
+  readonly messageFilter: PgMessageFilter;
   readonly publisher: SqsJobPublisher;
   /** The ingest queue (Slack events in, the ingest consumer out). */
   readonly ingestQueue: SqsEventQueue;
@@ -27,6 +30,7 @@ export interface Container {
 
 export function createContainer(cfg: Config = config()): Container {
   let store: PgMessageStore | undefined;
+  let messageFilter: PgMessageFilter | undefined;
   let publisher: SqsJobPublisher | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let embedder: Embedder | undefined;
@@ -37,6 +41,10 @@ export function createContainer(cfg: Config = config()): Container {
     get store() {
       store ??= new PgMessageStore(pgPool(cfg));
       return store;
+    },
+    get messageFilter() {
+      messageFilter ??= new PgMessageFilter(pgPool(cfg));
+      return messageFilter;
     },
     get publisher() {
       publisher ??= new SqsJobPublisher(sqsClient(cfg), {

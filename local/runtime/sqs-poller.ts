@@ -26,7 +26,16 @@ export interface SqsPollerOptions {
   /** Returns an SQSBatchResponse, or nothing when every record succeeded (as Lambda allows). */
   handler: LambdaHandler<SQSEvent, unknown>;
   functionName: string;
+  /**
+   * Records per invocation. Up to 10 is one ReceiveMessage; above 10 (Lambda allows up to 10,000)
+   * needs a batching window, as in Lambda, and the batch is gathered over several receives.
+   */
   batchSize?: number;
+  /**
+   * Lambda's MaximumBatchingWindowInSeconds (0..300): after the first records arrive, keep receiving
+   * until batchSize records, 6 MB of payload, or the window ends, then invoke once.
+   */
+  maxBatchingWindowSeconds?: number;
   /** Long poll length; short so stop() returns quickly. */
   waitTimeSeconds?: number;
   visibilityTimeout?: number;
@@ -47,6 +56,8 @@ export interface SqsPollerCounters {
   failedInvocations: number;
   /** DeleteMessageBatch entries that SQS reported as failed. */
   deleteFailures: number;
+  /** Milliseconds spent inside handler invocations (benchmarks: handler time vs queue time). */
+  invokeMs: number;
 }
 
 export interface SqsPoller {
@@ -56,6 +67,24 @@ export interface SqsPoller {
 }
 
 const RECEIVE_ERROR_BACKOFF_MS = 1_000;
+/** SQS returns at most 10 messages per ReceiveMessage. */
+const SQS_RECEIVE_MAX = 10;
+/** Lambda's synchronous invocation payload limit, which also caps a gathered batch. */
+const MAX_BATCH_BYTES = 6 * 1024 * 1024;
+/** Receives in flight while gathering one large batch (the event source polls in parallel too). */
+const RECEIVES_IN_FLIGHT = 10;
+/** Pause between empty receives while a batching window is still open. */
+const EMPTY_WINDOW_PAUSE_MS = 50;
+
+/** Lambda's rules for an SQS event source: a batch above 10 requires a batching window. */
+export function validateBatching(batchSize: number, windowSeconds: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new Error(`batchSize must be an integer in 1..10000, got ${batchSize}`);
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 0 || windowSeconds > 300)
+    throw new Error(`maxBatchingWindowSeconds must be an integer in 0..300, got ${windowSeconds}`);
+  if (batchSize > SQS_RECEIVE_MAX && windowSeconds < 1)
+    throw new Error("a batchSize above 10 requires maxBatchingWindowSeconds >= 1 (as in Lambda)");
+}
 
 function toRecordAttributes(msg: Message): SQSRecordAttributes {
   const a = msg.Attributes ?? {};
@@ -127,12 +156,14 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
     handler,
     functionName,
     batchSize = 10,
+    maxBatchingWindowSeconds = 0,
     waitTimeSeconds = 1,
     visibilityTimeout,
     maxConcurrency = 1,
     timeoutMs = 30_000,
     logger = consoleLogger,
   } = opts;
+  validateBatching(batchSize, maxBatchingWindowSeconds);
   const onError = opts.onError ?? ((err: unknown) => logger.error(`[${functionName}] SQS poller error`, err));
   const counters: SqsPollerCounters = {
     received: 0,
@@ -141,6 +172,7 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
     invocations: 0,
     failedInvocations: 0,
     deleteFailures: 0,
+    invokeMs: 0,
   };
   let stopping = false;
   const wakers = new Set<() => void>();
@@ -174,72 +206,127 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
     });
 
   const deleteRecords = async (records: SQSRecord[]): Promise<void> => {
-    for (let i = 0; i < records.length; i += 10) {
-      const chunk = records.slice(i, i + 10);
-      const out = await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-      counters.deleted += out.Successful?.length ?? 0;
-      for (const f of out.Failed ?? []) {
-        counters.deleteFailures++;
-        const record = chunk[Number(f.Id)];
-        logger.error(
-          `[${functionName}] delete failed for ${record?.messageId ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`,
+    const chunks: SQSRecord[][] = [];
+    for (let i = 0; i < records.length; i += 10) chunks.push(records.slice(i, i + 10));
+    // In parallel: a gathered batch of 500 would otherwise pay 50 sequential round trips.
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const out = await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+          }),
         );
-      }
-    }
+        counters.deleted += out.Successful?.length ?? 0;
+        for (const f of out.Failed ?? []) {
+          counters.deleteFailures++;
+          const record = chunk[Number(f.Id)];
+          logger.error(
+            `[${functionName}] delete failed for ${record?.messageId ?? f.Id}: ${f.Code ?? "?"} ${f.Message ?? ""}`,
+          );
+        }
+      }),
+    );
   };
 
-  const processBatch = async (messages: Message[]): Promise<void> => {
+  const receive = async (max: number, wait: number): Promise<Message[]> => {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: max,
+        WaitTimeSeconds: wait,
+        ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
+        MessageSystemAttributeNames: ["All"],
+        // Older SQS emulators only know the deprecated name.
+        AttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    return out.Messages ?? [];
+  };
+
+  /**
+   * One invocation's records: a long poll for the first ones, then (with a batching window) more
+   * receives until the batch is full, the payload reaches 6 MB, or the window closes.
+   */
+  const gather = async (): Promise<Message[]> => {
+    const batch = await receive(Math.min(SQS_RECEIVE_MAX, batchSize), waitTimeSeconds);
+    if (batch.length === 0 || maxBatchingWindowSeconds === 0) return batch;
+    const deadline = Date.now() + maxBatchingWindowSeconds * 1000;
+    let bytes = batch.reduce((sum, m) => sum + Buffer.byteLength(m.Body ?? ""), 0);
+    while (batch.length < batchSize && bytes < MAX_BATCH_BYTES && !stopping && Date.now() < deadline) {
+      const missing = batchSize - batch.length;
+      const calls = Math.min(RECEIVES_IN_FLIGHT, Math.ceil(missing / SQS_RECEIVE_MAX));
+      let received: Message[];
+      try {
+        received = (
+          await Promise.all(
+            Array.from({ length: calls }, (_, k) =>
+              receive(Math.min(SQS_RECEIVE_MAX, missing - k * SQS_RECEIVE_MAX), 0),
+            ),
+          )
+        ).flat();
+      } catch (err) {
+        // What was gathered is invoked, not left to time out; a lost receive's records reappear later.
+        onError(err);
+        break;
+      }
+      for (const m of received) {
+        batch.push(m);
+        bytes += Buffer.byteLength(m.Body ?? "");
+      }
+      if (received.length === 0)
+        await sleep(Math.min(EMPTY_WINDOW_PAUSE_MS, Math.max(0, deadline - Date.now())));
+    }
+    return batch;
+  };
+
+  /** Invokes the handler; resolves to the deletion of the succeeded records, which it does not wait for. */
+  const processBatch = async (messages: Message[]): Promise<{ deleting: Promise<void> }> => {
+    const done = { deleting: Promise.resolve() };
     const { arn, region } = await eventSource();
     const records = messages.map((m) => toSqsRecord(m, arn, region));
     counters.invocations++;
     let response: unknown;
+    const invoked = performance.now();
     try {
       response = await invokeHandler(handler, { Records: records }, functionName, timeoutMs, { region });
+      counters.invokeMs += performance.now() - invoked;
     } catch (err) {
+      counters.invokeMs += performance.now() - invoked;
       counters.failedInvocations++;
       logger.error(`[${functionName}] invocation failed; ${records.length} message(s) will be retried`, err);
-      return;
+      return done;
     }
     const failed = failedIdsFrom(response, new Set(records.map((r) => r.messageId)));
     if (!failed) {
       counters.failedInvocations++;
       logger.error(`[${functionName}] invalid batchItemFailures response; the whole batch will be retried`);
-      return;
+      return done;
     }
     counters.failedItems += failed.size;
-    await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+    // A failed delete only means redelivery (the writes are idempotent), so it is logged, not thrown.
+    return { deleting: deleteRecords(records.filter((r) => !failed.has(r.messageId))).catch(onError) };
   };
 
   const loop = async (): Promise<void> => {
+    // The previous batch's deletes overlap this batch's receives, as the event source's own pollers
+    // delete apart from the next poll; at most one batch's deletes are in flight per loop.
+    let deleting: Promise<void> = Promise.resolve();
     while (!stopping) {
       try {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: batchSize,
-            WaitTimeSeconds: waitTimeSeconds,
-            ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
-            MessageSystemAttributeNames: ["All"],
-            // Older SQS emulators only know the deprecated name.
-            AttributeNames: ["All"],
-            MessageAttributeNames: ["All"],
-          }),
-        );
-        const messages = out.Messages ?? [];
+        const messages = await gather();
+        await deleting;
         if (messages.length === 0) continue;
         counters.received += messages.length;
         // A received batch is always finished, even when stop() was called meanwhile.
-        await processBatch(messages);
+        ({ deleting } = await processBatch(messages));
       } catch (err) {
         onError(err);
         if (!stopping) await sleep(RECEIVE_ERROR_BACKOFF_MS);
       }
     }
+    await deleting;
   };
 
   const loops = Array.from({ length: Math.max(1, maxConcurrency) }, () => loop());

@@ -1,0 +1,531 @@
+import "./quiet-env";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
+import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
+import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
+import { messageHash } from "../functions/adapters/postgres/pg-message-store";
+import type { SearchStrategy, StoredMessage } from "../functions/core/model";
+import type { Embedder } from "../functions/core/ports";
+import { chromaClient, openSearchClient } from "../functions/shared/clients";
+import { type Config, setConfig } from "../functions/shared/config";
+import { createContainer, setContainer } from "../functions/shared/container";
+import { startHttpGateway } from "../local/runtime/http-gateway";
+import { generateSearchCorpus } from "./corpus";
+import {
+  type BenchNamespace,
+  createBenchNamespace,
+  loadAverage,
+  numberFlag,
+  percentile,
+  REPO_ROOT,
+  round2,
+  type WireMessage,
+  withNamespace,
+  writeReport,
+} from "./helpers";
+
+/**
+ * Search latency, one run, one report (bench/reports/search.json):
+ *   npx tsx bench/search.ts [--messages 100000]
+ *
+ * Loads a synthetic corpus straight into an isolated namespace (rows by one multi-row INSERT per
+ * chunk, OpenSearch by `_bulk`, Chroma by upsert with real ONNX embeddings, cached on disk under
+ * .cache/bench/ by corpus hash), then sends a fixed set of 50 queries through the HTTP API (the
+ * local API Gateway in front of the real search handler: what a user's client sees) for each
+ * strategy at concurrency 1 and 8. Strategies are interleaved round by round so background load
+ * hits them alike.
+ */
+
+const STRATEGIES: readonly SearchStrategy[] = ["bm25", "semantic", "hybrid"];
+const CONCURRENCY = [1, 8] as const;
+/** Rounds per concurrency; a round is every query once (c=1) or twice (c=8) per strategy. */
+const ROUNDS = 3;
+const LIMIT = 20;
+const EMBED_CHUNK = 4096;
+const SOURCE = { type: "slack", name: "bench" } as const;
+
+interface QuerySpec {
+  readonly q: string;
+  readonly channel?: string | string[];
+  readonly author?: string | string[];
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Keywords, phrases, boolean forms, natural language, and filters (alone and combined). */
+export const QUERIES: readonly QuerySpec[] = [
+  { q: "OAuth" },
+  { q: "OAuth2 token refresh" },
+  { q: "users can't login" },
+  { q: "login screen stuck" },
+  { q: '"password reset"' },
+  { q: '"authorization code flow"' },
+  { q: "bug NOT fixed" },
+  { q: "deploy staging" },
+  { q: "rollback AND checkout" },
+  { q: "timeout -retries" },
+  { q: "Kafka consumer lag" },
+  { q: "why is checkout slow" },
+  { q: "memory leak in the mobile app" },
+  { q: "who owns the dashboard" },
+  { q: "standup moved" },
+  { q: "budget review" },
+  { q: "p99 latency incident" },
+  { q: '"error rate"' },
+  { q: "CI pipeline failing" },
+  { q: "flaky integration tests" },
+  { q: "Stripe webhook OR invoice" },
+  { q: "refund" },
+  { q: "TLS certificate renewal" },
+  { q: "GDPR deletion" },
+  { q: "database failover production" },
+  { q: "cost went up this month" },
+  { q: "security review tokens logged" },
+  { q: "design doc review" },
+  { q: "push notifications android" },
+  { q: "rate limiter config change" },
+  { q: "login", channel: "#auth-team" },
+  { q: "deploy", channel: "#platform" },
+  { q: "crash", channel: "#mobile" },
+  { q: "invoice", channel: ["#billing", "#general"] },
+  { q: "alert fired at night", channel: "#incidents" },
+  { q: "review my PR", author: "priya@company.com" },
+  { q: "rollback", author: ["omar@company.com", "kenji@company.com"] },
+  { q: "migration", from: "2025-11-01", to: "2025-11-30" },
+  { q: "Postgres vacuum", from: "2025-12-01" },
+  { q: "sign in mobile", channel: "#mobile", from: "2025-10-15" },
+  { q: "feature flag rollout", author: "alice@company.com", to: "2025-11-15" },
+  { q: '"load test"', channel: "#platform", author: "chen@company.com" },
+  { q: "Airflow DAG nightly ETL", channel: "#data" },
+  { q: "onboarding flow A/B test", channel: "#frontend" },
+  { q: "OAuth security", channel: "#auth-team", from: "2025-11-01" },
+  { q: "maintenance window read-only" },
+  { q: "search relevance embedding model" },
+  { q: '"closing the ticket"' },
+  { q: "connection pool exhausted" },
+  { q: "dark mode accessibility" },
+];
+
+async function main(): Promise<void> {
+  const n = numberFlag(process.argv.slice(2), "messages", 100_000);
+  const ns = await createBenchNamespace("search");
+  const report = await withNamespace(ns, (ns) => run(ns, n));
+  await OnnxEmbedder.closeAll();
+  const path = await writeReport("search", report);
+  console.log(`wrote ${path}`);
+}
+
+async function run(ns: BenchNamespace, n: number) {
+  const cfg = ns.config;
+  setConfig(cfg);
+  const loadStart = loadAverage();
+  console.log(`namespace ${cfg.OPENSEARCH_INDEX}; ${n} messages; load ${JSON.stringify(loadStart)}`);
+  const corpus = generateSearchCorpus(n);
+  const embedder = new OnnxEmbedder({ modelDir: cfg.ONNX_MODEL_DIR });
+
+  const t0 = performance.now();
+  const embeddings = await cachedEmbeddings(cfg, embedder, corpus);
+  const embedSeconds = (performance.now() - t0) / 1000;
+  const load = await loadStores(ns, corpus, embeddings, embedder);
+
+  // The search route exactly as local/app.ts declares it, without the pollers and schedules
+  // (a reconciler pass over 100k rows in the middle of the run would be noise, not search).
+  setContainer(createContainer(cfg));
+  const { handler } = await import("../functions/handlers/search");
+  const gateway = await startHttpGateway({
+    port: 0,
+    quiet: true,
+    routes: [{ method: "GET", path: "/search", handler, functionName: "search", timeoutMs: 10_000 }],
+  });
+  try {
+    const url = (spec: QuerySpec, strategy: SearchStrategy) =>
+      `${gateway.url}/search?${queryString(spec, strategy)}`;
+    // Warm-up: model session, JIT, each index's caches; also checks that queries find something.
+    const empty: Record<string, string[]> = {};
+    for (const strategy of STRATEGIES) {
+      for (const spec of QUERIES) {
+        const r = await timedGet(url(spec, strategy));
+        if (r.status !== 200)
+          throw new Error(`warm-up ${strategy} ${spec.q}: HTTP ${r.status} ${r.error ?? ""}`);
+        if (r.results === 0) empty[strategy] = [...(empty[strategy] ?? []), spec.q];
+      }
+    }
+
+    const samples = new Map<string, Sample[]>();
+    const wallMs = new Map<string, number>();
+    const phases: { concurrency: number; load: ReturnType<typeof loadAverage> }[] = [];
+    for (const concurrency of CONCURRENCY) {
+      phases.push({ concurrency, load: loadAverage() });
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const strategy of STRATEGIES) {
+          // At c=8 the list runs twice per round, so most of the round has 8 requests in flight.
+          const specs = concurrency === 1 ? QUERIES : [...QUERIES, ...QUERIES];
+          const started = performance.now();
+          const got = await runConcurrent(
+            specs.map((s) => url(s, strategy)),
+            concurrency,
+          );
+          const key = `${strategy}@${concurrency}`;
+          wallMs.set(key, (wallMs.get(key) ?? 0) + performance.now() - started);
+          samples.set(key, [...(samples.get(key) ?? []), ...got]);
+        }
+      }
+    }
+
+    const stats: Record<string, Record<string, LatencyStats>> = {};
+    for (const concurrency of CONCURRENCY) {
+      stats[`c${concurrency}`] = Object.fromEntries(
+        STRATEGIES.map((strategy) => {
+          const key = `${strategy}@${concurrency}`;
+          return [strategy, summarize(samples.get(key) ?? [], wallMs.get(key) ?? 0)];
+        }),
+      );
+    }
+    const ratios: Record<string, { hybridP95: number; slowerLegP95: number; ratio: number }> = {};
+    for (const concurrency of CONCURRENCY) {
+      const s = stats[`c${concurrency}`]!;
+      const slower = Math.max(s["bm25"]!.p95, s["semantic"]!.p95);
+      ratios[`c${concurrency}`] = {
+        hybridP95: s["hybrid"]!.p95,
+        slowerLegP95: slower,
+        ratio: round2(s["hybrid"]!.p95 / slower),
+      };
+    }
+    const targets = Object.fromEntries(
+      CONCURRENCY.map((c) => {
+        const r = ratios[`c${c}`]!;
+        return [
+          `c${c}`,
+          {
+            hybridOverSlowerLeg: { target: 1.2, value: r.ratio, met: r.ratio <= 1.2 },
+            hybridP95Ms: { target: 150, value: r.hybridP95, met: r.hybridP95 <= 150 },
+          },
+        ];
+      }),
+    );
+    for (const c of CONCURRENCY) {
+      for (const s of STRATEGIES) {
+        const x = stats[`c${c}`]![s]!;
+        console.log(
+          `c=${c} ${s.padEnd(8)} p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} ms (n=${x.n}, errors ${x.errors})`,
+        );
+      }
+      console.log(`c=${c} hybrid p95 / slower leg p95 = ${ratios[`c${c}`]!.ratio}`);
+    }
+    return {
+      benchmark: "search",
+      at: new Date().toISOString(),
+      host: hostname(),
+      node: process.version,
+      messages: n,
+      distinctTexts: load.distinctTexts,
+      path: "HTTP: GET /search through the local API Gateway (local/runtime/http-gateway.ts) -> search handler",
+      limit: LIMIT,
+      queries: QUERIES.length,
+      rounds: ROUNDS,
+      load: { ...load, embedSeconds: round2(embedSeconds) },
+      latencyMs: stats,
+      ratios,
+      targets,
+      queriesWithNoResults: empty,
+      loadAverage: { start: loadStart, phases, end: loadAverage() },
+      note:
+        "Client-side latency (request sent -> body read). 2-core machine shared with other engineers' " +
+        "test runs: read the percentiles with the load averages.",
+    };
+  } finally {
+    await gateway.close();
+  }
+}
+
+export function queryString(spec: QuerySpec, strategy: SearchStrategy): string {
+  const p = new URLSearchParams({ q: spec.q, strategy, limit: String(LIMIT) });
+  for (const key of ["channel", "author"] as const) {
+    const v = spec[key];
+    for (const x of v === undefined ? [] : Array.isArray(v) ? v : [v]) p.append(key, x);
+  }
+  if (spec.from) p.set("from", spec.from);
+  if (spec.to) p.set("to", spec.to);
+  return p.toString();
+}
+
+interface Sample {
+  readonly ms: number;
+  readonly status: number;
+  readonly tookMs?: number;
+  readonly results: number;
+  readonly degraded: boolean;
+  readonly error?: string;
+}
+
+async function timedGet(url: string): Promise<Sample> {
+  const started = performance.now();
+  try {
+    const res = await fetch(url);
+    const body = (await res.json()) as { took_ms?: number; results?: unknown[]; degraded?: string[] };
+    return {
+      ms: performance.now() - started,
+      status: res.status,
+      ...(typeof body.took_ms === "number" ? { tookMs: body.took_ms } : {}),
+      results: body.results?.length ?? 0,
+      degraded: (body.degraded?.length ?? 0) > 0,
+    };
+  } catch (err) {
+    return { ms: performance.now() - started, status: 0, results: 0, degraded: false, error: String(err) };
+  }
+}
+
+/** A closed loop of `concurrency` clients over the list. */
+async function runConcurrent(urls: readonly string[], concurrency: number): Promise<Sample[]> {
+  const out: Sample[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < urls.length) {
+        const url = urls[next++]!;
+        out.push(await timedGet(url));
+      }
+    }),
+  );
+  return out;
+}
+
+interface LatencyStats {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  max: number;
+  /** The handler's own took_ms (inside the function, without HTTP and JSON). */
+  serverP50: number;
+  serverP95: number;
+  errors: number;
+  degraded: number;
+  meanResults: number;
+  /** Completed requests per second of wall time (the closed loop's throughput). */
+  requestsPerSecond: number;
+}
+
+function summarize(samples: readonly Sample[], wallMs: number): LatencyStats {
+  const ok = samples.filter((s) => s.status === 200);
+  const ms = ok.map((s) => s.ms);
+  const server = ok.flatMap((s) => (s.tookMs === undefined ? [] : [s.tookMs]));
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    n: ok.length,
+    p50: r1(percentile(ms, 50)),
+    p95: r1(percentile(ms, 95)),
+    p99: r1(percentile(ms, 99)),
+    mean: r1(ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length)),
+    max: r1(Math.max(...ms)),
+    serverP50: r1(percentile(server, 50)),
+    serverP95: r1(percentile(server, 95)),
+    errors: samples.length - ok.length,
+    degraded: ok.filter((s) => s.degraded).length,
+    meanResults: r1(ok.reduce((a, s) => a + s.results, 0) / Math.max(1, ok.length)),
+    requestsPerSecond: r1(samples.length / (wallMs / 1000)),
+  };
+}
+
+/**
+ * One embedding per distinct text, computed once per corpus and model and kept under
+ * <CACHE_DIR>/bench/embeddings/<hash>/ in chunks, so an interrupted run resumes where it stopped.
+ */
+export async function cachedEmbeddings(
+  cfg: Config,
+  embedder: Embedder,
+  corpus: readonly WireMessage[],
+): Promise<{ distinct: string[]; vectors: Float32Array; indexOf: Map<string, number> }> {
+  const indexOf = new Map<string, number>();
+  const distinct: string[] = [];
+  for (const m of corpus) {
+    if (!indexOf.has(m.content)) {
+      indexOf.set(m.content, distinct.length);
+      distinct.push(m.content);
+    }
+  }
+  const hash = createHash("sha256")
+    .update(`${embedder.modelId}\n${embedder.dimension}\n${EMBED_CHUNK}\n`)
+    .update(distinct.join("\u0000"))
+    .digest("hex")
+    .slice(0, 16);
+  const cacheRoot = isAbsolute(cfg.CACHE_DIR) ? cfg.CACHE_DIR : join(REPO_ROOT, cfg.CACHE_DIR);
+  const dir = join(cacheRoot, "bench", "embeddings", hash);
+  await mkdir(dir, { recursive: true });
+  const dim = embedder.dimension;
+  const vectors = new Float32Array(distinct.length * dim);
+  const chunks = Math.ceil(distinct.length / EMBED_CHUNK);
+  let computed = 0;
+  const started = performance.now();
+  for (let c = 0; c < chunks; c++) {
+    const texts = distinct.slice(c * EMBED_CHUNK, (c + 1) * EMBED_CHUNK);
+    const file = join(dir, `chunk-${c}.f32`);
+    if (existsSync(file)) {
+      const buf = await readFile(file);
+      if (buf.byteLength === texts.length * dim * 4) {
+        vectors.set(new Float32Array(buf.buffer, buf.byteOffset, texts.length * dim), c * EMBED_CHUNK * dim);
+        continue;
+      }
+    }
+    const out = await embedder.embed(texts);
+    const chunk = new Float32Array(texts.length * dim);
+    out.forEach((v, i) => {
+      chunk.set(v, i * dim);
+    });
+    vectors.set(chunk, c * EMBED_CHUNK * dim);
+    await writeFile(`${file}.tmp`, Buffer.from(chunk.buffer));
+    await rename(`${file}.tmp`, file);
+    computed += texts.length;
+    const rate = computed / ((performance.now() - started) / 1000);
+    const left = distinct.length - (c + 1) * EMBED_CHUNK;
+    console.log(
+      `embedded ${Math.min((c + 1) * EMBED_CHUNK, distinct.length)}/${distinct.length} distinct texts ` +
+        `(${Math.round(rate)}/s${left > 0 ? `, ~${Math.round(left / rate)} s left` : ""})`,
+    );
+  }
+  console.log(
+    computed === 0
+      ? `embeddings: all ${distinct.length} from the cache (${dir})`
+      : `embeddings: ${computed} computed, ${distinct.length - computed} cached (${dir})`,
+  );
+  return { distinct, vectors, indexOf };
+}
+
+export async function loadStores(
+  ns: BenchNamespace,
+  corpus: readonly WireMessage[],
+  embeddings: { distinct: string[]; vectors: Float32Array; indexOf: Map<string, number> },
+  embedder: Embedder,
+) {
+  const cfg = ns.config;
+  const pool = ns.db.pool;
+  const dim = embedder.dimension;
+
+  // PostgreSQL: rows as the write path leaves them once both indexes caught up.
+  let t = performance.now();
+  const src = await pool.query<{ id: string }>(
+    "INSERT INTO sources (type, name) VALUES ($1, $2) RETURNING id",
+    [SOURCE.type, SOURCE.name],
+  );
+  const sourceId = Number(src.rows[0]!.id);
+  const rows: StoredMessage[] = [];
+  const ROW_CHUNK = 10_000;
+  for (let i = 0; i < corpus.length; i += ROW_CHUNK) {
+    const chunk = corpus.slice(i, i + ROW_CHUNK);
+    const inputs = chunk.map((m) => ({
+      externalId: m.external_id,
+      channel: m.channel,
+      author: m.author,
+      content: m.content,
+      timestamp: new Date(m.timestamp),
+      threadId: m.thread_id ?? null,
+      metadata: m.metadata ?? {},
+    }));
+    const res = await pool.query<{ id: string; external_id: string }>(
+      `INSERT INTO messages (source_id, external_id, content, author, channel, "timestamp", thread_id,
+                             message_metadata, content_hash, version, keyword_version, vector_version, vector_model)
+       SELECT $1, u.*, 1, 1, 1, $10 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+         $6::timestamptz[], $7::text[], $8::jsonb[], $9::text[]) AS u
+       RETURNING id, external_id`,
+      [
+        sourceId,
+        inputs.map((m) => m.externalId),
+        inputs.map((m) => m.content),
+        inputs.map((m) => m.author),
+        inputs.map((m) => m.channel),
+        inputs.map((m) => m.timestamp.toISOString()),
+        inputs.map((m) => m.threadId),
+        inputs.map((m) => JSON.stringify(m.metadata)),
+        inputs.map((m) => messageHash(m)),
+        embedder.modelId,
+      ],
+    );
+    const ids = new Map(res.rows.map((r) => [r.external_id, Number(r.id)]));
+    for (const m of inputs) {
+      const id = ids.get(m.externalId)!;
+      rows.push({
+        id,
+        sourceId,
+        source: SOURCE,
+        externalId: m.externalId,
+        channel: m.channel,
+        author: m.author,
+        content: m.content,
+        timestamp: m.timestamp,
+        threadId: m.threadId,
+        metadata: m.metadata,
+        embeddingId: `msg_${id}`,
+        version: 1,
+        contentHash: "",
+        deletedAt: null,
+      });
+    }
+  }
+  await pool.query("UPDATE messages SET embedding_id = 'msg_' || id");
+  await pool.query("ANALYZE messages");
+  const pgSeconds = (performance.now() - t) / 1000;
+  console.log(`postgres: ${rows.length} rows in ${pgSeconds.toFixed(1)} s`);
+
+  // OpenSearch: the adapter's own index and `_bulk` path, refresh off while loading.
+  t = performance.now();
+  const os = openSearchClient(cfg);
+  const keyword = new OpenSearchKeywordIndex(os, cfg.OPENSEARCH_INDEX);
+  await keyword.ensureIndex();
+  await os.indices.putSettings({ index: cfg.OPENSEARCH_INDEX, body: { index: { refresh_interval: "-1" } } });
+  const BULK = 2_000;
+  for (let i = 0; i < rows.length; i += 2 * BULK) {
+    const outcomes = (
+      await Promise.all([
+        keyword.upsert(rows.slice(i, i + BULK)),
+        keyword.upsert(rows.slice(i + BULK, i + 2 * BULK)),
+      ])
+    ).flat();
+    const bad = outcomes.find((o) => !o.ok);
+    if (bad) throw new Error(`bulk load: ${bad.error}`);
+  }
+  await os.indices.putSettings({ index: cfg.OPENSEARCH_INDEX, body: { index: { refresh_interval: "1s" } } });
+  await keyword.refresh();
+  const osSeconds = (performance.now() - t) / 1000;
+  console.log(`opensearch: ${await keyword.count()} docs in ${osSeconds.toFixed(1)} s`);
+
+  // Chroma: the adapter's upsert (metadata as the embedder worker writes it), vectors from the cache.
+  t = performance.now();
+  const vector = new ChromaVectorIndex(chromaClient(cfg), cfg.CHROMA_COLLECTION, {
+    modelId: embedder.modelId,
+    dimension: dim,
+  });
+  const CHROMA_BATCH = 2_000;
+  for (let i = 0; i < rows.length; i += CHROMA_BATCH) {
+    await vector.upsert(
+      rows.slice(i, i + CHROMA_BATCH).map((message) => {
+        const k = embeddings.indexOf.get(message.content)!;
+        return { message, embedding: Array.from(embeddings.vectors.subarray(k * dim, (k + 1) * dim)) };
+      }),
+    );
+    if ((i / CHROMA_BATCH) % 10 === 9) console.log(`chroma: ${i + CHROMA_BATCH} vectors`);
+  }
+  const chromaCount = await vector.count();
+  const chromaSeconds = (performance.now() - t) / 1000;
+  console.log(`chroma: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s`);
+  if (chromaCount !== rows.length) throw new Error(`chroma holds ${chromaCount} of ${rows.length} vectors`);
+
+  return {
+    distinctTexts: embeddings.distinct.length,
+    postgresSeconds: round2(pgSeconds),
+    opensearchSeconds: round2(osSeconds),
+    chromaSeconds: round2(chromaSeconds),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PgMessageFilter } from "../../functions/adapters/postgres/pg-message-filter";
+import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-store";
+import type { MessageInput, SearchFilters } from "../../functions/core/model";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
+
+/** The semantic leg's post-filter in SQL must mean what the Chroma where filter means. */
+
+const msg = (externalId: string, channel: string, author: string, timestamp: string): MessageInput => ({
+  externalId,
+  channel,
+  author,
+  content: `message ${externalId}`,
+  timestamp: new Date(timestamp),
+  threadId: null,
+});
+
+describe("PgMessageFilter (real PostgreSQL)", () => {
+  let db: TestDatabase;
+  let filter: PgMessageFilter;
+  const ids = new Map<string, number>();
+  let all: number[] = [];
+  const match = async (filters: SearchFilters, among = all) => {
+    const got = await filter.matching(among, filters);
+    return [...ids].filter(([, id]) => got.has(id)).map(([ext]) => ext);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase("msgfilter");
+    const store = new PgMessageStore(db.pool);
+    filter = new PgMessageFilter(db.pool);
+    const acme = await store.ingest({ type: "slack", name: "acme" }, [
+      msg("a", "#auth-team", "alice@company.com", "2025-11-01T00:00:00.000Z"),
+      msg("b", "#platform", "bob@company.com", "2025-11-15T12:00:00.700Z"),
+      msg("c", "#auth-team", "bob@company.com", "2025-11-30T23:59:59.900Z"),
+    ]);
+    const app = await store.ingest({ type: "app", name: "acme" }, [
+      msg("d", "#auth-team", "alice@company.com", "2025-12-02T08:00:00Z"),
+    ]);
+    const other = await store.ingest({ type: "slack", name: "globex" }, [
+      msg("e", "#mobile", "carol@company.com", "2025-10-01T08:00:00Z"),
+    ]);
+    for (const o of [...acme.outcomes, ...app.outcomes, ...other.outcomes])
+      ids.set(o.externalId, o.messageId);
+    all = [...ids.values()];
+  });
+  afterAll(async () => db?.drop());
+
+  it("keeps only the given ids, and all of them without filters", async () => {
+    expect(await match({})).toEqual(["a", "b", "c", "d", "e"]);
+    expect(await match({}, [ids.get("b")!, 999_999])).toEqual(["b"]);
+    expect(await filter.matching([], { channels: ["#platform"] })).toEqual(new Set());
+  });
+
+  it("filters channels and authors (one or many), all filters together", async () => {
+    expect(await match({ channels: ["#auth-team"] })).toEqual(["a", "c", "d"]);
+    expect(await match({ channels: ["#platform", "#mobile"] })).toEqual(["b", "e"]);
+    expect(await match({ authors: ["bob@company.com"] })).toEqual(["b", "c"]);
+    expect(await match({ channels: ["#auth-team"], authors: ["bob@company.com"] })).toEqual(["c"]);
+  });
+
+  it("filters sources by name or by type:name", async () => {
+    expect(await match({ sources: ["acme"] })).toEqual(["a", "b", "c", "d"]);
+    expect(await match({ sources: ["app:acme"] })).toEqual(["d"]);
+    expect(await match({ sources: ["slack:acme", "globex"] })).toEqual(["a", "b", "c", "e"]);
+  });
+
+  it("compares timestamps in whole seconds, inclusive on both ends (as the Chroma filter does)", async () => {
+    expect(
+      await match({ from: new Date("2025-11-15T12:00:00.900Z"), to: new Date("2025-11-30T23:59:59.000Z") }),
+    ).toEqual(["b", "c"]);
+    expect(await match({ from: new Date("2025-11-01T00:00:00.001Z") })).toEqual(["a", "b", "c", "d"]);
+    expect(await match({ to: new Date("2025-10-31T23:59:59Z") })).toEqual(["e"]);
+  });
+});
