@@ -2,7 +2,7 @@ import { toAppError } from "./errors";
 import type { IndexJob, StoredMessage } from "./model";
 import type { Embedder, KeywordIndex, MessageStore, VectorIndex } from "./ports";
 
-/** One queue record carrying one claim-check job. */
+/** One claim-check job and the queue record that carried it (a record may carry several jobs). */
 export interface JobRecord {
   readonly recordId: string;
   readonly job: IndexJob;

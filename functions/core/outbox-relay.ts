@@ -1,5 +1,5 @@
-import type { IndexTarget } from "./model";
-import type { JobPublisher, OutboxEntry, OutboxStore } from "./ports";
+import type { IndexJob, IndexTarget } from "./model";
+import type { JobMessage, JobPublisher, OutboxEntry, OutboxStore } from "./ports";
 
 export interface RelayReport {
   readonly sent: number;
@@ -30,6 +30,32 @@ export async function relayOutbox(
   return { sent, failed };
 }
 
+/** One queue message to send and the outbox rows (or other caller ids) it carries. */
+export interface PackedMessage {
+  readonly message: JobMessage;
+  readonly entryIds: readonly number[];
+}
+
+/**
+ * Packs one target's jobs into messages of up to `jobsPerMessage` jobs, in order. A message's id
+ * is its first entry's id (unique within the call, and a valid SQS batch entry id).
+ */
+export function packJobs(
+  entries: readonly { id: number; job: IndexJob }[],
+  jobsPerMessage: number,
+): PackedMessage[] {
+  const per = Math.max(1, Math.floor(jobsPerMessage));
+  const packed: PackedMessage[] = [];
+  for (let i = 0; i < entries.length; i += per) {
+    const group = entries.slice(i, i + per);
+    packed.push({
+      message: { id: String(group[0]?.id), jobs: group.map((e) => e.job) },
+      entryIds: group.map((e) => e.id),
+    });
+  }
+  return packed;
+}
+
 async function publishEntries(
   publisher: JobPublisher,
   entries: readonly OutboxEntry[],
@@ -39,11 +65,13 @@ async function publishEntries(
   const accepted = new Set<number>();
   const results = await Promise.allSettled(
     [...byTarget].map(async ([target, list]) => {
+      const packed = packJobs(list, publisher.jobsPerMessage);
       const ok = await publisher.publish(
         target,
-        list.map((e) => ({ id: String(e.id), job: e.job })),
+        packed.map((p) => p.message),
       );
-      for (const id of ok) accepted.add(Number(id));
+      // A row counts as sent only when the message that carried it was accepted.
+      for (const p of packed) if (ok.has(p.message.id)) for (const id of p.entryIds) accepted.add(id);
     }),
   );
   // One queue being down must not stop the other's rows from being marked sent.

@@ -18,10 +18,19 @@ export interface Embedder {
   embed(texts: readonly string[]): Promise<number[][]>;
 }
 
+/** One queue message: several claim-check jobs for the same target (fewer receives and deletes per job). */
+export interface JobMessage {
+  /** Unique within one publish call; the caller maps it back to the outbox rows it carries. */
+  readonly id: string;
+  readonly jobs: readonly IndexJob[];
+}
+
 /** Publishes claim-check jobs to the keyword or vector queue. */
 export interface JobPublisher {
-  /** Returns the ids (the caller's entry ids) that the queue accepted. */
-  publish(target: IndexTarget, entries: readonly { id: string; job: IndexJob }[]): Promise<Set<string>>;
+  /** The most jobs one message may carry (the relay packs up to this many). */
+  readonly jobsPerMessage: number;
+  /** Sends each message as one queue message; returns the ids of the messages the queue accepted. */
+  publish(target: IndexTarget, messages: readonly JobMessage[]): Promise<Set<string>>;
 }
 
 /** Keyword (BM25) index, fed from PostgreSQL rows. */

@@ -48,6 +48,11 @@ const configSchema = z.object({
   RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
   RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   RECONCILE_MAX_PAGES: z.coerce.number().int().min(1).default(50),
+  /**
+   * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
+   * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).
+   */
+  JOBS_PER_MESSAGE: z.coerce.number().int().min(1).max(250).default(25),
   /** Overrides the ONNX model id recorded on vectors (a new id = a new vector collection). */
   ONNX_MODEL_ID: z.string().min(1).optional(),
 });

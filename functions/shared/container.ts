@@ -47,10 +47,14 @@ export function createContainer(cfg: Config = config()): Container {
       return messageFilter;
     },
     get publisher() {
-      publisher ??= new SqsJobPublisher(sqsClient(cfg), {
-        keyword: queueUrl(cfg, "keyword"),
-        vector: queueUrl(cfg, "vector"),
-      });
+      publisher ??= new SqsJobPublisher(
+        sqsClient(cfg),
+        {
+          keyword: queueUrl(cfg, "keyword"),
+          vector: queueUrl(cfg, "vector"),
+        },
+        cfg.JOBS_PER_MESSAGE,
+      );
       return publisher;
     },
     get ingestQueue() {

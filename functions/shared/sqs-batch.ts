@@ -2,6 +2,7 @@ import type middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import type { JobRecord, WorkerResult } from "../core/index-worker";
+import type { IndexJob } from "../core/model";
 import { logger } from "./logger";
 
 const jobSchema = z.object({
@@ -11,8 +12,31 @@ const jobSchema = z.object({
 });
 
 /**
+ * A record's body: `{"jobs":[...]}` (the relay packs several jobs per message) or a single job
+ * (the old shape, still in the queues for a while after a deploy).
+ */
+const bodySchema = z.union([
+  z.object({ jobs: z.array(jobSchema).min(1) }).transform((b) => b.jobs),
+  jobSchema.transform((j) => [j]),
+]);
+
+/** The jobs an SQS record carries, or null when its body is not a job record (poison). */
+export function parseJobRecordBody(body: string): IndexJob[] | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const parsed = bodySchema.safeParse(json);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
  * Turns an SQS batch into jobs and the use case's result into `batchItemFailures`: a record that
- * cannot be parsed fails alone; if the use case throws, every parsed record is retried.
+ * cannot be parsed fails alone; a record fails if any of its jobs failed; if the use case throws,
+ * every parsed record is retried. Retrying a record re-applies its jobs that did succeed: harmless,
+ * since the workers dedupe by message id, write the current row and never move a version backwards.
  */
 export async function processJobBatch(
   event: SQSEvent,
@@ -22,14 +46,9 @@ export async function processJobBatch(
   const failures = new Set<string>();
   const records: JobRecord[] = [];
   for (const r of event.Records) {
-    let body: unknown;
-    try {
-      body = JSON.parse(r.body);
-    } catch {
-      body = undefined;
-    }
-    const parsed = jobSchema.safeParse(body);
-    if (parsed.success) records.push({ recordId: r.messageId, job: parsed.data });
+    const jobs = parseJobRecordBody(r.body);
+    // Each job keeps its record's id, so a failed job reports (only) the record that carried it.
+    if (jobs) for (const job of jobs) records.push({ recordId: r.messageId, job });
     else {
       logger.error("unparseable job record", { worker, recordId: r.messageId, body: r.body.slice(0, 200) });
       failures.add(r.messageId);

@@ -10,6 +10,7 @@ import type {
   Embedder,
   IndexWriteOutcome,
   IngestOutcome,
+  JobMessage,
   JobPublisher,
   KeywordIndex,
   MessageStore,
@@ -100,16 +101,22 @@ export class MemoryStore implements MessageStore, OutboxStore {
 }
 
 export class MemoryPublisher implements JobPublisher {
+  /** Every accepted job, flattened. */
   published: { target: IndexTarget; job: IndexJob }[] = [];
+  /** Every accepted message, as sent. */
+  messages: { target: IndexTarget; id: string; jobs: readonly IndexJob[] }[] = [];
+  /** Message ids to report as Failed (as SendMessageBatch does per entry). */
   rejectIds = new Set<string>();
   down = false;
-  async publish(target: IndexTarget, entries: readonly { id: string; job: IndexJob }[]) {
+  constructor(readonly jobsPerMessage = 25) {}
+  async publish(target: IndexTarget, messages: readonly JobMessage[]) {
     if (this.down) throw new Error("queue unavailable");
     const ok = new Set<string>();
-    for (const e of entries) {
-      if (this.rejectIds.has(e.id)) continue;
-      this.published.push({ target, job: e.job });
-      ok.add(e.id);
+    for (const m of messages) {
+      if (this.rejectIds.has(m.id)) continue;
+      this.messages.push({ target, id: m.id, jobs: m.jobs });
+      for (const job of m.jobs) this.published.push({ target, job });
+      ok.add(m.id);
     }
     return ok;
   }

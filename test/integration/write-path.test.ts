@@ -47,6 +47,8 @@ describe("write path on the real local stack", () => {
       return inSync(c) && c.postgres === DEMO_MESSAGES.length ? c : null;
     });
     expect(final).toEqual({ postgres: 50, opensearch: 50, chroma: 50, outboxPending: 0 });
+    // The relay packs several jobs per SQS message: far fewer records than jobs were received.
+    expect(t.app.pollers.keyword.counters.received).toBeLessThan(DEMO_MESSAGES.length / 2);
   });
 
   it("an identical re-send stores nothing, enqueues nothing and embeds nothing", async () => {
@@ -96,7 +98,7 @@ describe("write path on the real local stack", () => {
     await new SqsJobPublisher(sqsClient(t.config), {
       keyword: queueUrl(t.config, "keyword"),
       vector: queueUrl(t.config, "vector"),
-    }).publish("keyword", [{ id: "stale", job: { messageId: id, op: "upsert", version: 1 } }]);
+    }).publish("keyword", [{ id: "stale", jobs: [{ messageId: id, op: "upsert", version: 1 }] }]);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await osDoc(id)).toEqual({ version: 3, content: want });
   });
@@ -142,11 +144,12 @@ describe("write path on the real local stack", () => {
     await sqsClient(t.config).send(
       new SendMessageBatchCommand({
         QueueUrl: t.queues.keyword.url,
+        // Both body shapes: packed `{jobs:[...]}` and the single job queued before packing existed.
         Entries: [
-          ...outcomes.map((o, i) => ({
-            Id: `ok${i}`,
-            MessageBody: JSON.stringify({ messageId: o.messageId, op: "upsert", version: o.version }),
-          })),
+          ...outcomes.map((o, i) => {
+            const job = { messageId: o.messageId, op: "upsert", version: o.version };
+            return { Id: `ok${i}`, MessageBody: JSON.stringify(i % 2 === 0 ? { jobs: [job] } : job) };
+          }),
           { Id: "poison", MessageBody: "{not json" },
         ],
       }),
@@ -180,10 +183,11 @@ describe("write path on the real local stack", () => {
     let dropped = 0;
     // SQS answered 200 but listed one entry under Failed: the same shape our publisher sees.
     const partial: JobPublisher = {
-      async publish(target, entries) {
-        const [first, ...rest] = entries;
+      jobsPerMessage: real.jobsPerMessage,
+      async publish(target, messages) {
+        const [first, ...rest] = messages;
         if (target === "vector" && first) dropped++;
-        return real.publish(target, target === "vector" ? rest : entries);
+        return real.publish(target, target === "vector" ? rest : messages);
       },
     };
     const { outcomes, outboxIds } = await c.store.ingest(DEMO_SOURCE, [

@@ -5,6 +5,7 @@ import type {
   IndexJob,
   IndexTarget,
   IndexWriteOutcome,
+  JobMessage,
   JobPublisher,
   OutboxEntry,
   OutboxStore,
@@ -98,10 +99,11 @@ class FakeStore implements ReconcileStore, OutboxStore {
 }
 
 class FakePublisher implements JobPublisher {
+  readonly jobsPerMessage = 25;
   published: { target: IndexTarget; job: IndexJob }[] = [];
-  async publish(target: IndexTarget, entries: readonly { id: string; job: IndexJob }[]) {
-    for (const e of entries) this.published.push({ target, job: e.job });
-    return new Set(entries.map((e) => e.id));
+  async publish(target: IndexTarget, messages: readonly JobMessage[]) {
+    for (const m of messages) for (const job of m.jobs) this.published.push({ target, job });
+    return new Set(messages.map((m) => m.id));
   }
 }
 
