@@ -61,8 +61,9 @@ export class Pipeline extends Construct {
       handlerName: "keyword-indexer",
       description: "Keyword queue -> Postgres rows -> OpenSearch _bulk",
       timeout: Duration.seconds(60),
+      // Records carry up to JOBS_PER_MESSAGE (25) jobs: 20 records = up to 500 docs per _bulk.
       settings: {
-        batchSize: 50,
+        batchSize: 20,
         maxBatchingWindow: Duration.seconds(2),
         maxConcurrency: 2,
         ...props.keywordIndexer,
@@ -76,8 +77,9 @@ export class Pipeline extends Construct {
       description: "Vector queue -> Postgres rows -> Bedrock embeddings -> Chroma",
       timeout: Duration.seconds(120),
       memorySize: 1024,
+      // 4 records x 25 jobs = up to 100 Bedrock calls, well inside the 120 s timeout.
       settings: {
-        batchSize: 20,
+        batchSize: 4,
         maxBatchingWindow: Duration.seconds(2),
         maxConcurrency: 2,
         ...props.embedder,
