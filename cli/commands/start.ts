@@ -34,6 +34,13 @@ export async function run(args: string[]): Promise<number> {
   if (!flags.values["no-seed"] && (await c.store.countLive()) === 0) {
     const outcomes = await seedDemo(c);
     console.log(`Seeded ${outcomes.length} demo messages; the workers are indexing them.`);
+  } else {
+    // The indexes may have been reset (a fresh cache, a service restarted empty) while PostgreSQL
+    // kept its rows: reconcile now rather than at the first scheduled run.
+    app.schedules.reconcile.runOnce().then(
+      () => console.log("Startup reconcile done: both indexes are being brought in line with PostgreSQL."),
+      (err: unknown) => console.error(`Startup reconcile failed: ${(err as Error).message}`),
+    );
   }
   // Bound to all interfaces (a container): show the address a client on this host uses.
   const url = app.url.replace("//0.0.0.0:", "//127.0.0.1:");
