@@ -1,10 +1,11 @@
 import "./quiet-env";
+import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
@@ -28,6 +29,7 @@ import {
   withNamespace,
   writeReport,
 } from "./helpers";
+import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 /**
  * Search latency, one run, one report (bench/reports/search.json):
@@ -38,7 +40,8 @@ import {
  * .cache/bench/ by corpus hash), then sends a fixed set of 50 queries through the HTTP API (the
  * local API Gateway in front of the real search handler: what a user's client sees) for each
  * strategy at concurrency 1 and 8. Strategies are interleaved round by round so background load
- * hits them alike.
+ * hits them alike. The clients run in a forked process (bench/search-client.ts), so this process
+ * only serves.
  */
 
 const STRATEGIES: readonly SearchStrategy[] = ["bm25", "semantic", "hybrid"];
@@ -142,6 +145,7 @@ async function run(ns: BenchNamespace, n: number) {
     quiet: true,
     routes: [{ method: "GET", path: "/search", handler, functionName: "search", timeoutMs: 10_000 }],
   });
+  const client = startClient();
   try {
     const url = (spec: QuerySpec, strategy: SearchStrategy) =>
       `${gateway.url}/search?${queryString(spec, strategy)}`;
@@ -149,7 +153,8 @@ async function run(ns: BenchNamespace, n: number) {
     const empty: Record<string, string[]> = {};
     for (const strategy of STRATEGIES) {
       for (const spec of QUERIES) {
-        const r = await timedGet(url(spec, strategy));
+        const [r] = await client.run([url(spec, strategy)], 1);
+        if (!r) throw new Error(`warm-up ${strategy} ${spec.q}: no sample`);
         if (r.status !== 200)
           throw new Error(`warm-up ${strategy} ${spec.q}: HTTP ${r.status} ${r.error ?? ""}`);
         if (r.results === 0) empty[strategy] = [...(empty[strategy] ?? []), spec.q];
@@ -166,7 +171,7 @@ async function run(ns: BenchNamespace, n: number) {
           // At c=8 the list runs twice per round, so most of the round has 8 requests in flight.
           const specs = concurrency === 1 ? QUERIES : [...QUERIES, ...QUERIES];
           const started = performance.now();
-          const got = await runConcurrent(
+          const got = await client.run(
             specs.map((s) => url(s, strategy)),
             concurrency,
           );
@@ -235,12 +240,50 @@ async function run(ns: BenchNamespace, n: number) {
       queriesWithNoResults: empty,
       loadAverage: { start: loadStart, phases, end: loadAverage() },
       note:
-        "Client-side latency (request sent -> body read). 2-core machine shared with other engineers' " +
-        "test runs: read the percentiles with the load averages.",
+        "Client-side latency (request sent -> body read), measured by a load generator in its own process " +
+        "(bench/search-client.ts); serverP50/P95 are the handler's took_ms. 2-core machine shared with " +
+        "other engineers' test runs: read the percentiles with the load averages.",
     };
   } finally {
+    client.close();
     await gateway.close();
   }
+}
+
+/** Forks bench/search-client.ts (through tsx, like this script) and sends it jobs one at a time. */
+function startClient() {
+  const script = fileURLToPath(new URL("./search-client.ts", import.meta.url));
+  const child = fork(script, [], { execArgv: ["--import", "tsx"], stdio: "inherit" });
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (samples: Sample[]) => void; reject: (err: Error) => void }>();
+  child.on("message", (msg: ClientResult) => {
+    pending.get(msg.id)?.resolve(msg.samples);
+    pending.delete(msg.id);
+  });
+  // A client that dies mid-run fails the run instead of leaving it waiting forever.
+  child.on("exit", (code) => {
+    for (const p of pending.values())
+      p.reject(new Error(`search client exited (${code}) with a job pending`));
+    pending.clear();
+  });
+  return {
+    run(urls: readonly string[], concurrency: number): Promise<Sample[]> {
+      const id = nextId++;
+      return new Promise<Sample[]>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        const job: ClientJob = { id, urls, concurrency };
+        child.send(job, (err) => {
+          if (err) {
+            pending.delete(id);
+            reject(err);
+          }
+        });
+      });
+    },
+    close(): void {
+      if (child.connected) child.disconnect();
+    },
+  };
 }
 
 export function queryString(spec: QuerySpec, strategy: SearchStrategy): string {
@@ -252,47 +295,6 @@ export function queryString(spec: QuerySpec, strategy: SearchStrategy): string {
   if (spec.from) p.set("from", spec.from);
   if (spec.to) p.set("to", spec.to);
   return p.toString();
-}
-
-interface Sample {
-  readonly ms: number;
-  readonly status: number;
-  readonly tookMs?: number;
-  readonly results: number;
-  readonly degraded: boolean;
-  readonly error?: string;
-}
-
-async function timedGet(url: string): Promise<Sample> {
-  const started = performance.now();
-  try {
-    const res = await fetch(url);
-    const body = (await res.json()) as { took_ms?: number; results?: unknown[]; degraded?: string[] };
-    return {
-      ms: performance.now() - started,
-      status: res.status,
-      ...(typeof body.took_ms === "number" ? { tookMs: body.took_ms } : {}),
-      results: body.results?.length ?? 0,
-      degraded: (body.degraded?.length ?? 0) > 0,
-    };
-  } catch (err) {
-    return { ms: performance.now() - started, status: 0, results: 0, degraded: false, error: String(err) };
-  }
-}
-
-/** A closed loop of `concurrency` clients over the list. */
-async function runConcurrent(urls: readonly string[], concurrency: number): Promise<Sample[]> {
-  const out: Sample[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < urls.length) {
-        const url = urls[next++]!;
-        out.push(await timedGet(url));
-      }
-    }),
-  );
-  return out;
 }
 
 interface LatencyStats {

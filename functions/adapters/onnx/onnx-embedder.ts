@@ -13,6 +13,12 @@ export interface OnnxEmbedderOptions {
   /** Texts per session.run (default 32): bounds activation memory; 1 = call-independent vectors. */
   readonly batchSize?: number;
   readonly intraOpNumThreads?: number;
+  /**
+   * Intra-op threads for a one-text call (a search query; default 1). A ~10-token forward pass
+   * gains nothing from a second thread (~1 ms either way), while the thread pool's handoff and
+   * spin-waiting burn CPU that concurrent requests and co-located services need. Its own session.
+   */
+  readonly singleTextThreads?: number;
   /** Token limit incl. [CLS]/[SEP]; defaults to the tokenizer.json truncation (128). */
   readonly maxLength?: number;
 }
@@ -78,6 +84,7 @@ export class OnnxEmbedder implements Embedder {
   private readonly dir: string;
   private readonly batchSize: number;
   private readonly threads: number;
+  private readonly singleTextThreads: number;
   private readonly maxLength: number | undefined;
 
   constructor(opts: OnnxEmbedderOptions = {}) {
@@ -85,14 +92,15 @@ export class OnnxEmbedder implements Embedder {
     this.modelId = opts.modelId ?? "all-minilm-l6-v2-q";
     this.batchSize = opts.batchSize ?? 32;
     this.threads = opts.intraOpNumThreads ?? 2;
+    this.singleTextThreads = opts.singleTextThreads ?? 1;
     this.maxLength = opts.maxLength;
   }
 
-  private loaded(): Promise<Loaded> {
-    const key = `${this.dir}|${this.threads}|${this.maxLength ?? ""}`;
+  private loaded(threads: number): Promise<Loaded> {
+    const key = `${this.dir}|${threads}|${this.maxLength ?? ""}`;
     let pending = sessions.get(key);
     if (!pending) {
-      pending = load(this.dir, this.threads, this.maxLength);
+      pending = load(this.dir, threads, this.maxLength);
       // A failed load is not cached: the next call retries instead of failing forever.
       pending.catch(() => sessions.delete(key));
       sessions.set(key, pending);
@@ -102,7 +110,7 @@ export class OnnxEmbedder implements Embedder {
 
   async embed(texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
-    const model = await this.loaded();
+    const model = await this.loaded(texts.length === 1 ? this.singleTextThreads : this.threads);
     // Similar lengths share a sub-batch, so little compute goes to padding; ties break on the text
     // so the same set of texts forms the same sub-batches in any order. Order is restored below.
     const order = texts.map((_, i) => i).sort((a, b) => compareForBatching(texts[a]!, texts[b]!));
