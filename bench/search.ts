@@ -10,6 +10,7 @@ import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-in
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
 import { messageHash } from "../functions/adapters/postgres/pg-message-store";
+import { toMessageInput } from "../functions/core/ingest-request";
 import type { SearchStrategy, StoredMessage } from "../functions/core/model";
 import type { Embedder } from "../functions/core/ports";
 import { chromaClient, openSearchClient } from "../functions/shared/clients";
@@ -420,15 +421,7 @@ export async function loadStores(
   const ROW_CHUNK = 10_000;
   for (let i = 0; i < corpus.length; i += ROW_CHUNK) {
     const chunk = corpus.slice(i, i + ROW_CHUNK);
-    const inputs = chunk.map((m) => ({
-      externalId: m.external_id,
-      channel: m.channel,
-      author: m.author,
-      content: m.content,
-      timestamp: new Date(m.timestamp),
-      threadId: m.thread_id ?? null,
-      metadata: m.metadata ?? {},
-    }));
+    const inputs = chunk.map(toMessageInput);
     const res = await pool.query<{ id: string; external_id: string }>(
       `INSERT INTO messages (source_id, external_id, content, author, channel, "timestamp", thread_id,
                              message_metadata, content_hash, version, keyword_version, vector_version, vector_model)
@@ -460,8 +453,8 @@ export async function loadStores(
         author: m.author,
         content: m.content,
         timestamp: m.timestamp,
-        threadId: m.threadId,
-        metadata: m.metadata,
+        threadId: m.threadId ?? null,
+        metadata: m.metadata ?? {},
         embeddingId: `msg_${id}`,
         version: 1,
         contentHash: "",

@@ -54,14 +54,30 @@ export function parseIngestRequest(body: unknown): IngestRequest {
   if (duplicates.length > 0) throw new ValidationError("Duplicate external_id in one request", duplicates);
   return {
     source: parsed.data.source,
-    messages: parsed.data.messages.map((m) => ({
-      externalId: m.external_id,
-      channel: m.channel,
-      author: m.author,
-      content: m.content,
-      timestamp: new Date(m.timestamp),
-      threadId: m.thread_id ?? null,
-      metadata: m.metadata ?? {},
-    })),
+    messages: parsed.data.messages.map(toMessageInput),
+  };
+}
+
+/** A message in the API's wire shape (snake_case, ISO timestamp). */
+export interface WireMessage {
+  readonly external_id: string;
+  readonly channel: string;
+  readonly author: string;
+  readonly content: string;
+  readonly timestamp: string;
+  readonly thread_id?: string | null;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** Wire shape -> domain input (no validation: parseIngestRequest validates first). */
+export function toMessageInput(m: WireMessage): MessageInput {
+  return {
+    externalId: m.external_id,
+    channel: m.channel,
+    author: m.author,
+    content: m.content,
+    timestamp: new Date(m.timestamp),
+    threadId: m.thread_id ?? null,
+    metadata: m.metadata ?? {},
   };
 }
