@@ -73,12 +73,17 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
     timeoutMs: 10_000,
   });
   const sqs: SQSClient = sqsClient(cfg);
-  const poller = (name: "keyword" | "vector", handler: typeof keywordIndexer.handler) =>
+  // One SQS event source per worker queue, with the same settings (as the CDK pipeline declares them).
+  const poller = (
+    queue: "keyword" | "vector" | "ingest",
+    functionName: string,
+    handler: typeof keywordIndexer.handler,
+  ) =>
     startSqsPoller({
       sqs,
-      queueUrl: queueUrl(cfg, name),
+      queueUrl: queueUrl(cfg, queue),
       handler,
-      functionName: name === "keyword" ? "keyword-indexer" : "embedder",
+      functionName,
       batchSize: opts.batchSize ?? 10,
       maxBatchingWindowSeconds: opts.batchingWindowSeconds ?? 0,
       maxConcurrency: opts.workerConcurrency ?? 2,
@@ -86,19 +91,9 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
       logger,
     });
   const pollers = {
-    keyword: poller("keyword", keywordIndexer.handler),
-    vector: poller("vector", embedder.handler),
-    ingest: startSqsPoller({
-      sqs,
-      queueUrl: queueUrl(cfg, "ingest"),
-      handler: slackIngest.handler,
-      functionName: "slack-ingest",
-      batchSize: opts.batchSize ?? 10,
-      maxBatchingWindowSeconds: opts.batchingWindowSeconds ?? 0,
-      maxConcurrency: opts.workerConcurrency ?? 2,
-      timeoutMs: 60_000,
-      logger,
-    }),
+    keyword: poller("keyword", "keyword-indexer", keywordIndexer.handler),
+    vector: poller("vector", "embedder", embedder.handler),
+    ingest: poller("ingest", "slack-ingest", slackIngest.handler),
   };
   const schedules = {
     outboxRelay: startSchedule({

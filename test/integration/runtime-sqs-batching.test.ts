@@ -1,23 +1,15 @@
 import { randomBytes } from "node:crypto";
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
 import { quietLogger } from "../../local/runtime/lambda-context";
 import { type SqsPoller, startSqsPoller, validateBatching } from "../../local/runtime/sqs-poller";
+import { localSqsClient, queueDepth } from "../helpers/sqs";
+import { waitFor } from "../helpers/wait";
 
 /** The batching window (Lambda's MaximumBatchingWindowInSeconds) against the real ElasticMQ. */
 
-const sqs = new SQSClient({
-  endpoint: "http://127.0.0.1:9324",
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
+const sqs = localSqsClient();
 const created: string[] = [];
 const pollers: SqsPoller[] = [];
 
@@ -44,27 +36,6 @@ async function send(url: string, count: number): Promise<void> {
         })),
       }),
     );
-  }
-}
-
-async function depth(url: string): Promise<number> {
-  const a = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(a.Attributes?.ApproximateNumberOfMessages) +
-    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -107,7 +78,7 @@ describe("sqs poller batching window", () => {
     await waitFor(() => poller.counters.deleted === 45, 30_000);
     await poller.stop();
     expect(sizes).toEqual([40, 5]);
-    expect(await depth(url)).toBe(0);
+    expect(await queueDepth(sqs, url)).toBe(0);
   });
 
   it("waits for the window when the queue holds fewer than batchSize records", async () => {
@@ -162,6 +133,6 @@ describe("sqs poller batching window", () => {
     expect(poller.counters.invocations).toBe(1);
     expect(poller.counters.failedItems).toBe(1);
     // The failed record stays in flight until its visibility timeout (30 s) ends.
-    expect(await depth(url)).toBe(1);
+    expect(await queueDepth(sqs, url)).toBe(1);
   });
 });

@@ -7,20 +7,17 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
-  SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quietLogger } from "../../local/runtime/lambda-context";
 import { type SqsPoller, startSqsPoller } from "../../local/runtime/sqs-poller";
+import { localSqsClient, queueDepth } from "../helpers/sqs";
+import { waitFor } from "../helpers/wait";
 
 /** Against the real ElasticMQ: each test gets its own queue + DLQ (maxReceiveCount 2, visibility 1 s). */
 
-const sqs = new SQSClient({
-  endpoint: "http://127.0.0.1:9324",
-  region: "us-east-1",
-  credentials: { accessKeyId: "x", secretAccessKey: "x" },
-});
+const sqs = localSqsClient();
 const created: string[] = [];
 const pollers: SqsPoller[] = [];
 
@@ -47,28 +44,6 @@ async function makeQueues(tag: string): Promise<{ url: string; arn: string; dlqU
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
       .Attributes?.QueueArn ?? "";
   return { url, arn, dlqUrl };
-}
-
-/** Visible + in flight: everything still held by the queue. */
-async function depth(url: string): Promise<number> {
-  const a = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(a.Attributes?.ApproximateNumberOfMessages) +
-    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function sendTen(url: string): Promise<string[]> {
@@ -163,7 +138,7 @@ describe("sqs poller", () => {
       version: { stringValue: "2", stringListValues: [], binaryListValues: [], dataType: "Number" },
       blob: { binaryValue: "AQID", stringListValues: [], binaryListValues: [], dataType: "Binary" },
     });
-    expect(await depth(q.url)).toBe(0);
+    expect(await queueDepth(sqs, q.url)).toBe(0);
     expect(poller.counters).toMatchObject({ received: 1, deleted: 1, failedItems: 0, invocations: 1 });
   });
 
@@ -187,12 +162,12 @@ describe("sqs poller", () => {
       },
     });
     pollers.push(poller);
-    await waitFor(async () => (await depth(q.dlqUrl)) === 1);
+    await waitFor(async () => (await queueDepth(sqs, q.dlqUrl)) === 1);
     // Give any wrongly kept message time to come back (visibility timeout 1 s).
     await new Promise((r) => setTimeout(r, 2_500));
     await poller.stop();
 
-    expect(await depth(q.url)).toBe(0);
+    expect(await queueDepth(sqs, q.url)).toBe(0);
     for (const b of bodies) {
       expect(deliveries.get(b), b).toBe(b === poison ? 2 : 1);
     }
@@ -216,13 +191,13 @@ describe("sqs poller", () => {
     pollers.push(poller);
     await waitFor(() => poller.counters.invocations >= 1);
     // Right after the first failure every message is still held by the queue.
-    expect(await depth(q.url)).toBe(10);
-    await waitFor(async () => (await depth(q.dlqUrl)) === 10);
+    expect(await queueDepth(sqs, q.url)).toBe(10);
+    await waitFor(async () => (await queueDepth(sqs, q.dlqUrl)) === 10);
     await poller.stop();
     expect(poller.counters.deleted).toBe(0);
     expect(poller.counters.failedInvocations).toBe(poller.counters.invocations);
     expect(poller.counters.received).toBe(20);
-    expect(await depth(q.url)).toBe(0);
+    expect(await queueDepth(sqs, q.url)).toBe(0);
   });
 
   it("treats an unknown itemIdentifier as a failure of the whole batch", async () => {
@@ -240,7 +215,7 @@ describe("sqs poller", () => {
     await poller.stop();
     expect(poller.counters.deleted).toBe(0);
     expect(poller.counters.failedInvocations).toBe(poller.counters.invocations);
-    expect(await depth(q.url)).toBe(10);
+    expect(await queueDepth(sqs, q.url)).toBe(10);
   });
 
   it("stop() finishes the in-flight batch before returning", async () => {
@@ -265,6 +240,6 @@ describe("sqs poller", () => {
     expect(Date.now() - t0).toBeLessThan(3_000);
     expect(poller.counters.deleted).toBe(poller.counters.received);
     expect(poller.counters.deleted).toBeGreaterThan(0);
-    expect(await depth(q.url)).toBe(10 - poller.counters.deleted);
+    expect(await queueDepth(sqs, q.url)).toBe(10 - poller.counters.deleted);
   });
 });
