@@ -7,76 +7,95 @@ import pg from "pg";
 import { type Config, config } from "./config";
 
 /**
- * Each client is created once per container (Lambda reuses it across invocations) and
- * only on first use, so a function never pays for a client it does not call.
+ * Each client is created once per container (Lambda reuses it across invocations) and only on
+ * first use, so a function never pays for a client it does not call. Clients are kept per
+ * endpoint: a config pointing elsewhere (a test namespace, an eval run) gets its own client
+ * instead of silently reusing the first one.
  */
-let pool: pg.Pool | undefined;
-let openSearch: OpenSearchClient | undefined;
-let chroma: ChromaClient | undefined;
-let sqs: SQSClient | undefined;
-let bedrock: BedrockRuntimeClient | undefined;
+const pools = new Map<string, pg.Pool>();
+const openSearchClients = new Map<string, OpenSearchClient>();
+const chromaClients = new Map<string, ChromaClient>();
+const sqsClients = new Map<string, SQSClient>();
+const bedrockClients = new Map<string, BedrockRuntimeClient>();
+
+function once<T>(cache: Map<string, T>, key: string, create: () => T): T {
+  let client = cache.get(key);
+  if (!client) {
+    client = create();
+    cache.set(key, client);
+  }
+  return client;
+}
 
 export function pgPool(cfg: Config = config()): pg.Pool {
-  if (!pool) {
-    pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX });
+  return once(pools, cfg.DATABASE_URL, () => {
+    const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX });
     // An idle connection closed by the server (failover, proxy timeout) must not crash the
     // container: the pool drops it and the next query opens a new one.
     pool.on("error", (err) => console.warn(`postgres idle client error: ${err.message}`));
-  }
-  return pool;
+    return pool;
+  });
 }
 
 export function openSearchClient(cfg: Config = config()): OpenSearchClient {
-  openSearch ??= new OpenSearchClient({
-    node: cfg.OPENSEARCH_URL,
-    // The AWS domain admits only requests signed by a granted IAM role (no resource policy).
-    ...(cfg.OPENSEARCH_AUTH === "sigv4" ? AwsSigv4Signer({ region: cfg.AWS_REGION, service: "es" }) : {}),
-  });
-  return openSearch;
+  return once(
+    openSearchClients,
+    `${cfg.OPENSEARCH_URL}|${cfg.OPENSEARCH_AUTH}`,
+    () =>
+      new OpenSearchClient({
+        node: cfg.OPENSEARCH_URL,
+        // The AWS domain admits only requests signed by a granted IAM role.
+        ...(cfg.OPENSEARCH_AUTH === "sigv4" ? AwsSigv4Signer({ region: cfg.AWS_REGION, service: "es" }) : {}),
+      }),
+  );
 }
 
 export function chromaClient(cfg: Config = config()): ChromaClient {
-  if (!chroma) {
+  return once(chromaClients, cfg.CHROMA_URL, () => {
     const url = new URL(cfg.CHROMA_URL);
-    chroma = new ChromaClient({
+    return new ChromaClient({
       host: url.hostname,
       port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
       ssl: url.protocol === "https:",
     });
-  }
-  return chroma;
+  });
 }
 
 /** Local endpoints take any credentials; in AWS the default provider chain applies. */
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 export function sqsClient(cfg: Config = config()): SQSClient {
-  sqs ??= new SQSClient({
-    region: cfg.AWS_REGION,
-    ...(cfg.SQS_ENDPOINT ? { endpoint: cfg.SQS_ENDPOINT, credentials: localCredentials } : {}),
-  });
-  return sqs;
+  return once(
+    sqsClients,
+    `${cfg.AWS_REGION}|${cfg.SQS_ENDPOINT ?? ""}`,
+    () =>
+      new SQSClient({
+        region: cfg.AWS_REGION,
+        ...(cfg.SQS_ENDPOINT ? { endpoint: cfg.SQS_ENDPOINT, credentials: localCredentials } : {}),
+      }),
+  );
 }
 
 export function bedrockClient(cfg: Config = config()): BedrockRuntimeClient {
-  bedrock ??= new BedrockRuntimeClient({
-    region: cfg.AWS_REGION,
-    ...(cfg.BEDROCK_ENDPOINT ? { endpoint: cfg.BEDROCK_ENDPOINT, credentials: localCredentials } : {}),
-  });
-  return bedrock;
+  return once(
+    bedrockClients,
+    `${cfg.AWS_REGION}|${cfg.BEDROCK_ENDPOINT ?? ""}`,
+    () =>
+      new BedrockRuntimeClient({
+        region: cfg.AWS_REGION,
+        ...(cfg.BEDROCK_ENDPOINT ? { endpoint: cfg.BEDROCK_ENDPOINT, credentials: localCredentials } : {}),
+      }),
+  );
 }
 
 /** Closes what was opened (CLI commands and tests end cleanly instead of hanging on sockets). */
 export async function closeClients(): Promise<void> {
-  const closing: Promise<unknown>[] = [];
-  if (pool) closing.push(pool.end());
-  if (openSearch) closing.push(openSearch.close());
-  sqs?.destroy();
-  bedrock?.destroy();
-  pool = undefined;
-  openSearch = undefined;
-  chroma = undefined;
-  sqs = undefined;
-  bedrock = undefined;
+  const closing: Promise<unknown>[] = [
+    ...[...pools.values()].map((p) => p.end()),
+    ...[...openSearchClients.values()].map((c) => c.close()),
+  ];
+  for (const c of sqsClients.values()) c.destroy();
+  for (const c of bedrockClients.values()) c.destroy();
+  for (const cache of [pools, openSearchClients, chromaClients, sqsClients, bedrockClients]) cache.clear();
   await Promise.allSettled(closing);
 }

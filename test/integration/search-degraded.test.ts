@@ -1,11 +1,9 @@
-import { Client } from "@opensearch-project/opensearch";
-import { ChromaClient } from "chromadb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
 import { OpenSearchKeywordIndex } from "../../functions/adapters/opensearch/opensearch-keyword-index";
 import { AppError } from "../../functions/core/errors";
 import { searchMessages } from "../../functions/core/search/search-messages";
 import { parseSearchRequest } from "../../functions/core/search/search-request";
+import { openSearchClient } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { startTestApp, type TestApp } from "../helpers/local-app";
@@ -49,17 +47,14 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
   });
 
   it("both legs down is a 503 (RetryableError) from the use case", async () => {
-    // Adapters built directly: the process-wide clients already point at the live services.
-    const live = createContainer(t.config);
+    // Clients are kept per endpoint, so this container really talks to the dead URLs.
+    const dead = createContainer({ ...t.config, OPENSEARCH_URL: DEAD_URL, CHROMA_URL: DEAD_URL });
     const error = await searchMessages(
       {
-        keyword: new OpenSearchKeywordIndex(new Client({ node: DEAD_URL }), "messages"),
-        vector: new ChromaVectorIndex(new ChromaClient({ host: "127.0.0.1", port: 9 }), "messages", {
-          modelId: live.embedder.modelId,
-          dimension: live.embedder.dimension,
-        }),
-        embedder: live.embedder,
-        messages: live.store,
+        keyword: new OpenSearchKeywordIndex(openSearchClient(dead.config), "messages"),
+        vector: dead.vectorIndex(),
+        embedder: dead.embedder,
+        messages: dead.store,
       },
       parseSearchRequest({ q: "OAuth" }),
       { rrfK: 60 },
