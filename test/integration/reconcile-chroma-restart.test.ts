@@ -96,6 +96,9 @@ const message = (i: number) => ({
   timestamp: new Date(Date.UTC(2025, 11, 1, 0, i)).toISOString(),
 });
 
+const acceptedIds = (body: unknown): number[] =>
+  (body as { accepted: { message_id: number }[] }).accepted.map((a) => a.message_id);
+
 describe("reconcile after Chroma was down during ingest", () => {
   let chroma: OwnChroma;
   let t: TestApp;
@@ -121,10 +124,12 @@ describe("reconcile after Chroma was down during ingest", () => {
   it("stop Chroma, ingest 200 messages, start Chroma -> after reconcile, equal counts", async () => {
     const counts = () => storeCounts(container());
     const first = Array.from({ length: 10 }, (_, i) => message(i));
-    expect(
-      (await t.api("POST", "/messages", { source: { type: "app", name: "deploys" }, messages: first }))
-        .status,
-    ).toBe(202);
+    const postedFirst = await t.api("POST", "/messages", {
+      source: { type: "app", name: "deploys" },
+      messages: first,
+    });
+    expect(postedFirst.status).toBe(202);
+    const firstIds = new Set(acceptedIds(postedFirst.body));
     await waitUntil("first 10 in sync", async () => {
       const c = await counts();
       return inSync(c) && c.postgres === 10;
@@ -132,9 +137,15 @@ describe("reconcile after Chroma was down during ingest", () => {
 
     await chroma.stop();
     const more = Array.from({ length: 200 }, (_, i) => message(100 + i));
-    expect(
-      (await t.api("POST", "/messages", { source: { type: "app", name: "deploys" }, messages: more })).status,
-    ).toBe(202);
+    const posted = await t.api("POST", "/messages", {
+      source: { type: "app", name: "deploys" },
+      messages: more,
+    });
+    expect(posted.status).toBe(202);
+    const moreIds = new Set(
+      (posted.body as { accepted: { message_id: number }[] }).accepted.map((a) => a.message_id),
+    );
+    expect(moreIds.size).toBe(200);
     // Every vector job fails while Chroma is down and ends in the DLQ; OpenSearch gets all 210.
     // A DLQ record carries several jobs (the relay packs them): count distinct jobs, not records.
     // Nothing else reads this DLQ, so each record is taken once (long visibility) and remembered.
@@ -154,11 +165,14 @@ describe("reconcile after Chroma was down during ingest", () => {
           for (const m of res.Messages)
             for (const job of parseJobRecordBody(m.Body ?? "") ?? []) deadJobs.add(job.messageId);
         }
-        return deadJobs.size >= 200;
+        return [...moreIds].every((id) => deadJobs.has(id));
       },
       { timeoutMs: 60_000, everyMs: 500 },
     );
-    expect(deadJobs.size).toBe(200);
+    // The 1 s visibility timeout can lapse while the cold embedder handles the first batch, so a
+    // first-batch job may be received again after Chroma stopped and be dead-lettered too. Those are
+    // already in Chroma; every other dead job must be one of the 200.
+    expect([...deadJobs].filter((id) => !moreIds.has(id) && !firstIds.has(id))).toEqual([]);
 
     await chroma.start();
     const before = await counts();
