@@ -13,8 +13,8 @@ import { messageHash } from "../functions/adapters/postgres/pg-message-store";
 import { toMessageInput } from "../functions/core/ingest-request";
 import type { SearchStrategy, StoredMessage } from "../functions/core/model";
 import type { Embedder } from "../functions/core/ports";
-import { chromaClient, openSearchClient } from "../functions/shared/clients";
-import { type Config, setConfig } from "../functions/shared/config";
+import { chromaClient, closeClients, openSearchClient } from "../functions/shared/clients";
+import { type Config, loadConfig, setConfig } from "../functions/shared/config";
 import { createContainer, setContainer } from "../functions/shared/container";
 import { startHttpGateway } from "../local/runtime/http-gateway";
 import { generateSearchCorpus } from "./corpus";
@@ -30,11 +30,13 @@ import {
   withNamespace,
   writeReport,
 } from "./helpers";
+import { type CpuGroup, cpuPerRequest, cpuSnapshot, noCpu } from "./process-cpu";
 import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 /**
  * Search latency, one run, one report (bench/reports/search.json):
- *   npx tsx bench/search.ts [--messages 100000]
+ *   npx tsx bench/search.ts [--messages 100000] [--keep | --reuse]
+ * (`--keep` leaves the loaded namespace and records it; `--reuse` runs only the queries against it.)
  *
  * Loads a synthetic corpus straight into an isolated namespace (rows by one multi-row INSERT per
  * chunk, OpenSearch by `_bulk`, Chroma by upsert with real ONNX embeddings, cached on disk under
@@ -115,27 +117,73 @@ export const QUERIES: readonly QuerySpec[] = [
   { q: "dark mode accessibility" },
 ];
 
+/** Where `--keep` records a loaded namespace for `--reuse` (tuning runs skip the ~2-min load). */
+const KEPT = join(REPO_ROOT, ".cache", "bench", "search-kept-namespace.json");
+type KeptNamespace = Pick<
+  Config,
+  "DATABASE_URL" | "OPENSEARCH_INDEX" | "CHROMA_COLLECTION" | "QUEUE_PREFIX"
+> & { messages: number; load: LoadTimes };
+
 async function main(): Promise<void> {
-  const n = numberFlag(process.argv.slice(2), "messages", 100_000);
-  const ns = await createBenchNamespace("search");
-  const report = await withNamespace(ns, (ns) => run(ns, n));
+  const args = process.argv.slice(2);
+  const n = numberFlag(args, "messages", 100_000);
+  let report: Awaited<ReturnType<typeof run>>;
+  if (args.includes("--reuse")) {
+    // A namespace an earlier `--keep` run loaded: same corpus, only the query phase runs again.
+    const kept = JSON.parse(await readFile(KEPT, "utf8")) as KeptNamespace;
+    if (kept.messages !== n) throw new Error(`${KEPT} holds ${kept.messages} messages, not ${n}`);
+    const { messages: _m, load, ...names } = kept;
+    const cfg = loadConfig({ ...process.env, ...names, DATABASE_POOL_MAX: "8", LOG_LEVEL: "ERROR" });
+    report = await run(cfg, n, async () => load);
+  } else {
+    const ns = await createBenchNamespace("search");
+    const keep = args.includes("--keep");
+    const body = (ns: BenchNamespace) =>
+      run(ns.config, n, async (corpus, embedder) => {
+        const load = await loadStores(
+          ns,
+          corpus,
+          await cachedEmbeddings(ns.config, embedder, corpus),
+          embedder,
+        );
+        if (keep) {
+          const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = ns.config;
+          const kept: KeptNamespace = {
+            DATABASE_URL,
+            OPENSEARCH_INDEX,
+            CHROMA_COLLECTION,
+            QUEUE_PREFIX,
+            messages: n,
+            load,
+          };
+          await writeFile(KEPT, JSON.stringify(kept, null, 2));
+          console.log(`kept the namespace for --reuse: ${KEPT} (drop it by hand when done)`);
+        }
+        return load;
+      });
+    // --keep leaves the namespace in place; otherwise it is deleted, also on failure or Ctrl-C.
+    if (keep) {
+      report = await body(ns);
+      await ns.db.pool.end();
+    } else report = await withNamespace(ns, body);
+  }
   await OnnxEmbedder.closeAll();
   const path = await writeReport("search", report);
   console.log(`wrote ${path}`);
+  await closeClients();
 }
 
-async function run(ns: BenchNamespace, n: number) {
-  const cfg = ns.config;
+async function run(
+  cfg: Config,
+  n: number,
+  loadCorpus: (corpus: readonly WireMessage[], embedder: Embedder) => Promise<LoadTimes>,
+) {
   setConfig(cfg);
   const loadStart = loadAverage();
   console.log(`namespace ${cfg.OPENSEARCH_INDEX}; ${n} messages; load ${JSON.stringify(loadStart)}`);
   const corpus = generateSearchCorpus(n);
   const embedder = new OnnxEmbedder({ modelDir: cfg.ONNX_MODEL_DIR });
-
-  const t0 = performance.now();
-  const embeddings = await cachedEmbeddings(cfg, embedder, corpus);
-  const embedSeconds = (performance.now() - t0) / 1000;
-  const load = await loadStores(ns, corpus, embeddings, embedder);
+  const load = await loadCorpus(corpus, embedder);
 
   // The search route exactly as local/app.ts declares it, without the pollers and schedules
   // (a reconciler pass over 100k rows in the middle of the run would be noise, not search).
@@ -164,6 +212,9 @@ async function run(ns: BenchNamespace, n: number) {
 
     const samples = new Map<string, Sample[]>();
     const wallMs = new Map<string, number>();
+    const cpuMs = new Map<string, Record<CpuGroup, number>>();
+    /** Latencies per strategy@concurrency and query, for the slowest-queries list. */
+    const byQuery = new Map<string, number[]>();
     const phases: { concurrency: number; load: ReturnType<typeof loadAverage> }[] = [];
     for (const concurrency of CONCURRENCY) {
       phases.push({ concurrency, load: loadAverage() });
@@ -172,23 +223,44 @@ async function run(ns: BenchNamespace, n: number) {
           // At c=8 the list runs twice per round, so most of the round has 8 requests in flight.
           const specs = concurrency === 1 ? QUERIES : [...QUERIES, ...QUERIES];
           const started = performance.now();
+          const cpuBefore = cpuSnapshot(client.pid);
           const got = await client.run(
             specs.map((s) => url(s, strategy)),
             concurrency,
           );
+          const cpuAfter = cpuSnapshot(client.pid);
           const key = `${strategy}@${concurrency}`;
           wallMs.set(key, (wallMs.get(key) ?? 0) + performance.now() - started);
+          const cpu = cpuMs.get(key) ?? noCpu();
+          for (const g of Object.keys(cpu) as CpuGroup[]) cpu[g] += cpuAfter[g] - cpuBefore[g];
+          cpuMs.set(key, cpu);
           samples.set(key, [...(samples.get(key) ?? []), ...got]);
+          for (const sample of got) {
+            const spec = specs[sample.index ?? -1];
+            if (!spec || sample.status !== 200) continue;
+            const perQuery = `${key} ${queryString(spec, strategy)}`;
+            byQuery.set(perQuery, [...(byQuery.get(perQuery) ?? []), sample.ms]);
+          }
         }
       }
     }
 
-    const stats: Record<string, Record<string, LatencyStats>> = {};
+    const stats: Record<
+      string,
+      Record<string, LatencyStats & { cpuMsPerRequest: Record<string, number> }>
+    > = {};
     for (const concurrency of CONCURRENCY) {
       stats[`c${concurrency}`] = Object.fromEntries(
         STRATEGIES.map((strategy) => {
           const key = `${strategy}@${concurrency}`;
-          return [strategy, summarize(samples.get(key) ?? [], wallMs.get(key) ?? 0)];
+          const got = samples.get(key) ?? [];
+          return [
+            strategy,
+            {
+              ...summarize(got, wallMs.get(key) ?? 0),
+              cpuMsPerRequest: cpuPerRequest(noCpu(), cpuMs.get(key) ?? noCpu(), got.length),
+            },
+          ];
         }),
       );
     }
@@ -218,7 +290,8 @@ async function run(ns: BenchNamespace, n: number) {
       for (const s of STRATEGIES) {
         const x = stats[`c${c}`]![s]!;
         console.log(
-          `c=${c} ${s.padEnd(8)} p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} ms (n=${x.n}, errors ${x.errors})`,
+          `c=${c} ${s.padEnd(8)} p50 ${x.p50} p95 ${x.p95} p99 ${x.p99} ms (n=${x.n}, errors ${x.errors}); ` +
+            `CPU ms/request ${JSON.stringify(x.cpuMsPerRequest)}`,
         );
       }
       console.log(`c=${c} hybrid p95 / slower leg p95 = ${ratios[`c${c}`]!.ratio}`);
@@ -234,11 +307,28 @@ async function run(ns: BenchNamespace, n: number) {
       limit: LIMIT,
       queries: QUERIES.length,
       rounds: ROUNDS,
-      load: { ...load, embedSeconds: round2(embedSeconds) },
+      load,
       latencyMs: stats,
       ratios,
       targets,
       queriesWithNoResults: empty,
+      // Where the tail comes from: the queries with the highest mean latency, per phase.
+      slowestQueries: Object.fromEntries(
+        CONCURRENCY.flatMap((c) =>
+          STRATEGIES.map((strategy) => {
+            const prefix = `${strategy}@${c} `;
+            const rows = [...byQuery]
+              .filter(([k]) => k.startsWith(prefix))
+              .map(([k, ms]) => ({
+                query: decodeURIComponent(k.slice(prefix.length)),
+                meanMs: Math.round((ms.reduce((a, b) => a + b, 0) / ms.length) * 10) / 10,
+              }))
+              .sort((a, b) => b.meanMs - a.meanMs)
+              .slice(0, 5);
+            return [`${strategy}@c${c}`, rows];
+          }),
+        ),
+      ),
       loadAverage: { start: loadStart, phases, end: loadAverage() },
       note:
         "Client-side latency (request sent -> body read), measured by a load generator in its own process " +
@@ -268,6 +358,7 @@ function startClient() {
     pending.clear();
   });
   return {
+    pid: child.pid,
     run(urls: readonly string[], concurrency: number): Promise<Sample[]> {
       const id = nextId++;
       return new Promise<Sample[]>((resolve, reject) => {
@@ -463,7 +554,8 @@ export async function loadStores(
     }
   }
   await pool.query("UPDATE messages SET embedding_id = 'msg_' || id");
-  await pool.query("ANALYZE messages");
+  // Steady state, as autovacuum leaves a table after a bulk insert: statistics and the visibility map.
+  await pool.query("VACUUM (ANALYZE) messages");
   const pgSeconds = (performance.now() - t) / 1000;
   console.log(`postgres: ${rows.length} rows in ${pgSeconds.toFixed(1)} s`);
 
@@ -510,12 +602,20 @@ export async function loadStores(
   console.log(`chroma: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s`);
   if (chromaCount !== rows.length) throw new Error(`chroma holds ${chromaCount} of ${rows.length} vectors`);
 
-  return {
+  const times: LoadTimes = {
     distinctTexts: embeddings.distinct.length,
     postgresSeconds: round2(pgSeconds),
     opensearchSeconds: round2(osSeconds),
     chromaSeconds: round2(chromaSeconds),
   };
+  return times;
+}
+
+interface LoadTimes {
+  distinctTexts: number;
+  postgresSeconds: number;
+  opensearchSeconds: number;
+  chromaSeconds: number;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -139,6 +139,12 @@ export interface VectorSearch {
   query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]>;
 }
 
+/** A vector store's search: under its own filter (`query`), or among given messages only. */
+export interface NearestVectors extends VectorSearch {
+  /** Nearest among `messageIds`; fails if one of them has no vector in the store. */
+  queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]>;
+}
+
 /** A live message joined with its source, as search results show it. */
 export interface EnrichedMessage {
   readonly id: number;
@@ -162,6 +168,13 @@ export interface MessageReader {
 export interface MessageFilter {
   /** The ids among `ids` whose rows match every filter (deleted rows included: enrichment drops them). */
   matching(ids: readonly number[], filters: SearchFilters): Promise<Set<number>>;
+  /** The estimated share (0..1) of all messages that match, without scanning; undefined if unknown. */
+  estimatedShare(filters: SearchFilters): Promise<number | undefined>;
+  /**
+   * Every live message that matches and has been embedded (its vector was written at least once),
+   * or null when more than `max` match.
+   */
+  embeddedMatching(filters: SearchFilters, max: number): Promise<number[] | null>;
 }
 
 /** Applies source-reported changes (Slack events): deduped by event id, ordered by source time. */

@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { postFilteredVectorSearch } from "../core/search/post-filter";
+import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import { searchMessages } from "../core/search/search-messages";
 import { parseSearchRequest } from "../core/search/search-request";
 import { container } from "../shared/container";
@@ -18,8 +18,8 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     {
       keyword: await c.keywordIndex(),
       // The active collection: during an embedding model switch, the old model's until the new one is complete.
-      // Filters are checked on a deeper unfiltered candidate list first (see post-filter.ts).
-      vector: postFilteredVectorSearch((await activeVectorIndex(c)).index, c.messageFilter),
+      // Filters are checked on a deeper unfiltered candidate list first (see filtered-vector-search.ts).
+      vector: filteredVectorSearch((await activeVectorIndex(c)).index, c.messageFilter),
       embedder: c.embedder,
       messages: c.store,
       onStaleHits: (_leg, ids) =>

@@ -220,4 +220,18 @@ describe("ChromaVectorIndex", () => {
     );
     expect(recentAuth.map((h) => h.messageId).sort()).toEqual([53, 55]);
   });
+
+  it("searches among given messages only, nearest first, and fails for a message without a vector", async () => {
+    const idx = newIndex();
+    await idx.upsert([60, 61, 62, 63, 64].map((id) => ({ message: message(id), embedding: basis(id) })));
+    // Basis vectors: each is at cosine 1 from itself and 0 from the others.
+    const among = await idx.queryAmong(basis(62), [60, 62, 63], 10);
+    expect(among.map((h) => h.messageId).sort()).toEqual([60, 62, 63]);
+    expect(among[0]).toEqual({ messageId: 62, score: expect.closeTo(1, 5) });
+    const limited = await idx.queryAmong(basis(63), [60, 61, 62, 63, 64], 1);
+    expect(limited.map((h) => h.messageId)).toEqual([63]);
+    expect(await idx.queryAmong(basis(63), [], 5)).toEqual([]);
+    // Chroma 1.0 rejects an unknown id; the semantic leg then falls back to the where filter.
+    await expect(idx.queryAmong(basis(63), [63, 999_999], 5)).rejects.toThrow();
+  });
 });

@@ -72,4 +72,34 @@ describe("PgMessageFilter (real PostgreSQL)", () => {
     expect(await match({ from: new Date("2025-11-01T00:00:00.001Z") })).toEqual(["a", "b", "c", "d"]);
     expect(await match({ to: new Date("2025-10-31T23:59:59Z") })).toEqual(["e"]);
   });
+
+  it("estimates a filter's share of all messages from the planner's statistics", async () => {
+    // Never analysed: no statistics, so no estimate (the caller falls back to a fixed overfetch).
+    const fresh = new PgMessageFilter(db.pool);
+    await db.pool.query("UPDATE pg_class SET reltuples = -1 WHERE oid = 'messages'::regclass");
+    expect(await fresh.estimatedShare({ channels: ["#auth-team"] })).toBeUndefined();
+
+    await db.pool.query("ANALYZE messages; ANALYZE sources");
+    const analysed = new PgMessageFilter(db.pool);
+    const share = (f: SearchFilters) => analysed.estimatedShare(f);
+    // 5 messages: #auth-team holds 3, #mobile 1; the planner sees the whole (tiny) table.
+    const auth = await share({ channels: ["#auth-team"] });
+    const mobile = await share({ channels: ["#mobile"] });
+    expect(auth).toBeGreaterThan(0.4);
+    expect(auth).toBeLessThanOrEqual(0.8);
+    expect(mobile).toBeGreaterThan(0);
+    expect(mobile).toBeLessThan(auth!);
+    expect(await share({ to: new Date("2030-01-01T00:00:00Z") })).toBeGreaterThan(0.8);
+    expect(await share({ from: new Date("2030-01-01T00:00:00Z") })).toBeLessThan(0.3);
+    // Every filter kind is accepted; shares stay within 0..1.
+    const all = await share({
+      channels: ["#auth-team", "#platform"],
+      authors: ["bob@company.com"],
+      sources: ["slack:acme", "globex"],
+      from: new Date("2025-11-01T00:00:00Z"),
+      to: new Date("2025-12-31T00:00:00Z"),
+    });
+    expect(all).toBeGreaterThanOrEqual(0);
+    expect(all).toBeLessThanOrEqual(1);
+  });
 });

@@ -1,7 +1,7 @@
 import type { ChromaClient, Collection, Metadata, Where } from "chromadb";
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
-import type { IndexedVersion, ReconcilableVectorIndex } from "../../core/ports";
+import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
 import { buildChromaWhere, toEpochSeconds } from "./where-filter";
 
 export interface ChromaVectorIndexOptions {
@@ -26,7 +26,7 @@ export function vectorId(messageId: number): string {
 }
 
 /** Vector index in Chroma: one vector per message, id `msg_<id>`, cosine space, our own embeddings. */
-export class ChromaVectorIndex implements ReconcilableVectorIndex {
+export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVectors {
   private collectionPromise: Promise<Collection> | undefined;
   private readonly batchSize: number;
 
@@ -144,8 +144,10 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex {
       // Ids carry the message id (msg_<id>); fetching metadata costs ~70 us per hit in Chroma 1.0.
       include: ["distances"],
     });
-    const ids = res.ids[0] ?? [];
-    const distances = res.distances[0] ?? [];
+    return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
+  }
+
+  private toHits(ids: readonly string[], distances: readonly (number | null | undefined)[]): LegHit[] {
     const hits: LegHit[] = [];
     ids.forEach((id, i) => {
       const distance = distances[i];
@@ -153,6 +155,20 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex {
       hits.push({ messageId: messageIdOf(id, undefined), score: 1 - distance });
     });
     return hits;
+  }
+
+  /** Nearest among the given messages (Chroma's `ids` restriction); Chroma fails if one has no vector. */
+  async queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]> {
+    this.assertEmbedding(embedding, "query");
+    if (limit <= 0 || messageIds.length === 0) return [];
+    const collection = await this.ensureCollection();
+    const res = await collection.query({
+      queryEmbeddings: [embedding],
+      ids: messageIds.map(vectorId),
+      nResults: limit,
+      include: ["distances"],
+    });
+    return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
   }
 
   async count(): Promise<number> {

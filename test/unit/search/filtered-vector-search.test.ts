@@ -1,0 +1,206 @@
+import { describe, expect, it } from "vitest";
+import type { LegHit, SearchFilters } from "../../../functions/core/model";
+import type { MessageFilter, NearestVectors } from "../../../functions/core/ports";
+import {
+  candidateCount,
+  DEFAULT_FILTERED_SEARCH,
+  filteredVectorSearch,
+  hasFilters,
+} from "../../../functions/core/search/filtered-vector-search";
+
+/**
+ * An in-memory collection of `size` messages: message i is at distance i from every query (so the
+ * nearest are 1, 2, 3, ...); even ids are in #even, odd ones in #odd; every 50th is in #rare.
+ * `estimate` is what the filter reports as the share (default: the true share); ids in `missing`
+ * have no vector in the store (searching among them fails, as Chroma does).
+ */
+function world(
+  size: number,
+  opts: { estimate?: (filters: SearchFilters) => number | undefined; missing?: number[] } = {},
+) {
+  const { estimate, missing = [] } = opts;
+  const channel = (id: number) => (id % 50 === 0 ? "#rare" : id % 2 === 0 ? "#even" : "#odd");
+  const calls: { filters: SearchFilters; limit: number; among?: number }[] = [];
+  const matches = (id: number, f: SearchFilters) => !f.channels || f.channels.includes(channel(id));
+  const nearest = (limit: number, keep: (id: number) => boolean) => {
+    const out: LegHit[] = [];
+    for (let id = 1; id <= size && out.length < limit; id++) {
+      if (keep(id)) out.push({ messageId: id, score: 1 - id / 10_000 });
+    }
+    return out;
+  };
+  const inner: NearestVectors = {
+    async query(_embedding, filters, limit) {
+      calls.push({ filters, limit });
+      return nearest(limit, (id) => matches(id, filters));
+    },
+    async queryAmong(_embedding, ids, limit) {
+      calls.push({ filters: {}, limit, among: ids.length });
+      if (ids.some((id) => missing.includes(id))) throw new Error("Error finding id");
+      const among = new Set(ids);
+      return nearest(limit, (id) => among.has(id));
+    },
+  };
+  const lookups: number[][] = [];
+  const filter: MessageFilter = {
+    async matching(ids, filters) {
+      lookups.push([...ids]);
+      return new Set(ids.filter((id) => matches(id, filters)));
+    },
+    async estimatedShare(filters) {
+      if (estimate) return estimate(filters);
+      let n = 0;
+      for (let id = 1; id <= size; id++) if (matches(id, filters)) n++;
+      return n / size;
+    },
+    async embeddedMatching(filters, max) {
+      const ids: number[] = [];
+      for (let id = 1; id <= size; id++) if (matches(id, filters)) ids.push(id);
+      return ids.length > max ? null : ids;
+    },
+  };
+  return { inner, filter, calls, lookups };
+}
+
+const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000 };
+
+describe("candidateCount", () => {
+  it("asks for limit x margin / share candidates", () => {
+    expect(candidateCount(20, 0.5, settings)).toBe(80);
+    expect(candidateCount(60, 0.125, DEFAULT_FILTERED_SEARCH)).toBe(960);
+    // Rounded up, and never fewer than limit x margin even if the estimate exceeds 1.
+    expect(candidateCount(20, 0.3, settings)).toBe(134);
+    expect(candidateCount(20, 1.7, settings)).toBe(40);
+  });
+
+  it("sends a filter too selective for the cap (or matching nothing) to the filtered query", () => {
+    expect(candidateCount(20, 0.08, settings)).toBe(500);
+    expect(candidateCount(20, 0.079, settings)).toBeNull();
+    expect(candidateCount(20, 0, settings)).toBeNull();
+  });
+
+  it("falls back to a fixed overfetch, capped, when the share is unknown", () => {
+    expect(candidateCount(20, undefined, settings)).toBe(200);
+    expect(candidateCount(100, undefined, settings)).toBe(500);
+    expect(candidateCount(600, undefined, settings)).toBe(600);
+  });
+});
+
+describe("filteredVectorSearch", () => {
+  it("passes an unfiltered query straight through", async () => {
+    const w = world(1000);
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query([0], {}, 20);
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(w.calls).toEqual([{ filters: {}, limit: 20 }]);
+    expect(w.lookups).toEqual([]);
+  });
+
+  it("answers a dense filter from the unfiltered candidates: the nearest matching, in order", async () => {
+    const w = world(1000);
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#odd"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i + 1));
+    // #odd is half the messages: one unfiltered call for 20 x 2 / 0.5 = 80 candidates, no filtered call.
+    expect(w.calls).toEqual([{ filters: {}, limit: 80 }]);
+    expect(w.lookups[0]).toHaveLength(80);
+  });
+
+  it("searches among the matching ids for a selective filter (no wasted candidate list)", async () => {
+    const w = world(5000);
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 50 * (i + 1)));
+    expect(w.calls).toEqual([{ filters: {}, limit: 20, among: 100 }]);
+    expect(w.lookups).toEqual([]);
+  });
+
+  it("uses the store's own filter when too many messages match for an id list", async () => {
+    // #odd in 5000 is 2450 ids (> maxIds 1000); the statistics claim it is rare.
+    const w = world(5000, { estimate: () => 0.001 });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#odd"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i + 1));
+    expect(w.calls).toEqual([{ filters: { channels: ["#odd"] }, limit: 20 }]);
+  });
+
+  it("falls back to the store's own filter when a matching message has no vector there", async () => {
+    const w = world(5000, { missing: [250] });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 50 * (i + 1)));
+    expect(w.calls).toEqual([
+      { filters: {}, limit: 20, among: 100 },
+      { filters: { channels: ["#rare"] }, limit: 20 },
+    ]);
+  });
+
+  it("returns nothing without asking the store when no message matches", async () => {
+    const w = world(5000);
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#none"] },
+      20,
+    );
+    expect(hits).toEqual([]);
+    expect(w.calls).toEqual([]);
+  });
+
+  it("searches among the matching ids when the estimate was too hopeful (a full window still comes back)", async () => {
+    // The statistics claim #rare is half the messages: 80 candidates hold only one #rare id.
+    const w = world(5000, { estimate: () => 0.5 });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 50 * (i + 1)));
+    expect(w.calls).toEqual([
+      { filters: {}, limit: 80 },
+      { filters: {}, limit: 20, among: 100 },
+    ]);
+  });
+
+  it("uses the fixed overfetch when the share is unknown", async () => {
+    const w = world(5000, { estimate: () => undefined });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#even"] },
+      20,
+    );
+    // #even without the #rare ids (every 50th): 2, 4, ..., 40.
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * (i + 1)));
+    expect(w.calls).toEqual([{ filters: {}, limit: 200 }]);
+  });
+
+  it("keeps the matches without a fallback when the collection is smaller than the candidate list", async () => {
+    const w = world(120, { estimate: () => 0.1 });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query(
+      [0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual([50, 100]);
+    expect(w.calls).toEqual([{ filters: {}, limit: 400 }]);
+  });
+
+  it("hasFilters sees every filter kind and ignores empty lists", () => {
+    expect(hasFilters({})).toBe(false);
+    expect(hasFilters({ channels: [] })).toBe(false);
+    expect(hasFilters({ authors: ["a"] })).toBe(true);
+    expect(hasFilters({ sources: ["acme"] })).toBe(true);
+    expect(hasFilters({ from: new Date(0) })).toBe(true);
+    expect(hasFilters({ to: new Date(0) })).toBe(true);
+  });
+});
