@@ -159,7 +159,7 @@ export interface EnrichedMessage {
   readonly metadata: Record<string, unknown>;
 }
 
-/** Enrichment: one round trip for all hits; deleted or missing ids are simply absent. */
+/** Enrichment: one round trip per call; deleted or missing ids are simply absent. */
 export interface MessageReader {
   liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
 }

@@ -4,6 +4,7 @@ import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
 import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
 import { ChromaClient } from "chromadb";
 import pg from "pg";
+import { ChromaQueryHttp } from "../adapters/chroma/chroma-query-http";
 import { type Config, config } from "./config";
 
 /**
@@ -15,6 +16,7 @@ import { type Config, config } from "./config";
 const pools = new Map<string, pg.Pool>();
 const openSearchClients = new Map<string, OpenSearchClient>();
 const chromaClients = new Map<string, ChromaClient>();
+const chromaQueryClients = new Map<string, ChromaQueryHttp>();
 const sqsClients = new Map<string, SQSClient>();
 const bedrockClients = new Map<string, BedrockRuntimeClient>();
 
@@ -61,6 +63,11 @@ export function chromaClient(cfg: Config = config()): ChromaClient {
   });
 }
 
+/** Chroma's query endpoint on a keep-alive node:http agent (the search hot path, see chroma-query-http.ts). */
+export function chromaQueryHttp(cfg: Config = config()): ChromaQueryHttp {
+  return once(chromaQueryClients, cfg.CHROMA_URL, () => new ChromaQueryHttp(cfg.CHROMA_URL));
+}
+
 /** Local endpoints take any credentials; in AWS the default provider chain applies. */
 const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -96,6 +103,15 @@ export async function closeClients(): Promise<void> {
   ];
   for (const c of sqsClients.values()) c.destroy();
   for (const c of bedrockClients.values()) c.destroy();
-  for (const cache of [pools, openSearchClients, chromaClients, sqsClients, bedrockClients]) cache.clear();
+  for (const c of chromaQueryClients.values()) c.close();
+  for (const cache of [
+    pools,
+    openSearchClients,
+    chromaClients,
+    chromaQueryClients,
+    sqsClients,
+    bedrockClients,
+  ])
+    cache.clear();
   await Promise.allSettled(closing);
 }

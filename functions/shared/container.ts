@@ -6,7 +6,7 @@ import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { Embedder } from "../core/ports";
-import { chromaClient, openSearchClient, pgPool, sqsClient } from "./clients";
+import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
 import { type Config, config, queueUrl } from "./config";
 import { logger } from "./logger";
 
@@ -82,6 +82,7 @@ export function createContainer(cfg: Config = config()): Container {
       vectorIndex ??= new ChromaVectorIndex(chromaClient(cfg), cfg.CHROMA_COLLECTION, {
         modelId: e.modelId,
         dimension: e.dimension,
+        queryHttp: chromaQueryHttp(cfg),
       });
       return vectorIndex;
     },

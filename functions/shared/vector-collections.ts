@@ -5,7 +5,7 @@ import {
   resolveVectorCollections,
   type VectorCollectionRef,
 } from "../core/vector-collections";
-import { chromaClient, pgPool } from "./clients";
+import { chromaClient, chromaQueryHttp, pgPool } from "./clients";
 import type { Container } from "./container";
 
 /**
@@ -74,6 +74,7 @@ export function vectorIndexFor(c: Container, ref: VectorCollectionRef): ChromaVe
     index = new ChromaVectorIndex(chromaClient(c.config), ref.name, {
       modelId: ref.model,
       dimension: ref.dimension,
+      queryHttp: chromaQueryHttp(c.config),
     });
     s.indexes.set(key, index);
   }

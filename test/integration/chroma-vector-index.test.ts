@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
 import { PermanentError } from "../../functions/core/errors";
 import type { StoredMessage } from "../../functions/core/model";
-import { chromaClient } from "../../functions/shared/clients";
+import { chromaClient, chromaQueryHttp } from "../../functions/shared/clients";
 
 // These tests exercise the store, not semantic quality: small deterministic vectors are enough.
 const DIM = 8;
@@ -233,5 +233,23 @@ describe("ChromaVectorIndex", () => {
     expect(await idx.queryAmong(basis(63), [], 5)).toEqual([]);
     // Chroma 1.0 rejects an unknown id; the semantic leg then falls back to the where filter.
     await expect(idx.queryAmong(basis(63), [63, 999_999], 5)).rejects.toThrow();
+  });
+
+  it("the node:http query transport answers exactly as chromadb's client does, errors included", async () => {
+    const idx = newIndex();
+    await idx.upsert([70, 71, 72, 73, 74, 75].map((id) => ({ message: message(id), embedding: vec(id) })));
+    const lean = new ChromaVectorIndex(client, idx.collectionName, {
+      modelId: MODEL,
+      dimension: DIM,
+      queryHttp: chromaQueryHttp(),
+    });
+    expect(await lean.query(vec(71), {}, 4)).toEqual(await idx.query(vec(71), {}, 4));
+    expect(await lean.query(vec(71), { channels: ["#platform"] }, 10)).toEqual(
+      await idx.query(vec(71), { channels: ["#platform"] }, 10),
+    );
+    expect(await lean.queryAmong(vec(72), [70, 73], 5)).toEqual(await idx.queryAmong(vec(72), [70, 73], 5));
+    await expect(lean.queryAmong(vec(72), [70, 999_999], 5)).rejects.toThrow(
+      /Chroma query failed: HTTP 5\d\d/,
+    );
   });
 });

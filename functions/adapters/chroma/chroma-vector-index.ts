@@ -2,6 +2,7 @@ import type { ChromaClient, Collection, Metadata, Where } from "chromadb";
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
+import type { ChromaQueryBody, ChromaQueryHttp } from "./chroma-query-http";
 import { buildChromaWhere, toEpochSeconds } from "./where-filter";
 
 export interface ChromaVectorIndexOptions {
@@ -10,6 +11,8 @@ export interface ChromaVectorIndexOptions {
   readonly dimension: number;
   /** Records per Chroma write (the server also has its own max batch size). */
   readonly batchSize?: number;
+  /** Queries go through this lean transport when given (see chroma-query-http.ts). */
+  readonly queryHttp?: ChromaQueryHttp;
 }
 
 /** The embedding model a collection was created for (null when it carries no such record). */
@@ -136,15 +139,13 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
   async queryWhere(embedding: number[], where: Where | undefined, limit: number): Promise<LegHit[]> {
     this.assertEmbedding(embedding, "query");
     if (limit <= 0) return [];
-    const collection = await this.ensureCollection();
-    const res = await collection.query({
-      queryEmbeddings: [embedding],
-      nResults: limit,
+    return this.nearest({
+      query_embeddings: [embedding],
+      n_results: limit,
       ...(where && Object.keys(where).length > 0 ? { where } : {}),
       // Ids carry the message id (msg_<id>); fetching metadata costs ~70 us per hit in Chroma 1.0.
       include: ["distances"],
     });
-    return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
   }
 
   private toHits(ids: readonly string[], distances: readonly (number | null | undefined)[]): LegHit[] {
@@ -161,13 +162,25 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
   async queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]> {
     this.assertEmbedding(embedding, "query");
     if (limit <= 0 || messageIds.length === 0) return [];
-    const collection = await this.ensureCollection();
-    const res = await collection.query({
-      queryEmbeddings: [embedding],
+    return this.nearest({
+      query_embeddings: [embedding],
       ids: messageIds.map(vectorId),
-      nResults: limit,
+      n_results: limit,
       include: ["distances"],
     });
+  }
+
+  private async nearest(body: ChromaQueryBody): Promise<LegHit[]> {
+    const collection = await this.ensureCollection();
+    const res = this.opts.queryHttp
+      ? await this.opts.queryHttp.query(collection, body)
+      : await collection.query({
+          queryEmbeddings: body.query_embeddings,
+          nResults: body.n_results,
+          ...(body.where ? { where: body.where as Where } : {}),
+          ...(body.ids ? { ids: body.ids } : {}),
+          include: body.include,
+        });
     return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
   }
 

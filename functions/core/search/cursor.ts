@@ -5,7 +5,7 @@ import type { SearchFilters, SearchStrategy } from "../model";
 /**
  * Paging over fused results with an opaque cursor: base64url JSON `{v, o, w, h}`.
  *
- * - `o` offset of the next page in the ranked (fused) list.
+ * - `o` offset of the next page: a position in the ranked (fused) list, dropped hits included.
  * - `w` the leg window pinned by the first page. RRF scores depend on how deep each leg was
  *   fetched, so the window must not change while paging a hybrid query, or items could move
  *   across a page boundary (a duplicate or a gap). With the window pinned, every page fuses the
@@ -17,7 +17,8 @@ import type { SearchFilters, SearchStrategy } from "../model";
  *   with another query is a 400, not a silently wrong page.
  */
 
-export const CURSOR_VERSION = 1;
+/** 2: offsets count ranked positions (1 counted live hits, which stale hits could shift). */
+export const CURSOR_VERSION = 2;
 
 /** Default leg window is max(3 x limit, DEFAULT_MIN_WINDOW) unless configured. */
 export const DEFAULT_MIN_WINDOW = 50;
@@ -126,10 +127,27 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-/** Slices one page out of the full ranked list (fused or single-leg) and makes the next cursor. */
-export function paginate<T>(ranked: readonly T[], plan: PagePlan, scope: CursorScope): Page<T> {
-  const end = plan.offset + scope.limit;
-  const items = ranked.slice(plan.offset, end);
-  const more = ranked.length > end && end < MAX_PAGING_DEPTH;
-  return { items, nextCursor: more ? encodeCursor({ offset: end, window: plan.window }, scope) : null };
+/**
+ * Slices one page out of the ranked list (fused or single-leg). `isLive` says whether a hit's row
+ * still exists: false drops it (gone since it was indexed), undefined means not looked up (the
+ * caller reads rows only as deep as the page needs). Offsets count positions in the ranked list,
+ * not live hits, so a dropped hit never moves a page boundary: no duplicates, no gaps.
+ * `mayGoDeeper`: the list is a single leg cut at its window, so hits may exist past its end.
+ */
+export function paginate<T>(
+  ranked: readonly T[],
+  plan: PagePlan,
+  scope: CursorScope,
+  isLive: (hit: T) => boolean | undefined = () => true,
+  mayGoDeeper = false,
+): Page<T> {
+  const items: T[] = [];
+  let pos = plan.offset;
+  for (; pos < ranked.length && items.length < scope.limit; pos++) {
+    if (isLive(ranked[pos]!) !== false) items.push(ranked[pos]!);
+  }
+  let next = pos;
+  while (next < ranked.length && isLive(ranked[next]!) === false) next++;
+  const more = (next < ranked.length || mayGoDeeper) && pos < MAX_PAGING_DEPTH;
+  return { items, nextCursor: more ? encodeCursor({ offset: pos, window: plan.window }, scope) : null };
 }

@@ -87,26 +87,61 @@ export async function searchMessages(
 
   const ranked =
     req.strategy === "hybrid" ? reciprocalRankFusion(results, settings.rrfK) : singleLeg(results);
-  const rows = await deps.messages.liveMessages(ranked.map((h) => h.messageId));
-  const stale = ranked.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
+  const { rows, examined } = await enrichFrom(deps.messages, ranked, plan.offset, req.limit + 1);
+  const stale = examined.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
-  const live = ranked.filter((h) => rows.has(h.messageId));
-  const page = paginate(live, plan, req);
+  const looked = new Set(examined.map((h) => h.messageId));
+  const page = paginate(
+    ranked,
+    plan,
+    req,
+    (h) => (looked.has(h.messageId) ? rows.has(h.messageId) : undefined),
+    // A single leg cut at its window may hold more hits deeper; the fused list is all there is.
+    req.strategy !== "hybrid" && ranked.length >= plan.window,
+  );
 
   return {
     strategy: req.strategy,
     tookMs: now() - started,
-    hits: page.items.map((h) => ({
-      message: rows.get(h.messageId)!,
-      score: h.score,
-      ranks: h.ranks,
-      legScores: h.legScores,
-    })),
+    // Every page item was read (enrichFrom reads past the page); the guard keeps that an invariant.
+    hits: page.items.flatMap((h) => {
+      const message = rows.get(h.messageId);
+      return message ? [{ message, score: h.score, ranks: h.ranks, legScores: h.legScores }] : [];
+    }),
     nextCursor: page.nextCursor,
     // Only a hybrid search can be degraded: a failed single leg is a 503 above.
     degraded: req.strategy === "hybrid" ? degraded : [],
     staleHits: stale.length,
   };
+}
+
+/**
+ * Reads rows for the ranked hits from `offset` only as deep as the page needs: `needed` live hits
+ * (the page and one more, to tell whether another page exists), in as few reads as stale hits
+ * allow. A leg window is 60+ deep and a fused list up to twice that; a page is 20.
+ */
+async function enrichFrom(
+  reader: MessageReader,
+  ranked: readonly FusedHit[],
+  offset: number,
+  needed: number,
+): Promise<{ rows: Map<number, EnrichedMessage>; examined: FusedHit[] }> {
+  const rows = new Map<number, EnrichedMessage>();
+  let end = offset;
+  let live = 0;
+  while (end < ranked.length && live < needed) {
+    const batch = ranked.slice(end, end + (needed - live));
+    const got = await reader.liveMessages(batch.map((h) => h.messageId));
+    for (const h of batch) {
+      const row = got.get(h.messageId);
+      if (row) {
+        rows.set(h.messageId, row);
+        live++;
+      }
+    }
+    end += batch.length;
+  }
+  return { rows, examined: ranked.slice(offset, end) };
 }
 
 /** A single leg keeps its own order and score (BM25 score, or cosine similarity). */

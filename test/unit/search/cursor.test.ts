@@ -65,17 +65,17 @@ describe("cursor encoding", () => {
       Buffer.from("not json").toString("base64url"),
       enc(null),
       enc([1, 2]),
-      enc({ v: 2, o: 0, w: 50, h }),
-      enc({ v: 1, o: -1, w: 50, h }),
-      enc({ v: 1, o: 1.5, w: 50, h }),
-      enc({ v: 1, o: 0, w: 0, h }),
-      enc({ v: 1, o: "0", w: 50, h }),
-      enc({ v: 1, o: MAX_PAGING_DEPTH + 1, w: 50, h }),
-      enc({ v: 1, o: 0, w: 50 }),
+      enc({ v: 1, o: 0, w: 50, h }),
+      enc({ v: CURSOR_VERSION, o: -1, w: 50, h }),
+      enc({ v: CURSOR_VERSION, o: 1.5, w: 50, h }),
+      enc({ v: CURSOR_VERSION, o: 0, w: 0, h }),
+      enc({ v: CURSOR_VERSION, o: "0", w: 50, h }),
+      enc({ v: CURSOR_VERSION, o: MAX_PAGING_DEPTH + 1, w: 50, h }),
+      enc({ v: CURSOR_VERSION, o: 0, w: 50 }),
     ]) {
       expectCursorError(() => decodeCursor(bad, scope));
     }
-    expect(decodeCursor(enc({ v: 1, o: 0, w: 50, h }), scope)).toEqual({ offset: 0, window: 50 });
+    expect(decodeCursor(enc({ v: CURSOR_VERSION, o: 0, w: 50, h }), scope)).toEqual({ offset: 0, window: 50 });
   });
 });
 

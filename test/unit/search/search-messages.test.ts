@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import type { LegHit } from "../../../functions/core/model";
+import type { EnrichedMessage, MessageReader } from "../../../functions/core/ports";
+import { searchMessages } from "../../../functions/core/search/search-messages";
+import { parseSearchRequest } from "../../../functions/core/search/search-request";
+
+/** Legs that rank ids 1..n in order (the keyword leg) or n..1 (the vector leg); `stale` rows are gone. */
+function world(n: number, stale: ReadonlySet<number>) {
+  const reads: number[][] = [];
+  const messages: MessageReader = {
+    async liveMessages(ids) {
+      reads.push([...ids]);
+      const out = new Map<number, EnrichedMessage>();
+      for (const id of ids) {
+        if (stale.has(id) || id > n) continue;
+        out.set(id, {
+          id,
+          externalId: `m${id}`,
+          content: `message ${id}`,
+          author: "a@company.com",
+          channel: "#general",
+          timestamp: new Date(0),
+          threadId: null,
+          source: { type: "app", name: "acme" },
+          metadata: {},
+        });
+      }
+      return out;
+    },
+  };
+  const ids = Array.from({ length: n }, (_, i) => i + 1);
+  const hits = (order: number[], window: number): LegHit[] =>
+    order.slice(0, window).map((id, i) => ({ messageId: id, score: 1 - i / 1000 }));
+  const staleSeen: number[] = [];
+  const deps = {
+    keyword: { search: async (_q: unknown, _f: unknown, size: number) => hits(ids, size) },
+    vector: { query: async (_e: number[], _f: unknown, limit: number) => hits([...ids].reverse(), limit) },
+    embedder: { modelId: "m", dimension: 1, embed: async (texts: readonly string[]) => texts.map(() => [1]) },
+    messages,
+    onStaleHits: (_leg: "enrichment", got: number[]) => staleSeen.push(...got),
+  };
+  return { deps, reads, staleSeen };
+}
+
+const request = (params: Record<string, unknown>) => parseSearchRequest({ q: "anything", ...params });
+
+describe("searchMessages enrichment", () => {
+  it("reads only the rows a page needs (page + 1), not the whole fused list", async () => {
+    const w = world(200, new Set());
+    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), { rrfK: 60 });
+    expect(res.hits.map((h) => h.message.id)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(res.nextCursor).not.toBeNull();
+    expect(w.reads).toEqual([Array.from({ length: 11 }, (_, i) => i + 1)]);
+  });
+
+  it("reads further when stale hits drop out, keeps the page full and reports the stale ones", async () => {
+    const stale = new Set([2, 3, 5, 11, 12]);
+    const w = world(200, stale);
+    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), { rrfK: 60 });
+    expect(res.hits.map((h) => h.message.id)).toEqual([1, 4, 6, 7, 8, 9, 10, 13, 14, 15]);
+    expect(res.staleHits).toBe(5);
+    expect(w.staleSeen.sort((a, b) => a - b)).toEqual([2, 3, 5, 11, 12]);
+    // 11 rows (4 stale), then the 4 missing (12 stale), then the 1 still missing.
+    expect(w.reads.map((r) => r.length)).toEqual([11, 4, 1]);
+  });
+
+  it("pages through the live hits without duplicates or gaps, with stale hits anywhere", async () => {
+    const stale = new Set([1, 7, 20, 21, 22, 40, 41, 59]);
+    for (const strategy of ["bm25", "semantic", "hybrid"] as const) {
+      const w = world(60, stale);
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const res = await searchMessages(
+          w.deps,
+          request({ strategy, limit: 7, ...(cursor ? { cursor } : {}) }),
+          { rrfK: 60 },
+        );
+        seen.push(...res.hits.map((h) => h.message.id));
+        if (!res.nextCursor) break;
+        cursor = res.nextCursor;
+      }
+      expect(new Set(seen).size, strategy).toBe(seen.length);
+      expect(
+        [...seen].sort((a, b) => a - b),
+        strategy,
+      ).toEqual(Array.from({ length: 60 }, (_, i) => i + 1).filter((id) => !stale.has(id)));
+    }
+  });
+
+  it("ends without a next cursor when the ranked list runs out", async () => {
+    const w = world(5, new Set([3]));
+    const res = await searchMessages(w.deps, request({ strategy: "semantic", limit: 10 }), { rrfK: 60 });
+    expect(res.hits.map((h) => h.message.id)).toEqual([5, 4, 2, 1]);
+    expect(res.nextCursor).toBeNull();
+  });
+});
