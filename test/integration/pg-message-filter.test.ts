@@ -101,5 +101,12 @@ describe("PgMessageFilter (real PostgreSQL)", () => {
     });
     expect(all).toBeGreaterThanOrEqual(0);
     expect(all).toBeLessThanOrEqual(1);
+
+    // Estimates are reused for a minute per filter combination: statistics reset meanwhile do not
+    // reach this instance, while a new one sees them.
+    await db.pool.query("UPDATE pg_class SET reltuples = -1 WHERE oid = 'messages'::regclass");
+    expect(await share({ channels: ["#auth-team"] })).toBe(auth);
+    expect(await new PgMessageFilter(db.pool).estimatedShare({ channels: ["#auth-team"] })).toBeUndefined();
+    await db.pool.query("ANALYZE messages");
   });
 });

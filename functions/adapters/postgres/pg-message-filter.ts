@@ -13,8 +13,15 @@ const FILTER_SQL = `($2::text[] IS NULL OR m.channel = ANY($2::text[]))
   AND ($8::bigint IS NULL OR m."timestamp" >= to_timestamp($8::bigint))
   AND ($9::bigint IS NULL OR m."timestamp" < to_timestamp($9::bigint + 1))`;
 
-/** How long the table's row estimate is reused (it only moves with ANALYZE / autovacuum). */
-const TABLE_ROWS_TTL_MS = 60_000;
+/** How long estimates are reused: they come from statistics that only move with ANALYZE / autovacuum. */
+const ESTIMATE_TTL_MS = 60_000;
+/** Distinct filter combinations remembered per container (channel and author filters repeat). */
+const MAX_CACHED_ESTIMATES = 1_000;
+
+interface Cached<T> {
+  readonly at: number;
+  readonly value: Promise<T>;
+}
 
 /**
  * The search filters as SQL, with the same meaning as the BM25 and Chroma filters: channel/author
@@ -22,7 +29,8 @@ const TABLE_ROWS_TTL_MS = 60_000;
  * Chroma compares it: floor(ts) >= floor(from), floor(ts) <= floor(to)).
  */
 export class PgMessageFilter implements MessageFilter {
-  private tableRows: { at: number; value: Promise<number> } | undefined;
+  private tableRows: Cached<number> | undefined;
+  private readonly shares = new Map<string, Cached<number | undefined>>();
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -39,15 +47,29 @@ export class PgMessageFilter implements MessageFilter {
   /**
    * The planner's estimate (column statistics, no scan): one EXPLAIN of the filter over the whole
    * table, divided by the table's estimated row count. Undefined before the table was ever analysed.
+   * Reused for a minute per filter combination, as the statistics behind it change no faster.
    */
-  async estimatedShare(filters: SearchFilters): Promise<number | undefined> {
+  estimatedShare(filters: SearchFilters): Promise<number | undefined> {
+    const params = filterParams(filters);
+    const key = JSON.stringify(params);
+    const now = Date.now();
+    const hit = this.shares.get(key);
+    if (hit && now - hit.at <= ESTIMATE_TTL_MS) return hit.value;
+    if (this.shares.size >= MAX_CACHED_ESTIMATES) this.shares.clear();
+    const value = this.planEstimate(params);
+    value.catch(() => this.shares.delete(key));
+    this.shares.set(key, { at: now, value });
+    return value;
+  }
+
+  private async planEstimate(params: unknown[]): Promise<number | undefined> {
     const [total, plan] = await Promise.all([
       this.estimatedTableRows(),
       this.pool.query<{ "QUERY PLAN": [{ Plan: { "Plan Rows": number } }] }>(
         // $1 is unused here; passing it keeps the parameter numbering of FILTER_SQL.
         `EXPLAIN (FORMAT JSON) SELECT 1 FROM messages m JOIN sources s ON s.id = m.source_id
          WHERE $1::int IS NULL AND ${FILTER_SQL}`,
-        [null, ...filterParams(filters)],
+        [null, ...params],
       ),
     ]);
     if (!(total > 0)) return undefined;
@@ -67,7 +89,7 @@ export class PgMessageFilter implements MessageFilter {
 
   private estimatedTableRows(): Promise<number> {
     const now = Date.now();
-    if (!this.tableRows || now - this.tableRows.at > TABLE_ROWS_TTL_MS) {
+    if (!this.tableRows || now - this.tableRows.at > ESTIMATE_TTL_MS) {
       const value = this.pool
         .query<{ rows: number }>(
           "SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'messages'::regclass",
