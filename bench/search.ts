@@ -2,10 +2,11 @@ import "./quiet-env";
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import pg from "pg";
 import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
@@ -35,8 +36,9 @@ import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 /**
  * Search latency, one run, one report (bench/reports/search.json):
- *   npx tsx bench/search.ts [--messages 100000] [--keep | --reuse]
- * (`--keep` leaves the loaded namespace and records it; `--reuse` runs only the queries against it.)
+ *   npx tsx bench/search.ts [--messages 100000] [--keep | --reuse | --drop-kept]
+ * (`--keep` leaves the loaded namespace and records it; `--reuse` runs only the queries against it;
+ * `--drop-kept` deletes it.)
  *
  * Loads a synthetic corpus straight into an isolated namespace (rows by one multi-row INSERT per
  * chunk, OpenSearch by `_bulk`, Chroma by upsert with real ONNX embeddings, cached on disk under
@@ -127,6 +129,7 @@ type KeptNamespace = Pick<
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const n = numberFlag(args, "messages", 100_000);
+  if (args.includes("--drop-kept")) return dropKept();
   let report: Awaited<ReturnType<typeof run>>;
   if (args.includes("--reuse")) {
     // A namespace an earlier `--keep` run loaded: same corpus, only the query phase runs again.
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
             load,
           };
           await writeFile(KEPT, JSON.stringify(kept, null, 2));
-          console.log(`kept the namespace for --reuse: ${KEPT} (drop it by hand when done)`);
+          console.log(`kept the namespace for --reuse: ${KEPT} (--drop-kept deletes it)`);
         }
         return load;
       });
@@ -171,6 +174,28 @@ async function main(): Promise<void> {
   const path = await writeReport("search", report);
   console.log(`wrote ${path}`);
   await closeClients();
+}
+
+/** Deletes what `--keep` left: the database, the OpenSearch index, the Chroma collection. */
+async function dropKept(): Promise<void> {
+  const { messages: _n, load: _l, ...names } = JSON.parse(await readFile(KEPT, "utf8")) as KeptNamespace;
+  const cfg = loadConfig({ ...process.env, ...names });
+  await openSearchClient(cfg).indices.delete({ index: cfg.OPENSEARCH_INDEX, ignore_unavailable: true });
+  await chromaClient(cfg)
+    .deleteCollection({ name: cfg.CHROMA_COLLECTION })
+    .catch((err: unknown) => console.error(`chroma: ${String(err)}`));
+  const admin = new pg.Client({ connectionString: cfg.DATABASE_URL.replace(/\/[^/]*$/, "/postgres") });
+  await admin.connect();
+  try {
+    await admin.query(
+      `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(cfg.DATABASE_URL).pathname.slice(1))} WITH (FORCE)`,
+    );
+  } finally {
+    await admin.end();
+  }
+  await closeClients();
+  await rm(KEPT);
+  console.log(`dropped the kept namespace (${cfg.OPENSEARCH_INDEX})`);
 }
 
 async function run(

@@ -67,7 +67,7 @@ const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000 }
 describe("candidateCount", () => {
   it("asks for limit x margin / share candidates", () => {
     expect(candidateCount(20, 0.5, settings)).toBe(80);
-    expect(candidateCount(60, 0.125, DEFAULT_FILTERED_SEARCH)).toBe(960);
+    expect(candidateCount(60, 0.125, DEFAULT_FILTERED_SEARCH)).toBe(720);
     // Rounded up, and never fewer than limit x margin even if the estimate exceeds 1.
     expect(candidateCount(20, 0.3, settings)).toBe(134);
     expect(candidateCount(20, 1.7, settings)).toBe(40);
