@@ -75,7 +75,10 @@ describe("cursor encoding", () => {
     ]) {
       expectCursorError(() => decodeCursor(bad, scope));
     }
-    expect(decodeCursor(enc({ v: CURSOR_VERSION, o: 0, w: 50, h }), scope)).toEqual({ offset: 0, window: 50 });
+    expect(decodeCursor(enc({ v: CURSOR_VERSION, o: 0, w: 50, h }), scope)).toEqual({
+      offset: 0,
+      window: 50,
+    });
   });
 });
 
