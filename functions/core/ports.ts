@@ -164,7 +164,7 @@ export interface MessageReader {
   liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
 }
 
-/** Search filters checked against the source of truth (the semantic leg's post-filter). */
+/** Search filters answered by the source of truth for the semantic leg (filtered-vector-search.ts). */
 export interface MessageFilter {
   /** The ids among `ids` whose rows match every filter (deleted rows included: enrichment drops them). */
   matching(ids: readonly number[], filters: SearchFilters): Promise<Set<number>>;

@@ -18,7 +18,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     {
       keyword: await c.keywordIndex(),
       // The active collection: during an embedding model switch, the old model's until the new one is complete.
-      // Filters are checked on a deeper unfiltered candidate list first (see filtered-vector-search.ts).
+      // Filters are answered from PostgreSQL where Chroma's own filter is slow (see filtered-vector-search.ts).
       vector: filteredVectorSearch((await activeVectorIndex(c)).index, c.messageFilter),
       embedder: c.embedder,
       messages: c.store,

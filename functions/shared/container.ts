@@ -17,7 +17,7 @@ import { logger } from "./logger";
 export interface Container {
   readonly config: Config;
   readonly store: PgMessageStore;
-  /** Search filters checked in PostgreSQL (the semantic leg's post-filter). */
+  /** Search filters answered by PostgreSQL for the semantic leg (filtered-vector-search.ts). */
   readonly messageFilter: PgMessageFilter;
   readonly publisher: SqsJobPublisher;
   /** The ingest queue (Slack events in, the ingest consumer out). */

@@ -4,7 +4,7 @@ import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-sto
 import type { MessageInput, SearchFilters } from "../../functions/core/model";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 
-/** The semantic leg's post-filter in SQL must mean what the Chroma where filter means. */
+/** The semantic leg's filter in SQL must mean what the Chroma where filter means. */
 
 const msg = (externalId: string, channel: string, author: string, timestamp: string): MessageInput => ({
   externalId,
