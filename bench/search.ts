@@ -51,8 +51,8 @@ import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 const STRATEGIES: readonly SearchStrategy[] = ["bm25", "semantic", "hybrid"];
 const CONCURRENCY = [1, 8] as const;
-/** Rounds per concurrency; a round is every query once (c=1) or twice (c=8) per strategy. */
-const ROUNDS = 3;
+/** Rounds per concurrency; a round is every query once (c=1) or twice (c=8) per strategy: 300 / 600 samples, so p95 and p99 rest on 15+ / 3+ samples at c=1. */
+const ROUNDS = 6;
 const LIMIT = 20;
 const EMBED_CHUNK = 4096;
 const SOURCE = { type: "slack", name: "bench" } as const;

@@ -193,7 +193,11 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
 
   async searchBody(body: object): Promise<LegHit[]> {
     const res = await this.client.search({ index: this.indexName, body: body as Record<string, unknown> });
-    return res.body.hits.hits.map((hit) => ({ messageId: Number(hit._id), score: hit._score ?? 0 }));
+    // Bodies from buildKeywordQuery fetch no stored fields (no _id): the id is the tie-break sort value.
+    return res.body.hits.hits.map((hit) => ({
+      messageId: Number(hit._id ?? hit.sort?.[1]),
+      score: hit._score ?? 0,
+    }));
   }
 
   async refresh(): Promise<void> {

@@ -138,6 +138,7 @@ describe("buildKeywordQuery", () => {
       track_scores: true,
       track_total_hits: false,
       _source: false,
+      stored_fields: "_none_",
     });
   });
 
