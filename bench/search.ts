@@ -305,7 +305,13 @@ async function run(
         return [
           `c${c}`,
           {
-            hybridOverSlowerLeg: { target: 1.2, value: r.ratio, met: r.ratio <= 1.2 },
+            // Judged on the unrounded ratio: 1.203 shows as 1.2 but misses the target.
+            hybridOverSlowerLeg: {
+              target: 1.2,
+              value: r.ratio,
+              met: r.hybridP95 / r.slowerLegP95 <= 1.2,
+              unrounded: Math.round((r.hybridP95 / r.slowerLegP95) * 10_000) / 10_000,
+            },
             hybridP95Ms: { target: 150, value: r.hybridP95, met: r.hybridP95 <= 150 },
           },
         ];
