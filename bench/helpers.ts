@@ -49,33 +49,7 @@ export async function createBenchNamespace(
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    const c = createContainer(config);
-    const keyword = await c.keywordIndex().catch(() => undefined);
-    const results = await Promise.allSettled([
-      keyword?.deleteIndex(),
-      ...scratchIndices.map((index) =>
-        openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
-      ),
-      c.vectorIndex().deleteCollection(),
-      // Per-model collections (`<base>__<model>`) the registry may have created, and bench scratch ones.
-      chromaClient(config)
-        .listCollections()
-        .then((all) =>
-          Promise.all(
-            all
-              .filter(
-                (col) =>
-                  col.name.startsWith(config.CHROMA_COLLECTION) && col.name !== config.CHROMA_COLLECTION,
-              )
-              .map((col) => chromaClient(config).deleteCollection({ name: col.name })),
-          ),
-        ),
-      ...Object.values(queues ?? {})
-        .flatMap((q) => [q.url, q.dlqUrl])
-        .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
-    ]);
-    for (const r of results) if (r.status === "rejected") console.error("cleanup:", r.reason);
-    await closeClients();
+    await deleteNamespaceStores(config, { queues, scratchIndices });
     await db.drop();
   };
   try {
@@ -90,6 +64,41 @@ export async function createBenchNamespace(
     throw err;
   }
   return { config, db, queues, scratchIndices, cleanup };
+}
+
+/**
+ * Deletes a namespace's index, collections (also per-model `<base>__<model>` ones) and queues, then
+ * closes the clients; failures are reported, not thrown. The database is the caller's to drop.
+ */
+export async function deleteNamespaceStores(
+  config: Config,
+  extra: { queues?: QueueUrls | undefined; scratchIndices?: readonly string[] } = {},
+): Promise<void> {
+  const c = createContainer(config);
+  const keyword = await c.keywordIndex().catch(() => undefined);
+  const results = await Promise.allSettled([
+    keyword?.deleteIndex(),
+    ...(extra.scratchIndices ?? []).map((index) =>
+      openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
+    ),
+    c.vectorIndex().deleteCollection(),
+    chromaClient(config)
+      .listCollections()
+      .then((all) =>
+        Promise.all(
+          all
+            .filter(
+              (col) => col.name.startsWith(config.CHROMA_COLLECTION) && col.name !== config.CHROMA_COLLECTION,
+            )
+            .map((col) => chromaClient(config).deleteCollection({ name: col.name })),
+        ),
+      ),
+    ...Object.values(extra.queues ?? {})
+      .flatMap((q) => [q.url, q.dlqUrl])
+      .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
+  ]);
+  for (const r of results) if (r.status === "rejected") console.error("cleanup:", r.reason);
+  await closeClients();
 }
 
 /**

@@ -6,7 +6,6 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import pg from "pg";
 import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
@@ -18,10 +17,12 @@ import { chromaClient, closeClients, openSearchClient } from "../functions/share
 import { type Config, loadConfig, setConfig } from "../functions/shared/config";
 import { createContainer, setContainer } from "../functions/shared/container";
 import { startHttpGateway } from "../local/runtime/http-gateway";
+import { dropDatabase } from "../test/helpers/test-db";
 import { generateSearchCorpus } from "./corpus";
 import {
   type BenchNamespace,
   createBenchNamespace,
+  deleteNamespaceStores,
   loadAverage,
   numberFlag,
   percentile,
@@ -176,24 +177,12 @@ async function main(): Promise<void> {
   await closeClients();
 }
 
-/** Deletes what `--keep` left: the database, the OpenSearch index, the Chroma collection. */
+/** Deletes what `--keep` left: the database, the OpenSearch index, the Chroma collections. */
 async function dropKept(): Promise<void> {
   const { messages: _n, load: _l, ...names } = JSON.parse(await readFile(KEPT, "utf8")) as KeptNamespace;
   const cfg = loadConfig({ ...process.env, ...names });
-  await openSearchClient(cfg).indices.delete({ index: cfg.OPENSEARCH_INDEX, ignore_unavailable: true });
-  await chromaClient(cfg)
-    .deleteCollection({ name: cfg.CHROMA_COLLECTION })
-    .catch((err: unknown) => console.error(`chroma: ${String(err)}`));
-  const admin = new pg.Client({ connectionString: cfg.DATABASE_URL.replace(/\/[^/]*$/, "/postgres") });
-  await admin.connect();
-  try {
-    await admin.query(
-      `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(cfg.DATABASE_URL).pathname.slice(1))} WITH (FORCE)`,
-    );
-  } finally {
-    await admin.end();
-  }
-  await closeClients();
+  await deleteNamespaceStores(cfg);
+  await dropDatabase(new URL(cfg.DATABASE_URL).pathname.slice(1));
   await rm(KEPT);
   console.log(`dropped the kept namespace (${cfg.OPENSEARCH_INDEX})`);
 }

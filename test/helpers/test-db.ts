@@ -34,13 +34,18 @@ export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
     pool,
     async drop() {
       await pool.end();
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
+      await dropDatabase(name);
     },
   };
+}
+
+/** Drops a database by name, closing whatever connections it still has. */
+export async function dropDatabase(name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
 }
