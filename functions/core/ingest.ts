@@ -1,6 +1,6 @@
 import { NotFoundError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
-import { relayOutbox } from "./outbox-relay";
+import { publishCommitted } from "./outbox-relay";
 import type { IngestOutcome, JobPublisher, MessageStore, OutboxStore, SourceChangeStore } from "./ports";
 import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
@@ -22,7 +22,7 @@ export async function ingestMessages(
   messages: readonly MessageInput[],
 ): Promise<IngestOutcome[]> {
   const { outcomes, outboxIds } = await deps.store.ingest(source, messages);
-  await publishAfterCommit(deps, outboxIds);
+  await publishCommitted(deps, outboxIds);
   return outcomes;
 }
 
@@ -32,7 +32,7 @@ export async function deleteMessage(
 ): Promise<{ version: number; changed: boolean }> {
   const result = await deps.store.softDelete(messageId);
   if (!result) throw new NotFoundError(`message ${messageId} does not exist`);
-  await publishAfterCommit(deps, result.outboxIds);
+  await publishCommitted(deps, result.outboxIds);
   return { version: result.version, changed: result.changed };
 }
 
@@ -45,18 +45,6 @@ export async function applySourceChange(
   change: SourceChange,
 ): Promise<SourceChangeOutcome> {
   const { outcome, outboxIds } = await deps.store.applySourceChange(change);
-  await publishAfterCommit(deps, outboxIds);
+  await publishCommitted(deps, outboxIds);
   return outcome;
-}
-
-async function publishAfterCommit(
-  deps: Omit<IngestDeps, "store">,
-  outboxIds: readonly number[],
-): Promise<void> {
-  if (outboxIds.length === 0) return;
-  try {
-    await relayOutbox(deps, { ids: outboxIds, batchSize: outboxIds.length });
-  } catch (err) {
-    deps.warn?.("outbox publish failed; the scheduled relay will retry", err);
-  }
 }

@@ -14,7 +14,8 @@ export async function relayOutbox(
   deps: { outbox: OutboxStore; publisher: JobPublisher },
   opts: { ids?: readonly number[]; batchSize?: number; maxBatches?: number } = {},
 ): Promise<RelayReport> {
-  const batchSize = opts.batchSize ?? 100;
+  // Explicit ids are one round, so that round must be able to hold all of them.
+  const batchSize = opts.batchSize ?? (opts.ids ? Math.max(1, opts.ids.length) : 100);
   let sent = 0;
   let failed = 0;
   for (let round = 0; round < (opts.maxBatches ?? 50); round++) {
@@ -31,6 +32,27 @@ export async function relayOutbox(
 }
 
 /** One queue message to send and the outbox rows (or other caller ids) it carries. */
+/**
+ * The fast path right after a commit: publish the rows it wrote now. A failure is only logged:
+ * the rows stay in the outbox and the scheduled relay (or reconcile's sweep) sends them.
+ */
+export async function publishCommitted(
+  deps: {
+    outbox: OutboxStore;
+    publisher: JobPublisher;
+    warn?: ((message: string, err: unknown) => void) | undefined;
+  },
+  outboxIds: readonly number[],
+): Promise<RelayReport> {
+  if (outboxIds.length === 0) return { sent: 0, failed: 0 };
+  try {
+    return await relayOutbox(deps, { ids: outboxIds });
+  } catch (err) {
+    deps.warn?.("outbox publish failed; the scheduled relay will retry", err);
+    return { sent: 0, failed: outboxIds.length };
+  }
+}
+
 export interface PackedMessage {
   readonly message: JobMessage;
   readonly entryIds: readonly number[];

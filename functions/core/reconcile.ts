@@ -1,5 +1,5 @@
 import type { IndexTarget } from "./model";
-import { relayOutbox } from "./outbox-relay";
+import { publishCommitted, relayOutbox } from "./outbox-relay";
 import type {
   IndexedVersion,
   JobPublisher,
@@ -135,6 +135,7 @@ export interface ReconcileDeps {
   readonly vectorCollection: string;
   readonly vectorSwitch?: VectorSwitch;
   readonly now?: () => number;
+  readonly warn?: (message: string, err: unknown) => void;
 }
 
 export interface ReconcileOptions {
@@ -366,11 +367,9 @@ async function idStep(
       report.keyword.enqueued += repairs.filter((r) => r.target === "keyword").length;
       report.vector.enqueued += repairs.filter((r) => r.target === "vector").length;
       // Fast path, as after an ingest commit; the end-of-run sweep catches what this misses.
-      if (ids.length > 0) {
-        const sent = await relayOutbox({ outbox: deps.outbox, publisher: deps.publisher }, { ids });
-        report.outbox.sent += sent.sent;
-        report.outbox.failed += sent.failed;
-      }
+      const sent = await publishCommitted(deps, ids);
+      report.outbox.sent += sent.sent;
+      report.outbox.failed += sent.failed;
     }
     if (keywordOrphans.length > 0) {
       const outcomes = await deps.keywordIndex.remove(keywordOrphans);

@@ -24,6 +24,7 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
       store,
       outbox: c.store,
       publisher: c.publisher,
+      warn: c.warn,
       keywordIndex,
       vectorIndex,
       vectorModel: collections.write.model,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { packJobs, relayOutbox } from "../../functions/core/outbox-relay";
+import { packJobs, publishCommitted, relayOutbox } from "../../functions/core/outbox-relay";
 import { MemoryPublisher, MemoryStore } from "../helpers/memory-ports";
 
 const job = (messageId: number) => ({ messageId, op: "upsert" as const, version: 1 });
@@ -60,5 +60,35 @@ describe("relayOutbox packing", () => {
     expect(await relayOutbox({ outbox: store, publisher })).toEqual({ sent: 2, failed: 0 });
     expect(publisher.published.slice(before).map((p) => p.target)).toEqual(["keyword", "keyword"]);
     expect(await store.countPending()).toBe(0);
+  });
+
+  it("publishes every row of an explicit id list, however many (the fast path after a commit)", async () => {
+    const store = await storeWith(150); // 300 outbox rows: more than one default round of 100
+    const ids = Array.from({ length: 300 }, (_, i) => i + 1);
+    expect(await relayOutbox({ outbox: store, publisher: new MemoryPublisher() }, { ids })).toEqual({
+      sent: 300,
+      failed: 0,
+    });
+    expect(await store.countPending()).toBe(0);
+  });
+
+  it("publishCommitted logs a failing publish and leaves the rows for the scheduled relay", async () => {
+    const store = await storeWith(2);
+    const warnings: string[] = [];
+    const broken = {
+      jobsPerMessage: 25,
+      publish: async () => {
+        throw new Error("queue down");
+      },
+    };
+    const outbox = {
+      drain: () => Promise.reject(new Error("db down")),
+      countPending: () => store.countPending(),
+    };
+    expect(
+      await publishCommitted({ outbox, publisher: broken, warn: (m) => warnings.push(m) }, [1, 2, 3, 4]),
+    ).toEqual({ sent: 0, failed: 4 });
+    expect(warnings).toEqual(["outbox publish failed; the scheduled relay will retry"]);
+    expect(await store.countPending()).toBe(4);
   });
 });
