@@ -3,10 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
-import { chromaClient, closeClients, openSearchClient, sqsClient } from "../functions/shared/clients";
+import { closeClients, sqsClient } from "../functions/shared/clients";
 import { type Config, loadConfig } from "../functions/shared/config";
-import { createContainer } from "../functions/shared/container";
+import { deleteNamespaceResources } from "../local/namespace";
 import { ensureQueues, type QueueUrls } from "../local/stack/queues";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/test-db";
 import { generateTeamMessages } from "./embedder";
@@ -66,38 +65,12 @@ export async function createBenchNamespace(
   return { config, db, queues, scratchIndices, cleanup };
 }
 
-/**
- * Deletes a namespace's index, collections (also per-model `<base>__<model>` ones) and queues, then
- * closes the clients; failures are reported, not thrown. The database is the caller's to drop.
- */
+/** The namespace's index, collections and queues (local/namespace.ts), then the clients. */
 export async function deleteNamespaceStores(
   config: Config,
   extra: { queues?: QueueUrls | undefined; scratchIndices?: readonly string[] } = {},
 ): Promise<void> {
-  const c = createContainer(config);
-  const keyword = await c.keywordIndex().catch(() => undefined);
-  const results = await Promise.allSettled([
-    keyword?.deleteIndex(),
-    ...(extra.scratchIndices ?? []).map((index) =>
-      openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
-    ),
-    c.vectorIndex().deleteCollection(),
-    chromaClient(config)
-      .listCollections()
-      .then((all) =>
-        Promise.all(
-          all
-            .filter(
-              (col) => col.name.startsWith(config.CHROMA_COLLECTION) && col.name !== config.CHROMA_COLLECTION,
-            )
-            .map((col) => chromaClient(config).deleteCollection({ name: col.name })),
-        ),
-      ),
-    ...Object.values(extra.queues ?? {})
-      .flatMap((q) => [q.url, q.dlqUrl])
-      .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
-  ]);
-  for (const r of results) if (r.status === "rejected") console.error("cleanup:", r.reason);
+  for (const err of await deleteNamespaceResources(config, extra)) console.error("cleanup:", err);
   await closeClients();
 }
 

@@ -2,9 +2,8 @@ import { randomBytes } from "node:crypto";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import pg from "pg";
 import { migrateUp } from "../functions/adapters/postgres/migrate";
-import { chromaClient, closeClients, sqsClient } from "../functions/shared/clients";
+import { chromaClient, closeClients, openSearchClient, sqsClient } from "../functions/shared/clients";
 import { type Config, loadConfig } from "../functions/shared/config";
-import { createContainer } from "../functions/shared/container";
 import { type LocalApp, type LocalAppOptions, startLocalApp } from "./app";
 import { ensureQueues, type QueueUrls } from "./stack/queues";
 
@@ -94,27 +93,37 @@ export async function createFreshDatabase(name: string, serverUrl: string): Prom
   };
 }
 
-/** Chroma collections of the namespace: the base one and any per-model one (`<base>__<model>`). */
+/**
+ * Chroma collections of the namespace: the base one and every one named after it (per-model
+ * `<base>__<model>`, benchmark scratch `<base>-...`). Namespace names end in random hex, so no other
+ * namespace's base name starts with this one.
+ */
 async function deleteCollections(config: Config): Promise<void> {
   const chroma = chromaClient(config);
   const names = (await chroma.listCollections({ limit: 10_000 })).map((col) => col.name);
-  const ours = names.filter(
-    (n) => n === config.CHROMA_COLLECTION || n.startsWith(`${config.CHROMA_COLLECTION}__`),
-  );
+  const ours = names.filter((n) => n.startsWith(config.CHROMA_COLLECTION));
   await Promise.all(ours.map((name) => chroma.deleteCollection({ name })));
 }
 
-/** Removes the namespace's index, collections and queues (each independently; missing is fine). */
-async function deleteResources(config: Config, queues: QueueUrls | undefined): Promise<void> {
-  const c = createContainer(config);
-  await Promise.allSettled([
-    c.keywordIndex().then((k) => k.deleteIndex()),
-    c.vectorIndex().deleteCollection(),
+/**
+ * Removes the namespace's OpenSearch indices, collections and queues, each independently (missing
+ * is fine); failures are returned for the caller to report. The database is the caller's.
+ */
+export async function deleteNamespaceResources(
+  config: Config,
+  extra: { queues?: QueueUrls | undefined; scratchIndices?: readonly string[] } = {},
+): Promise<unknown[]> {
+  const results = await Promise.allSettled([
+    // Straight to the client: the adapter would create the index (with its mapping) to delete it.
+    ...[config.OPENSEARCH_INDEX, ...(extra.scratchIndices ?? [])].map((index) =>
+      openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
+    ),
     deleteCollections(config),
-    ...Object.values(queues ?? {})
+    ...Object.values(extra.queues ?? {})
       .flatMap((q) => [q.url, q.dlqUrl])
       .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
   ]);
+  return results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
 }
 
 export async function startNamespace(opts: NamespaceOptions): Promise<Namespace> {
@@ -182,14 +191,14 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
       },
       async close() {
         await app.stop();
-        await deleteResources(cfg, qs);
+        await deleteNamespaceResources(cfg, { queues: qs });
         await closeClients();
         await db.drop();
       },
     };
   } catch (err) {
     // Half-built: remove what exists so a failed start leaves nothing behind.
-    if (config) await deleteResources(config, queues).catch(() => undefined);
+    if (config) await deleteNamespaceResources(config, { queues }).catch(() => undefined);
     await closeClients();
     await db.drop().catch(() => undefined);
     throw err;
