@@ -15,6 +15,7 @@ import { container, createContainer } from "../functions/shared/container";
 import { type LocalApp, startLocalApp } from "../local/app";
 import { quietLogger } from "../local/runtime/lambda-context";
 import { startSqsPoller } from "../local/runtime/sqs-poller";
+import { waitUntil } from "../test/helpers/wait";
 import { measureRawEmbedderRate } from "./embedder";
 import {
   type BenchNamespace,
@@ -24,7 +25,6 @@ import {
   numberFlag,
   round2,
   seededRandom,
-  sleep,
   type WireMessage,
   withNamespace,
   writeReport,
@@ -246,16 +246,6 @@ async function lagging(ns: BenchNamespace): Promise<Record<IndexTarget, number>>
   return { keyword: Number(r.k), vector: Number(r.v) };
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function measureRawChromaUpsert(cfg: Config, rows: readonly StoredMessage[], batch: number) {
   const dim = 384;
   const index = new ChromaVectorIndex(chromaClient(cfg), `${cfg.CHROMA_COLLECTION}-rawupsert`, {
@@ -317,9 +307,10 @@ async function measureRawQueue(cfg: Config, n: number, poller: PollerSettings) {
       logger: quietLogger,
     });
     try {
-      await waitFor("raw queue drain", Math.max(120_000, n * 20), async () =>
-        p.counters.deleted >= n ? true : undefined,
-      );
+      await waitUntil("raw queue drain", async () => p.counters.deleted >= n, {
+        timeoutMs: Math.max(120_000, n * 20),
+        everyMs: 50,
+      });
     } finally {
       await p.stop();
     }
@@ -361,9 +352,10 @@ async function measurePath(
   const t0 = performance.now();
   const app = await startApp();
   try {
-    await waitFor(`${target} path`, Math.max(300_000, n * 60), async () =>
-      (await lagging(ns))[target] === 0 ? true : undefined,
-    );
+    await waitUntil(`${target} path`, async () => (await lagging(ns))[target] === 0, {
+      timeoutMs: Math.max(300_000, n * 60),
+      everyMs: 50,
+    });
     const seconds = (performance.now() - t0) / 1000;
     const { invocations, received, failedItems, failedInvocations, invokeMs } = app.pollers[target].counters;
     return {
@@ -406,15 +398,23 @@ async function measureEndToEnd(
   }
   const apiSeconds = (performance.now() - t0) / 1000;
   // Cheap SQL polling first (a refresh per check would slow OpenSearch down), then the verify check.
-  await waitFor("both indexes caught up", Math.max(300_000, messages.length * 60), async () => {
-    const lag = await lagging(ns);
-    return lag.keyword === 0 && lag.vector === 0 ? true : undefined;
-  });
+  await waitUntil(
+    "both indexes caught up",
+    async () => {
+      const lag = await lagging(ns);
+      return lag.keyword === 0 && lag.vector === 0;
+    },
+    { timeoutMs: Math.max(300_000, messages.length * 60), everyMs: 50 },
+  );
   let last: StoreCounts | undefined;
-  const counts = await waitFor("all three stores in sync", 60_000, async () => {
-    last = await storeCounts(container());
-    return inSync(last) && last.postgres === expectedTotal ? last : undefined;
-  }).catch((err: unknown) => {
+  const counts = await waitUntil(
+    "all three stores in sync",
+    async () => {
+      last = await storeCounts(container());
+      return inSync(last) && last.postgres === expectedTotal ? last : null;
+    },
+    { timeoutMs: 60_000, everyMs: 50 },
+  ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; last counts ${JSON.stringify(last)}`);
   });
   const seconds = (performance.now() - t0) / 1000;

@@ -3,14 +3,14 @@ export async function waitUntil<T>(
   what: string,
   check: () => Promise<T>,
   { timeoutMs = 30_000, everyMs = 250 }: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       last = await check();
-      if (last) return last;
+      if (last) return last as NonNullable<T>;
     } catch (err) {
       lastError = err;
     }
