@@ -2,11 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LegHit, StoredMessage } from "../../functions/core/model";
 import type {
   IndexedVersion,
-  IndexJob,
-  IndexTarget,
   IndexWriteOutcome,
-  JobMessage,
-  JobPublisher,
   OutboxEntry,
   OutboxStore,
   ReconcilableKeywordIndex,
@@ -29,6 +25,7 @@ import {
   type VectorCollectionRegistry,
   type VectorCollectionState,
 } from "../../functions/core/vector-collections";
+import { MemoryPublisher } from "../helpers/memory-ports";
 
 class FakeStore implements ReconcileStore, OutboxStore {
   rows = new Map<number, RowVersion>();
@@ -98,15 +95,6 @@ class FakeStore implements ReconcileStore, OutboxStore {
   }
 }
 
-class FakePublisher implements JobPublisher {
-  readonly jobsPerMessage = 25;
-  published: { target: IndexTarget; job: IndexJob }[] = [];
-  async publish(target: IndexTarget, messages: readonly JobMessage[]) {
-    for (const m of messages) for (const job of m.jobs) this.published.push({ target, job });
-    return new Set(messages.map((m) => m.id));
-  }
-}
-
 class FakeKeyword implements ReconcilableKeywordIndex {
   docs = new Map<number, number>();
   removed: { messageId: number; version: number }[] = [];
@@ -168,7 +156,7 @@ function setup(n = 20) {
   const store = new FakeStore();
   const keyword = new FakeKeyword();
   const vector = new FakeVector();
-  const publisher = new FakePublisher();
+  const publisher = new MemoryPublisher();
   for (let id = 1; id <= n; id++) {
     store.put(id, 2);
     keyword.docs.set(id, 2);
