@@ -30,15 +30,16 @@ export interface ChromaQueryResult {
 export class ChromaQueryHttp {
   private readonly base: URL;
   private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
 
   constructor(
     baseUrl: string,
-    private readonly headers: Readonly<Record<string, string>> = {},
     private readonly timeoutMs = 30_000,
   ) {
     this.base = new URL(baseUrl);
     const secure = this.base.protocol === "https:";
     this.agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.send = secure ? httpsRequest : httpRequest;
   }
 
   query(collection: CollectionAddress, body: ChromaQueryBody): Promise<ChromaQueryResult> {
@@ -46,16 +47,14 @@ export class ChromaQueryHttp {
       `/api/v2/tenants/${encodeURIComponent(collection.tenant)}/databases/` +
       `${encodeURIComponent(collection.database)}/collections/${encodeURIComponent(collection.id)}/query`;
     const payload = JSON.stringify(body);
-    const send = this.base.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(
+      const req = this.send(
         new URL(path, this.base),
         {
           method: "POST",
           agent: this.agent,
           timeout: this.timeoutMs,
           headers: {
-            ...this.headers,
             "content-type": "application/json",
             "content-length": Buffer.byteLength(payload),
           },
