@@ -28,7 +28,8 @@ export class AppError extends Error {
     return this.status < 500;
   }
 
-  toJSON(): { error: { code: string; message: string; details?: readonly ErrorDetail[] } } {
+  /** The HTTP error body. Deliberately not toJSON: logs serialize with JSON.stringify and must keep the message and cause. */
+  toResponseBody(): { error: { code: string; message: string; details?: readonly ErrorDetail[] } } {
     const message = this.expose ? this.message : "Internal error";
     return {
       error: { code: this.code, message, ...(this.details.length > 0 ? { details: this.details } : {}) },

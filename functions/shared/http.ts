@@ -42,7 +42,7 @@ export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, 
       if (err.status >= 500) {
         logger.error("request failed", { code: err.code, error: request.error as Error });
       }
-      const response = json(err.status, err.toJSON());
+      const response = json(err.status, err.toResponseBody());
       if (err instanceof AppError && err.retryable)
         response.headers = { ...response.headers, "retry-after": "1" };
       request.response = response;
