@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Embedder } from "../core/ports";
 import { bedrockClient } from "../shared/clients";
 import { type Config, config } from "../shared/config";
 import { BedrockEmbedder } from "./bedrock/bedrock-embedder";
-import { OnnxEmbedder } from "./onnx/onnx-embedder";
+import { OnnxEmbedder, resolveModelDir } from "./onnx/onnx-embedder";
 
 /** The one switch between embedders; both return L2-normalised vectors tagged with their modelId. */
 export function createEmbedder(cfg: Config = config()): Embedder {
@@ -18,4 +20,33 @@ export function createEmbedder(cfg: Config = config()): Embedder {
         dimensions: cfg.BEDROCK_DIMENSIONS as 256 | 512 | 1024,
       });
   }
+}
+
+const BEDROCK_PREFIX = "bedrock:";
+const BEDROCK_DIMENSIONS = new Set([256, 512, 1024]);
+/** An ONNX model id usable as a directory name (no separators, no "." or ".."). */
+const ONNX_MODEL_ID = /^(?!\.{1,2}$)[A-Za-z0-9._@-]+$/;
+
+/**
+ * An embedder for a model a collection was recorded with, or null when this deployment cannot
+ * embed with it. During a model switch search still reads the previous model's collection, so its
+ * queries must be embedded by that model, not the configured one.
+ * - Bedrock ids (`bedrock:<model id>:<dimension>`, BedrockEmbedder.modelId) carry all it needs.
+ * - An ONNX model is looked up beside the configured one, in `<dirname(ONNX_MODEL_DIR)>/<model id>`
+ *   (the layout `trisearch stack up` uses: .cache/models/all-minilm-l6-v2-q).
+ */
+export function embedderForModel(modelId: string, cfg: Config = config()): Embedder | null {
+  if (modelId.startsWith(BEDROCK_PREFIX)) {
+    const rest = modelId.slice(BEDROCK_PREFIX.length);
+    const cut = rest.lastIndexOf(":");
+    const dimension = Number(rest.slice(cut + 1));
+    if (cut <= 0 || !BEDROCK_DIMENSIONS.has(dimension)) return null;
+    return new BedrockEmbedder(bedrockClient(cfg), {
+      modelId: rest.slice(0, cut),
+      dimensions: dimension as 256 | 512 | 1024,
+    });
+  }
+  if (!ONNX_MODEL_ID.test(modelId)) return null;
+  const dir = join(dirname(resolveModelDir(cfg.ONNX_MODEL_DIR)), modelId);
+  return existsSync(join(dir, "model.onnx")) ? new OnnxEmbedder({ modelDir: dir, modelId }) : null;
 }

@@ -139,6 +139,15 @@ export interface VectorSearch {
   query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]>;
 }
 
+/**
+ * The semantic leg's model and store, resolved together: query vectors must come from the model
+ * whose vectors the store holds (during a model switch, the previous model's).
+ */
+export interface SemanticLeg {
+  readonly embedder: Embedder;
+  readonly vector: VectorSearch;
+}
+
 /** A vector store's search: under its own filter (`query`), or among given messages only. */
 export interface NearestVectors extends VectorSearch {
   /** Nearest among `messageIds`; fails if one of them has no vector in the store. */

@@ -1,12 +1,11 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import { searchMessages } from "../core/search/search-messages";
 import { parseSearchRequest } from "../core/search/search-request";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
 import { logger } from "../shared/logger";
-import { activeVectorIndex } from "../shared/vector-collections";
+import { semanticLeg } from "../shared/vector-collections";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
@@ -17,10 +16,8 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const result = await searchMessages(
     {
       keyword: await c.keywordIndex(),
-      // The active collection: during an embedding model switch, the old model's until the new one is complete.
-      // Filters are answered from PostgreSQL where Chroma's own filter is slow (see filtered-vector-search.ts).
-      vector: filteredVectorSearch((await activeVectorIndex(c)).index, c.messageFilter),
-      embedder: c.embedder,
+      // The active collection and its model: during a model switch, the old one until the new one is complete.
+      semantic: () => semanticLeg(c),
       messages: c.store,
       onStaleHits: (_leg, ids) =>
         logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),

@@ -1,5 +1,9 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
+import { embedderForModel } from "../adapters/embedder-factory";
 import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
+import { RetryableError } from "../core/errors";
+import type { Embedder, SemanticLeg } from "../core/ports";
+import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import {
   type ResolvedVectorCollections,
   resolveVectorCollections,
@@ -10,7 +14,7 @@ import type { Container } from "./container";
 
 /**
  * Which Chroma collection to read and which to write, for a container. Search calls
- * `activeVectorIndex(container())` (the collection of the model it was last switched to);
+ * `semanticLeg(container())` (the collection of the model it was last switched to, and that model);
  * the embedder worker, reindex and the reconciler use `writeVectorIndex` (the configured model's).
  * Resolved from PostgreSQL and cached briefly, so a switch reaches every container within seconds.
  */
@@ -21,6 +25,8 @@ interface PerContainer {
   store?: PgReconcileStore;
   resolved?: { at: number; value: Promise<ResolvedVectorCollections> };
   indexes: Map<string, ChromaVectorIndex>;
+  /** Embedders of models other than the configured one (null: this deployment cannot embed with it). */
+  embedders: Map<string, Embedder | null>;
 }
 
 const state = new WeakMap<Container, PerContainer>();
@@ -28,7 +34,7 @@ const state = new WeakMap<Container, PerContainer>();
 function of(c: Container): PerContainer {
   let s = state.get(c);
   if (!s) {
-    s = { indexes: new Map() };
+    s = { indexes: new Map(), embedders: new Map() };
     state.set(c, s);
   }
   return s;
@@ -87,26 +93,43 @@ export async function writeVectorIndex(c: Container): Promise<ChromaVectorIndex>
 }
 
 /**
- * What search reads. During a model switch this is the previous model's collection: query
- * vectors must then come from that model (same model id and dimension as `active`); a query
- * from another dimension is rejected by the index (dimension_mismatch).
+ * What search reads: during a model switch the previous model's collection, whose vectors came
+ * from that model (same model id and dimension as `active`).
  */
 export async function activeVectorIndex(
   c: Container,
 ): Promise<{ index: ChromaVectorIndex; collection: VectorCollectionRef; switching: boolean }> {
-  let resolved: ResolvedVectorCollections;
-  try {
-    resolved = await vectorCollections(c);
-  } catch {
-    // The first lookup needs Chroma (the base collection's model). If it is down, hand out the
-    // base index: its own query fails, so only the semantic leg degrades, not the whole search.
-    const base = c.vectorIndex();
-    const ref = { name: base.collectionName, model: c.embedder.modelId, dimension: c.embedder.dimension };
-    return { index: base, collection: ref, switching: false };
-  }
+  const resolved = await vectorCollections(c);
   return {
     index: vectorIndexFor(c, resolved.active),
     collection: resolved.active,
     switching: resolved.switching,
   };
+}
+
+/** An embedder for `modelId`: the configured one, or one built from the id (embedderForModel). */
+function embedderOf(c: Container, modelId: string): Embedder | null {
+  if (modelId === c.embedder.modelId) return c.embedder;
+  const s = of(c);
+  if (!s.embedders.has(modelId)) s.embedders.set(modelId, embedderForModel(modelId, c.config));
+  return s.embedders.get(modelId) ?? null;
+}
+
+/**
+ * Search's semantic leg: the active collection, queried with vectors of the model it holds, and
+ * its filters answered from PostgreSQL where Chroma's own filter is slow (filtered-vector-search.ts).
+ * Resolved per request (cached for a few seconds), so bm25 searches never touch it and a failed
+ * lookup degrades only this leg.
+ */
+export async function semanticLeg(c: Container): Promise<SemanticLeg> {
+  const { index, collection } = await activeVectorIndex(c);
+  const embedder = embedderOf(c, collection.model);
+  if (!embedder) {
+    throw new RetryableError(
+      `the active vector collection ${collection.name} holds ${collection.model} vectors, which this ` +
+        `deployment cannot embed (configured: ${c.embedder.modelId}); semantic search resumes when the ` +
+        "model switch completes",
+    );
+  }
+  return { embedder, vector: filteredVectorSearch(index, c.messageFilter) };
 }

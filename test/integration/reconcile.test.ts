@@ -14,6 +14,7 @@ import { type Container, container, createContainer, setContainer } from "../../
 import { runReconcile } from "../../functions/shared/reconcile-runner";
 import {
   activeVectorIndex,
+  semanticLeg,
   vectorCollections,
   writeVectorIndex,
 } from "../../functions/shared/vector-collections";
@@ -251,8 +252,11 @@ describe("reconciliation on the real local stack", () => {
       const live = await liveIds();
       const searchWorks = async () => {
         const active = await activeVectorIndex(c);
-        const [q] = await c.embedder.embed(["users cannot log in after a password reset"]);
-        const hits = await active.index.query(q!, {}, 5);
+        const leg = await semanticLeg(c);
+        // Query vectors come from the model the active collection holds, not the configured one.
+        expect(leg.embedder.modelId).toBe(active.collection.model);
+        const [q] = await leg.embedder.embed(["users cannot log in after a password reset"]);
+        const hits = await leg.vector.query(q!, {}, 5);
         expect(hits.length).toBe(5);
         const api = await t.api("GET", "/search?q=login+problems&strategy=semantic");
         expect(api.status).toBe(200);

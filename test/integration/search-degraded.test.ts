@@ -52,8 +52,7 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
     const error = await searchMessages(
       {
         keyword: new OpenSearchKeywordIndex(openSearchClient(dead.config), "messages"),
-        vector: dead.vectorIndex(),
-        embedder: dead.embedder,
+        semantic: async () => ({ vector: dead.vectorIndex(), embedder: dead.embedder }),
         messages: dead.store,
       },
       parseSearchRequest({ q: "OAuth" }),

@@ -1,6 +1,6 @@
 import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
-import type { Embedder, EnrichedMessage, KeywordSearch, MessageReader, VectorSearch } from "../ports";
+import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
 import { paginate, planPage } from "./cursor";
 import { type FusedHit, reciprocalRankFusion } from "./fusion";
 import { positiveText } from "./query-parser";
@@ -8,8 +8,8 @@ import type { SearchRequest } from "./search-request";
 
 export interface SearchDeps {
   readonly keyword: KeywordSearch;
-  readonly vector: VectorSearch;
-  readonly embedder: Embedder;
+  /** Resolved only by strategies that run the semantic leg; a failure degrades that leg alone. */
+  readonly semantic: () => Promise<SemanticLeg>;
   readonly messages: MessageReader;
   /** Hits whose rows are gone or soft-deleted: index drift the reconciler repairs. */
   readonly onStaleHits?: (leg: "enrichment", messageIds: number[]) => void;
@@ -64,9 +64,10 @@ export async function searchMessages(
 
   const runLeg = async (leg: LegName): Promise<LegHit[]> => {
     if (leg === "bm25") return deps.keyword.search(req.query, req.filters, plan.window);
-    const [embedding] = await deps.embedder.embed([positiveText(req.query)]);
+    const { embedder, vector } = await deps.semantic();
+    const [embedding] = await embedder.embed([positiveText(req.query)]);
     if (!embedding) throw new RetryableError("the embedder returned no vector");
-    return deps.vector.query(embedding, req.filters, plan.window);
+    return vector.query(embedding, req.filters, plan.window);
   };
   const settled = await Promise.allSettled(legs.map(runLeg));
 

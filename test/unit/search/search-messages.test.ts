@@ -32,14 +32,26 @@ function world(n: number, stale: ReadonlySet<number>) {
   const hits = (order: number[], window: number): LegHit[] =>
     order.slice(0, window).map((id, i) => ({ messageId: id, score: 1 - i / 1000 }));
   const staleSeen: number[] = [];
+  const semanticResolved = { count: 0 };
   const deps = {
     keyword: { search: async (_q: unknown, _f: unknown, size: number) => hits(ids, size) },
-    vector: { query: async (_e: number[], _f: unknown, limit: number) => hits([...ids].reverse(), limit) },
-    embedder: { modelId: "m", dimension: 1, embed: async (texts: readonly string[]) => texts.map(() => [1]) },
+    semantic: async () => {
+      semanticResolved.count++;
+      return {
+        vector: {
+          query: async (_e: number[], _f: unknown, limit: number) => hits([...ids].reverse(), limit),
+        },
+        embedder: {
+          modelId: "m",
+          dimension: 1,
+          embed: async (texts: readonly string[]) => texts.map(() => [1]),
+        },
+      };
+    },
     messages,
     onStaleHits: (_leg: "enrichment", got: number[]) => staleSeen.push(...got),
   };
-  return { deps, reads, staleSeen };
+  return { deps, reads, staleSeen, semanticResolved };
 }
 
 const request = (params: Record<string, unknown>) => parseSearchRequest({ q: "anything", ...params });
@@ -93,5 +105,35 @@ describe("searchMessages enrichment", () => {
     const res = await searchMessages(w.deps, request({ strategy: "semantic", limit: 10 }), { rrfK: 60 });
     expect(res.hits.map((h) => h.message.id)).toEqual([5, 4, 2, 1]);
     expect(res.nextCursor).toBeNull();
+  });
+});
+
+describe("searchMessages semantic leg resolution", () => {
+  it("resolves the semantic leg only for strategies that run it", async () => {
+    const w = world(30, new Set());
+    await searchMessages(w.deps, request({ strategy: "bm25" }), { rrfK: 60 });
+    expect(w.semanticResolved.count).toBe(0);
+    await searchMessages(w.deps, request({ strategy: "hybrid" }), { rrfK: 60 });
+    await searchMessages(w.deps, request({ strategy: "semantic" }), { rrfK: 60 });
+    expect(w.semanticResolved.count).toBe(2);
+  });
+
+  it("a leg that cannot be resolved degrades a hybrid search and fails a semantic one", async () => {
+    const w = world(30, new Set());
+    const failures: string[] = [];
+    const deps = {
+      ...w.deps,
+      semantic: () => Promise.reject(new Error("no embedder for the active collection's model")),
+      onLegFailure: (leg: string) => failures.push(leg),
+    };
+    const hybrid = await searchMessages(deps, request({ strategy: "hybrid", limit: 5 }), { rrfK: 60 });
+    expect(hybrid.degraded).toEqual(["semantic"]);
+    expect(hybrid.hits.map((h) => h.message.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(hybrid.hits.every((h) => h.ranks.semantic === null)).toBe(true);
+    const error = await searchMessages(deps, request({ strategy: "semantic" }), { rrfK: 60 }).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toMatchObject({ status: 503 });
+    expect(failures).toEqual(["semantic", "semantic"]);
   });
 });
