@@ -132,7 +132,7 @@ async function run(ns: BenchNamespace, n: number, poller: PollerSettings) {
       workerConcurrency: poller.workerConcurrency,
     });
   // Index and collection exist and the handler modules are loaded, as for a warm Lambda.
-  await setup.keywordIndex();
+  await setup.keywordIndex().ensureIndex();
   await setup.vectorIndex().ensureCollection();
   await (await startApp()).stop();
 

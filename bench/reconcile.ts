@@ -78,7 +78,7 @@ async function main(): Promise<void> {
          FROM generate_series(1, $1) AS i`,
         [messages, model.modelId],
       );
-      const keyword = await c.keywordIndex();
+      const keyword = c.keywordIndex();
       const vectors: ChromaVectorIndex = await writeVectorIndex(c);
       const store = reconcileStore(c);
       let afterId = 0;

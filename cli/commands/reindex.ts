@@ -42,7 +42,7 @@ export async function reindex(
   const batch = opts.batch ?? 256;
   const wantKeyword = opts.target !== "vector";
   const wantVector = opts.target !== "keyword";
-  const keyword = wantKeyword ? await c.keywordIndex() : undefined;
+  const keyword = wantKeyword ? c.keywordIndex() : undefined;
   const vector = wantVector ? await writeVectorIndex(c) : undefined;
   if (opts.recreate) {
     if (keyword) {

@@ -1,5 +1,5 @@
 import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
-import { closeClients, openSearchClient } from "../../functions/shared/clients";
+import { closeClients } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
 import { vectorCollections, writeVectorIndex } from "../../functions/shared/vector-collections";
 import { parseFlags } from "../args";
@@ -27,9 +27,9 @@ export interface StoreCounts {
 
 /** Counts per store; Chroma's is the collection the configured embedding model writes to. */
 export async function storeCounts(c = createContainer()): Promise<StoreCounts> {
-  const keyword = await c.keywordIndex();
-  // An index deleted by hand counts as empty instead of failing the check.
-  const exists = (await openSearchClient(c.config).indices.exists({ index: keyword.indexName })).body;
+  const keyword = c.keywordIndex();
+  // A missing index (deleted by hand) counts as empty; a read-only check never creates it.
+  const exists = await keyword.exists();
   if (exists) await keyword.refresh();
   const [postgres, opensearch, chroma, outboxPending] = await Promise.all([
     c.store.countLive(),

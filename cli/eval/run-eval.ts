@@ -116,7 +116,7 @@ const secondsSince = (t: number) => Number(((performance.now() - t) / 1000).toFi
 async function useAnalyzer(ns: Namespace, analysis: object): Promise<void> {
   const os = openSearchClient(ns.config);
   const index = ns.config.OPENSEARCH_INDEX;
-  const keyword = await createContainer(ns.config).keywordIndex();
+  const keyword = createContainer(ns.config).keywordIndex();
   const created = await os.indices.get({ index });
   const mappings = (created.body as Record<string, { mappings: Record<string, unknown> }>)[index]?.mappings;
   if (!mappings) throw new Error(`index ${index} has no mapping`);

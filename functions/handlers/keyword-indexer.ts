@@ -9,8 +9,7 @@ export const handler = middy(async (event: SQSEvent) => {
   const deps = container();
   return processJobBatch(
     event,
-    async (records) =>
-      applyKeywordJobs({ store: deps.store, keywordIndex: await deps.keywordIndex() }, records),
+    async (records) => applyKeywordJobs({ store: deps.store, keywordIndex: deps.keywordIndex() }, records),
     "keyword-indexer",
   );
 });

@@ -15,7 +15,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const c = container();
   const result = await searchMessages(
     {
-      keyword: await c.keywordIndex(),
+      keyword: c.keywordIndex(),
       // The active collection and its model: during a model switch, the old one until the new one is complete.
       semantic: () => semanticLeg(c),
       messages: c.store,

@@ -23,7 +23,12 @@ export interface Container {
   /** The ingest queue (Slack events in, the ingest consumer out). */
   readonly ingestQueue: SqsEventQueue;
   readonly embedder: Embedder;
-  keywordIndex(): Promise<OpenSearchKeywordIndex>;
+  /**
+   * The keyword index adapter. It does not create the index: writes create it with its mapping
+   * (OpenSearchKeywordIndex.ensureIndex), search treats a missing index as empty, and read-only
+   * commands (verify, reconcile --dry-run) check exists() instead of creating one.
+   */
+  keywordIndex(): OpenSearchKeywordIndex;
   vectorIndex(): ChromaVectorIndex;
   readonly warn: (message: string, err: unknown) => void;
 }
@@ -34,7 +39,7 @@ export function createContainer(cfg: Config = config()): Container {
   let publisher: SqsJobPublisher | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let embedder: Embedder | undefined;
-  let keywordIndex: Promise<OpenSearchKeywordIndex> | undefined;
+  let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
   return {
     config: cfg,
@@ -67,14 +72,7 @@ export function createContainer(cfg: Config = config()): Container {
       return built;
     },
     keywordIndex() {
-      keywordIndex ??= (async () => {
-        const index = new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX);
-        await index.ensureIndex();
-        return index;
-      })().catch((err: unknown) => {
-        keywordIndex = undefined; // let the next invocation try again
-        throw err;
-      });
+      keywordIndex ??= new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX);
       return keywordIndex;
     },
     vectorIndex() {

@@ -2,7 +2,6 @@ import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-k
 import type { ReconcilableKeywordIndex } from "../core/ports";
 import { driftTotal, type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
 import { promoteVectorCollection } from "../core/vector-collections";
-import { openSearchClient } from "./clients";
 import type { Container } from "./container";
 import { logger } from "./logger";
 import { emfFields } from "./metrics";
@@ -15,8 +14,7 @@ import { reconcileStore, vectorCollections, vectorIndexFor } from "./vector-coll
 export async function runReconcile(c: Container, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const cfg = c.config;
   const store = reconcileStore(c);
-  const keyword = await c.keywordIndex();
-  const keywordIndex = await keywordIndexForRun(c, keyword, opts.dryRun ?? false);
+  const keywordIndex = await keywordIndexForRun(c.keywordIndex(), opts.dryRun ?? false);
   const collections = await vectorCollections(c, { fresh: true });
   const vectorIndex = vectorIndexFor(c, collections.write);
   const report = await reconcile(
@@ -54,12 +52,10 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
  * bulk writes would auto-create one with a dynamic mapping), a dry run sees it as empty.
  */
 async function keywordIndexForRun(
-  c: Container,
   keyword: OpenSearchKeywordIndex,
   dryRun: boolean,
 ): Promise<ReconcilableKeywordIndex> {
-  const exists = (await openSearchClient(c.config).indices.exists({ index: keyword.indexName })).body;
-  if (exists) {
+  if (await keyword.exists()) {
     // The walk uses search (near-real-time): make writes of the last second visible first, or
     // they would look stale and be repaired twice.
     await keyword.refresh();

@@ -112,6 +112,8 @@ describe("reconciliation on the real local stack", () => {
     expect(drifted.opensearch).toBe(0);
     expect(drifted.report.keyword.missing).toBe(N);
     expect(drifted.drift).toBe(N);
+    // verify is read-only: it reports the missing index and does not create an empty one.
+    expect(await container().keywordIndex().exists()).toBe(false);
 
     const rec = await cli("reconcile");
     expect(rec.code, rec.stderr).toBe(0);
@@ -135,7 +137,7 @@ describe("reconciliation on the real local stack", () => {
 
   it("removes a vector and a document for a message that does not exist, and ones for a message deleted in PostgreSQL only", async () => {
     const c = container();
-    const keyword = await c.keywordIndex();
+    const keyword = c.keywordIndex();
     const ghost: StoredMessage = {
       id: 900_001,
       sourceId: 1,

@@ -20,7 +20,7 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
     expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
       202,
     );
-    const keyword = await createContainer(t.config).keywordIndex();
+    const keyword = createContainer(t.config).keywordIndex();
     await waitUntil("keyword leg indexed", async () => (await keyword.count(true)) === DEMO_MESSAGES.length);
   });
   afterAll(async () => t?.close());
@@ -44,6 +44,22 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
     const res = await t.api("GET", "/search?q=OAuth&strategy=semantic");
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: { code: "unavailable" } });
+  });
+
+  it("a keyword index that does not exist yet is an empty BM25 leg, and search does not create it", async () => {
+    const c = createContainer({
+      ...t.config,
+      OPENSEARCH_INDEX: `${t.config.OPENSEARCH_INDEX}-never-written`,
+    });
+    const keyword = c.keywordIndex();
+    const res = await searchMessages(
+      { keyword, semantic: () => Promise.reject(new Error("not used")), messages: c.store },
+      parseSearchRequest({ q: "OAuth", strategy: "bm25" }),
+      { rrfK: 60 },
+    );
+    expect(res.hits).toEqual([]);
+    expect(res.degraded).toEqual([]);
+    expect(await keyword.exists()).toBe(false);
   });
 
   it("both legs down is a 503 (RetryableError) from the use case", async () => {

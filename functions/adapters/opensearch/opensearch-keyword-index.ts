@@ -46,7 +46,6 @@ const NOT_FOUND = 404;
 const CONFLICT = 409;
 const TOO_MANY_REQUESTS = 429;
 
-/** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
 /**
  * English analysis plus word parts, so "OAuth2" is found by "OAuth" (and "OAuth2"): the
  * standard tokenizer keeps "OAuth2" whole, the word delimiter adds "OAuth" and "2" beside it.
@@ -80,6 +79,7 @@ export const MESSAGE_ANALYSIS = {
   },
 };
 
+/** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
 export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch {
   private readonly opts: Required<OpenSearchKeywordIndexOptions>;
   private ensured: Promise<void> | undefined;
@@ -147,6 +147,11 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     }
   }
 
+  /** Whether the index exists (read-only callers check this instead of creating it). */
+  async exists(): Promise<boolean> {
+    return (await this.client.indices.exists({ index: this.indexName })).body;
+  }
+
   /** Rows with deletedAt are written as deletes, so callers can pass the current rows as they are. */
   async upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]> {
     const actions: BulkAction[] = rows.map((row) =>
@@ -185,14 +190,21 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     });
   }
 
-  /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
   /** The BM25 leg: our parsed query compiled to DSL (never query_string on user input). */
   async search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]> {
     return this.searchBody(buildKeywordQuery(query, filters, { size }));
   }
 
+  /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
   async searchBody(body: object): Promise<LegHit[]> {
-    const res = await this.client.search({ index: this.indexName, body: body as Record<string, unknown> });
+    const res = await this.client
+      .search({ index: this.indexName, body: body as Record<string, unknown> })
+      .catch((err: unknown) => {
+        // No index yet (nothing written since a deploy, or deleted until reconcile rebuilds it): no hits.
+        if (errorType(err) === "index_not_found_exception") return null;
+        throw err;
+      });
+    if (!res) return [];
     // Bodies from buildKeywordQuery fetch no stored fields (no _id): the id is the tie-break sort value.
     return res.body.hits.hits.map((hit) => ({
       messageId: Number(hit._id ?? hit.sort?.[1]),
