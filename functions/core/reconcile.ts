@@ -46,8 +46,8 @@ export interface ReconcileStore {
   listRowVersions(afterId: number, limit: number): Promise<RowVersion[]>;
   /** The given rows; ids with no row are absent from the map. */
   rowVersions(ids: readonly number[]): Promise<Map<number, RowVersion>>;
-  /** Writes upsert jobs to the outbox (skipping ones already pending); returns the outbox ids. */
-  enqueueRepairs(jobs: readonly RepairJob[]): Promise<number[]>;
+  /** Writes upsert jobs to the outbox, skipping ones already pending; returns the rows written. */
+  enqueueRepairs(jobs: readonly RepairJob[]): Promise<{ outboxId: number; target: IndexTarget }[]>;
   /** Highest message id (0 when empty): the progress denominator. */
   maxId(): Promise<number>;
   loadCursor(name: string): Promise<unknown>;
@@ -363,11 +363,15 @@ async function idStep(
 
   if (!dryRun) {
     if (repairs.length > 0) {
-      const ids = await deps.store.enqueueRepairs(repairs);
-      report.keyword.enqueued += repairs.filter((r) => r.target === "keyword").length;
-      report.vector.enqueued += repairs.filter((r) => r.target === "vector").length;
+      // Repairs already pending in the outbox are not written again, nor counted as enqueued.
+      const written = await deps.store.enqueueRepairs(repairs);
+      report.keyword.enqueued += written.filter((w) => w.target === "keyword").length;
+      report.vector.enqueued += written.filter((w) => w.target === "vector").length;
       // Fast path, as after an ingest commit; the end-of-run sweep catches what this misses.
-      const sent = await publishCommitted(deps, ids);
+      const sent = await publishCommitted(
+        deps,
+        written.map((w) => w.outboxId),
+      );
       report.outbox.sent += sent.sent;
       report.outbox.failed += sent.failed;
     }

@@ -58,7 +58,7 @@ class FakeStore implements ReconcileStore, OutboxStore {
           job: { messageId: j.messageId, op: "upsert", version: j.version },
           sent: false,
         });
-        return id;
+        return { outboxId: id, target: j.target };
       });
   }
   async maxId() {
@@ -215,6 +215,23 @@ describe("reconcile", () => {
       { messageId: 500, version: 5 },
     ]);
     expect(s.vector.removed.sort((a, b) => a - b)).toEqual([8, 600]);
+  });
+
+  it("counts as enqueued only the repairs it wrote, not ones already pending in the outbox", async () => {
+    const s = setup();
+    addDrift(s);
+    // The missing keyword document already has an unsent job (e.g. the relay is behind).
+    s.store.outbox.push({
+      id: 1,
+      target: "keyword",
+      job: { messageId: 3, op: "upsert", version: 2 },
+      sent: false,
+    });
+    const r = await reconcile(s.deps, { pageSize: 3, maxPages: Number.POSITIVE_INFINITY });
+    expect(r.keyword).toMatchObject({ missing: 1, stale: 1, enqueued: 1 });
+    expect(r.vector.enqueued).toBe(3);
+    const keywordJobs = s.store.outbox.filter((o) => o.target === "keyword").map((o) => o.job.messageId);
+    expect(keywordJobs.sort()).toEqual([3, 5]);
   });
 
   it("a dry run reports the same drift and changes nothing", async () => {

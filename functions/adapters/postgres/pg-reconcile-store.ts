@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { StoredMessage } from "../../core/model";
+import type { IndexTarget, StoredMessage } from "../../core/model";
 import type { ReconcileCursor, ReconcileStore, RepairJob, RowVersion } from "../../core/reconcile";
 import type { VectorCollectionRegistry, VectorCollectionState } from "../../core/vector-collections";
 import { MESSAGE_COLUMNS, toStoredMessage } from "./pg-message-store";
@@ -33,20 +33,20 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
     );
   }
 
-  async enqueueRepairs(jobs: readonly RepairJob[]): Promise<number[]> {
+  async enqueueRepairs(jobs: readonly RepairJob[]): Promise<{ outboxId: number; target: IndexTarget }[]> {
     if (jobs.length === 0) return [];
     // A job already waiting in the outbox for the same index and version (or newer) is enough.
-    const res = await this.pool.query<{ id: string }>(
+    const res = await this.pool.query<{ id: string; target: IndexTarget }>(
       `INSERT INTO outbox (message_id, target, op, version)
        SELECT a.message_id, a.target, 'upsert', a.version
        FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS a(message_id, target, version)
        WHERE NOT EXISTS (
          SELECT 1 FROM outbox o
          WHERE o.message_id = a.message_id AND o.target = a.target AND o.sent_at IS NULL AND o.version >= a.version)
-       RETURNING id`,
+       RETURNING id, target`,
       [jobs.map((j) => j.messageId), jobs.map((j) => j.target), jobs.map((j) => j.version)],
     );
-    return res.rows.map((r) => Number(r.id));
+    return res.rows.map((r) => ({ outboxId: Number(r.id), target: r.target }));
   }
 
   async maxId(): Promise<number> {
