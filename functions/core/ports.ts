@@ -15,7 +15,10 @@ export interface Embedder {
   /** Identifies the model (and its dimension) so vectors from different models never mix. */
   readonly modelId: string;
   readonly dimension: number;
+  /** Documents for the index (workers, reindex): batched for throughput. */
   embed(texts: readonly string[]): Promise<number[][]>;
+  /** One search query: tuned for latency (the same model and vector space as `embed`). */
+  embedQuery(text: string): Promise<number[]>;
 }
 
 /** One queue message: several claim-check jobs for the same target (fewer receives and deletes per job). */

@@ -175,4 +175,8 @@ export class FixedEmbedder implements Embedder {
       return Array.from({ length: d }, (_, i) => (i === t.length % d ? 1 : 0));
     });
   }
+  async embedQuery(text: string) {
+    const [vector] = await this.embed([text]);
+    return vector!;
+  }
 }

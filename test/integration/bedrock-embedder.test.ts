@@ -126,6 +126,12 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
     expect(maxInFlight).toBeLessThanOrEqual(3);
   });
 
+  it("embeds a search query with one request", async () => {
+    const embedder = new BedrockEmbedder(client, { dimensions: 256 });
+    expect(await embedder.embedQuery("users can't login")).toEqual(fakeEmbedding("users can't login", 256));
+    expect(calls.map((c) => c.body.inputText)).toEqual(["users can't login"]);
+  });
+
   it("returns [] without calling Bedrock for no texts", async () => {
     expect(await new BedrockEmbedder(client).embed([])).toEqual([]);
     expect(calls).toHaveLength(0);

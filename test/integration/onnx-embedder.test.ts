@@ -58,6 +58,13 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     expect(dot(alone!, padded!)).toBeGreaterThan(0.98);
   });
 
+  it("embedQuery gives a document's vector for the same text (its own one-thread session, same model)", async () => {
+    const [asDocument] = await embedder.embed([text]);
+    const asQuery = await embedder.embedQuery(text);
+    expect(asQuery).toHaveLength(384);
+    expect(maxDiff(asQuery, asDocument!)).toBeLessThan(1e-4);
+  });
+
   it("keeps input order and is deterministic", async () => {
     const texts = Array.from({ length: 70 }, (_, i) => `message ${i} about release ${"x".repeat(i % 13)}`);
     const first = await embedder.embed(texts);

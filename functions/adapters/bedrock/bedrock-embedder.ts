@@ -83,6 +83,11 @@ export class BedrockEmbedder implements Embedder {
     return out;
   }
 
+  /** Titan embeds queries and documents alike: one InvokeModel call. */
+  embedQuery(text: string): Promise<number[]> {
+    return this.embedOne(text);
+  }
+
   private async embedOne(text: string): Promise<number[]> {
     const command = new InvokeModelCommand({
       modelId: this.bedrockModelId,

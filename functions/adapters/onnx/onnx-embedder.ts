@@ -14,11 +14,12 @@ export interface OnnxEmbedderOptions {
   readonly batchSize?: number;
   readonly intraOpNumThreads?: number;
   /**
-   * Intra-op threads for a one-text call (a search query; default 1). A ~10-token forward pass
-   * gains nothing from a second thread (~1 ms either way), while the thread pool's handoff and
-   * spin-waiting burn CPU that concurrent requests and co-located services need. Its own session.
+   * Intra-op threads for embedQuery (default 1). A ~10-token forward pass gains little from a
+   * second thread (3.2 ms of CPU on one, 1.9 ms wall but 3.7 ms of CPU on two), and at 8
+   * concurrent searches that CPU is latency. Its own session, loaded on the first query only:
+   * a worker, which calls embed(), never loads it.
    */
-  readonly singleTextThreads?: number;
+  readonly queryThreads?: number;
   /** Token limit incl. [CLS]/[SEP]; defaults to the tokenizer.json truncation (128). */
   readonly maxLength?: number;
 }
@@ -84,7 +85,7 @@ export class OnnxEmbedder implements Embedder {
   private readonly dir: string;
   private readonly batchSize: number;
   private readonly threads: number;
-  private readonly singleTextThreads: number;
+  private readonly queryThreads: number;
   private readonly maxLength: number | undefined;
 
   constructor(opts: OnnxEmbedderOptions = {}) {
@@ -92,7 +93,7 @@ export class OnnxEmbedder implements Embedder {
     this.modelId = opts.modelId ?? "all-minilm-l6-v2-q";
     this.batchSize = opts.batchSize ?? 32;
     this.threads = opts.intraOpNumThreads ?? 2;
-    this.singleTextThreads = opts.singleTextThreads ?? 1;
+    this.queryThreads = opts.queryThreads ?? 1;
     this.maxLength = opts.maxLength;
   }
 
@@ -108,9 +109,14 @@ export class OnnxEmbedder implements Embedder {
     return pending;
   }
 
+  async embedQuery(text: string): Promise<number[]> {
+    const [vector] = await this.runBatch(await this.loaded(this.queryThreads), [text]);
+    return vector!;
+  }
+
   async embed(texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
-    const model = await this.loaded(texts.length === 1 ? this.singleTextThreads : this.threads);
+    const model = await this.loaded(this.threads);
     // Similar lengths share a sub-batch, so little compute goes to padding; ties break on the text
     // so the same set of texts forms the same sub-batches in any order. Order is restored below.
     const order = texts.map((_, i) => i).sort((a, b) => compareForBatching(texts[a]!, texts[b]!));

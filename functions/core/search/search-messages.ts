@@ -65,9 +65,7 @@ export async function searchMessages(
   const runLeg = async (leg: LegName): Promise<LegHit[]> => {
     if (leg === "bm25") return deps.keyword.search(req.query, req.filters, plan.window);
     const { embedder, vector } = await deps.semantic();
-    const [embedding] = await embedder.embed([positiveText(req.query)]);
-    if (!embedding) throw new RetryableError("the embedder returned no vector");
-    return vector.query(embedding, req.filters, plan.window);
+    return vector.query(await embedder.embedQuery(positiveText(req.query)), req.filters, plan.window);
   };
   const settled = await Promise.allSettled(legs.map(runLeg));
 

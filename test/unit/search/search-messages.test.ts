@@ -45,6 +45,7 @@ function world(n: number, stale: ReadonlySet<number>) {
           modelId: "m",
           dimension: 1,
           embed: async (texts: readonly string[]) => texts.map(() => [1]),
+          embedQuery: async () => [1],
         },
       };
     },
