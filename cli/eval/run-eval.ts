@@ -1,4 +1,3 @@
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { hasQuerySyntax, searchParams, toIngestItem } from "../../functions/core/eval/beir";
 import { type Evaluation, evaluateRun, type QueryScores } from "../../functions/core/eval/metrics";
 import { MAX_BATCH } from "../../functions/core/ingest-request";
@@ -7,6 +6,7 @@ import { MAX_LIMIT } from "../../functions/core/search/search-request";
 import { closeClients, openSearchClient, sqsClient } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
 import { type Namespace, namespaceSlug, startNamespace } from "../../local/namespace";
+import { queueDepth } from "../../local/stack/queues";
 import { inSync, storeCounts } from "../commands/verify";
 import { ANALYZERS, type AnalyzerName } from "./analyzers";
 import type { Dataset } from "./dataset";
@@ -131,18 +131,7 @@ async function useAnalyzer(ns: Namespace, analysis: object): Promise<void> {
 async function queuesIdle(ns: Namespace): Promise<boolean> {
   const sqs = sqsClient(ns.config);
   const depths = await Promise.all(
-    [ns.queues.keyword.url, ns.queues.vector.url].map(async (QueueUrl) => {
-      const res = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl,
-          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        }),
-      );
-      const a = res.Attributes ?? {};
-      return (
-        Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0)
-      );
-    }),
+    [ns.queues.keyword.url, ns.queues.vector.url].map((url) => queueDepth(sqs, url)),
   );
   return depths.every((d) => d === 0);
 }

@@ -76,3 +76,17 @@ export async function ensureQueues(
   );
   return Object.fromEntries(pairs) as QueueUrls;
 }
+
+/** Visible + in flight: everything the queue still holds. */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
+  const a = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return (
+    Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}

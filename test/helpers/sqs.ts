@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 
 /** A client for the local ElasticMQ (any credentials are accepted). */
 export function localSqsClient(): SQSClient {
@@ -9,16 +9,4 @@ export function localSqsClient(): SQSClient {
   });
 }
 
-/** Visible + in flight: everything the queue still holds. */
-export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
-  const a = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
-  return (
-    Number(a.Attributes?.ApproximateNumberOfMessages) +
-    Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible)
-  );
-}
+export { queueDepth } from "../../local/stack/queues";

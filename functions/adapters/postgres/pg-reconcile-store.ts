@@ -65,11 +65,7 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
   }
 
   async loadCursor(name: string): Promise<unknown> {
-    const res = await this.pool.query<{ cursor: unknown }>(
-      "SELECT cursor FROM reconcile_state WHERE name = $1",
-      [name],
-    );
-    return res.rows[0]?.cursor ?? null;
+    return this.load(name);
   }
 
   async saveCursor(name: string, cursor: ReconcileCursor): Promise<void> {
@@ -98,12 +94,8 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
   }
 
   async loadCollections(): Promise<VectorCollectionState | null> {
-    const res = await this.pool.query<{ cursor: VectorCollectionState }>(
-      "SELECT cursor FROM reconcile_state WHERE name = $1",
-      [COLLECTIONS],
-    );
-    const state = res.rows[0]?.cursor;
-    return state && typeof state === "object" && "active" in state ? state : null;
+    const state = await this.load(COLLECTIONS);
+    return state && typeof state === "object" && "active" in state ? (state as VectorCollectionState) : null;
   }
 
   async initCollections(initial: VectorCollectionState): Promise<VectorCollectionState> {
@@ -116,6 +108,15 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
 
   async saveCollections(state: VectorCollectionState): Promise<void> {
     await this.save(COLLECTIONS, state);
+  }
+
+  /** The JSON stored under `name` (null when there is none). */
+  private async load(name: string): Promise<unknown> {
+    const res = await this.pool.query<{ cursor: unknown }>(
+      "SELECT cursor FROM reconcile_state WHERE name = $1",
+      [name],
+    );
+    return res.rows[0]?.cursor ?? null;
   }
 
   private async save(name: string, value: unknown): Promise<void> {
