@@ -50,6 +50,8 @@ describe("search API on the demo set (real local stack)", () => {
     expect(body.results.map((r) => r.content).sort()).toEqual(expected.map((m) => m.content).sort());
     const scores = body.results.map((r) => r.score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    // BM25 scores, read from the hits' sort values.
+    expect(scores.every((s) => s > 0)).toBe(true);
     expect(body.results.every((r) => r.ranks.semantic === null && r.ranks.bm25 !== null)).toBe(true);
   });
 

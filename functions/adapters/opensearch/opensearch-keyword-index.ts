@@ -205,10 +205,10 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
         throw err;
       });
     if (!res) return [];
-    // Bodies from buildKeywordQuery fetch no stored fields (no _id): the id is the tie-break sort value.
+    // Bodies from buildKeywordQuery fetch no stored fields (no _id) and sort by [score, message_id].
     return res.body.hits.hits.map((hit) => ({
       messageId: Number(hit._id ?? hit.sort?.[1]),
-      score: hit._score ?? 0,
+      score: hit._score ?? Number(hit.sort?.[0] ?? 0),
     }));
   }
 

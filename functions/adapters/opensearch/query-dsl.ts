@@ -37,7 +37,6 @@ export interface KeywordSearchBody {
   readonly from?: number;
   readonly query: { readonly bool: { readonly must: Dsl[]; readonly filter: Dsl[] } };
   readonly sort: Dsl[];
-  readonly track_scores: true;
   readonly track_total_hits: false;
   readonly _source: false;
   readonly stored_fields: "_none_";
@@ -124,7 +123,7 @@ export function buildFilterClauses(filters: SearchFilters): Dsl[] {
 
 /**
  * The search body for the BM25 leg: hits sorted by score, ties by message_id (deterministic
- * ranks, so paging a single leg deeper never reorders earlier hits). The adapter reads `_score`
+ * ranks, so paging a single leg deeper never reorders earlier hits). The adapter reads the score
  * and the message id from each hit's sort values.
  */
 export function buildKeywordQuery(
@@ -136,8 +135,9 @@ export function buildKeywordQuery(
     size: opts.size,
     ...(opts.from !== undefined ? { from: opts.from } : {}),
     query: { bool: { must: [compileQuery(ast)], filter: buildFilterClauses(filters) } },
+    // Scores come back as the first sort value. No track_scores: it only adds max_score, which
+    // OpenSearch computes by scoring every matching document (~35% more CPU per query).
     sort: [{ _score: { order: "desc" } }, { [TIE_BREAK_FIELD]: { order: "asc" } }],
-    track_scores: true,
     track_total_hits: false,
     _source: false,
     // No stored fields, not even _id: the message id comes back as the tie-break sort value, so the

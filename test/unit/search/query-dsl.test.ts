@@ -135,7 +135,6 @@ describe("buildKeywordQuery", () => {
         },
       },
       sort: [{ _score: { order: "desc" } }, { message_id: { order: "asc" } }],
-      track_scores: true,
       track_total_hits: false,
       _source: false,
       stored_fields: "_none_",
