@@ -79,3 +79,26 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
     expect((error as AppError).message).toMatch(/bm25 and semantic failed/);
   });
 });
+
+describe("search when OpenSearch is down from the start (cold container, Chroma up)", () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp("degraded-os", { env: { OPENSEARCH_URL: DEAD_URL } });
+    expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
+      202,
+    );
+    const vectors = createContainer(t.config).vectorIndex();
+    await waitUntil("semantic leg indexed", async () => (await vectors.count()) === DEMO_MESSAGES.length);
+  });
+  afterAll(async () => t?.close());
+
+  it("hybrid answers 200 from the semantic leg, marked degraded (the keyword index is never needed up front)", async () => {
+    const res = await t.api("GET", "/search?q=users+can%27t+login");
+    expect(res.status).toBe(200);
+    const body = res.body as { degraded: string[]; results: { ranks: { bm25: null } }[] };
+    expect(body.degraded).toEqual(["bm25"]);
+    expect(body.results.length).toBeGreaterThan(0);
+    for (const r of body.results) expect(r.ranks.bm25).toBeNull();
+  });
+});
