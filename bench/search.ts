@@ -208,6 +208,14 @@ async function run(
     quiet: true,
     routes: [{ method: "GET", path: "/search", handler, functionName: "search", timeoutMs: 10_000 }],
   });
+  const openSearchUptimeMinutes = await openSearchJvmUptimeMinutes(cfg);
+  if (openSearchUptimeMinutes < MIN_WARM_OPENSEARCH_MINUTES) {
+    console.warn(
+      `warning: OpenSearch started ${openSearchUptimeMinutes} min ago; its JIT is still compiling, ` +
+        `so OpenSearch CPU per query (and bm25/hybrid latency) will read high. For steady-state numbers, ` +
+        `run again once it has been up ${MIN_WARM_OPENSEARCH_MINUTES} min.`,
+    );
+  }
   const client = startClient();
   try {
     const url = (spec: QuerySpec, strategy: SearchStrategy) =>
@@ -328,6 +336,7 @@ async function run(
       queries: QUERIES.length,
       rounds: ROUNDS,
       load,
+      openSearchUptimeMinutes,
       latencyMs: stats,
       ratios,
       targets,
@@ -396,6 +405,20 @@ function startClient() {
       if (child.connected) child.disconnect();
     },
   };
+}
+
+/**
+ * A freshly started OpenSearch JVM compiles for a long time (~100 s of CPU in its first 12 minutes
+ * here), and under load the compilation lags: a run right after `stack up` measured 3-7 times the
+ * warm OpenSearch CPU per query, and OpenSearch CPU even in semantic-only phases, which send it
+ * nothing. The report records the JVM's uptime so such a run can be told apart.
+ */
+const MIN_WARM_OPENSEARCH_MINUTES = 30;
+
+async function openSearchJvmUptimeMinutes(cfg: Config): Promise<number> {
+  const res = await openSearchClient(cfg).nodes.stats({ metric: ["jvm"] });
+  const nodes = Object.values(res.body.nodes ?? {}) as { jvm?: { uptime_in_millis?: number } }[];
+  return Math.round(Math.min(...nodes.map((n) => n.jvm?.uptime_in_millis ?? 0)) / 60_000);
 }
 
 export function queryString(spec: QuerySpec, strategy: SearchStrategy): string {
