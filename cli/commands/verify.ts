@@ -31,10 +31,11 @@ export async function storeCounts(c = createContainer()): Promise<StoreCounts> {
   // A missing index (deleted by hand) counts as empty; a read-only check never creates it.
   const exists = await keyword.exists();
   if (exists) await keyword.refresh();
+  const vectors = await writeVectorIndex(c);
   const [postgres, opensearch, chroma, outboxPending] = await Promise.all([
     c.store.countLive(),
     exists ? keyword.count() : 0,
-    writeVectorIndex(c).then((v) => v.count()),
+    vectors.exists().then((yes) => (yes ? vectors.count() : 0)),
     c.store.countPending(),
   ]);
   return { postgres, opensearch, chroma, outboxPending };

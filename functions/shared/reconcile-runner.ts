@@ -1,5 +1,6 @@
+import type { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
-import type { ReconcilableKeywordIndex } from "../core/ports";
+import type { ReconcilableKeywordIndex, ReconcilableVectorIndex } from "../core/ports";
 import { driftTotal, type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
 import { promoteVectorCollection } from "../core/vector-collections";
 import type { Container } from "./container";
@@ -16,7 +17,7 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
   const store = reconcileStore(c);
   const keywordIndex = await keywordIndexForRun(c.keywordIndex(), opts.dryRun ?? false);
   const collections = await vectorCollections(c, { fresh: true });
-  const vectorIndex = vectorIndexFor(c, collections.write);
+  const vectorIndex = await vectorIndexForRun(vectorIndexFor(c, collections.write), opts.dryRun ?? false);
   const report = await reconcile(
     {
       store,
@@ -73,6 +74,22 @@ async function keywordIndexForRun(
     remove: (jobs) => keyword.remove(jobs),
     count: async () => 0,
     listVersions: async () => [],
+  };
+}
+
+/** A collection deleted by hand (or never created): a real run recreates it, a dry run sees it as empty. */
+async function vectorIndexForRun(
+  index: ChromaVectorIndex,
+  dryRun: boolean,
+): Promise<ReconcilableVectorIndex> {
+  if (!dryRun || (await index.exists())) return index;
+  return {
+    upsert: (rows) => index.upsert(rows),
+    remove: (ids) => index.remove(ids),
+    query: (embedding, filters, limit) => index.query(embedding, filters, limit),
+    count: async () => 0,
+    listVersions: async () => [],
+    getVersions: async () => new Map(),
   };
 }
 

@@ -74,9 +74,14 @@ afterAll(async () => {
 describe("ChromaVectorIndex", () => {
   it("creates a cosine collection that records the model, and round-trips vectors with cosine scores", async () => {
     const idx = newIndex();
-    expect(await idx.collectionModel()).toEqual({ modelId: MODEL, dimension: DIM });
+    // Read-only lookups never create the collection.
+    expect(await idx.exists()).toBe(false);
+    expect(await idx.collectionModel()).toBeNull();
+    expect(await idx.exists()).toBe(false);
     const collection = await idx.ensureCollection();
     expect(collection.configuration.hnsw?.space).toBe("cosine");
+    expect(await idx.exists()).toBe(true);
+    expect(await idx.collectionModel()).toEqual({ modelId: MODEL, dimension: DIM });
 
     const rows = [0, 1, 2, 3].map((i) => ({ message: message(10 + i), embedding: basis(i) }));
     await idx.upsert(rows);
@@ -111,6 +116,18 @@ describe("ChromaVectorIndex", () => {
     // thread_id only when the message has one (Chroma metadata cannot hold null).
     expect(byId.get("msg_12")?.meta?.["thread_id"]).toBe("1700000000.12");
     expect(Number.isInteger(byId.get("msg_12")?.meta?.["timestamp"])).toBe(true);
+  });
+
+  it("reopens a collection deleted behind its back on the next call instead of failing until restarted", async () => {
+    const idx = newIndex();
+    await idx.upsert([{ message: message(1), embedding: basis(0) }]);
+    await client.deleteCollection({ name: idx.collectionName });
+    // The cached handle points at the deleted collection: this call fails and drops it ...
+    await expect(idx.count()).rejects.toThrow();
+    // ... so the retry opens (creates) the collection again.
+    expect(await idx.count()).toBe(0);
+    await idx.upsert([{ message: message(2), embedding: basis(1) }]);
+    expect(await idx.count()).toBe(1);
   });
 
   it("answers an empty list from an empty collection and for a zero limit", async () => {

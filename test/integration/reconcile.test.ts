@@ -135,6 +135,27 @@ describe("reconciliation on the real local stack", () => {
     });
   });
 
+  it("a Chroma collection deleted by hand: `verify` reports it empty without recreating it; `reconcile` rebuilds it", async () => {
+    const chroma = chromaClient(t.config);
+    await chroma.deleteCollection({ name: t.config.CHROMA_COLLECTION });
+    const collectionExists = () =>
+      chroma.getCollection({ name: t.config.CHROMA_COLLECTION }).then(
+        () => true,
+        () => false,
+      );
+    const before = await cli("verify", "--json");
+    expect(before.code).toBe(1);
+    const drifted = JSON.parse(before.stdout) as { chroma: number; report: ReconcileReport };
+    expect(drifted.chroma).toBe(0);
+    expect(drifted.report.vector.missing).toBe(N);
+    expect(await collectionExists()).toBe(false);
+
+    const rec = await cli("reconcile");
+    expect(rec.code, rec.stderr).toBe(0);
+    await settled(N);
+    expect(await collectionExists()).toBe(true);
+  });
+
   it("removes a vector and a document for a message that does not exist, and ones for a message deleted in PostgreSQL only", async () => {
     const c = container();
     const keyword = c.keywordIndex();

@@ -1,4 +1,4 @@
-import type { ChromaClient, Collection, Metadata, Where } from "chromadb";
+import { type ChromaClient, ChromaNotFoundError, type Collection, type Metadata, type Where } from "chromadb";
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
@@ -69,9 +69,38 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
     return collection;
   }
 
-  /** The model recorded when the collection was created, to detect a model change. */
+  /**
+   * Runs `work` on the collection. One deleted behind our back (by hand, or a reset) answers "not
+   * found": the cached handle is dropped, so the caller's retry (SQS redelivery, the next search)
+   * opens the collection again (creating it) instead of failing until the container is recycled.
+   */
+  private async withCollection<T>(work: (collection: Collection) => Promise<T>): Promise<T> {
+    const opened = this.ensureCollection();
+    try {
+      return await work(await opened);
+    } catch (err) {
+      if (isNotFound(err) && this.collectionPromise === opened) this.collectionPromise = undefined;
+      throw err;
+    }
+  }
+
+  /** The collection if it exists, without creating it (read-only callers: verify, dry runs). */
+  private async existing(): Promise<Collection | null> {
+    try {
+      return await this.client.getCollection({ name: this.collectionName });
+    } catch (err) {
+      if (err instanceof ChromaNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.existing()) !== null;
+  }
+
+  /** The model recorded when the collection was created (null: none recorded, or no collection yet). */
   async collectionModel(): Promise<CollectionModel | null> {
-    const meta = (await this.ensureCollection()).metadata;
+    const meta = (await this.existing())?.metadata;
     const modelId = meta?.["embedding_model"];
     const dimension = meta?.["embedding_dimension"];
     if (typeof modelId !== "string" || typeof dimension !== "number") return null;
@@ -98,7 +127,6 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
     }
     if (latest.size === 0) return;
 
-    const collection = await this.ensureCollection();
     const stored = await this.getVersions([...latest.keys()]);
     const writes: { message: StoredMessage; embedding: number[] }[] = [];
     const deletes: number[] = [];
@@ -110,25 +138,28 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
       else writes.push(row);
     }
 
-    for (let i = 0; i < writes.length; i += this.batchSize) {
-      const chunk = writes.slice(i, i + this.batchSize);
-      await collection.upsert({
-        ids: chunk.map((r) => vectorId(r.message.id)),
-        embeddings: chunk.map((r) => r.embedding),
-        documents: chunk.map((r) => r.message.content),
-        metadatas: chunk.map((r) => this.toMetadata(r.message)),
-      });
-    }
+    await this.withCollection(async (collection) => {
+      for (let i = 0; i < writes.length; i += this.batchSize) {
+        const chunk = writes.slice(i, i + this.batchSize);
+        await collection.upsert({
+          ids: chunk.map((r) => vectorId(r.message.id)),
+          embeddings: chunk.map((r) => r.embedding),
+          documents: chunk.map((r) => r.message.content),
+          metadatas: chunk.map((r) => this.toMetadata(r.message)),
+        });
+      }
+    });
     await this.remove(deletes);
   }
 
   /** Deletes vectors; ids that are not there are fine. */
   async remove(messageIds: readonly number[]): Promise<void> {
     if (messageIds.length === 0) return;
-    const collection = await this.ensureCollection();
-    for (let i = 0; i < messageIds.length; i += this.batchSize) {
-      await collection.delete({ ids: messageIds.slice(i, i + this.batchSize).map(vectorId) });
-    }
+    await this.withCollection(async (collection) => {
+      for (let i = 0; i < messageIds.length; i += this.batchSize) {
+        await collection.delete({ ids: messageIds.slice(i, i + this.batchSize).map(vectorId) });
+      }
+    });
   }
 
   async query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]> {
@@ -171,37 +202,38 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
   }
 
   private async nearest(body: ChromaQueryBody): Promise<LegHit[]> {
-    const collection = await this.ensureCollection();
-    const res = this.opts.queryHttp
-      ? await this.opts.queryHttp.query(collection, body)
-      : await collection.query({
-          queryEmbeddings: body.query_embeddings,
-          nResults: body.n_results,
-          ...(body.where ? { where: body.where as Where } : {}),
-          ...(body.ids ? { ids: body.ids } : {}),
-          include: body.include,
-        });
+    const res = await this.withCollection((collection) =>
+      this.opts.queryHttp
+        ? this.opts.queryHttp.query(collection, body)
+        : collection.query({
+            queryEmbeddings: body.query_embeddings,
+            nResults: body.n_results,
+            ...(body.where ? { where: body.where as Where } : {}),
+            ...(body.ids ? { ids: body.ids } : {}),
+            include: body.include,
+          }),
+    );
     return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
   }
 
   async count(): Promise<number> {
-    return (await this.ensureCollection()).count();
+    return this.withCollection((collection) => collection.count());
   }
 
   /** One page in Chroma's storage order, which is stable while nothing is written. */
   async listVersions(offset: number, limit: number): Promise<IndexedVersion[]> {
-    const collection = await this.ensureCollection();
-    const res = await collection.get({ limit, offset, include: ["metadatas"] });
+    const res = await this.withCollection((collection) =>
+      collection.get({ limit, offset, include: ["metadatas"] }),
+    );
     return res.ids.map((id, i) => toIndexedVersion(id, res.metadatas[i]));
   }
 
   async getVersions(messageIds: readonly number[]): Promise<Map<number, IndexedVersion>> {
     const out = new Map<number, IndexedVersion>();
     if (messageIds.length === 0) return out;
-    const collection = await this.ensureCollection();
     for (let i = 0; i < messageIds.length; i += this.batchSize) {
       const ids = messageIds.slice(i, i + this.batchSize).map(vectorId);
-      const res = await collection.get({ ids, include: ["metadatas"] });
+      const res = await this.withCollection((collection) => collection.get({ ids, include: ["metadatas"] }));
       res.ids.forEach((id, k) => {
         const v = toIndexedVersion(id, res.metadatas[k]);
         out.set(v.messageId, v);
