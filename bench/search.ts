@@ -409,7 +409,7 @@ function startClient() {
 /**
  * OpenSearch's JIT needs many queries before its CPU per query settles. Measured right after
  * `stack up` (and even 30 min later, with only earlier bench runs as traffic), OpenSearch used
- * 1.3-8 times its warm CPU per bm25 query, and kept compiling during semantic-only phases, which
+ * 1.5-6 times its warm CPU per bm25 query, and kept compiling during semantic-only phases, which
  * send it nothing: hybrid then paid for JIT work. So, like a JMH warm-up, this many BM25 queries
  * (the benchmark's own, at hybrid's leg window) go straight to the index before any measurement.
  * The report also records the JVM's uptime.
