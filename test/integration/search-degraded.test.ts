@@ -4,7 +4,7 @@ import { AppError } from "../../functions/core/errors";
 import { searchMessages } from "../../functions/core/search/search-messages";
 import { parseSearchRequest } from "../../functions/core/search/search-request";
 import { openSearchClient } from "../../functions/shared/clients";
-import { createContainer } from "../../functions/shared/container";
+import { type Container, createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { startTestApp, type TestApp } from "../helpers/local-app";
 import { waitUntil } from "../helpers/wait";
@@ -12,16 +12,26 @@ import { waitUntil } from "../helpers/wait";
 // Nothing listens on port 9 (discard) here: connections are refused at once.
 const DEAD_URL = "http://127.0.0.1:9";
 
+/** An app with one store unreachable (`env`), the demo set ingested, and the live leg's index complete. */
+async function startWithDemoSet(
+  label: string,
+  env: Record<string, string>,
+  liveLegCount: (c: Container) => Promise<number>,
+): Promise<TestApp> {
+  const t = await startTestApp(label, { env });
+  expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
+    202,
+  );
+  const c = createContainer(t.config);
+  await waitUntil(`${label}: live leg indexed`, async () => (await liveLegCount(c)) === DEMO_MESSAGES.length);
+  return t;
+}
+
 describe("search when a store is down (real OpenSearch, Chroma unreachable)", () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp("degraded", { env: { CHROMA_URL: DEAD_URL } });
-    expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
-      202,
-    );
-    const keyword = createContainer(t.config).keywordIndex();
-    await waitUntil("keyword leg indexed", async () => (await keyword.count(true)) === DEMO_MESSAGES.length);
+    t = await startWithDemoSet("degraded", { CHROMA_URL: DEAD_URL }, (c) => c.keywordIndex().count(true));
   });
   afterAll(async () => t?.close());
 
@@ -84,12 +94,7 @@ describe("search when OpenSearch is down from the start (cold container, Chroma 
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp("degraded-os", { env: { OPENSEARCH_URL: DEAD_URL } });
-    expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
-      202,
-    );
-    const vectors = createContainer(t.config).vectorIndex();
-    await waitUntil("semantic leg indexed", async () => (await vectors.count()) === DEMO_MESSAGES.length);
+    t = await startWithDemoSet("degraded-os", { OPENSEARCH_URL: DEAD_URL }, (c) => c.vectorIndex().count());
   });
   afterAll(async () => t?.close());
 
