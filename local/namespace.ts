@@ -114,7 +114,7 @@ export async function deleteNamespaceResources(
   extra: { queues?: QueueUrls | undefined; scratchIndices?: readonly string[] } = {},
 ): Promise<unknown[]> {
   const results = await Promise.allSettled([
-    // Straight to the client: the adapter would create the index (with its mapping) to delete it.
+    // Straight to the client: one call per name, scratch indices included, missing ones ignored.
     ...[config.OPENSEARCH_INDEX, ...(extra.scratchIndices ?? [])].map((index) =>
       openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
     ),

@@ -31,7 +31,6 @@ export async function relayOutbox(
   return { sent, failed };
 }
 
-/** One queue message to send and the outbox rows (or other caller ids) it carries. */
 /**
  * The fast path right after a commit: publish the rows it wrote now. A failure is only logged:
  * the rows stay in the outbox and the scheduled relay (or reconcile's sweep) sends them.
@@ -53,6 +52,7 @@ export async function publishCommitted(
   }
 }
 
+/** One queue message to send and the outbox rows (or other caller ids) it carries. */
 export interface PackedMessage {
   readonly message: JobMessage;
   readonly entryIds: readonly number[];
