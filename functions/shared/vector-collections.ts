@@ -98,12 +98,11 @@ export async function writeVectorIndex(c: Container): Promise<ChromaVectorIndex>
  */
 export async function activeVectorIndex(
   c: Container,
-): Promise<{ index: ChromaVectorIndex; collection: VectorCollectionRef; switching: boolean }> {
+): Promise<{ index: ChromaVectorIndex; collection: VectorCollectionRef }> {
   const resolved = await vectorCollections(c);
   return {
     index: vectorIndexFor(c, resolved.active),
     collection: resolved.active,
-    switching: resolved.switching,
   };
 }
 

@@ -42,7 +42,8 @@ export class PgMessageFilter implements MessageFilter {
    */
   estimatedShare(filters: SearchFilters): Promise<number | undefined> {
     const f = filterSql(filters, 1);
-    const key = `${f.from}|${f.where}|${JSON.stringify(f.params)}`;
+    // `from` follows from `where` (the join comes with a source filter).
+    const key = `${f.where}|${JSON.stringify(f.params)}`;
     const now = Date.now();
     const hit = this.shares.get(key);
     if (hit && now - hit.at <= ESTIMATE_TTL_MS) return hit.value;
