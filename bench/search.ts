@@ -13,6 +13,7 @@ import { messageHash } from "../functions/adapters/postgres/pg-message-store";
 import { toMessageInput } from "../functions/core/ingest-request";
 import type { SearchStrategy, StoredMessage } from "../functions/core/model";
 import type { Embedder } from "../functions/core/ports";
+import { legWindow } from "../functions/core/search/cursor";
 import { parseSearchRequest } from "../functions/core/search/search-request";
 import { chromaClient, closeClients, openSearchClient } from "../functions/shared/clients";
 import { type Config, loadConfig, setConfig } from "../functions/shared/config";
@@ -427,12 +428,14 @@ async function warmOpenSearch(cfg: Config): Promise<number> {
       to: spec.to,
     }),
   );
+  // The depth a hybrid search of this benchmark asks each leg for.
+  const window = legWindow(LIMIT, 0, cfg.SEARCH_LEG_WINDOW);
   const started = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < OPENSEARCH_WARM_UP_QUERIES) {
       const r = requests[next++ % requests.length]!;
-      await index.search(r.query, r.filters, 60);
+      await index.search(r.query, r.filters, window);
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
