@@ -39,7 +39,7 @@ import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 /**
  * Search latency, one run, one report (bench/reports/search.json):
- *   npx tsx bench/search.ts [--messages 100000] [--keep | --reuse | --drop-kept]
+ *   npx tsx bench/search.ts [--messages 100000] [--rounds 20] [--keep | --reuse | --drop-kept]
  * (`--keep` leaves the loaded namespace and records it; `--reuse` runs only the queries against it;
  * `--drop-kept` deletes it.)
  *
@@ -54,8 +54,12 @@ import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 const STRATEGIES: readonly SearchStrategy[] = ["bm25", "semantic", "hybrid"];
 const CONCURRENCY = [1, 8] as const;
-/** Rounds per concurrency; a round is every query once (c=1) or twice (c=8) per strategy: 300 / 600 samples, so p95 and p99 rest on 15+ / 3+ samples at c=1. */
-const ROUNDS = 6;
+/**
+ * Rounds per concurrency (--rounds); a round is every query once (c=1) or twice (c=8) per strategy.
+ * 20 rounds = 1,000 / 2,000 samples, so the c=1 p95 and p99 rest on 50 and 10 samples. With 6 rounds
+ * (15 and 3) the c=1 hybrid/semantic p95 ratio of the same code ranged 0.97-1.26 between runs.
+ */
+const DEFAULT_ROUNDS = 20;
 const LIMIT = 20;
 const EMBED_CHUNK = 4096;
 const SOURCE = { type: "slack", name: "bench" } as const;
@@ -132,6 +136,7 @@ type KeptNamespace = Pick<
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const n = numberFlag(args, "messages", 100_000);
+  const rounds = numberFlag(args, "rounds", DEFAULT_ROUNDS);
   if (args.includes("--drop-kept")) return dropKept();
   let report: Awaited<ReturnType<typeof run>>;
   if (args.includes("--reuse")) {
@@ -140,12 +145,12 @@ async function main(): Promise<void> {
     if (kept.messages !== n) throw new Error(`${KEPT} holds ${kept.messages} messages, not ${n}`);
     const { messages: _m, load, ...names } = kept;
     const cfg = loadConfig({ ...process.env, ...names, DATABASE_POOL_MAX: "8", LOG_LEVEL: "ERROR" });
-    report = await run(cfg, n, async () => load);
+    report = await run(cfg, n, rounds, async () => load);
   } else {
     const ns = await createBenchNamespace("search");
     const keep = args.includes("--keep");
     const body = (ns: BenchNamespace) =>
-      run(ns.config, n, async (corpus, embedder) => {
+      run(ns.config, n, rounds, async (corpus, embedder) => {
         const load = await loadStores(
           ns,
           corpus,
@@ -192,6 +197,7 @@ async function dropKept(): Promise<void> {
 async function run(
   cfg: Config,
   n: number,
+  rounds: number,
   loadCorpus: (corpus: readonly WireMessage[], embedder: Embedder) => Promise<LoadTimes>,
 ) {
   setConfig(cfg);
@@ -239,7 +245,7 @@ async function run(
     const phases: { concurrency: number; load: ReturnType<typeof loadAverage> }[] = [];
     for (const concurrency of CONCURRENCY) {
       phases.push({ concurrency, load: loadAverage() });
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < rounds; round++) {
         for (const strategy of STRATEGIES) {
           // At c=8 the list runs twice per round, so most of the round has 8 requests in flight.
           const specs = concurrency === 1 ? QUERIES : [...QUERIES, ...QUERIES];
@@ -333,7 +339,7 @@ async function run(
       path: "HTTP: GET /search through the local API Gateway (local/runtime/http-gateway.ts) -> search handler",
       limit: LIMIT,
       queries: QUERIES.length,
-      rounds: ROUNDS,
+      rounds,
       load,
       openSearchUptimeMinutes,
       openSearchWarmUp: { queries: OPENSEARCH_WARM_UP_QUERIES, seconds: openSearchWarmUpSeconds },
