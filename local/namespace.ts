@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import pg from "pg";
+import { deleteIndexAndTemplate } from "../functions/adapters/opensearch/opensearch-keyword-index";
 import { migrateUp } from "../functions/adapters/postgres/migrate";
 import { chromaClient, closeClients, openSearchClient, sqsClient } from "../functions/shared/clients";
 import { type Config, loadConfig } from "../functions/shared/config";
@@ -114,9 +115,9 @@ export async function deleteNamespaceResources(
   extra: { queues?: QueueUrls | undefined; scratchIndices?: readonly string[] } = {},
 ): Promise<unknown[]> {
   const results = await Promise.allSettled([
-    // Straight to the client: one call per name, scratch indices included, missing ones ignored.
+    // One call per name, scratch indices included, missing ones ignored; each with its template.
     ...[config.OPENSEARCH_INDEX, ...(extra.scratchIndices ?? [])].map((index) =>
-      openSearchClient(config).indices.delete({ index, ignore_unavailable: true }),
+      deleteIndexAndTemplate(openSearchClient(config), index),
     ),
     deleteCollections(config),
     ...Object.values(extra.queues ?? {})

@@ -1,6 +1,7 @@
 import type { CfnResource } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { indexTemplateName } from "../../functions/adapters/opensearch/opensearch-keyword-index";
 import { parseSettings } from "../../lib/settings";
 import { actionsOf, asArray, resourcesFor, type Synth, statementsOfRole, synthStack } from "./support";
 
@@ -297,6 +298,11 @@ describe("least privilege", () => {
       JSON.stringify([{ Ref: logicalId(s.stack.database.instance.secret!) }]),
     );
     expect(resourcesFor(st, "es:ESHttpPut")).toContain("/messages/*");
+    // The template the adapter puts beside the index, under the name the adapter gives it.
+    expect(resourcesFor(st, "es:ESHttpPut")).toContain(`/_index_template/${indexTemplateName("messages")}"`);
+    expect(resourcesFor(st, "es:ESHttpDelete")).toContain(
+      `/_index_template/${indexTemplateName("messages")}"`,
+    );
     const env =
       s.template.findResources("AWS::Lambda::Function")[s.fnIds["keyword-indexer"]!]!.Properties.Environment
         .Variables;

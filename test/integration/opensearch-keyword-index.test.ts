@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { type API, Client, errors } from "@opensearch-project/opensearch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OpenSearchKeywordIndex } from "../../functions/adapters/opensearch/opensearch-keyword-index";
+import {
+  indexTemplateName,
+  OpenSearchKeywordIndex,
+} from "../../functions/adapters/opensearch/opensearch-keyword-index";
 import { buildKeywordQuery } from "../../functions/adapters/opensearch/query-dsl";
 import type { StoredMessage } from "../../functions/core/model";
 import { parseQuery } from "../../functions/core/search/query-parser";
@@ -168,6 +171,47 @@ describe("OpenSearchKeywordIndex", () => {
     expect(outcomes[1]!.error).toMatch(/400 .*mapper_parsing_exception/);
     expect((await getDoc(3001)).found).toBe(true);
     expect((await getDoc(3002)).found).toBe(false);
+  });
+});
+
+describe("OpenSearchKeywordIndex after its index is deleted by hand", () => {
+  const handIndexName = `test-keyword-hand-${randomUUID().slice(0, 8)}`;
+  const handIndex = new OpenSearchKeywordIndex(client, handIndexName);
+  const templateExists = async () =>
+    (await client.indices.existsIndexTemplate({ name: indexTemplateName(handIndexName) })).body;
+
+  afterAll(async () => {
+    await handIndex.deleteIndex();
+  });
+
+  it("the next bulk recreates it with the product mapping, and deleteIndex() removes the template too", async () => {
+    await handIndex.upsert([message(5001)]);
+    expect(await templateExists()).toBe(true);
+    // Behind the adapter's back: it still remembers the index as created and will not create it again.
+    await client.indices.delete({ index: handIndexName });
+
+    const outcomes = await handIndex.upsert([
+      message(5002, { content: "Starting the OAuth2 implementation for the partner API" }),
+    ]);
+    expect(outcomes).toEqual([{ messageId: 5002, ok: true }]);
+    const res = await client.indices.getMapping({ index: handIndexName });
+    const mapping = res.body[handIndexName]?.mappings as {
+      dynamic?: string;
+      properties: Record<string, { type?: string; analyzer?: string; enabled?: boolean }>;
+    };
+    // Not the dynamic mapping OpenSearch would guess (text + keyword subfield, standard analyzer).
+    expect(mapping.dynamic).toBe("strict");
+    expect(mapping.properties["content"]).toMatchObject({ type: "text", analyzer: "message_english" });
+    expect(mapping.properties["channel"]?.type).toBe("keyword");
+    expect(mapping.properties["metadata"]).toMatchObject({ type: "object", enabled: false });
+    await handIndex.refresh();
+    // Word parts work again: OAuth finds OAuth2, and the BM25 leg's sort on message_id works.
+    const hits = await handIndex.search(parseQuery("OAuth"), {}, 10);
+    expect(hits.map((h) => h.messageId)).toEqual([5002]);
+
+    await handIndex.deleteIndex();
+    expect((await client.indices.exists({ index: handIndexName })).body).toBe(false);
+    expect(await templateExists()).toBe(false);
   });
 });
 

@@ -43,6 +43,8 @@ interface BulkItemResult {
 }
 
 const NOT_FOUND = 404;
+/** Above the 0-100 range hand-made catch-all templates tend to use, so they never tie with ours. */
+const TEMPLATE_PRIORITY = 500;
 const CONFLICT = 409;
 const TOO_MANY_REQUESTS = 429;
 
@@ -79,6 +81,19 @@ export const MESSAGE_ANALYSIS = {
   },
 };
 
+/** The index template that goes with an index (templates and indices have separate names). */
+export function indexTemplateName(indexName: string): string {
+  return `${indexName}-mapping`;
+}
+
+/** Deletes an index and its template; either one missing is fine. */
+export async function deleteIndexAndTemplate(client: Client, indexName: string): Promise<void> {
+  await client.indices.delete({ index: indexName, ignore_unavailable: true });
+  await client.indices.deleteIndexTemplate({ name: indexTemplateName(indexName) }).catch((err: unknown) => {
+    if (statusOf(err) !== NOT_FOUND) throw err;
+  });
+}
+
 /** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
 export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch {
   private readonly opts: Required<OpenSearchKeywordIndexOptions>;
@@ -107,44 +122,57 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     return this.ensured;
   }
 
+  /**
+   * The index and a template of it. The adapter remembers "created", so after the index is deleted
+   * by hand a worker's `_bulk` makes OpenSearch auto-create it; the template gives that index this
+   * mapping instead of a dynamic one (text + keyword subfields, no English analysis), and the
+   * reconciler then refills it. Refusing auto-creation would need the cluster-wide
+   * `action.auto_create_index` setting, which is the operator's, not the app's.
+   */
   private async createIndex(): Promise<void> {
+    const body = this.indexBody();
+    await this.client.indices.putIndexTemplate({
+      name: indexTemplateName(this.indexName),
+      body: { index_patterns: [this.indexName], priority: TEMPLATE_PRIORITY, template: body },
+    });
     try {
-      await this.client.indices.create({
-        index: this.indexName,
-        body: {
-          settings: {
-            number_of_shards: this.opts.shards,
-            number_of_replicas: this.opts.replicas,
-            refresh_interval: this.opts.refreshInterval,
-            analysis: MESSAGE_ANALYSIS,
-          },
-          mappings: {
-            // Strict: a typo'd field fails the item instead of silently growing the mapping.
-            dynamic: "strict",
-            properties: {
-              message_id: { type: "long" },
-              content: {
-                type: "text",
-                analyzer: "message_english",
-                fields: { exact: { type: "text", analyzer: "standard" } },
-              },
-              source: { type: "keyword" },
-              source_type: { type: "keyword" },
-              channel: { type: "keyword" },
-              author: { type: "keyword" },
-              timestamp: { type: "date" },
-              thread_id: { type: "keyword" },
-              // Stored, never indexed: arbitrary JSON from a source can never break the mapping.
-              metadata: { type: "object", enabled: false },
-              version: { type: "long" },
-            },
-          },
-        },
-      });
+      await this.client.indices.create({ index: this.indexName, body });
     } catch (err) {
       if (errorType(err) === "resource_already_exists_exception") return;
       throw err;
     }
+  }
+
+  private indexBody() {
+    return {
+      settings: {
+        number_of_shards: this.opts.shards,
+        number_of_replicas: this.opts.replicas,
+        refresh_interval: this.opts.refreshInterval,
+        analysis: MESSAGE_ANALYSIS,
+      },
+      mappings: {
+        // Strict: a typo'd field fails the item instead of silently growing the mapping.
+        dynamic: "strict",
+        properties: {
+          message_id: { type: "long" },
+          content: {
+            type: "text",
+            analyzer: "message_english",
+            fields: { exact: { type: "text", analyzer: "standard" } },
+          },
+          source: { type: "keyword" },
+          source_type: { type: "keyword" },
+          channel: { type: "keyword" },
+          author: { type: "keyword" },
+          timestamp: { type: "date" },
+          thread_id: { type: "keyword" },
+          // Stored, never indexed: arbitrary JSON from a source can never break the mapping.
+          metadata: { type: "object", enabled: false },
+          version: { type: "long" },
+        },
+      },
+    } as const;
   }
 
   /** Whether the index exists (read-only callers check this instead of creating it). */
@@ -216,13 +244,10 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     await this.client.indices.refresh({ index: this.indexName });
   }
 
+  /** Deletes the index and its template (a rebuild calls ensureIndex() next, which puts both back). */
   async deleteIndex(): Promise<void> {
     this.ensured = undefined;
-    try {
-      await this.client.indices.delete({ index: this.indexName });
-    } catch (err) {
-      if (errorType(err) !== "index_not_found_exception") throw err;
-    }
+    await deleteIndexAndTemplate(this.client, this.indexName);
   }
 
   /**
