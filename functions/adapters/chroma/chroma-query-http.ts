@@ -21,11 +21,17 @@ export interface ChromaQueryResult {
   readonly distances: (number | null)[][];
 }
 
+export interface ChromaEmbeddingsResult {
+  readonly ids: string[];
+  readonly embeddings: number[][] | null;
+}
+
 /**
  * Chroma's query endpoint over node:http with keep-alive: the one call every semantic search makes.
  * chromadb's client sends it through fetch, which costs ~2.4 ms more CPU per query on Node 20
  * (3.6 vs 1.1 ms, bench/README.md); at 8 concurrent searches on 2 cores that CPU is latency.
- * Everything else (collections, writes, reconcile) stays on chromadb's client.
+ * Embeddings for an exact scan take the same road; everything else (collections, writes,
+ * reconcile) stays on chromadb's client.
  */
 export class ChromaQueryHttp {
   private readonly base: URL;
@@ -43,9 +49,18 @@ export class ChromaQueryHttp {
   }
 
   query(collection: CollectionAddress, body: ChromaQueryBody): Promise<ChromaQueryResult> {
+    return this.post<ChromaQueryResult>(collection, "query", body);
+  }
+
+  /** Stored embeddings by id (the exact scan of a small id set, see ChromaVectorIndex.queryAmong). */
+  getEmbeddings(collection: CollectionAddress, ids: readonly string[]): Promise<ChromaEmbeddingsResult> {
+    return this.post<ChromaEmbeddingsResult>(collection, "get", { ids, include: ["embeddings"] });
+  }
+
+  private post<T>(collection: CollectionAddress, operation: "query" | "get", body: object): Promise<T> {
     const path =
       `/api/v2/tenants/${encodeURIComponent(collection.tenant)}/databases/` +
-      `${encodeURIComponent(collection.database)}/collections/${encodeURIComponent(collection.id)}/query`;
+      `${encodeURIComponent(collection.database)}/collections/${encodeURIComponent(collection.id)}/${operation}`;
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = this.send(
@@ -67,18 +82,20 @@ export class ChromaQueryHttp {
             const text = Buffer.concat(chunks).toString("utf8");
             const status = res.statusCode ?? 0;
             if (status < 200 || status >= 300) {
-              reject(new Error(`Chroma query failed: HTTP ${status}: ${errorMessage(text)}`));
+              reject(new Error(`Chroma ${operation} failed: HTTP ${status}: ${errorMessage(text)}`));
               return;
             }
             try {
-              resolve(JSON.parse(text) as ChromaQueryResult);
+              resolve(JSON.parse(text) as T);
             } catch (err) {
               reject(err);
             }
           });
         },
       );
-      req.on("timeout", () => req.destroy(new Error(`Chroma query timed out after ${this.timeoutMs} ms`)));
+      req.on("timeout", () =>
+        req.destroy(new Error(`Chroma ${operation} timed out after ${this.timeoutMs} ms`)),
+      );
       req.on("error", reject);
       req.end(payload);
     });

@@ -2,6 +2,7 @@ import { type ChromaClient, ChromaNotFoundError, type Collection, type Metadata,
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
+import { exactNearest } from "../../core/search/exact-nearest";
 import type { ChromaQueryBody, ChromaQueryHttp } from "./chroma-query-http";
 import { buildChromaWhere, toEpochSeconds } from "./where-filter";
 
@@ -13,6 +14,8 @@ export interface ChromaVectorIndexOptions {
   readonly batchSize?: number;
   /** Queries go through this lean transport when given (see chroma-query-http.ts). */
   readonly queryHttp?: ChromaQueryHttp;
+  /** Most ids `queryAmong` scans exactly instead of asking Chroma's index (default 200). */
+  readonly exactAmongMax?: number;
 }
 
 /** The embedding model a collection was created for (null when it carries no such record). */
@@ -32,6 +35,7 @@ export function vectorId(messageId: number): string {
 export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVectors {
   private collectionPromise: Promise<Collection> | undefined;
   private readonly batchSize: number;
+  private readonly exactAmongMax: number;
 
   constructor(
     private readonly client: ChromaClient,
@@ -39,6 +43,7 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
     private readonly opts: ChromaVectorIndexOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;
+    this.exactAmongMax = opts.exactAmongMax ?? 200;
   }
 
   /** Gets or creates the collection once per instance (a failed attempt is retried on next use). */
@@ -189,16 +194,48 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
     return hits;
   }
 
-  /** Nearest among the given messages (Chroma's `ids` restriction); Chroma fails if one has no vector. */
+  /**
+   * Nearest among the given messages; fails if one of them has no vector. Up to `exactAmongMax` ids
+   * are scanned exactly here (their embeddings by get): Chroma's HNSW search with an `ids` restriction
+   * walks most of the graph to find a few allowed vectors, so fewer ids cost it more. Among 100k
+   * vectors: 50 ids 76 ms there against 8 ms here, 200 ids 63 against 21 ms, 500 ids 41 against 50 ms
+   * (the embeddings' JSON is the cost here). Larger sets go to Chroma's restricted search.
+   */
   async queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]> {
     this.assertEmbedding(embedding, "query");
     if (limit <= 0 || messageIds.length === 0) return [];
+    if (messageIds.length <= this.exactAmongMax) return this.exactAmong(embedding, messageIds, limit);
     return this.nearest({
       query_embeddings: [embedding],
       ids: messageIds.map(vectorId),
       n_results: limit,
       include: ["distances"],
     });
+  }
+
+  private async exactAmong(
+    embedding: number[],
+    messageIds: readonly number[],
+    limit: number,
+  ): Promise<LegHit[]> {
+    const ids = [...new Set(messageIds)].map(vectorId);
+    const res = await this.withCollection((collection) =>
+      this.opts.queryHttp
+        ? this.opts.queryHttp.getEmbeddings(collection, ids)
+        : collection.get({ ids, include: ["embeddings"] }),
+    );
+    const embeddings = res.embeddings ?? [];
+    if (res.ids.length < ids.length || embeddings.length < res.ids.length) {
+      // The same contract as Chroma's restricted query, which fails on an id it does not hold.
+      throw new Error(
+        `Chroma collection ${this.collectionName} holds ${res.ids.length} of ${ids.length} vectors asked for`,
+      );
+    }
+    return exactNearest(
+      embedding,
+      res.ids.map((id, i) => ({ messageId: messageIdOf(id, undefined), vector: embeddings[i]! })),
+      limit,
+    );
   }
 
   private async nearest(body: ChromaQueryBody): Promise<LegHit[]> {
