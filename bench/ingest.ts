@@ -103,7 +103,7 @@ async function run(ns: BenchNamespace, n: number, poller: PollerSettings) {
     if (bad) throw new Error(`raw bulk: item failed: ${bad.error}`);
   }
   const rawBulkSeconds = (performance.now() - t) / 1000;
-  await scratch.deleteIndex();
+  await scratch.deleteIndexAndTemplate();
   const rawBulk = {
     docs: rows.length,
     batch: RAW_BULK_BATCH,

@@ -127,10 +127,10 @@ export class SearchDomain extends Construct {
     // `_bulk` without an index in the path (the adapter names the index per item).
     this.grant(fn, ["es:ESHttpPost", "es:ESHttpPut"], [`${this.domain.domainArn}/_bulk`]);
     // The index's template, which the adapter puts beside the index (indexTemplateName in
-    // opensearch-keyword-index.ts; test/infra checks the two agree).
+    // opensearch-keyword-index.ts; test/infra checks the two agree). The client puts it by POST.
     this.grant(
       fn,
-      ["es:ESHttpGet", "es:ESHttpPut", "es:ESHttpDelete"],
+      ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
       [`${this.domain.domainArn}/_index_template/${this.indexName}-mapping`],
     );
   }

@@ -41,6 +41,7 @@ export function createContainer(cfg: Config = config()): Container {
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
+  const warn = (message: string, err: unknown) => logger.warn(message, { error: err as Error });
   return {
     config: cfg,
     get store() {
@@ -72,7 +73,7 @@ export function createContainer(cfg: Config = config()): Container {
       return built;
     },
     keywordIndex() {
-      keywordIndex ??= new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX);
+      keywordIndex ??= new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX, { warn });
       return keywordIndex;
     },
     vectorIndex() {
@@ -84,7 +85,7 @@ export function createContainer(cfg: Config = config()): Container {
       });
       return vectorIndex;
     },
-    warn: (message, err) => logger.warn(message, { error: err as Error }),
+    warn,
   };
 }
 

@@ -272,7 +272,7 @@ describe("the image's command: `npm run build` output, `start --no-stack`", () =
     const sqs = sqsClient(cfg);
     const chroma = chromaClient(cfg);
     await Promise.allSettled([
-      c.keywordIndex().deleteIndex(),
+      c.keywordIndex().deleteIndexAndTemplate(),
       chroma
         .listCollections({ limit: 10_000 })
         .then((cols) =>

@@ -59,7 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await index.deleteIndex();
+  await index.deleteIndexAndTemplate();
   await client.close();
 });
 
@@ -174,17 +174,31 @@ describe("OpenSearchKeywordIndex", () => {
   });
 });
 
-describe("OpenSearchKeywordIndex after its index is deleted by hand", () => {
+describe("OpenSearchKeywordIndex when its index disappears", () => {
   const handIndexName = `test-keyword-hand-${randomUUID().slice(0, 8)}`;
   const handIndex = new OpenSearchKeywordIndex(client, handIndexName);
-  const templateExists = async () =>
-    (await client.indices.existsIndexTemplate({ name: indexTemplateName(handIndexName) })).body;
+  const templateExists = async (indexName = handIndexName) =>
+    (await client.indices.existsIndexTemplate({ name: indexTemplateName(indexName) })).body;
+
+  /** The index's mapping is the product's, not the dynamic one OpenSearch guesses for an unknown index. */
+  async function expectProductMapping(): Promise<void> {
+    const res = await client.indices.getMapping({ index: handIndexName });
+    const mapping = res.body[handIndexName]?.mappings as {
+      dynamic?: string;
+      properties: Record<string, { type?: string; analyzer?: string; enabled?: boolean }>;
+    };
+    // Dynamic would be: dynamic unset, content text + keyword subfield with the standard analyzer.
+    expect(mapping.dynamic).toBe("strict");
+    expect(mapping.properties["content"]).toMatchObject({ type: "text", analyzer: "message_english" });
+    expect(mapping.properties["channel"]?.type).toBe("keyword");
+    expect(mapping.properties["metadata"]).toMatchObject({ type: "object", enabled: false });
+  }
 
   afterAll(async () => {
-    await handIndex.deleteIndex();
+    await handIndex.deleteIndexAndTemplate();
   });
 
-  it("the next bulk recreates it with the product mapping, and deleteIndex() removes the template too", async () => {
+  it("deleted by hand: the next bulk recreates it with the product mapping (from the template)", async () => {
     await handIndex.upsert([message(5001)]);
     expect(await templateExists()).toBe(true);
     // Behind the adapter's back: it still remembers the index as created and will not create it again.
@@ -194,24 +208,50 @@ describe("OpenSearchKeywordIndex after its index is deleted by hand", () => {
       message(5002, { content: "Starting the OAuth2 implementation for the partner API" }),
     ]);
     expect(outcomes).toEqual([{ messageId: 5002, ok: true }]);
-    const res = await client.indices.getMapping({ index: handIndexName });
-    const mapping = res.body[handIndexName]?.mappings as {
-      dynamic?: string;
-      properties: Record<string, { type?: string; analyzer?: string; enabled?: boolean }>;
-    };
-    // Not the dynamic mapping OpenSearch would guess (text + keyword subfield, standard analyzer).
-    expect(mapping.dynamic).toBe("strict");
-    expect(mapping.properties["content"]).toMatchObject({ type: "text", analyzer: "message_english" });
-    expect(mapping.properties["channel"]?.type).toBe("keyword");
-    expect(mapping.properties["metadata"]).toMatchObject({ type: "object", enabled: false });
+    await expectProductMapping();
     await handIndex.refresh();
     // Word parts work again: OAuth finds OAuth2, and the BM25 leg's sort on message_id works.
     const hits = await handIndex.search(parseQuery("OAuth"), {}, 10);
     expect(hits.map((h) => h.messageId)).toEqual([5002]);
+  });
 
+  it("rebuilt by the reconciler (deleteIndex, ensureIndex): a worker's write in between gets the product mapping too", async () => {
+    const worker = new OpenSearchKeywordIndex(client, handIndexName);
+    await worker.upsert([message(5003)]); // the worker's "index ensured" is cached from here on
     await handIndex.deleteIndex();
+    expect(await templateExists()).toBe(true);
+    expect(await worker.upsert([message(5004)])).toEqual([{ messageId: 5004, ok: true }]);
+    await handIndex.ensureIndex();
+    await expectProductMapping();
+
+    await handIndex.deleteIndexAndTemplate();
     expect((await client.indices.exists({ index: handIndexName })).body).toBe(false);
     expect(await templateExists()).toBe(false);
+  });
+
+  it("a template it cannot put (another one of the same priority matches) is reported, and the index is still created", async () => {
+    const name = `test-keyword-clash-${randomUUID().slice(0, 8)}`;
+    const clash = `${name}-other`;
+    await client.indices.putIndexTemplate({
+      name: clash,
+      body: {
+        index_patterns: [`${name}*`],
+        priority: 500,
+        template: { settings: { number_of_replicas: 0 } },
+      },
+    });
+    const warnings: string[] = [];
+    const index = new OpenSearchKeywordIndex(client, name, { warn: (message) => warnings.push(message) });
+    try {
+      await index.ensureIndex();
+      expect((await client.indices.exists({ index: name })).body).toBe(true);
+      expect(await templateExists(name)).toBe(false);
+      expect(warnings).toEqual([expect.stringContaining(`index template ${indexTemplateName(name)}`)]);
+      expect(await index.upsert([message(5005)])).toEqual([{ messageId: 5005, ok: true }]);
+    } finally {
+      await index.deleteIndexAndTemplate();
+      await client.indices.deleteIndexTemplate({ name: clash });
+    }
   });
 });
 
@@ -220,7 +260,7 @@ describe("OpenSearchKeywordIndex bulk volume and paging", () => {
   const bulkIndex = new OpenSearchKeywordIndex(client, bulkIndexName);
 
   afterAll(async () => {
-    await bulkIndex.deleteIndex();
+    await bulkIndex.deleteIndexAndTemplate();
   });
 
   it("indexes 500 documents in one call and lists their versions page by page in id order", async () => {
@@ -271,7 +311,7 @@ describe("OpenSearchKeywordIndex throttling", () => {
   }
 
   afterAll(async () => {
-    await new OpenSearchKeywordIndex(client, throttleIndexName).deleteIndex();
+    await new OpenSearchKeywordIndex(client, throttleIndexName).deleteIndexAndTemplate();
   });
 
   it("retries only the items rejected with 429, and a whole-request 429", async () => {

@@ -17,6 +17,8 @@ export interface OpenSearchKeywordIndexOptions {
   readonly maxAttempts?: number;
   /** First backoff delay; doubles per attempt, with jitter. */
   readonly backoffMs?: number;
+  /** Told when the index template could not be put (the index itself is still created). */
+  readonly warn?: (message: string, err: unknown) => void;
 }
 
 /** The document we keep per message: content for BM25, the rest for filters and reconciliation. */
@@ -110,6 +112,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       refreshInterval: opts.refreshInterval ?? "1s",
       maxAttempts: opts.maxAttempts ?? 5,
       backoffMs: opts.backoffMs ?? 200,
+      warn: opts.warn ?? ((message, err) => console.warn(message, err)),
     };
   }
 
@@ -123,23 +126,32 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   /**
-   * The index and a template of it. The adapter remembers "created", so after the index is deleted
-   * by hand a worker's `_bulk` makes OpenSearch auto-create it; the template gives that index this
-   * mapping instead of a dynamic one (text + keyword subfields, no English analysis), and the
-   * reconciler then refills it. Refusing auto-creation would need the cluster-wide
-   * `action.auto_create_index` setting, which is the operator's, not the app's.
+   * The index, then a template of it. The adapter remembers "created", so after the index is
+   * deleted by hand a worker's `_bulk` makes OpenSearch auto-create it; the template gives that
+   * index this mapping instead of a dynamic one (text + keyword subfields, no English analysis),
+   * and the reconciler then refills it. The template is a safety net, so failing to put it (another
+   * template of the same priority matching the name, a missing permission) is reported, not fatal.
+   * Refusing auto-creation outright would need the cluster-wide `action.auto_create_index`
+   * setting, which is the operator's, not the app's.
    */
   private async createIndex(): Promise<void> {
     const body = this.indexBody();
-    await this.client.indices.putIndexTemplate({
-      name: indexTemplateName(this.indexName),
-      body: { index_patterns: [this.indexName], priority: TEMPLATE_PRIORITY, template: body },
-    });
     try {
       await this.client.indices.create({ index: this.indexName, body });
     } catch (err) {
-      if (errorType(err) === "resource_already_exists_exception") return;
-      throw err;
+      if (errorType(err) !== "resource_already_exists_exception") throw err;
+    }
+    const name = indexTemplateName(this.indexName);
+    try {
+      await this.client.indices.putIndexTemplate({
+        name,
+        body: { index_patterns: [this.indexName], priority: TEMPLATE_PRIORITY, template: body },
+      });
+    } catch (err) {
+      this.opts.warn(
+        `OpenSearch index template ${name} could not be put: if index ${this.indexName} is deleted by hand, writes will recreate it with a dynamic mapping until it is rebuilt`,
+        err,
+      );
     }
   }
 
@@ -244,8 +256,17 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     await this.client.indices.refresh({ index: this.indexName });
   }
 
-  /** Deletes the index and its template (a rebuild calls ensureIndex() next, which puts both back). */
+  /**
+   * Deletes the index for a rebuild (ensureIndex() creates it again). The template stays, so a
+   * worker's write in between auto-creates the index with the product mapping.
+   */
   async deleteIndex(): Promise<void> {
+    this.ensured = undefined;
+    await this.client.indices.delete({ index: this.indexName, ignore_unavailable: true });
+  }
+
+  /** Removes the index and its template for good (tests, benchmarks, namespace teardown). */
+  async deleteIndexAndTemplate(): Promise<void> {
     this.ensured = undefined;
     await deleteIndexAndTemplate(this.client, this.indexName);
   }
