@@ -1,5 +1,6 @@
+import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
 import { migrateUp } from "../../functions/adapters/postgres/migrate";
-import { sqsClient } from "../../functions/shared/clients";
+import { closeClients, sqsClient } from "../../functions/shared/clients";
 import { config } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
 import { startLocalApp } from "../../local/app";
@@ -55,5 +56,7 @@ export async function run(args: string[]): Promise<number> {
   });
   console.log("Stopping the API and workers (services keep running; `npx trisearch stack down` stops them).");
   await app.stop();
+  // Idle pg connections would otherwise hold the process for their 10-s idle timeout.
+  await Promise.all([closeClients(), OnnxEmbedder.closeAll()]);
   return 0;
 }
