@@ -50,20 +50,32 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
 
 /**
  * An index deleted by hand: a real run recreates it with its mapping (otherwise the workers'
- * bulk writes would auto-create one with a dynamic mapping), a dry run sees it as empty.
+ * bulk writes would auto-create one with a dynamic mapping), a dry run sees it as empty. An index
+ * with a mapping the adapter did not make (see mappingState) is rebuilt the same way by a real run,
+ * and the walk then re-enqueues every message; a dry run only logs it.
  */
 async function keywordIndexForRun(
   keyword: OpenSearchKeywordIndex,
   dryRun: boolean,
 ): Promise<ReconcilableKeywordIndex> {
-  if (await keyword.exists()) {
+  const state = await keyword.mappingState();
+  if (state === "foreign") {
+    logger.warn(
+      dryRun
+        ? "keyword index has a mapping Trisearch did not create: a real reconcile rebuilds it"
+        : "keyword index has a mapping Trisearch did not create: rebuilding it",
+      { index: keyword.indexName },
+    );
+  }
+  if (state === "product" || (state === "foreign" && dryRun)) {
     // The walk uses search (near-real-time): make writes of the last second visible first, or
     // they would look stale and be repaired twice.
     await keyword.refresh();
     return keyword;
   }
   if (!dryRun) {
-    logger.warn("keyword index missing: recreating it", { index: keyword.indexName });
+    if (state === "missing")
+      logger.warn("keyword index missing: recreating it", { index: keyword.indexName });
     // deleteIndex() also forgets the cached "ensured" state, so ensureIndex() creates it again.
     await keyword.deleteIndex();
     await keyword.ensureIndex();

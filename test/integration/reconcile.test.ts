@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSync, storeCounts } from "../../cli/commands/verify";
 import { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
+import { indexTemplateName } from "../../functions/adapters/opensearch/opensearch-keyword-index";
 import type { StoredMessage } from "../../functions/core/model";
 import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
 import { collectionNameFor } from "../../functions/core/vector-collections";
@@ -133,6 +134,29 @@ describe("reconciliation on the real local stack", () => {
       inSync: true,
       drift: 0,
     });
+  });
+
+  it("an OpenSearch index with a mapping Trisearch did not make (index and template deleted by hand, then auto-created by a write) is rebuilt by `reconcile`", async () => {
+    const os = openSearchClient(t.config);
+    const index = t.config.OPENSEARCH_INDEX;
+    await os.indices.delete({ index });
+    await os.indices.deleteIndexTemplate({ name: indexTemplateName(index) });
+    // What a write does when nothing tells OpenSearch the mapping: a dynamic one.
+    await os.index({ index, id: "1", body: { content: "OAuth2 rollout", message_id: 1 }, refresh: true });
+    const keyword = container().keywordIndex();
+    expect(await keyword.mappingState()).toBe("foreign");
+    // A dry run leaves it as it is.
+    await dryRun();
+    expect(await keyword.mappingState()).toBe("foreign");
+
+    const rec = await cli("reconcile");
+    expect(rec.code, rec.stderr).toBe(0);
+    await settled(N);
+    expect(await keyword.mappingState()).toBe("product");
+    expect((await os.indices.existsIndexTemplate({ name: indexTemplateName(index) })).body).toBe(true);
+    const after = await cli("verify", "--json");
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ postgres: N, opensearch: N, inSync: true, drift: 0 });
   });
 
   it("a Chroma collection deleted by hand: `verify` reports it empty without recreating it; `reconcile` rebuilds it", async () => {

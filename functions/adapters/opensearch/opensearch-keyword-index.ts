@@ -187,6 +187,26 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     } as const;
   }
 
+  /**
+   * Whether the index exists and was made from this adapter's mapping ("foreign": created some other
+   * way, e.g. auto-created by a write after both the index and its template were deleted by hand,
+   * so without the English analysis and word parts BM25 relies on).
+   */
+  async mappingState(): Promise<"missing" | "product" | "foreign"> {
+    const res = await this.client.indices.getMapping({ index: this.indexName }).catch((err: unknown) => {
+      if (errorType(err) === "index_not_found_exception") return null;
+      throw err;
+    });
+    if (!res) return "missing";
+    const mapping = Object.values(res.body)[0]?.mappings as
+      | { dynamic?: unknown; properties?: Record<string, { analyzer?: unknown }> }
+      | undefined;
+    const ours =
+      String(mapping?.dynamic) === "strict" &&
+      mapping?.properties?.["content"]?.analyzer === this.indexBody().mappings.properties.content.analyzer;
+    return ours ? "product" : "foreign";
+  }
+
   /** Whether the index exists (read-only callers check this instead of creating it). */
   async exists(): Promise<boolean> {
     return (await this.client.indices.exists({ index: this.indexName })).body;
