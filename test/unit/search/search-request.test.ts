@@ -76,6 +76,25 @@ describe("parseSearchRequest: defaults and normalisation", () => {
     expect(r.explain).toBe(false);
   });
 
+  it("reads a query-string value written as a JSON array, alone or beside other forms", () => {
+    const r = parseSearchRequest({
+      q: "x",
+      channel: ['["#mobile","#auth-team"]', "#ops"],
+      author: '["a@x.io"]',
+    });
+    expect(r.filters.channels).toEqual(["#mobile", "#auth-team", "#ops"]);
+    expect(r.filters.authors).toEqual(["a@x.io"]);
+  });
+
+  it("rejects a value that starts like a JSON array but is not one of strings, naming the field", () => {
+    for (const channel of ["[#mobile, #ops]", "[1,2]", '["#a"'])
+      expect(() => parseSearchRequest({ q: "x", channel })).toThrow(
+        expect.objectContaining({
+          details: [{ path: "channel", message: expect.stringContaining("not a JSON array of strings") }],
+        }),
+      );
+  });
+
   it("drops empty list values and empty lists", () => {
     expect(parseSearchRequest({ q: "x", channel: ",, ,", author: [] }).filters).toEqual({});
   });
