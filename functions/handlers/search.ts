@@ -7,10 +7,23 @@ import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../share
 import { logger } from "../shared/logger";
 import { semanticLeg } from "../shared/vector-collections";
 
+/**
+ * The query string with repeated keys kept apart. API Gateway's queryStringParameters joins them
+ * with commas, which would cut a JSON-array value (`channel=["#a","#b"]&channel=#c`) apart.
+ */
+function queryParameters(event: APIGatewayProxyEventV2): Record<string, string | string[] | undefined> {
+  if (!event.rawQueryString) return event.queryStringParameters ?? {};
+  const params: Record<string, string | string[] | undefined> = {};
+  for (const [key, value] of new URLSearchParams(event.rawQueryString)) {
+    const prev = params[key];
+    params[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  return params;
+}
+
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const input =
-    event.requestContext.http.method === "POST" ? parseJsonBody(event) : (event.queryStringParameters ?? {});
+  const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : queryParameters(event);
   const request = parseSearchRequest(input);
   const c = container();
   const result = await searchMessages(

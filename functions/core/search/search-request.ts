@@ -11,8 +11,8 @@ import { parseQuery, type QueryNode } from "./query-parser";
  * - q          1..1,000 characters (counted before trimming is rejected as blank)
  * - strategy   "hybrid" (default) | "bm25" | "semantic"
  * - channel, author, source   one or many: repeated keys, comma lists ("a,b"), a JSON array (in a
- *              body, or as a query-string value: channel=["#a","#b"]); `source` values are names
- *              ("acme") or "type:name" pairs ("slack:acme")
+ *              body, or as a query-string value: channel=["#a","#b"]; a value that is not valid JSON
+ *              is text); `source` values are names ("acme") or "type:name" pairs ("slack:acme")
  * - from, to   ISO-8601 date or date-time; no zone = UTC; a date-only `to` covers that whole day
  * - limit      1..100, default 20
  * - cursor     opaque, from a previous response's next_cursor
@@ -44,6 +44,7 @@ const single = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[
 
 /** A query-string value written as a JSON array (`channel=["#a","#b"]`), or null if it is not one. */
 function jsonStringList(value: string): string[] | null {
+  if (!value.trimStart().startsWith("[")) return null;
   try {
     const parsed: unknown = JSON.parse(value);
     return Array.isArray(parsed) && parsed.every((x) => typeof x === "string") ? parsed : null;
@@ -58,22 +59,15 @@ const listField = z.preprocess(
     .array(z.string({ error: "must be a string or an array of strings" }), {
       error: "must be a string or an array of strings",
     })
-    .transform((xs, ctx) => {
-      const values: string[] = [];
-      for (const x of xs) {
-        const list = x.trim().startsWith("[") ? jsonStringList(x) : x.split(",");
-        if (!list) {
-          // Taken literally it would match nothing, silently: say what is wrong instead.
-          ctx.addIssue({
-            code: "custom",
-            message: 'starts with "[" but is not a JSON array of strings (e.g. ["#a","#b"])',
-          });
-          return z.NEVER;
-        }
-        values.push(...list);
-      }
-      return [...new Set(values.map((x) => x.trim()).filter((x) => x.length > 0))];
-    })
+    .transform((xs) => [
+      ...new Set(
+        xs
+          // A JSON array of strings is a list; anything else, "[bot] deploy" too, is comma-split text.
+          .flatMap((x) => jsonStringList(x) ?? x.split(","))
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0),
+      ),
+    ])
     .refine((xs) => xs.length <= MAX_FILTER_VALUES, `at most ${MAX_FILTER_VALUES} values`)
     .refine(
       (xs) => xs.every((x) => x.length <= MAX_FILTER_VALUE_LENGTH),
