@@ -46,8 +46,7 @@ export async function reindex(
   const vector = wantVector ? await writeVectorIndex(c) : undefined;
   if (opts.recreate) {
     if (keyword) {
-      await keyword.deleteIndex();
-      await keyword.ensureIndex();
+      await keyword.rebuildIndex();
     }
     if (vector) {
       await vector.deleteCollection();

@@ -55,8 +55,11 @@ export async function run(args: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   console.log("Stopping the API and workers (services keep running; `npx trisearch stack down` stops them).");
-  await app.stop();
-  // Idle pg connections would otherwise hold the process for their 10-s idle timeout.
-  await Promise.all([closeClients(), OnnxEmbedder.closeAll()]);
+  try {
+    await app.stop();
+  } finally {
+    // Idle pg connections would otherwise hold the process for their 10-s idle timeout.
+    await Promise.all([closeClients(), OnnxEmbedder.closeAll()]);
+  }
   return 0;
 }

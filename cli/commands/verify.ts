@@ -13,7 +13,8 @@ const HELP = `Usage: trisearch verify [--counts-only] [--json]
 
 Prints the live message count in each store and the unsent outbox rows, then runs a dry-run
 reconcile (nothing is changed) and prints the drift per index: missing, stale, orphan.
-Exits 1 when the counts differ or there is any drift.
+Exits 1 when the counts differ, there is any drift, or the OpenSearch index has a mapping
+Trisearch did not make (reconcile rebuilds it).
 
   --counts-only   skip the drift walk (counts only, O(1))
   --json          one JSON object on stdout`;
@@ -53,16 +54,19 @@ export async function run(args: string[]): Promise<number> {
     const c = createContainer();
     const counts = await storeCounts(c);
     const collections = await vectorCollections(c, { fresh: true });
+    // A mapping Trisearch did not make: BM25 without its analysis until reconcile rebuilds it.
+    const opensearchMapping = await c.keywordIndex().mappingState();
     const report: ReconcileReport | undefined = flags.values["counts-only"]
       ? undefined
       : await reconcileWithProgress(c, { dryRun: true, quiet: json });
     const drift = report ? driftTotal(report) : 0;
-    const ok = inSync(counts) && drift === 0 && !collections.switching;
+    const ok = inSync(counts) && drift === 0 && !collections.switching && opensearchMapping !== "foreign";
     if (json) {
       console.log(
         JSON.stringify({
           ...counts,
           inSync: ok,
+          opensearchMapping,
           ...(report ? { drift, report } : {}),
           vectorCollections: collections,
         }),
@@ -77,6 +81,11 @@ export async function run(args: string[]): Promise<number> {
         ]),
       );
       if (report) console.log(`\n${driftTable(report)}`);
+      if (opensearchMapping === "foreign") {
+        console.log(
+          `\nThe OpenSearch index ${c.config.OPENSEARCH_INDEX} has a mapping Trisearch did not make: the next \`trisearch reconcile\` rebuilds it.`,
+        );
+      }
       if (collections.switching) {
         console.log(
           `\nEmbedding model switch in progress: search reads ${collections.active.name} (${collections.active.model}) ` +

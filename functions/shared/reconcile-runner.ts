@@ -76,9 +76,7 @@ async function keywordIndexForRun(
   if (!dryRun) {
     if (state === "missing")
       logger.warn("keyword index missing: recreating it", { index: keyword.indexName });
-    // deleteIndex() also forgets the cached "ensured" state, so ensureIndex() creates it again.
-    await keyword.deleteIndex();
-    await keyword.ensureIndex();
+    await keyword.rebuildIndex();
     return keyword;
   }
   return {

@@ -229,6 +229,42 @@ describe("OpenSearchKeywordIndex when its index disappears", () => {
     expect(await templateExists()).toBe(false);
   });
 
+  it("rebuildIndex() puts the template back before deleting, so a write in the gap gets the product mapping even after the template was deleted by hand", async () => {
+    const name = `test-keyword-rebuild-${randomUUID().slice(0, 8)}`;
+    const worker = new OpenSearchKeywordIndex(client, name);
+    await worker.upsert([message(6001)]); // the worker's "index ensured" is cached from here on
+    await client.indices.deleteIndexTemplate({ name: indexTemplateName(name) });
+    // The reconciler's client: right after its index delete, the worker writes (the race).
+    const indices = new Proxy(client.indices, {
+      get(target, prop) {
+        if (prop === "delete")
+          return async (params: Parameters<typeof target.delete>[0]) => {
+            const res = await target.delete(params);
+            expect(await worker.upsert([message(6002)])).toEqual([{ messageId: 6002, ok: true }]);
+            return res;
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const racing = new Proxy(client, {
+      get(target, prop) {
+        if (prop === "indices") return indices;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const reconciler = new OpenSearchKeywordIndex(racing, name);
+    try {
+      await reconciler.rebuildIndex();
+      expect(await reconciler.mappingState()).toBe("product");
+      await reconciler.refresh();
+      expect(await reconciler.count()).toBe(1); // 6002, written in the gap
+    } finally {
+      await worker.deleteIndexAndTemplate();
+    }
+  });
+
   it("a template it cannot put (another one of the same priority matches) is reported, and the index is still created", async () => {
     const name = `test-keyword-clash-${randomUUID().slice(0, 8)}`;
     const clash = `${name}-other`;

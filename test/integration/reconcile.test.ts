@@ -145,9 +145,12 @@ describe("reconciliation on the real local stack", () => {
     await os.index({ index, id: "1", body: { content: "OAuth2 rollout", message_id: 1 }, refresh: true });
     const keyword = container().keywordIndex();
     expect(await keyword.mappingState()).toBe("foreign");
-    // A dry run leaves it as it is.
+    // A dry run leaves it as it is; verify reports it and fails.
     await dryRun();
     expect(await keyword.mappingState()).toBe("foreign");
+    const before = await cli("verify", "--json");
+    expect(before.code).toBe(1);
+    expect(JSON.parse(before.stdout)).toMatchObject({ opensearchMapping: "foreign", inSync: false });
 
     const rec = await cli("reconcile");
     expect(rec.code, rec.stderr).toBe(0);
@@ -156,7 +159,13 @@ describe("reconciliation on the real local stack", () => {
     expect((await os.indices.existsIndexTemplate({ name: indexTemplateName(index) })).body).toBe(true);
     const after = await cli("verify", "--json");
     expect(after.code, after.stdout + after.stderr).toBe(0);
-    expect(JSON.parse(after.stdout)).toMatchObject({ postgres: N, opensearch: N, inSync: true, drift: 0 });
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      postgres: N,
+      opensearch: N,
+      inSync: true,
+      drift: 0,
+      opensearchMapping: "product",
+    });
   });
 
   it("a Chroma collection deleted by hand: `verify` reports it empty without recreating it; `reconcile` rebuilds it", async () => {

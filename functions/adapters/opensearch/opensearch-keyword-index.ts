@@ -126,26 +126,31 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   /**
-   * The index, then a template of it. The adapter remembers "created", so after the index is
-   * deleted by hand a worker's `_bulk` makes OpenSearch auto-create it; the template gives that
+   * A template of the index, then the index. The adapter remembers "created", so after the index
+   * is deleted by hand a worker's `_bulk` makes OpenSearch auto-create it; the template gives that
    * index this mapping instead of a dynamic one (text + keyword subfields, no English analysis),
-   * and the reconciler then refills it. The template is a safety net, so failing to put it (another
-   * template of the same priority matching the name, a missing permission) is reported, not fatal.
-   * Refusing auto-creation outright would need the cluster-wide `action.auto_create_index`
-   * setting, which is the operator's, not the app's.
+   * and the reconciler then refills it. Refusing auto-creation outright would need the
+   * cluster-wide `action.auto_create_index` setting, which is the operator's, not the app's.
    */
   private async createIndex(): Promise<void> {
-    const body = this.indexBody();
+    await this.putTemplate();
     try {
-      await this.client.indices.create({ index: this.indexName, body });
+      await this.client.indices.create({ index: this.indexName, body: this.indexBody() });
     } catch (err) {
       if (errorType(err) !== "resource_already_exists_exception") throw err;
     }
+  }
+
+  /**
+   * The template is a safety net, so failing to put it (another template of the same priority
+   * matching the name, a missing permission) is reported, not fatal.
+   */
+  private async putTemplate(): Promise<void> {
     const name = indexTemplateName(this.indexName);
     try {
       await this.client.indices.putIndexTemplate({
         name,
-        body: { index_patterns: [this.indexName], priority: TEMPLATE_PRIORITY, template: body },
+        body: { index_patterns: [this.indexName], priority: TEMPLATE_PRIORITY, template: this.indexBody() },
       });
     } catch (err) {
       this.opts.warn(
@@ -153,6 +158,17 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
         err,
       );
     }
+  }
+
+  /**
+   * Deletes and recreates the index (the reconciler, reindex). The template goes in first, so a
+   * worker's write between the delete and the create auto-creates the index with this mapping,
+   * even when the template had been deleted too.
+   */
+  async rebuildIndex(): Promise<void> {
+    await this.putTemplate();
+    await this.deleteIndex();
+    await this.ensureIndex();
   }
 
   private indexBody() {
@@ -277,8 +293,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   /**
-   * Deletes the index for a rebuild (ensureIndex() creates it again). The template stays, so a
-   * worker's write in between auto-creates the index with the product mapping.
+   * Deletes the index; ensureIndex() creates it again. The template stays, so a worker's write in
+   * between auto-creates the index with the product mapping (rebuildIndex() does all three).
    */
   async deleteIndex(): Promise<void> {
     this.ensured = undefined;
