@@ -67,6 +67,20 @@ describe("reconciliation on the real local stack", () => {
       return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
     }
   };
+  /** `verify --json` exits 0 and shows all N messages in every store, nothing pending, no drift. */
+  const expectVerifyInSync = async (extra: Record<string, unknown> = {}) => {
+    const after = await cli("verify", "--json");
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      postgres: N,
+      opensearch: N,
+      chroma: N,
+      outboxPending: 0,
+      inSync: true,
+      drift: 0,
+      ...extra,
+    });
+  };
   const osDoc = async (id: number) => {
     const res = await openSearchClient(t.config).get(
       { index: t.config.OPENSEARCH_INDEX, id: String(id) },
@@ -123,17 +137,7 @@ describe("reconciliation on the real local stack", () => {
     // Recreated with its own mapping, not one auto-created by a bulk write.
     const mapping = await openSearchClient(t.config).indices.getMapping({ index: t.config.OPENSEARCH_INDEX });
     expect(JSON.stringify(mapping.body)).toContain('"dynamic":"strict"');
-
-    const after = await cli("verify", "--json");
-    expect(after.code, after.stdout + after.stderr).toBe(0);
-    expect(JSON.parse(after.stdout)).toMatchObject({
-      postgres: N,
-      opensearch: N,
-      chroma: N,
-      outboxPending: 0,
-      inSync: true,
-      drift: 0,
-    });
+    await expectVerifyInSync();
   });
 
   it("an OpenSearch index with a mapping Trisearch did not make (index and template deleted by hand, then auto-created by a write) is rebuilt by `reconcile`", async () => {
@@ -157,15 +161,7 @@ describe("reconciliation on the real local stack", () => {
     await settled(N);
     expect(await keyword.mappingState()).toBe("product");
     expect((await os.indices.existsIndexTemplate({ name: indexTemplateName(index) })).body).toBe(true);
-    const after = await cli("verify", "--json");
-    expect(after.code, after.stdout + after.stderr).toBe(0);
-    expect(JSON.parse(after.stdout)).toMatchObject({
-      postgres: N,
-      opensearch: N,
-      inSync: true,
-      drift: 0,
-      opensearchMapping: "product",
-    });
+    await expectVerifyInSync({ opensearchMapping: "product" });
   });
 
   it("a Chroma collection deleted by hand: `verify` reports it empty without recreating it; `reconcile` rebuilds it", async () => {
