@@ -59,24 +59,26 @@ async function keywordIndexForRun(
   dryRun: boolean,
 ): Promise<ReconcilableKeywordIndex> {
   const state = await keyword.mappingState();
-  if (state === "foreign") {
+  const logFields = { index: keyword.indexName };
+  if (!dryRun && state !== "product") {
     logger.warn(
-      dryRun
-        ? "keyword index has a mapping Trisearch did not create: a real reconcile rebuilds it"
+      state === "missing"
+        ? "keyword index missing: recreating it"
         : "keyword index has a mapping Trisearch did not create: rebuilding it",
-      { index: keyword.indexName },
+      logFields,
     );
+    await keyword.rebuildIndex();
+    return keyword;
   }
-  if (state === "product" || (state === "foreign" && dryRun)) {
+  if (state === "foreign")
+    logger.warn(
+      "keyword index has a mapping Trisearch did not create: a real reconcile rebuilds it",
+      logFields,
+    );
+  if (state !== "missing") {
     // The walk uses search (near-real-time): make writes of the last second visible first, or
     // they would look stale and be repaired twice.
     await keyword.refresh();
-    return keyword;
-  }
-  if (!dryRun) {
-    if (state === "missing")
-      logger.warn("keyword index missing: recreating it", { index: keyword.indexName });
-    await keyword.rebuildIndex();
     return keyword;
   }
   return {

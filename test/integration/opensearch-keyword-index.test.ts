@@ -215,7 +215,7 @@ describe("OpenSearchKeywordIndex when its index disappears", () => {
     expect(hits.map((h) => h.messageId)).toEqual([5002]);
   });
 
-  it("rebuilt by the reconciler (deleteIndex, ensureIndex): a worker's write in between gets the product mapping too", async () => {
+  it("deleteIndex() keeps the template: a worker's write before ensureIndex() gets the product mapping too", async () => {
     const worker = new OpenSearchKeywordIndex(client, handIndexName);
     await worker.upsert([message(5003)]); // the worker's "index ensured" is cached from here on
     await handIndex.deleteIndex();

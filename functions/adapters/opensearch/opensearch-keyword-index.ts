@@ -55,6 +55,9 @@ const TOO_MANY_REQUESTS = 429;
  * standard tokenizer keeps "OAuth2" whole, the word delimiter adds "OAuth" and "2" beside it.
  * Case changes are not split ("OAuth" stays one word), which keeps "O" and "Auth" out of the index.
  */
+/** The analyzer of the content field (defined in MESSAGE_ANALYSIS below). */
+const CONTENT_ANALYZER = "message_english";
+
 export const MESSAGE_ANALYSIS = {
   filter: {
     message_word_parts: {
@@ -69,7 +72,7 @@ export const MESSAGE_ANALYSIS = {
     english_stemmer: { type: "stemmer" as const, language: "english" },
   },
   analyzer: {
-    message_english: {
+    [CONTENT_ANALYZER]: {
       type: "custom" as const,
       tokenizer: "standard",
       filter: [
@@ -134,6 +137,10 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
    */
   private async createIndex(): Promise<void> {
     await this.putTemplate();
+    await this.createIndexOnly();
+  }
+
+  private async createIndexOnly(): Promise<void> {
     try {
       await this.client.indices.create({ index: this.indexName, body: this.indexBody() });
     } catch (err) {
@@ -168,7 +175,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   async rebuildIndex(): Promise<void> {
     await this.putTemplate();
     await this.deleteIndex();
-    await this.ensureIndex();
+    await this.createIndexOnly();
+    this.ensured = Promise.resolve();
   }
 
   private indexBody() {
@@ -186,7 +194,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
           message_id: { type: "long" },
           content: {
             type: "text",
-            analyzer: "message_english",
+            analyzer: CONTENT_ANALYZER,
             fields: { exact: { type: "text", analyzer: "standard" } },
           },
           source: { type: "keyword" },
@@ -219,7 +227,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       | undefined;
     const ours =
       String(mapping?.dynamic) === "strict" &&
-      mapping?.properties?.["content"]?.analyzer === this.indexBody().mappings.properties.content.analyzer;
+      mapping?.properties?.["content"]?.analyzer === CONTENT_ANALYZER;
     return ours ? "product" : "foreign";
   }
 
