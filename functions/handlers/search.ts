@@ -3,23 +3,9 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { searchMessages } from "../core/search/search-messages";
 import { parseSearchRequest } from "../core/search/search-request";
 import { container } from "../shared/container";
-import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
+import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
 import { logger } from "../shared/logger";
 import { semanticLeg } from "../shared/vector-collections";
-
-/**
- * The query string with repeated keys kept apart. API Gateway's queryStringParameters joins them
- * with commas, which would cut a JSON-array value (`channel=["#a","#b"]&channel=#c`) apart.
- */
-function queryParameters(event: APIGatewayProxyEventV2): Record<string, string | string[] | undefined> {
-  if (!event.rawQueryString) return event.queryStringParameters ?? {};
-  const params: Record<string, string | string[] | undefined> = {};
-  for (const [key, value] of new URLSearchParams(event.rawQueryString)) {
-    const prev = params[key];
-    params[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
-  }
-  return params;
-}
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {

@@ -32,6 +32,22 @@ export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 /**
+ * The query string with repeated keys kept apart. API Gateway's queryStringParameters joins them
+ * with commas, which would cut a JSON-array value (`channel=["#a","#b"]&channel=#c`) apart.
+ */
+export function queryParameters(
+  event: APIGatewayProxyEventV2,
+): Record<string, string | string[] | undefined> {
+  if (!event.rawQueryString) return event.queryStringParameters ?? {};
+  const params: Record<string, string | string[] | undefined> = {};
+  for (const [key, value] of new URLSearchParams(event.rawQueryString)) {
+    const prev = params[key];
+    params[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  return params;
+}
+
+/**
  * The one place errors become HTTP responses: AppErrors keep their status and code, anything
  * else is a 500 whose details stay in the log.
  */
