@@ -17,7 +17,7 @@ import { legWindow } from "../functions/core/search/cursor";
 import { parseSearchRequest } from "../functions/core/search/search-request";
 import { chromaClient, closeClients, openSearchClient } from "../functions/shared/clients";
 import { type Config, loadConfig, setConfig } from "../functions/shared/config";
-import { createContainer, setContainer } from "../functions/shared/container";
+import { type Container, createContainer, setContainer } from "../functions/shared/container";
 import { startHttpGateway } from "../local/runtime/http-gateway";
 import { dropDatabase } from "../test/helpers/test-db";
 import { generateSearchCorpus } from "./corpus";
@@ -209,7 +209,8 @@ async function run(
 
   // The search route exactly as local/app.ts declares it, without the pollers and schedules
   // (a reconciler pass over 100k rows in the middle of the run would be noise, not search).
-  setContainer(createContainer(cfg));
+  const served = createContainer(cfg);
+  setContainer(served);
   const { handler } = await import("../functions/handlers/search");
   const gateway = await startHttpGateway({
     port: 0,
@@ -217,7 +218,7 @@ async function run(
     routes: [{ method: "GET", path: "/search", handler, functionName: "search", timeoutMs: 10_000 }],
   });
   const openSearchUptimeMinutes = await openSearchJvmUptimeMinutes(cfg);
-  const openSearchWarmUpSeconds = await warmOpenSearch(cfg);
+  const openSearchWarmUpSeconds = await warmOpenSearch(served);
   console.log(
     `OpenSearch up ${openSearchUptimeMinutes} min; warmed with ${OPENSEARCH_WARM_UP_QUERIES} bm25 queries in ${openSearchWarmUpSeconds} s`,
   );
@@ -423,8 +424,9 @@ function startClient() {
  */
 const OPENSEARCH_WARM_UP_QUERIES = 12_000;
 
-async function warmOpenSearch(cfg: Config): Promise<number> {
-  const index = new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX);
+async function warmOpenSearch(served: Container): Promise<number> {
+  // The served container's own index adapter: the warm-up takes the same client and connections.
+  const index = served.keywordIndex();
   const requests = QUERIES.map((spec) =>
     parseSearchRequest({
       q: spec.q,
@@ -435,7 +437,7 @@ async function warmOpenSearch(cfg: Config): Promise<number> {
     }),
   );
   // The depth a hybrid search of this benchmark asks each leg for.
-  const window = legWindow(LIMIT, 0, cfg.SEARCH_LEG_WINDOW);
+  const window = legWindow(LIMIT, 0, served.config.SEARCH_LEG_WINDOW);
   const started = performance.now();
   let next = 0;
   const worker = async () => {
