@@ -9,6 +9,7 @@ import { queueUrl } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { startTestApp, type TestApp } from "../helpers/local-app";
+import { queueDepth } from "../helpers/sqs";
 import { waitUntil } from "../helpers/wait";
 
 type Accepted = { accepted: { external_id: string; message_id: number; status: string }[] };
@@ -52,6 +53,15 @@ describe("write path on the real local stack", () => {
   });
 
   it("an identical re-send stores nothing, enqueues nothing and embeds nothing", async () => {
+    // The first ingest's jobs must be gone from both queues first: with a 1-s visibility timeout, a
+    // batch that took longer on a busy machine is received again, which is not the re-send's doing.
+    const sqs = sqsClient(t.config);
+    await waitUntil("keyword and vector queues drained", async () => {
+      const depths = await Promise.all(
+        (["keyword", "vector"] as const).map((q) => queueDepth(sqs, queueUrl(t.config, q))),
+      );
+      return depths.every((d) => d === 0) || null;
+    });
     const before = {
       messages: await dbCount("SELECT max(version) + count(*) AS n FROM messages"),
       outbox: await dbCount("SELECT count(*) AS n FROM outbox"),
