@@ -8,7 +8,14 @@ import { logger } from "../shared/logger";
 export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const c = container();
   const result = await ingestSlackRecords(
-    { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn },
+    {
+      store: c.store,
+      outbox: c.store,
+      publisher: c.publisher,
+      directory: c.directory,
+      ...(c.directoryLookup ? { lookup: c.directoryLookup } : {}),
+      warn: c.warn,
+    },
     event.Records.map((r) => ({ recordId: r.messageId, body: r.body })),
     { sourceName: c.config.SLACK_SOURCE_NAME, storeBots: c.config.SLACK_STORE_BOTS },
   );

@@ -1,7 +1,7 @@
 /**
  * In AWS, credentials live in Secrets Manager, not in function configuration: the stack hands a
- * function secret ARNs (DB_SECRET_ARN, SLACK_SIGNING_SECRET_ARN) and this module turns them into
- * the env vars config() reads (DATABASE_URL, SLACK_SIGNING_SECRET) once per cold start.
+ * function secret ARNs (DB_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, SLACK_BOT_TOKEN_ARN) and this module turns them into
+ * the env vars config() reads (DATABASE_URL, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN) once per cold start.
  */
 
 export type SecretFetcher = (secretId: string) => Promise<string>;
@@ -50,7 +50,7 @@ export function databaseUrlFromSecret(
 }
 
 /**
- * Fills DATABASE_URL and SLACK_SIGNING_SECRET from their secrets when the ARN is set and the value
+ * Fills DATABASE_URL, SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN from their secrets when the ARN is set and the value
  * is not (an explicit value always wins, e.g. in tests). Mutates and returns `env`.
  */
 export async function resolveSecretEnv(
@@ -71,11 +71,13 @@ export async function resolveSecretEnv(
       }),
     );
   }
-  if (env.SLACK_SIGNING_SECRET_ARN && !env.SLACK_SIGNING_SECRET) {
-    const arn = env.SLACK_SIGNING_SECRET_ARN;
+  for (const name of ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"] as const) {
+    const arn = env[`${name}_ARN`];
+    if (!arn || env[name]) continue;
     jobs.push(
       fetchSecret(arn).then((text) => {
-        env.SLACK_SIGNING_SECRET = text.trim();
+        // An empty secret (not filled in yet) leaves the variable unset: the feature stays off.
+        if (text.trim() !== "") env[name] = text.trim();
       }),
     );
   }

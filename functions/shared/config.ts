@@ -36,6 +36,18 @@ const configSchema = z.object({
   SLACK_SOURCE_NAME: z.string().min(1).optional(),
   /** Store bot_message events (marked metadata.bot = true); "false" ignores them. */
   SLACK_STORE_BOTS: z.stringbool().default(true),
+  /**
+   * A bot token (xoxb-...) with users:read and channels:read/groups:read: ids the directory does not
+   * know are looked up with Slack's Web API. Unset: ids stay ids (Secrets Manager in AWS).
+   */
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  /** Slack's Web API base URL (tests point it at a local stand-in). */
+  SLACK_API_URL: z.string().url().optional(),
+  /** The workspace's domain for permalinks (acme.slack.com); else what an import found. */
+  SLACK_WORKSPACE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, "must be a host name like acme.slack.com")
+    .optional(),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),

@@ -1,10 +1,13 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { createEmbedder } from "../adapters/embedder-factory";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
+import { PgDirectory } from "../adapters/postgres/pg-directory";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
+import { SlackWebLookup } from "../adapters/slack/slack-web-lookup";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
+import type { DirectoryLookup } from "../core/directory/directory";
 import type { Embedder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
 import { type Config, config, queueUrl } from "./config";
@@ -20,6 +23,10 @@ export interface Container {
   /** Search filters answered by PostgreSQL for the semantic leg (filtered-vector-search.ts). */
   readonly messageFilter: PgMessageFilter;
   readonly publisher: SqsJobPublisher;
+  /** People and conversations per source: names for results and filters. */
+  readonly directory: PgDirectory;
+  /** Slack's Web API for ids the directory lacks; undefined without SLACK_BOT_TOKEN. */
+  readonly directoryLookup: DirectoryLookup | undefined;
   /** The ingest queue (Slack events in, the ingest consumer out). */
   readonly ingestQueue: SqsEventQueue;
   readonly embedder: Embedder;
@@ -37,6 +44,8 @@ export function createContainer(cfg: Config = config()): Container {
   let store: PgMessageStore | undefined;
   let messageFilter: PgMessageFilter | undefined;
   let publisher: SqsJobPublisher | undefined;
+  let directory: PgDirectory | undefined;
+  let directoryLookup: DirectoryLookup | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
@@ -62,6 +71,15 @@ export function createContainer(cfg: Config = config()): Container {
         cfg.JOBS_PER_MESSAGE,
       );
       return publisher;
+    },
+    get directory() {
+      directory ??= new PgDirectory(pgPool(cfg));
+      return directory;
+    },
+    get directoryLookup() {
+      if (!cfg.SLACK_BOT_TOKEN) return undefined;
+      directoryLookup ??= new SlackWebLookup(cfg.SLACK_BOT_TOKEN, { apiUrl: cfg.SLACK_API_URL });
+      return directoryLookup;
     },
     get ingestQueue() {
       ingestQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "ingest"));

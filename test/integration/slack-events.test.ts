@@ -177,7 +177,7 @@ describe("Slack Events API through the ingest queue on the real local stack", ()
       source_type: "slack",
       source_name: TEAM,
       timestamp: new Date(Number(ts.split(".")[0]) * 1000),
-      message_metadata: { team_id: TEAM, ts, event_id: p.event_id, channel_type: "channel" },
+      message_metadata: { team_id: TEAM, ts, channel_type: "channel" },
     });
     await waitUntil("indexed in OpenSearch and Chroma", () => indexed(r.id, r.content));
   });

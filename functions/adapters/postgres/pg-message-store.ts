@@ -17,6 +17,7 @@ import {
   type SourceChangeOutcome,
   type SourceState,
 } from "../../core/source-change";
+import { upsertSource } from "./pg-sources";
 
 /** sha256 over every indexed field, so "identical re-send" means identical to the indexes too. */
 export function messageHash(m: MessageInput): string {
@@ -104,7 +105,7 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader,
     messages: readonly MessageInput[],
   ): Promise<{ outcomes: IngestOutcome[]; outboxIds: number[] }> {
     return this.transaction(async (db) => {
-      const sourceId = await this.upsertSource(db, source);
+      const sourceId = await upsertSource(db, source);
       const hashes = messages.map(messageHash);
       // One statement for the whole batch. The WHERE on DO UPDATE makes an identical re-send a
       // no-op (no version bump, no outbox row); re-sending a deleted message brings it back.
@@ -218,7 +219,7 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader,
         [change.eventId],
       );
       if (fresh.rowCount === 0) return { outcome: outcome("duplicate"), outboxIds: [] };
-      const sourceId = await this.upsertSource(db, change.source);
+      const sourceId = await upsertSource(db, change.source);
       // Changes to one message are serialised, so read-decide-write below cannot interleave.
       await db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
         `message:${sourceId}:${externalId}`,
@@ -442,16 +443,6 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader,
       "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL",
     );
     return Number(res.rows[0]?.n ?? 0);
-  }
-
-  private async upsertSource(db: pg.PoolClient, source: SourceRef): Promise<number> {
-    // DO UPDATE (a no-op) so RETURNING yields the id whether the row is new or not.
-    const res = await db.query<{ id: string }>(
-      `INSERT INTO sources (type, name) VALUES ($1, $2)
-       ON CONFLICT (type, name) DO UPDATE SET type = EXCLUDED.type RETURNING id`,
-      [source.type, source.name],
-    );
-    return Number(res.rows[0]!.id);
   }
 
   private async enqueue(

@@ -155,7 +155,6 @@ function message(ctx: MappingContext, m: SlackMessage, sourceTimeUs: bigint): Sl
   const metadata: Record<string, unknown> = {
     team_id: ctx.teamId,
     ts: m.ts,
-    event_id: ctx.eventId,
     ...(ctx.channelType ? { channel_type: ctx.channelType } : {}),
     ...(m.subtype && m.subtype !== "thread_broadcast" ? { subtype: m.subtype } : {}),
     ...(m.client_msg_id ? { client_msg_id: m.client_msg_id } : {}),

@@ -39,7 +39,6 @@ describe("mapSlackEvent", () => {
           metadata: {
             team_id: "T123ABC456",
             ts: "1355517523.000005",
-            event_id: "Ev123ABC456",
             channel_type: "channel",
           },
         },

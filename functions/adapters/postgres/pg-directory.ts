@@ -1,0 +1,117 @@
+import type pg from "pg";
+import type {
+  ConversationPatch,
+  DirectoryChange,
+  DirectoryStore,
+  DirectoryUser,
+} from "../../core/directory/directory";
+import type { SourceRef } from "../../core/model";
+import { upsertSource } from "./pg-sources";
+
+/** The directory of people and conversations (directory_users, directory_conversations). */
+export class PgDirectory implements DirectoryStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async apply(change: DirectoryChange): Promise<void> {
+    const sourceId = await upsertSource(this.pool, change.source);
+    if (change.kind === "users") await this.applyUsers(sourceId, change.users, change.at);
+    else await this.applyConversations(sourceId, change.conversations, change.at);
+  }
+
+  private async applyUsers(sourceId: number, users: readonly DirectoryUser[], at: Date): Promise<void> {
+    // One row per id (ON CONFLICT may not touch a row twice in one statement): the last one wins.
+    const byId = [...new Map(users.map((u) => [u.id, u])).values()];
+    if (byId.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO directory_users AS d (source_id, user_id, name, display_name, real_name, is_bot, deleted, source_time)
+       SELECT $1, u.*, $8::timestamptz
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[])
+         AS u(user_id, name, display_name, real_name, is_bot, deleted)
+       ON CONFLICT (source_id, user_id) DO UPDATE SET
+         name = EXCLUDED.name, display_name = EXCLUDED.display_name, real_name = EXCLUDED.real_name,
+         is_bot = EXCLUDED.is_bot, deleted = EXCLUDED.deleted, source_time = EXCLUDED.source_time,
+         updated_at = now()
+       WHERE d.source_time <= EXCLUDED.source_time`,
+      [
+        sourceId,
+        byId.map((u) => u.id),
+        byId.map((u) => u.name),
+        byId.map((u) => u.displayName),
+        byId.map((u) => u.realName),
+        byId.map((u) => u.isBot),
+        byId.map((u) => u.deleted),
+        at.toISOString(),
+      ],
+    );
+  }
+
+  private async applyConversations(
+    sourceId: number,
+    patches: readonly ConversationPatch[],
+    at: Date,
+  ): Promise<void> {
+    const merged = new Map<string, ConversationPatch>();
+    for (const p of patches) merged.set(p.id, { ...merged.get(p.id), ...p });
+    const rows = [...merged.values()];
+    if (rows.length === 0) return;
+    // A field the patch does not carry keeps its value and its time; one it carries replaces it
+    // unless the stored value is newer.
+    await this.pool.query(
+      `INSERT INTO directory_conversations AS c
+         (source_id, conversation_id, name, kind, archived, name_time, archived_time)
+       SELECT $1, v.id, v.name, v.kind, COALESCE(v.archived, false),
+              CASE WHEN v.has_name THEN $7::timestamptz END,
+              CASE WHEN v.archived IS NOT NULL THEN $7::timestamptz END
+       FROM unnest($2::text[], $3::text[], $4::boolean[], $5::text[], $6::boolean[])
+         AS v(id, name, has_name, kind, archived)
+       ON CONFLICT (source_id, conversation_id) DO UPDATE SET
+         name = CASE WHEN EXCLUDED.name_time >= COALESCE(c.name_time, '-infinity') THEN EXCLUDED.name ELSE c.name END,
+         name_time = GREATEST(c.name_time, EXCLUDED.name_time),
+         kind = COALESCE(EXCLUDED.kind, c.kind),
+         archived = CASE WHEN EXCLUDED.archived_time >= COALESCE(c.archived_time, '-infinity')
+                         THEN EXCLUDED.archived ELSE c.archived END,
+         archived_time = GREATEST(c.archived_time, EXCLUDED.archived_time),
+         updated_at = now()`,
+      [
+        sourceId,
+        rows.map((r) => r.id),
+        rows.map((r) => r.name ?? null),
+        rows.map((r) => r.name !== undefined),
+        rows.map((r) => r.kind ?? null),
+        rows.map((r) => r.archived ?? null),
+        at.toISOString(),
+      ],
+    );
+  }
+
+  async unknown(
+    source: SourceRef,
+    ids: { readonly users: readonly string[]; readonly conversations: readonly string[] },
+  ): Promise<{ users: string[]; conversations: string[] }> {
+    if (ids.users.length === 0 && ids.conversations.length === 0) return { users: [], conversations: [] };
+    const res = await this.pool.query<{ kind: "user" | "conversation"; id: string }>(
+      `SELECT 'user' AS kind, u.user_id AS id FROM directory_users u
+         JOIN sources s ON s.id = u.source_id AND s.type = $1 AND s.name = $2
+        WHERE u.user_id = ANY($3::text[])
+       UNION ALL
+       SELECT 'conversation', c.conversation_id FROM directory_conversations c
+         JOIN sources s ON s.id = c.source_id AND s.type = $1 AND s.name = $2
+        WHERE c.conversation_id = ANY($4::text[]) AND (c.name IS NOT NULL OR c.kind = 'im')`,
+      [source.type, source.name, ids.users, ids.conversations],
+    );
+    const known = new Set(res.rows.map((r) => `${r.kind}:${r.id}`));
+    return {
+      users: ids.users.filter((id) => !known.has(`user:${id}`)),
+      // Known = named (a DM has no name: known once its kind is); an archive event leaves neither.
+      conversations: ids.conversations.filter((id) => !known.has(`conversation:${id}`)),
+    };
+  }
+
+  async setSourceConfig(source: SourceRef, config: Readonly<Record<string, string>>): Promise<void> {
+    const sourceId = await upsertSource(this.pool, source);
+    await this.pool.query("UPDATE sources SET config = config || $2::jsonb WHERE id = $1", [
+      sourceId,
+      JSON.stringify(config),
+    ]);
+  }
+}

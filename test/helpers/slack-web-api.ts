@@ -1,0 +1,66 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local stand-in for Slack's Web API (https://api.slack.com/web): POST /api/<method> with a
+ * form-encoded body and a bearer token, answered with Slack's {ok, ...} JSON. Serves users.info and
+ * conversations.info from the maps it is given; `rateLimitFirst` answers the first N calls of a
+ * method with 429 and Retry-After, as Slack does when a tier's limit is hit.
+ */
+export interface SlackWebApiStandIn {
+  /** The slackApiUrl for WebClient (ends with /api/). */
+  readonly url: string;
+  readonly users: Map<string, Record<string, unknown>>;
+  readonly conversations: Map<string, Record<string, unknown>>;
+  /** Every call as received: method, the id asked for, the HTTP status answered. */
+  readonly calls: { method: string; id: string | null; status: number; token: string | null }[];
+  rateLimitFirst: Partial<Record<"users.info" | "conversations.info", number>>;
+  close(): Promise<void>;
+}
+
+export async function startSlackWebApi(token: string): Promise<SlackWebApiStandIn> {
+  const users = new Map<string, Record<string, unknown>>();
+  const conversations = new Map<string, Record<string, unknown>>();
+  const calls: SlackWebApiStandIn["calls"] = [];
+  const seen: Record<string, number> = {};
+  const api: Pick<SlackWebApiStandIn, "rateLimitFirst"> = { rateLimitFirst: {} };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0] ?? "";
+      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+      const auth = req.headers.authorization ?? null;
+      const given = auth?.replace(/^Bearer /, "") ?? form.get("token");
+      const id = form.get("user") ?? form.get("channel");
+      const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        calls.push({ method, id, status, token: given });
+        res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+        res.end(JSON.stringify(body));
+      };
+      seen[method] = (seen[method] ?? 0) + 1;
+      const limited = api.rateLimitFirst[method as keyof typeof api.rateLimitFirst] ?? 0;
+      if (seen[method]! <= limited)
+        return send(429, { ok: false, error: "ratelimited" }, { "retry-after": "1" });
+      if (given !== token) return send(200, { ok: false, error: "invalid_auth" });
+      if (method === "users.info") {
+        const user = id ? users.get(id) : undefined;
+        return send(200, user ? { ok: true, user } : { ok: false, error: "user_not_found" });
+      }
+      if (method === "conversations.info") {
+        const channel = id ? conversations.get(id) : undefined;
+        return send(200, channel ? { ok: true, channel } : { ok: false, error: "channel_not_found" });
+      }
+      return send(200, { ok: false, error: "unknown_method" });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(api, {
+    url: `http://127.0.0.1:${port}/api/`,
+    users,
+    conversations,
+    calls,
+    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  });
+}

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../helpers/local-app";
+import { type SlackPayload, slackFixture, slackHeaders } from "../helpers/slack-fixtures";
+import { type SlackWebApiStandIn, startSlackWebApi } from "../helpers/slack-web-api";
+import { waitUntil } from "../helpers/wait";
+
+const SECRET = "directory-signing-secret-7d21";
+const TOKEN = "xoxb-directory-test-token";
+const TEAM = "T123ABC456";
+
+let seq = 0;
+const envelope = (event: Record<string, unknown>, eventTime: number): SlackPayload => ({
+  type: "event_callback",
+  team_id: TEAM,
+  event_id: `EvDir${++seq}`,
+  event_time: eventTime,
+  event,
+});
+
+const slackUser = (id: string, name: string, displayName: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  team_id: TEAM,
+  name,
+  real_name: `${displayName} Real`,
+  deleted: false,
+  is_bot: false,
+  profile: { display_name: displayName, real_name: `${displayName} Real` },
+  ...extra,
+});
+
+describe("directory: kept current from Slack events, unknown ids looked up with the Web API", () => {
+  let t: TestApp;
+  let slack: SlackWebApiStandIn;
+
+  async function deliver(...payloads: SlackPayload[]): Promise<void> {
+    for (const p of payloads) {
+      const target = t.app.pollers.ingest.counters.deleted + 1;
+      const body = JSON.stringify(p);
+      const res = await fetch(`${t.app.url}/slack/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...slackHeaders(SECRET, body) },
+        body,
+      });
+      expect(res.status).toBe(200);
+      await waitUntil(
+        "the ingest consumer took the event",
+        async () => t.app.pollers.ingest.counters.deleted >= target,
+      );
+    }
+  }
+  const user = async (id: string) =>
+    (
+      await t.db.pool.query(
+        "SELECT name, display_name, real_name, is_bot, deleted FROM directory_users WHERE user_id = $1",
+        [id],
+      )
+    ).rows[0];
+  const conversation = async (id: string) =>
+    (
+      await t.db.pool.query(
+        "SELECT name, kind, archived FROM directory_conversations WHERE conversation_id = $1",
+        [id],
+      )
+    ).rows[0];
+
+  beforeAll(async () => {
+    slack = await startSlackWebApi(TOKEN);
+    t = await startTestApp("slack-directory", {
+      env: { SLACK_SIGNING_SECRET: SECRET, SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await slack?.close();
+  });
+
+  it("looks up an unknown author, channel and mention once (through a 429), and leaves an id Slack does not know", async () => {
+    slack.users.set("U0ALICE01", slackUser("U0ALICE01", "alice", "Alice"));
+    slack.conversations.set("C0GENERAL", {
+      id: "C0GENERAL",
+      name: "general",
+      is_channel: true,
+      is_archived: false,
+    });
+    slack.rateLimitFirst["users.info"] = 1;
+    const m = slackFixture("message");
+    m.event_id = "EvDirMsg1";
+    Object.assign(m.event, {
+      channel: "C0GENERAL",
+      user: "U0ALICE01",
+      text: "ping <@U0NOBODY1> about the deploy",
+      ts: "1700000100.000100",
+      event_ts: "1700000100.000100",
+    });
+    await deliver(m);
+    await waitUntil("the author was looked up", async () => (await user("U0ALICE01")) !== undefined);
+    expect(await user("U0ALICE01")).toEqual({
+      name: "alice",
+      display_name: "Alice",
+      real_name: "Alice Real",
+      is_bot: false,
+      deleted: false,
+    });
+    expect(await conversation("C0GENERAL")).toEqual({ name: "general", kind: "public", archived: false });
+    expect(await user("U0NOBODY1")).toBeUndefined();
+    const userCalls = slack.calls.filter((c) => c.method === "users.info");
+    expect(userCalls.map((c) => [c.id, c.status])).toEqual([
+      ["U0ALICE01", 429],
+      ["U0ALICE01", 200],
+      ["U0NOBODY1", 200],
+    ]);
+    expect(userCalls.every((c) => c.token === TOKEN)).toBe(true);
+    // The message itself was stored with ids, as before.
+    const stored = await t.db.pool.query("SELECT author, channel FROM messages");
+    expect(stored.rows).toEqual([{ author: "U0ALICE01", channel: "C0GENERAL" }]);
+
+    // Known now: a second message from the same people asks Slack nothing more about them.
+    const before = slack.calls.filter((c) => c.id !== "U0NOBODY1").length;
+    const m2 = slackFixture("message");
+    m2.event_id = "EvDirMsg2";
+    Object.assign(m2.event, { channel: "C0GENERAL", user: "U0ALICE01", ts: "1700000101.000100" });
+    await deliver(m2);
+    expect(slack.calls.filter((c) => c.id !== "U0NOBODY1").length).toBe(before);
+  });
+
+  it("user_change and team_join update users; an older event arriving later changes nothing", async () => {
+    await deliver(
+      envelope({ type: "team_join", user: slackUser("U0BOB0001", "bob", "Bob") }, 1_700_000_200),
+      envelope({ type: "user_change", user: slackUser("U0BOB0001", "bob", "Robert") }, 1_700_000_300),
+      envelope({ type: "user_change", user: slackUser("U0BOB0001", "bob", "Bobby") }, 1_700_000_250),
+      envelope(
+        { type: "user_change", user: slackUser("U0BOT0001", "deploybot", "Deploy Bot", { is_bot: true }) },
+        1_700_000_300,
+      ),
+    );
+    expect(await user("U0BOB0001")).toMatchObject({ name: "bob", display_name: "Robert", deleted: false });
+    expect(await user("U0BOT0001")).toMatchObject({ is_bot: true });
+    await deliver(
+      envelope(
+        { type: "user_change", user: slackUser("U0BOB0001", "bob", "Robert", { deleted: true }) },
+        1_700_000_400,
+      ),
+    );
+    expect(await user("U0BOB0001")).toMatchObject({ deleted: true });
+  });
+
+  it("channel_created/rename/archive and group_rename update conversations, newest per field", async () => {
+    await deliver(
+      envelope(
+        { type: "channel_created", channel: { id: "C0OPS0001", name: "ops", created: 1 } },
+        1_700_000_500,
+      ),
+      envelope({ type: "channel_archive", channel: "C0OPS0001", user: "U0BOB0001" }, 1_700_000_700),
+      // An older rename arrives after the archive: the name still changes (its own field, its own
+      // time) and the archive stays.
+      envelope({ type: "channel_rename", channel: { id: "C0OPS0001", name: "ops-old" } }, 1_700_000_600),
+      envelope({ type: "channel_rename", channel: { id: "C0OPS0001", name: "ops-stale" } }, 1_700_000_550),
+      envelope({ type: "group_rename", channel: { id: "G0SECRET1", name: "secret-plans" } }, 1_700_000_600),
+    );
+    expect(await conversation("C0OPS0001")).toEqual({ name: "ops-old", kind: "public", archived: true });
+    expect(await conversation("G0SECRET1")).toEqual({
+      name: "secret-plans",
+      kind: "private",
+      archived: false,
+    });
+    await deliver(envelope({ type: "channel_unarchive", channel: "C0OPS0001" }, 1_700_000_800));
+    expect(await conversation("C0OPS0001")).toMatchObject({ archived: false });
+    expect(t.app.pollers.ingest.counters.failedItems).toBe(0);
+  });
+});
