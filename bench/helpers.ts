@@ -54,7 +54,6 @@ export async function createBenchNamespace(
   try {
     if (opts.queues) {
       queues = await ensureQueues(sqsClient(config), config.QUEUE_PREFIX, {
-        maxReceiveCount: 5,
         visibilityTimeout: opts.visibilityTimeout ?? 60,
       });
     }

@@ -39,7 +39,7 @@ import {
  * local runtime's SQS pollers drain them through the real handlers) and the end-to-end rate
  * (POST /messages -> PostgreSQL, OpenSearch and Chroma agree). The poller flags are the SQS event
  * source settings (Lambda's BatchSize, MaximumBatchingWindowInSeconds, MaximumConcurrency);
- * `--batch-size 10 --window-s 0` is Lambda's default and the local runtime's. The batch size counts
+ * `--batch-size 10 --window-s 0` is Lambda's default; the deployed settings are in functions/topology.ts. The batch size counts
  * SQS records; each carries up to JOBS_PER_MESSAGE (25) jobs, as the relay packs them, so the
  * default 20 records is 500 jobs per invocation.
  */
@@ -125,11 +125,12 @@ async function run(ns: BenchNamespace, n: number, poller: PollerSettings) {
       config: cfg,
       port: 0,
       quiet: true,
-      relayEveryMs: 1_000,
-      reconcileEveryMs: 24 * 3_600_000,
-      batchSize: poller.batchSize,
-      batchingWindowSeconds: poller.batchingWindowSeconds,
-      workerConcurrency: poller.workerConcurrency,
+      manualSchedules: ["reconcile"],
+      consumerOverrides: {
+        batchSize: poller.batchSize,
+        maxBatchingWindowSeconds: poller.batchingWindowSeconds,
+        maxConcurrency: poller.workerConcurrency,
+      },
     });
   // Index and collection exist and the handler modules are loaded, as for a warm Lambda.
   await setup.keywordIndex().ensureIndex();

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { RemovalPolicy } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
@@ -7,6 +7,8 @@ import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { type FunctionName, ROUTES, routeKey } from "../functions/topology";
+import { type AccessProviders, constructId, grantAccess } from "./access";
 import type { ChromaService } from "./chroma-service";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
@@ -35,52 +37,32 @@ export interface ApiProps {
 }
 
 /**
- * The HTTP API: POST /messages and DELETE /messages/{id} (ingest), GET|POST /search (search), both
- * behind the authorizer; POST /slack/events is open at the gateway because Slack cannot sign with
- * IAM or a JWT: the function checks Slack's HMAC signature instead.
+ * The HTTP API: the routes of functions/topology.ts ROUTES, one function per function name there.
+ * "caller" routes are behind the authorizer; "none" routes (POST /slack/events) are open at the
+ * gateway because their callers cannot sign with IAM or a JWT: the function checks its own credential.
  */
 export class Api extends Construct {
   readonly httpApi: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
-  readonly ingestFunction: TrisearchFunction;
-  readonly searchFunction: TrisearchFunction;
-  readonly slackEventsFunction: TrisearchFunction;
+  /** One function per function name in the topology's ROUTES. */
+  readonly functions: Partial<Record<FunctionName, TrisearchFunction>> = {};
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { database, searchDomain, chroma, embeddingModel, pipeline } = props;
-
-    this.ingestFunction = new TrisearchFunction(this, "Ingest", {
-      handlerName: "ingest",
-      description: "POST /messages, DELETE /messages/{id}",
-      vpc: props.vpc,
-      timeout: Duration.seconds(20),
-    });
-    database.bind(this.ingestFunction);
-    pipeline.grantPublishJobs(this.ingestFunction);
-
-    this.searchFunction = new TrisearchFunction(this, "Search", {
-      handlerName: "search",
-      description: "GET|POST /search: BM25, semantic and hybrid (RRF)",
-      vpc: props.vpc,
-      timeout: Duration.seconds(20),
-      memorySize: 1024,
-    });
-    database.bind(this.searchFunction);
-    searchDomain.grantIndexRead(this.searchFunction);
-    chroma.grantConnect(this.searchFunction);
-    embeddingModel.grantInvoke(this.searchFunction);
-
-    this.slackEventsFunction = new TrisearchFunction(this, "SlackEvents", {
-      handlerName: "slack-events",
-      description: "POST /slack/events: verify the Slack signature, enqueue, ack within 3 s",
-      vpc: props.vpc,
-      timeout: Duration.seconds(10),
-    });
-    pipeline.grantEnqueueIngest(this.slackEventsFunction);
-    props.slackSigningSecret.grantRead(this.slackEventsFunction);
-    this.slackEventsFunction.addEnvironment("SLACK_SIGNING_SECRET_ARN", props.slackSigningSecret.secretArn);
+    const providers: AccessProviders = {
+      database: props.database,
+      searchDomain: props.searchDomain,
+      chroma: props.chroma,
+      embeddingModel: props.embeddingModel,
+      jobs: props.pipeline,
+      slackSigningSecret: props.slackSigningSecret,
+    };
+    for (const name of new Set(ROUTES.map((r) => r.function))) {
+      const fn = new TrisearchFunction(this, constructId(name), { handlerName: name, vpc: props.vpc });
+      grantAccess(fn, providers);
+      this.functions[name] = fn;
+    }
 
     const authorizer =
       props.auth.mode === "iam"
@@ -119,25 +101,38 @@ export class Api extends Construct {
       },
     });
 
-    const ingest = new HttpLambdaIntegration("IngestIntegration", this.ingestFunction);
-    const search = new HttpLambdaIntegration("SearchIntegration", this.searchFunction);
-    const slack = new HttpLambdaIntegration("SlackIntegration", this.slackEventsFunction);
-    const M = apigwv2.HttpMethod;
-    this.httpApi.addRoutes({ path: "/messages", methods: [M.POST], integration: ingest, authorizer });
-    this.httpApi.addRoutes({ path: "/messages/{id}", methods: [M.DELETE], integration: ingest, authorizer });
-    this.httpApi.addRoutes({ path: "/search", methods: [M.GET, M.POST], integration: search, authorizer });
-    const [slackRoute] = this.httpApi.addRoutes({
-      path: "/slack/events",
-      methods: [M.POST],
-      integration: slack,
-    });
-    suppressNag(slackRoute!, [
-      {
-        id: "AwsSolutions-APIG4",
-        reason:
-          "Slack cannot send IAM or JWT credentials: the function verifies Slack's HMAC signature and timestamp",
-      },
-    ]);
+    const integrations = new Map<FunctionName, HttpLambdaIntegration>();
+    const integrationFor = (name: FunctionName) => {
+      let integration = integrations.get(name);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${constructId(name)}Integration`, this.function(name));
+        integrations.set(name, integration);
+      }
+      return integration;
+    };
+    for (const route of ROUTES) {
+      const [added] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method as apigwv2.HttpMethod],
+        integration: integrationFor(route.function),
+        ...(route.auth === "caller" ? { authorizer } : {}),
+      });
+      if (route.auth === "none") {
+        suppressNag(added!, [
+          {
+            id: "AwsSolutions-APIG4",
+            reason: `${routeKey(route)}: its callers cannot send IAM or JWT credentials; ${route.function} checks their own (Slack's HMAC signature and timestamp)`,
+          },
+        ]);
+      }
+    }
+  }
+
+  /** The function serving a route of the topology. */
+  function(name: FunctionName): TrisearchFunction {
+    const fn = this.functions[name];
+    if (!fn) throw new Error(`no API route is served by ${name}`);
+    return fn;
   }
 
   get url(): string {

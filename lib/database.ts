@@ -128,9 +128,7 @@ export class Database extends Construct {
 
     this.migrationFunction = new TrisearchFunction(this, "Migrate", {
       handlerName: "migrate",
-      description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
       vpc: props.vpc,
-      timeout: Duration.minutes(5),
       commandHooks: {
         beforeBundling: () => [],
         beforeInstall: () => [],

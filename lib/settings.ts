@@ -26,9 +26,10 @@ const settingsSchema = z
       .number()
       .refine((n): n is 256 | 512 | 1024 => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")
       .default(1024),
-    keywordMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(2),
-    embedderMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(2),
-    ingestMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(5),
+    /** Event-source concurrency of the keyword, vector and ingest queues; unset = functions/topology.ts. */
+    keywordMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
+    embedderMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
+    ingestMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
     apiRateLimit: z.coerce.number().positive().default(50),
     apiBurstLimit: z.coerce.number().int().positive().default(100),
     alarmEmail: z.string().email().optional(),

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import {
@@ -12,6 +12,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { FUNCTIONS, type FunctionName, memoryOf } from "../functions/topology";
 import { suppressNag } from "./nag";
 
 /** The repository root: entries, the lock file and migrations/ are resolved from here. */
@@ -37,12 +38,12 @@ const CJS_SHIM_BANNER =
   "const require = __trisearchCreateRequire(import.meta.url);";
 
 export interface TrisearchFunctionProps {
-  /** The file name under functions/handlers/, without `.ts`. */
-  readonly handlerName: string;
-  readonly description: string;
+  /**
+   * The function's entry in functions/topology.ts FUNCTIONS (its description, timeout and memory),
+   * which is also its file name under functions/handlers/, without `.ts`.
+   */
+  readonly handlerName: FunctionName;
   readonly vpc: ec2.IVpc;
-  readonly timeout: Duration;
-  readonly memorySize?: number;
   readonly environment?: Record<string, string>;
   /** Caps concurrent executions of this function (undefined = the account pool). */
   readonly reservedConcurrentExecutions?: number;
@@ -56,11 +57,12 @@ export interface TrisearchFunctionProps {
  * by the local esbuild (never Docker), its own log group, private subnets of the VPC.
  */
 export class TrisearchFunction extends NodejsFunction {
-  readonly handlerName: string;
+  readonly handlerName: FunctionName;
   readonly logGroupRef: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: TrisearchFunctionProps) {
     const entry = handlerEntry(props.handlerName);
+    const spec = FUNCTIONS[props.handlerName];
     if (!existsSync(entry)) throw new Error(`TrisearchFunction ${id}: handler file ${entry} does not exist`);
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -69,11 +71,11 @@ export class TrisearchFunction extends NodejsFunction {
     super(scope, id, {
       entry: LAMBDA_ENTRY,
       handler: "handler",
-      description: props.description,
+      description: spec.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout,
+      memorySize: memoryOf(props.handlerName),
+      timeout: Duration.seconds(spec.timeoutSeconds),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, "package-lock.json"),
       vpc: props.vpc,

@@ -71,9 +71,11 @@ export class TrisearchStack extends Stack {
       searchDomain: this.searchDomain,
       chroma: this.chroma,
       embeddingModel: this.embeddingModel,
-      keywordIndexer: { maxConcurrency: s.keywordMaxConcurrency },
-      embedder: { maxConcurrency: s.embedderMaxConcurrency },
-      slackIngest: { maxConcurrency: s.ingestMaxConcurrency },
+      maxConcurrency: {
+        keyword: s.keywordMaxConcurrency,
+        vector: s.embedderMaxConcurrency,
+        ingest: s.ingestMaxConcurrency,
+      },
     });
 
     this.slackSigningSecret = new secretsmanager.Secret(this, "SlackSigningSecret", {
@@ -105,10 +107,7 @@ export class TrisearchStack extends Stack {
       throttleBurstLimit: s.apiBurstLimit,
     });
 
-    this.schedules = new Schedules(this, "Schedules", {
-      outboxRelay: this.pipeline.outboxRelay,
-      reconcile: this.pipeline.reconcile,
-    });
+    this.schedules = new Schedules(this, "Schedules", { targets: this.pipeline.scheduled });
 
     this.observability = new Observability(this, "Observability", {
       workQueues: this.pipeline.workQueues,
@@ -129,12 +128,9 @@ export class TrisearchStack extends Stack {
   /** Every function of the system (the migration function included). */
   get functions(): TrisearchFunction[] {
     return [
-      this.api.ingestFunction,
-      this.api.searchFunction,
-      this.api.slackEventsFunction,
+      ...Object.values(this.api.functions),
       ...this.pipeline.workQueues.map((q) => q.consumer),
-      this.pipeline.outboxRelay,
-      this.pipeline.reconcile,
+      ...Object.values(this.pipeline.scheduled),
       this.database.migrationFunction,
     ];
   }

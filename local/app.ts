@@ -2,36 +2,58 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sqsClient } from "../functions/shared/clients";
 import { type Config, queueUrl, setConfig } from "../functions/shared/config";
 import { createContainer, setContainer } from "../functions/shared/container";
+import {
+  FUNCTIONS,
+  type FunctionName,
+  QUEUES,
+  type QueueName,
+  type QueueSpec,
+  ROUTES,
+  SCHEDULES,
+  type ScheduleName,
+} from "../functions/topology";
 import { type HttpGateway, type RouteDef, startHttpGateway } from "./runtime/http-gateway";
-import { consoleLogger, quietLogger } from "./runtime/lambda-context";
+import { consoleLogger, type LambdaHandler, quietLogger } from "./runtime/lambda-context";
 import { type Schedule, startSchedule } from "./runtime/scheduler";
 import { type SqsPoller, startSqsPoller } from "./runtime/sqs-poller";
 
 /**
- * The local runtime: the same handlers AWS runs, wired the way the CDK stack wires them —
- * HTTP API routes, SQS event sources with partial batch failures, and schedules.
+ * The local runtime: the same handlers AWS runs, built from the same declaration as the CDK stack
+ * (functions/topology.ts): its HTTP routes, SQS event sources with partial batch failures, and
+ * schedules, with the same timeouts, batch sizes, windows and concurrency. The one development knob
+ * is LOCAL_SPEEDUP, which divides schedule intervals and batching windows.
  */
 export interface LocalApp {
   readonly url: string;
   readonly gateway: HttpGateway;
-  readonly pollers: Record<"keyword" | "vector" | "ingest", SqsPoller>;
-  readonly schedules: Record<"outboxRelay" | "reconcile", Schedule>;
+  readonly pollers: Record<QueueName, SqsPoller>;
+  readonly schedules: Record<ScheduleName, Schedule>;
   stop(): Promise<void>;
 }
+
+/** Benchmarks compare event-source settings against the topology's; nothing else overrides them. */
+export type ConsumerOverrides = Partial<
+  Pick<QueueSpec, "batchSize" | "maxBatchingWindowSeconds" | "maxConcurrency">
+>;
 
 export interface LocalAppOptions {
   readonly config: Config;
   /** 0 picks a free port (tests). */
   readonly port?: number;
   readonly quiet?: boolean;
-  readonly relayEveryMs?: number;
-  /** Reconciler interval (default RECONCILE_EVERY_MS); `schedules.reconcile.runOnce()` runs it on demand. */
-  readonly reconcileEveryMs?: number;
-  /** Max parallel batches per worker queue (Lambda's maximum concurrency). */
-  readonly workerConcurrency?: number;
-  readonly batchSize?: number;
-  /** Lambda's MaximumBatchingWindowInSeconds for the keyword and vector queues (needed for batchSize > 10). */
-  readonly batchingWindowSeconds?: number;
+  /** Schedules without a timer: they run only through `schedules.<name>.runOnce()` (tests, benches, eval). */
+  readonly manualSchedules?: readonly ScheduleName[];
+  /** Benchmarks only: event-source settings to measure instead of the topology's (every queue). */
+  readonly consumerOverrides?: ConsumerOverrides;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each handler takes its own event type
+type AnyHandler = LambdaHandler<any, unknown>;
+
+/** The handler module of a topology function: functions/handlers/<name>.ts, as the CDK bundles it. */
+async function loadHandler(name: FunctionName): Promise<AnyHandler> {
+  const mod = (await import(`../functions/handlers/${name}.ts`)) as { handler: AnyHandler };
+  return mod.handler;
 }
 
 export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
@@ -39,78 +61,61 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
   // Handlers resolve config and clients through the process-wide singletons.
   setConfig(cfg);
   setContainer(createContainer(cfg));
-  const [ingest, keywordIndexer, embedder, outboxRelay, search] = await Promise.all([
-    import("../functions/handlers/ingest"),
-    import("../functions/handlers/keyword-indexer"),
-    import("../functions/handlers/embedder"),
-    import("../functions/handlers/outbox-relay"),
-    import("../functions/handlers/search"),
-  ]);
-  const reconcile = await import("../functions/handlers/reconcile");
-  const [slackEvents, slackIngest] = await Promise.all([
-    import("../functions/handlers/slack-events"),
-    import("../functions/handlers/slack-ingest"),
-  ]);
-  const logger = opts.quiet ? quietLogger : consoleLogger;
-  const routes: RouteDef[] = [
-    { method: "POST", path: "/messages", handler: ingest.handler, functionName: "ingest", timeoutMs: 30_000 },
-    {
-      method: "DELETE",
-      path: "/messages/{id}",
-      handler: ingest.handler,
-      functionName: "ingest",
-      timeoutMs: 30_000,
-    },
-    { method: "GET", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
-    { method: "POST", path: "/search", handler: search.handler, functionName: "search", timeoutMs: 10_000 },
+  const served = [
+    ...ROUTES.map((r) => r.function),
+    ...Object.values(QUEUES).map((q) => q.consumer),
+    ...Object.values(SCHEDULES).map((s) => s.function),
   ];
-  routes.push({
-    method: "POST",
-    path: "/slack/events",
-    handler: slackEvents.handler,
-    functionName: "slack-events",
-    // Slack gives up after 3 s; the function does one SendMessage.
-    timeoutMs: 10_000,
-  });
+  const names = [...new Set<FunctionName>(served)];
+  const handlers = Object.fromEntries(
+    await Promise.all(names.map(async (name) => [name, await loadHandler(name)] as const)),
+  ) as Record<FunctionName, AnyHandler>;
+  const timeoutMs = (name: FunctionName) => FUNCTIONS[name].timeoutSeconds * 1000;
+  const logger = opts.quiet ? quietLogger : consoleLogger;
+  const speedup = cfg.LOCAL_SPEEDUP;
+
+  const routes: RouteDef[] = ROUTES.map((r) => ({
+    method: r.method,
+    path: r.path,
+    handler: handlers[r.function],
+    functionName: r.function,
+    timeoutMs: timeoutMs(r.function),
+  }));
+
   const sqs: SQSClient = sqsClient(cfg);
-  // One SQS event source per worker queue, with the same settings (as the CDK pipeline declares them).
-  const poller = (
-    queue: "keyword" | "vector" | "ingest",
-    functionName: string,
-    handler: typeof keywordIndexer.handler,
-  ) =>
-    startSqsPoller({
-      sqs,
-      queueUrl: queueUrl(cfg, queue),
-      handler,
-      functionName,
-      batchSize: opts.batchSize ?? 10,
-      maxBatchingWindowSeconds: opts.batchingWindowSeconds ?? 0,
-      maxConcurrency: opts.workerConcurrency ?? 2,
-      timeoutMs: 60_000,
-      logger,
-    });
-  const pollers = {
-    keyword: poller("keyword", "keyword-indexer", keywordIndexer.handler),
-    vector: poller("vector", "embedder", embedder.handler),
-    ingest: poller("ingest", "slack-ingest", slackIngest.handler),
-  };
-  const schedules = {
-    outboxRelay: startSchedule({
-      handler: outboxRelay.handler,
-      everyMs: opts.relayEveryMs ?? 5_000,
-      functionName: "outbox-relay",
-      logger,
-      onError: (err) => logger.error(`outbox-relay failed: ${(err as Error).message}`),
+  const pollers = Object.fromEntries(
+    (Object.entries(QUEUES) as [QueueName, QueueSpec][]).map(([name, spec]) => {
+      const settings = { ...spec, ...opts.consumerOverrides };
+      const poller = startSqsPoller({
+        sqs,
+        queueUrl: queueUrl(cfg, name),
+        handler: handlers[spec.consumer],
+        functionName: spec.consumer,
+        batchSize: settings.batchSize,
+        maxBatchingWindowSeconds: settings.maxBatchingWindowSeconds,
+        windowSpeedup: speedup,
+        maxConcurrency: settings.maxConcurrency,
+        timeoutMs: timeoutMs(spec.consumer),
+        logger,
+      });
+      return [name, poller];
     }),
-    reconcile: startSchedule({
-      handler: reconcile.handler,
-      everyMs: opts.reconcileEveryMs ?? cfg.RECONCILE_EVERY_MS,
-      functionName: "reconcile",
-      logger,
-      onError: (err) => logger.error(`reconcile failed: ${(err as Error).message}`),
+  ) as Record<QueueName, SqsPoller>;
+
+  const schedules = Object.fromEntries(
+    (Object.entries(SCHEDULES) as [ScheduleName, (typeof SCHEDULES)[ScheduleName]][]).map(([name, spec]) => {
+      const schedule = startSchedule({
+        handler: handlers[spec.function],
+        everyMs: opts.manualSchedules?.includes(name) ? undefined : (spec.everySeconds * 1000) / speedup,
+        functionName: spec.function,
+        timeoutMs: timeoutMs(spec.function),
+        logger,
+        onError: (err) => logger.error(`${spec.function} failed: ${(err as Error).message}`),
+      });
+      return [name, schedule];
     }),
-  };
+  ) as Record<ScheduleName, Schedule>;
+
   const gateway = await startHttpGateway({
     port: opts.port ?? cfg.API_PORT,
     host: cfg.API_HOST,

@@ -144,18 +144,22 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
       OPENSEARCH_INDEX: name,
       CHROMA_COLLECTION: name,
       LOG_LEVEL: "ERROR",
+      // The relay every 500 ms and batching windows of 8-17 ms: tests wait for the pipeline.
+      LOCAL_SPEEDUP: "120",
       ...env,
       ...extra,
     });
   const start = (cfg: Config) =>
-    startLocalApp({ config: cfg, port: 0, quiet: true, relayEveryMs: 500, ...appOpts });
+    // The scheduled reconciler would take documents still in the queues for drift and enqueue them
+    // again; tests and eval run it through schedules.reconcile.runOnce().
+    startLocalApp({ config: cfg, port: 0, quiet: true, manualSchedules: ["reconcile"], ...appOpts });
   let config: Config | undefined;
   let queues: QueueUrls | undefined;
   try {
     config = configFor();
     queues = await ensureQueues(sqsClient(config), config.QUEUE_PREFIX, {
-      maxReceiveCount: maxReceiveCount ?? 5,
-      visibilityTimeout: visibilityTimeout ?? 30,
+      maxReceiveCount,
+      visibilityTimeout,
     });
     let app = await start(config);
     let cfg = config;

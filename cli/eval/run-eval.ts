@@ -169,10 +169,8 @@ export async function runEval(ds: Dataset, opts: EvalOptions): Promise<EvalRepor
     prefix: "eval",
     label: ds.name,
     ...(opts.baseEnv ? { baseEnv: opts.baseEnv } : {}),
-    workerConcurrency: 2,
-    // The scheduled reconciler would take documents still in the queues for drift and enqueue
-    // them again (doubling the embedding work); the eval waits for the pipeline instead.
-    reconcileEveryMs: 86_400_000,
+    // The namespace leaves the reconciler to runOnce(): a scheduled run would take documents still
+    // in the queues for drift and enqueue them again (doubling the embedding work).
   });
   opts.onNamespace?.(ns);
   try {

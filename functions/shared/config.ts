@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { QueueName } from "../topology";
 
 /**
  * The one place that reads the environment. Every variable has a documented default that
@@ -56,8 +57,12 @@ const configSchema = z.object({
   API_HOST: z.string().min(1).default("127.0.0.1"),
   CACHE_DIR: z.string().min(1).default(".cache"),
   LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
-  /** Reconciler schedule (local runtime) and its per-run page budget. */
-  RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).default(60_000),
+  /**
+   * Local runtime only: divides the schedule intervals and SQS batching windows of
+   * functions/topology.ts (1 = as deployed; 12 = the relay every 5 s, the reconciler every 75 s).
+   */
+  LOCAL_SPEEDUP: z.coerce.number().min(1).max(1000).default(1),
+  /** The reconciler's per-run page budget. */
   RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   RECONCILE_MAX_PAGES: z.coerce.number().int().min(1).default(50),
   /**
@@ -90,7 +95,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** The queue URL for `name` (keyword, vector, ingest): explicit in AWS, derived from the prefix locally. */
-export function queueUrl(cfg: Config, name: "keyword" | "vector" | "ingest"): string {
+export function queueUrl(cfg: Config, name: QueueName): string {
   const explicit = {
     keyword: cfg.KEYWORD_QUEUE_URL,
     vector: cfg.VECTOR_QUEUE_URL,

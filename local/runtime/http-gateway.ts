@@ -46,6 +46,8 @@ export interface HttpGatewayOptions {
 export interface HttpGateway {
   url: string;
   port: number;
+  /** The routes it serves. */
+  readonly routes: readonly RouteDef[];
   close(): Promise<void>;
 }
 
@@ -448,6 +450,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   return {
     url: `http://${urlHost}:${boundPort}`,
     port: boundPort,
+    routes: opts.routes,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -10,7 +10,8 @@ import { consoleLogger, invokeHandler, type LambdaHandler, type RuntimeLogger } 
 
 export interface ScheduleOptions {
   handler: LambdaHandler<ScheduledEvent, unknown>;
-  everyMs: number;
+  /** Undefined: no timer, the schedule runs only through runOnce() (tests and benches drive it). */
+  everyMs: number | undefined;
   functionName: string;
   /** Also run once right away instead of waiting one interval. */
   runNow?: boolean;
@@ -24,6 +25,10 @@ export interface ScheduleOptions {
 }
 
 export interface Schedule {
+  /** The interval between runs; undefined when the schedule only runs through runOnce(). */
+  readonly everyMs: number | undefined;
+  readonly functionName: string;
+  readonly timeoutMs: number;
   stop(): Promise<void>;
   /** Runs now (after any run in progress) and returns the handler's result. */
   runOnce(): Promise<unknown>;
@@ -83,14 +88,17 @@ export function startSchedule(opts: ScheduleOptions): Schedule {
     run()
       .catch(onError)
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.everyMs);
+        if (!stopped && opts.everyMs !== undefined) timer = setTimeout(tick, opts.everyMs);
       });
   };
 
   if (opts.runNow) tick();
-  else timer = setTimeout(tick, opts.everyMs);
+  else if (opts.everyMs !== undefined) timer = setTimeout(tick, opts.everyMs);
 
   return {
+    everyMs: opts.everyMs,
+    functionName: opts.functionName,
+    timeoutMs,
     get runs() {
       return runs;
     },

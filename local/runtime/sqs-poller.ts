@@ -36,6 +36,11 @@ export interface SqsPollerOptions {
    * until batchSize records, 6 MB of payload, or the window ends, then invoke once.
    */
   maxBatchingWindowSeconds?: number;
+  /**
+   * Divides the batching window (the local runtime's LOCAL_SPEEDUP setting, for development and
+   * tests); Lambda's rules are still checked on maxBatchingWindowSeconds. Default 1.
+   */
+  windowSpeedup?: number;
   /** Long poll length; short so stop() returns quickly. */
   waitTimeSeconds?: number;
   visibilityTimeout?: number;
@@ -60,9 +65,20 @@ export interface SqsPollerCounters {
   invokeMs: number;
 }
 
+/** What a poller was started with: the event source mapping's settings. */
+export interface SqsPollerSettings {
+  readonly functionName: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly windowSpeedup: number;
+  readonly maxConcurrency: number;
+  readonly timeoutMs: number;
+}
+
 export interface SqsPoller {
   /** Live counters, for tests and benchmarks. */
   readonly counters: Readonly<SqsPollerCounters>;
+  readonly settings: SqsPollerSettings;
   stop(): Promise<void>;
 }
 
@@ -157,6 +173,7 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
     functionName,
     batchSize = 10,
     maxBatchingWindowSeconds = 0,
+    windowSpeedup = 1,
     waitTimeSeconds = 1,
     visibilityTimeout,
     maxConcurrency = 1,
@@ -252,7 +269,7 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
   const gather = async (): Promise<Message[]> => {
     const batch = await receive(Math.min(SQS_RECEIVE_MAX, batchSize), waitTimeSeconds);
     if (batch.length === 0 || maxBatchingWindowSeconds === 0) return batch;
-    const deadline = Date.now() + maxBatchingWindowSeconds * 1000;
+    const deadline = Date.now() + (maxBatchingWindowSeconds * 1000) / windowSpeedup;
     let bytes = batch.reduce((sum, m) => sum + Buffer.byteLength(m.Body ?? ""), 0);
     while (batch.length < batchSize && bytes < MAX_BATCH_BYTES && !stopping && Date.now() < deadline) {
       const missing = batchSize - batch.length;
@@ -333,6 +350,7 @@ export function startSqsPoller(opts: SqsPollerOptions): SqsPoller {
 
   return {
     counters,
+    settings: { functionName, batchSize, maxBatchingWindowSeconds, windowSpeedup, maxConcurrency, timeoutMs },
     async stop() {
       stopping = true;
       for (const w of [...wakers]) w();

@@ -5,9 +5,9 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { QUEUES, type QueueName, visibilityTimeoutSeconds } from "../../functions/topology";
 
-export const QUEUE_NAMES = ["keyword", "vector", "ingest"] as const;
-export type QueueName = (typeof QUEUE_NAMES)[number];
+export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
 
 export interface QueuePair {
   url: string;
@@ -17,9 +17,9 @@ export interface QueuePair {
 export type QueueUrls = Record<QueueName, QueuePair>;
 
 export interface EnsureQueuesOptions {
-  /** Receives before a message moves to the DLQ (AWS default in our stacks: 5). */
+  /** Receives before a message moves to the DLQ; default: each queue's in functions/topology.ts. */
   maxReceiveCount?: number;
-  /** Seconds a received message stays invisible; tests use 1 to redeliver fast. */
+  /** Seconds a received message stays invisible (default: the topology's); tests use 1 to redeliver fast. */
   visibilityTimeout?: number;
 }
 
@@ -52,24 +52,25 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
 }
 
 /**
- * The pipeline's queues, each with a DLQ behind a redrive policy, as the CDK stack defines
- * them in AWS: `<prefix>-<name>` and `<prefix>-<name>-dlq`.
+ * The pipeline's queues of functions/topology.ts, each with a DLQ behind a redrive policy, as the
+ * CDK stack defines them in AWS: `<prefix>-<name>` and `<prefix>-<name>-dlq`.
  */
 export async function ensureQueues(
   sqs: SQSClient,
   prefix: string,
   opts: EnsureQueuesOptions = {},
 ): Promise<QueueUrls> {
-  const maxReceiveCount = opts.maxReceiveCount ?? 5;
-  const visibilityTimeout = opts.visibilityTimeout ?? 30;
   const pairs = await Promise.all(
     QUEUE_NAMES.map(async (name): Promise<[QueueName, QueuePair]> => {
       const base = prefix ? `${prefix}-${name}` : name;
       const dlqUrl = await ensureQueue(sqs, `${base}-dlq`, {});
       const deadLetterTargetArn = await queueArn(sqs, dlqUrl);
       const url = await ensureQueue(sqs, base, {
-        VisibilityTimeout: String(visibilityTimeout),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn, maxReceiveCount }),
+        VisibilityTimeout: String(opts.visibilityTimeout ?? visibilityTimeoutSeconds(name)),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn,
+          maxReceiveCount: opts.maxReceiveCount ?? QUEUES[name].maxReceiveCount,
+        }),
       });
       return [name, { url, dlqUrl }];
     }),

@@ -2,6 +2,7 @@ import type { CfnResource } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { indexTemplateName } from "../../functions/adapters/opensearch/opensearch-keyword-index";
+import { FUNCTIONS, QUEUES, ROUTES, routeKey, SCHEDULES } from "../../functions/topology";
 import { parseSettings } from "../../lib/settings";
 import { actionsOf, asArray, resourcesFor, type Synth, statementsOfRole, synthStack } from "./support";
 
@@ -13,17 +14,13 @@ beforeAll(() => {
 const logicalId = (c: { node: { defaultChild?: unknown } }) =>
   s.stack.getLogicalId(c.node.defaultChild as CfnResource);
 const resources = (type: string) => s.template.findResources(type);
-const ALL_FUNCTIONS = [
-  "ingest",
-  "search",
-  "slack-events",
-  "slack-ingest",
-  "keyword-indexer",
-  "embedder",
-  "outbox-relay",
-  "reconcile",
-  "migrate",
-];
+const ALL_FUNCTIONS = Object.keys(FUNCTIONS);
+const QUEUE_COUNT = Object.keys(QUEUES).length;
+/** EventBridge's rate expression for a schedule of the topology. */
+const rateOf = (seconds: number) => {
+  const minutes = seconds / 60;
+  return `rate(${minutes} ${minutes === 1 ? "minute" : "minutes"})`;
+};
 
 describe("functions", () => {
   it("has one TrisearchFunction per handler: Node 22, ARM64, in the VPC, own log group, ESM bundle", () => {
@@ -50,10 +47,10 @@ describe("functions", () => {
 describe("queues", () => {
   it("gives every work queue an encrypted DLQ with maxReceiveCount >= 5", () => {
     const queues = resources("AWS::SQS::Queue");
-    expect(Object.keys(queues)).toHaveLength(6);
+    expect(Object.keys(queues)).toHaveLength(2 * QUEUE_COUNT);
     const work = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
     const dlqIds = new Set(Object.keys(queues).filter((id) => !work.some(([w]) => w === id)));
-    expect(work).toHaveLength(3);
+    expect(work).toHaveLength(QUEUE_COUNT);
     for (const [id, q] of work) {
       const redrive = q.Properties.RedrivePolicy;
       expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
@@ -67,7 +64,7 @@ describe("queues", () => {
   it("denies non-TLS access to every queue", () => {
     const policies = Object.values(resources("AWS::SQS::QueuePolicy"));
     const covered = new Set(policies.flatMap((p) => p.Properties.Queues.map((q: { Ref: string }) => q.Ref)));
-    expect(covered.size).toBe(6);
+    expect(covered.size).toBe(2 * QUEUE_COUNT);
     for (const p of policies) {
       expect(p.Properties.PolicyDocument.Statement).toEqual(
         expect.arrayContaining([
@@ -82,7 +79,7 @@ describe("queues", () => {
 
   it("has exactly the three SQS event sources, each reporting batch item failures with a bounded concurrency", () => {
     const mappings = Object.values(resources("AWS::Lambda::EventSourceMapping"));
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(QUEUE_COUNT);
     for (const m of mappings) {
       expect(m.Properties.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
       expect(m.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
@@ -90,8 +87,10 @@ describe("queues", () => {
     }
     const byFn = Object.fromEntries(mappings.map((m) => [m.Properties.FunctionName.Ref, m.Properties]));
     // OpenSearch and Chroma are small: their writers stay at the minimum by default.
-    expect(byFn[s.fnIds["keyword-indexer"]!]!.ScalingConfig.MaximumConcurrency).toBe(2);
-    expect(byFn[s.fnIds.embedder!]!.ScalingConfig.MaximumConcurrency).toBe(2);
+    expect(byFn[s.fnIds["keyword-indexer"]!]!.ScalingConfig.MaximumConcurrency).toBe(
+      QUEUES.keyword.maxConcurrency,
+    );
+    expect(byFn[s.fnIds.embedder!]!.ScalingConfig.MaximumConcurrency).toBe(QUEUES.vector.maxConcurrency);
     expect(byFn[s.fnIds["slack-ingest"]!]).toBeDefined();
   });
 
@@ -362,11 +361,9 @@ describe("API", () => {
 
   it("requires IAM on /messages and /search, leaves /slack/events to the signature check", () => {
     const r = routes();
-    expect(Object.keys(r).sort()).toEqual(
-      ["DELETE /messages/{id}", "GET /search", "POST /messages", "POST /search", "POST /slack/events"].sort(),
-    );
-    for (const key of ["POST /messages", "DELETE /messages/{id}", "GET /search", "POST /search"]) {
-      expect(r[key]!.AuthorizationType, key).toBe("AWS_IAM");
+    expect(Object.keys(r).sort()).toEqual(ROUTES.map(routeKey).sort());
+    for (const route of ROUTES.filter((x) => x.auth === "caller")) {
+      expect(r[routeKey(route)]!.AuthorizationType, routeKey(route)).toBe("AWS_IAM");
     }
     expect(r["POST /slack/events"]!.AuthorizationType).toBe("NONE");
   });
@@ -397,13 +394,9 @@ describe("API", () => {
         x.Properties.AuthorizationType,
       ]),
     );
-    expect(r).toEqual({
-      "POST /messages": "JWT",
-      "DELETE /messages/{id}": "JWT",
-      "GET /search": "JWT",
-      "POST /search": "JWT",
-      "POST /slack/events": "NONE",
-    });
+    expect(r).toEqual(
+      Object.fromEntries(ROUTES.map((x) => [routeKey(x), x.auth === "caller" ? "JWT" : "NONE"])),
+    );
   }, 120_000);
 
   it("rejects a JWT configuration without issuer/audience", () => {
@@ -413,13 +406,13 @@ describe("API", () => {
 });
 
 describe("schedules, migrations and observability", () => {
-  it("runs the outbox relay every minute and the reconciler every 15 minutes", () => {
+  it("runs the outbox relay and the reconciler at the topology's rates", () => {
     const rules = Object.values(resources("AWS::Events::Rule"));
     const byTarget = Object.fromEntries(
       rules.map((r) => [r.Properties.Targets[0].Arn["Fn::GetAtt"][0], r.Properties.ScheduleExpression]),
     );
-    expect(byTarget[s.fnIds["outbox-relay"]!]).toBe("rate(1 minute)");
-    expect(byTarget[s.fnIds.reconcile!]).toBe("rate(15 minutes)");
+    expect(byTarget[s.fnIds["outbox-relay"]!]).toBe(rateOf(SCHEDULES.outboxRelay.everySeconds));
+    expect(byTarget[s.fnIds.reconcile!]).toBe(rateOf(SCHEDULES.reconcile.everySeconds));
   });
 
   it("applies migrations on deploy through a custom resource that runs after the database and proxy", () => {

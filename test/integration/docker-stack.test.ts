@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromaClient, closeClients, sqsClient } from "../../functions/shared/clients";
 import { type Config, loadConfig } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
+import { QUEUES, visibilityTimeoutSeconds } from "../../functions/topology";
 import { elasticmq } from "../../local/stack/elasticmq";
 import { cachePath, requireTool } from "../../local/stack/process";
 import { ensureQueues, QUEUE_NAMES } from "../../local/stack/queues";
@@ -179,10 +180,10 @@ describe("docker/elasticmq.conf", () => {
       const dlqArn = (
         await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))
       ).Attributes?.QueueArn;
-      expect(attrs?.VisibilityTimeout, name).toBe("30");
+      expect(attrs?.VisibilityTimeout, name).toBe(String(visibilityTimeoutSeconds(name)));
       expect(JSON.parse(attrs?.RedrivePolicy ?? "{}"), name).toEqual({
         deadLetterTargetArn: dlqArn,
-        maxReceiveCount: 5,
+        maxReceiveCount: QUEUES[name].maxReceiveCount,
       });
     }
   });

@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { App, type CfnResource, Duration, Stack } from "aws-cdk-lib";
+import { App, type CfnResource, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import pg from "pg";
@@ -47,9 +47,7 @@ beforeAll(async () => {
   });
   const fn = new TrisearchFunction(stack, "Migrate", {
     handlerName: "migrate",
-    description: "test",
     vpc,
-    timeout: Duration.seconds(60),
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],

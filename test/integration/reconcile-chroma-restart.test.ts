@@ -108,7 +108,7 @@ describe("reconcile after Chroma was down during ingest", () => {
     chroma = new OwnChroma(await freePort(), dataDir);
     await chroma.start();
     t = await startTestApp("rchroma", {
-      env: { CHROMA_URL: chroma.url, RECONCILE_EVERY_MS: "3600000" },
+      env: { CHROMA_URL: chroma.url },
       // Fail fast while Chroma is down: two receives, then the DLQ.
       maxReceiveCount: 2,
       visibilityTimeout: 1,

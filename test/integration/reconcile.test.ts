@@ -103,7 +103,7 @@ describe("reconciliation on the real local stack", () => {
 
   beforeAll(async () => {
     // The timed reconcile stays out of the way: every run here is started by the test.
-    t = await startTestApp("reconcile", { env: { RECONCILE_EVERY_MS: "3600000" }, visibilityTimeout: 2 });
+    t = await startTestApp("reconcile", { visibilityTimeout: 2 });
     const res = await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES });
     expect(res.status).toBe(202);
     await settled(N);

@@ -1,0 +1,219 @@
+/**
+ * The deployment, declared once: every function (timeout, memory, what it may reach), HTTP route,
+ * SQS work queue and schedule. `lib/` builds the AWS resources from it and `local/app.ts` builds the
+ * local runtime from it; test/infra/topology.test.ts and test/integration/topology-local.test.ts
+ * fail when either side serves a route, consumes a queue or runs a schedule not declared here.
+ *
+ * How to add
+ * - a route to an existing function: one entry in ROUTES (the handler branches on `routeKey`).
+ * - a route served by a new function: its handler file `functions/handlers/<name>.ts`, an entry in
+ *   FUNCTIONS named after that file (its `access` decides its IAM grants and environment in AWS),
+ *   and one entry in ROUTES.
+ * - a queue: an entry in QUEUES with its consumer (declared in FUNCTIONS); the queue's URL setting
+ *   goes in functions/shared/config.ts.
+ * - a schedule: an entry in SCHEDULES.
+ * Locally, the only knob is the LOCAL_SPEEDUP setting, which divides schedule intervals and batching
+ * windows for development (README "Configuration"); everything else runs as declared here.
+ *
+ * This file is data only: it imports nothing, so CDK code, the local runtime and tests can all read it.
+ */
+
+/** What a function may reach in AWS; lib/ turns each into grants, security-group rules and env vars. */
+export type Access =
+  /** PostgreSQL through the RDS proxy (credentials from Secrets Manager). */
+  | "database"
+  /** OpenSearch: search only. */
+  | "keyword-read"
+  /** OpenSearch: index, delete, put the index template. */
+  | "keyword-write"
+  /** Chroma behind its internal load balancer. */
+  | "vectors"
+  /** Bedrock InvokeModel on the embedding model (and its settings). */
+  | "embed"
+  /** The embedding model's settings only (no invoke): the reconciler names the vector collection. */
+  | "embedding-settings"
+  /** SendMessage on the keyword and vector queues (outbox publishing). */
+  | "publish-jobs"
+  /** SendMessage on the ingest queue (the Slack webhook). */
+  | "enqueue-ingest"
+  /** Reads the Slack signing secret. */
+  | "slack-secret";
+
+export interface FunctionSpec {
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  /** Lambda memory (MB); CPU scales with it. Default 512. */
+  readonly memoryMb?: number;
+  readonly access: readonly Access[];
+}
+
+export const FUNCTIONS = {
+  ingest: {
+    description: "POST /messages, DELETE /messages/{id}",
+    timeoutSeconds: 20,
+    access: ["database", "publish-jobs"],
+  },
+  search: {
+    description: "GET|POST /search: BM25, semantic and hybrid (RRF)",
+    timeoutSeconds: 20,
+    // The semantic leg embeds the query (ONNX locally); more memory is more CPU.
+    memoryMb: 1024,
+    access: ["database", "keyword-read", "vectors", "embed"],
+  },
+  "slack-events": {
+    description: "POST /slack/events: verify the Slack signature, enqueue, ack within 3 s",
+    // Slack gives up after 3 s; the function does one SendMessage.
+    timeoutSeconds: 10,
+    access: ["enqueue-ingest", "slack-secret"],
+  },
+  "slack-ingest": {
+    description: "Ingest queue (Slack events) -> the ingest use case -> Postgres + outbox",
+    timeoutSeconds: 30,
+    access: ["database", "publish-jobs"],
+  },
+  "keyword-indexer": {
+    description: "Keyword queue -> Postgres rows -> OpenSearch _bulk",
+    timeoutSeconds: 60,
+    access: ["database", "keyword-write"],
+  },
+  embedder: {
+    description: "Vector queue -> Postgres rows -> Bedrock embeddings -> Chroma",
+    // 4 records x 25 jobs = up to 100 Bedrock calls, well inside 120 s.
+    timeoutSeconds: 120,
+    memoryMb: 1024,
+    access: ["database", "vectors", "embed"],
+  },
+  "outbox-relay": {
+    description: "Scheduled: publishes outbox rows the after-commit fast path could not",
+    timeoutSeconds: 60,
+    access: ["database", "publish-jobs"],
+  },
+  reconcile: {
+    description: "Scheduled: finds drift between Postgres and the indexes, re-enqueues and removes orphans",
+    timeoutSeconds: 600,
+    memoryMb: 1024,
+    // Orphan deletes go straight to the index; missing/stale rows go back through the queues.
+    access: ["database", "keyword-write", "vectors", "embedding-settings", "publish-jobs"],
+  },
+  migrate: {
+    description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
+    timeoutSeconds: 300,
+    access: ["database"],
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+export const DEFAULT_MEMORY_MB = 512;
+
+export function memoryOf(name: FunctionName): number {
+  const spec: FunctionSpec = FUNCTIONS[name];
+  return spec.memoryMb ?? DEFAULT_MEMORY_MB;
+}
+
+export type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export interface RouteSpec {
+  readonly method: RouteMethod;
+  /** API Gateway syntax: `/messages/{id}`. */
+  readonly path: string;
+  readonly function: FunctionName;
+  /**
+   * "caller": IAM (SigV4) or a JWT, as the stack's authMode says. "none": open at the gateway; only
+   * for callers that cannot sign, and the function then checks its own credential (Slack's HMAC).
+   */
+  readonly auth: "caller" | "none";
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: "POST", path: "/messages", function: "ingest", auth: "caller" },
+  { method: "DELETE", path: "/messages/{id}", function: "ingest", auth: "caller" },
+  { method: "GET", path: "/search", function: "search", auth: "caller" },
+  { method: "POST", path: "/search", function: "search", auth: "caller" },
+  { method: "POST", path: "/slack/events", function: "slack-events", auth: "none" },
+];
+
+export interface QueueSpec {
+  /** The one function consuming the queue (an SQS event source with partial batch failures). */
+  readonly consumer: FunctionName;
+  /** Records per invocation; above 10 needs a batching window (Lambda's rule). */
+  readonly batchSize: number;
+  /** Lambda's MaximumBatchingWindowInSeconds: how long to gather a batch before invoking. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent invocations of the event source (2..1000): how hard the consumer hits its store. */
+  readonly maxConcurrency: number;
+  /** Receives before a message moves to the DLQ; >= 5 so throttling alone never dead-letters. */
+  readonly maxReceiveCount: number;
+}
+
+export const QUEUES = {
+  ingest: {
+    consumer: "slack-ingest",
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    maxConcurrency: 5,
+    maxReceiveCount: 5,
+  },
+  keyword: {
+    consumer: "keyword-indexer",
+    // Records carry up to JOBS_PER_MESSAGE (25) jobs: 20 records = up to 500 docs per _bulk.
+    batchSize: 20,
+    maxBatchingWindowSeconds: 2,
+    // OpenSearch and Chroma are small: their writers stay at the minimum by default.
+    maxConcurrency: 2,
+    maxReceiveCount: 5,
+  },
+  vector: {
+    consumer: "embedder",
+    // 4 records x 25 jobs = up to 100 texts per invocation.
+    batchSize: 4,
+    maxBatchingWindowSeconds: 2,
+    maxConcurrency: 2,
+    maxReceiveCount: 5,
+  },
+} as const satisfies Record<string, QueueSpec>;
+
+export type QueueName = keyof typeof QUEUES;
+
+/**
+ * AWS guidance: at least 6x the consumer's timeout plus the batching window, so a message is never
+ * visible again while a (retried) invocation may still hold it.
+ */
+export function visibilityTimeoutSeconds(queue: QueueName): number {
+  const q: QueueSpec = QUEUES[queue];
+  return FUNCTIONS[q.consumer].timeoutSeconds * 6 + q.maxBatchingWindowSeconds;
+}
+
+export interface ScheduleSpec {
+  readonly function: FunctionName;
+  /** The rate; EventBridge takes whole minutes. */
+  readonly everySeconds: number;
+  /** EventBridge's retries of a failed invocation, and how old an event it still delivers. */
+  readonly retryAttempts: number;
+  readonly maxEventAgeSeconds: number;
+  readonly description: string;
+}
+
+export const SCHEDULES = {
+  outboxRelay: {
+    function: "outbox-relay",
+    everySeconds: 60,
+    // A missed tick is covered by the next one; no point retrying an old one.
+    retryAttempts: 0,
+    maxEventAgeSeconds: 60,
+    description: "Trisearch outbox relay",
+  },
+  reconcile: {
+    function: "reconcile",
+    everySeconds: 15 * 60,
+    retryAttempts: 1,
+    maxEventAgeSeconds: 10 * 60,
+    description: "Trisearch reconciler (bounded work per run, resumes from its cursor)",
+  },
+} as const satisfies Record<string, ScheduleSpec>;
+
+export type ScheduleName = keyof typeof SCHEDULES;
+
+/** The route key API Gateway uses: "GET /search". */
+export const routeKey = (r: { readonly method: string; readonly path: string }): string =>
+  `${r.method} ${r.path}`;

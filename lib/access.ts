@@ -1,0 +1,67 @@
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { FUNCTIONS, type FunctionName } from "../functions/topology";
+import type { ChromaService } from "./chroma-service";
+import type { Database } from "./database";
+import type { EmbeddingModel } from "./embedding-model";
+import type { SearchDomain } from "./search-domain";
+import type { TrisearchFunction } from "./trisearch-function";
+
+/** The constructs that hand out access; the Slack secret only where a function needs it. */
+export interface AccessProviders {
+  readonly database: Database;
+  readonly searchDomain: SearchDomain;
+  readonly chroma: ChromaService;
+  readonly embeddingModel: EmbeddingModel;
+  readonly jobs: {
+    grantPublishJobs(fn: TrisearchFunction): void;
+    grantEnqueueIngest(fn: TrisearchFunction): void;
+  };
+  readonly slackSigningSecret?: secretsmanager.ISecret;
+}
+
+/**
+ * Grants a function exactly the `access` its topology entry declares (functions/topology.ts),
+ * in the declared order: IAM statements, security-group rules and the environment that goes with them.
+ */
+export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
+  for (const access of FUNCTIONS[fn.handlerName as FunctionName].access) {
+    switch (access) {
+      case "database":
+        p.database.bind(fn);
+        break;
+      case "keyword-read":
+        p.searchDomain.grantIndexRead(fn);
+        break;
+      case "keyword-write":
+        p.searchDomain.grantIndexWrite(fn);
+        break;
+      case "vectors":
+        p.chroma.grantConnect(fn);
+        break;
+      case "embed":
+        p.embeddingModel.grantInvoke(fn);
+        break;
+      case "embedding-settings":
+        p.embeddingModel.bindSettings(fn);
+        break;
+      case "publish-jobs":
+        p.jobs.grantPublishJobs(fn);
+        break;
+      case "enqueue-ingest":
+        p.jobs.grantEnqueueIngest(fn);
+        break;
+      case "slack-secret": {
+        const secret = p.slackSigningSecret;
+        if (!secret)
+          throw new Error(`${fn.handlerName} needs the Slack signing secret, which was not passed`);
+        secret.grantRead(fn);
+        fn.addEnvironment("SLACK_SIGNING_SECRET_ARN", secret.secretArn);
+        break;
+      }
+    }
+  }
+}
+
+/** "slack-events" -> "SlackEvents": construct ids stay what they were before the topology (same logical ids). */
+export const constructId = (name: string): string =>
+  name.replace(/(^|[-_])([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
