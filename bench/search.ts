@@ -428,13 +428,16 @@ async function warmOpenSearch(served: Container): Promise<number> {
   // The served container's own index adapter: the warm-up takes the same client and connections.
   const index = served.keywordIndex();
   const requests = QUERIES.map((spec) =>
-    parseSearchRequest({
-      q: spec.q,
-      channel: spec.channel,
-      author: spec.author,
-      from: spec.from,
-      to: spec.to,
-    }),
+    parseSearchRequest(
+      {
+        q: spec.q,
+        channel: spec.channel,
+        author: spec.author,
+        from: spec.from,
+        to: spec.to,
+      },
+      served.cursorKey,
+    ),
   );
   // The depth a hybrid search of this benchmark asks each leg for.
   const window = legWindow(LIMIT, 0, served.config.SEARCH_LEG_WINDOW);

@@ -37,7 +37,9 @@ export type Access =
   /** SendMessage on the ingest queue (the Slack webhook). */
   | "enqueue-ingest"
   /** Reads the Slack signing secret. */
-  | "slack-secret";
+  | "slack-secret"
+  /** Reads the key search cursors are signed with (CURSOR_SECRET_ARN). */
+  | "cursor-secret";
 
 export interface FunctionSpec {
   readonly description: string;
@@ -58,7 +60,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 20,
     // The semantic leg embeds the query (ONNX locally); more memory is more CPU.
     memoryMb: 1024,
-    access: ["database", "keyword-read", "vectors", "embed"],
+    access: ["database", "keyword-read", "vectors", "embed", "cursor-secret"],
   },
   "slack-events": {
     description: "POST /slack/events: verify the Slack signature, enqueue, ack within 3 s",

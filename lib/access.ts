@@ -17,6 +17,7 @@ export interface AccessProviders {
     grantEnqueueIngest(fn: TrisearchFunction): void;
   };
   readonly slackSigningSecret?: secretsmanager.ISecret;
+  readonly cursorSecret?: secretsmanager.ISecret;
 }
 
 /**
@@ -56,6 +57,13 @@ export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
           throw new Error(`${fn.handlerName} needs the Slack signing secret, which was not passed`);
         secret.grantRead(fn);
         fn.addEnvironment("SLACK_SIGNING_SECRET_ARN", secret.secretArn);
+        break;
+      }
+      case "cursor-secret": {
+        const secret = p.cursorSecret;
+        if (!secret) throw new Error(`${fn.handlerName} needs the cursor secret, which was not passed`);
+        secret.grantRead(fn);
+        fn.addEnvironment("CURSOR_SECRET_ARN", secret.secretArn);
         break;
       }
     }

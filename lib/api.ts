@@ -5,7 +5,7 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { type FunctionName, ROUTES, routeKey } from "../functions/topology";
 import { type AccessProviders, constructId, grantAccess } from "./access";
@@ -46,10 +46,23 @@ export class Api extends Construct {
   readonly stage: apigwv2.HttpStage;
   /** One function per function name in the topology's ROUTES. */
   readonly functions: Partial<Record<FunctionName, TrisearchFunction>> = {};
+  /** Signs search cursors (HMAC), so a client cannot forge an offset or window. */
+  readonly cursorSecret: secretsmanager.Secret;
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
+    this.cursorSecret = new secretsmanager.Secret(this, "CursorSecret", {
+      description: "Trisearch: HMAC key of search cursors (generated; only the search function reads it)",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    suppressNag(this.cursorSecret, [
+      {
+        id: "AwsSolutions-SMG4",
+        reason:
+          "Rotating it only invalidates outstanding next_cursor values (clients start again from page 1); rotate by putting a new value",
+      },
+    ]);
     const providers: AccessProviders = {
       database: props.database,
       searchDomain: props.searchDomain,
@@ -57,6 +70,7 @@ export class Api extends Construct {
       embeddingModel: props.embeddingModel,
       jobs: props.pipeline,
       slackSigningSecret: props.slackSigningSecret,
+      cursorSecret: this.cursorSecret,
     };
     for (const name of new Set(ROUTES.map((r) => r.function))) {
       const fn = new TrisearchFunction(this, constructId(name), { handlerName: name, vpc: props.vpc });

@@ -1,13 +1,19 @@
 import { z } from "zod";
 import { type ErrorDetail, ValidationError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
+import {
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  metadataProblems,
+  storableString,
+  timestampOutOfRange,
+} from "./storable";
 
 export const MAX_BATCH = 500;
 export const MAX_CONTENT_CHARS = 40_000;
 
 const nonBlank = (max: number) =>
-  z
-    .string()
+  storableString()
     .max(max)
     .refine((s) => s.trim().length > 0, "must not be blank");
 
@@ -15,10 +21,22 @@ const messageSchema = z.object({
   external_id: nonBlank(255),
   channel: nonBlank(255),
   author: nonBlank(320),
-  content: z.string().min(1).max(MAX_CONTENT_CHARS),
-  timestamp: z.iso.datetime({ offset: true }),
-  thread_id: z.string().max(255).nullish(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  content: storableString().min(1).max(MAX_CONTENT_CHARS),
+  timestamp: z.iso.datetime({ offset: true }).refine(
+    // An unparseable value already has its issue from datetime(): one issue per field.
+    (t) => Number.isNaN(Date.parse(t)) || !timestampOutOfRange(new Date(t)),
+    `must be between ${new Date(MIN_TIMESTAMP_MS).toISOString()} and ${new Date(MAX_TIMESTAMP_MS - 1).toISOString()}`,
+  ),
+  thread_id: storableString().max(255).nullish(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .superRefine((m, ctx) => {
+      // Paths relative to metadata; zod prefixes the field's own path.
+      for (const p of metadataProblems(m, "")) {
+        ctx.addIssue({ code: "custom", message: p.message, path: p.path.split(".").filter(Boolean) });
+      }
+    })
+    .optional(),
 });
 
 export const ingestRequestSchema = z.object({

@@ -11,7 +11,9 @@ async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const c = container();
   const deps = { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn };
   if (event.requestContext.http.method === "DELETE") {
-    const id = Number(event.pathParameters?.id);
+    // Plain digits only: Number() would read "1e3" as 1000 and " 7" as 7.
+    const raw = event.pathParameters?.id ?? "";
+    const id = /^[0-9]{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(id) || id <= 0) {
       throw new ValidationError("Invalid message id", [
         { path: "id", message: "must be a positive integer" },

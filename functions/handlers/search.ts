@@ -10,8 +10,8 @@ import { semanticLeg } from "../shared/vector-collections";
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : queryParameters(event);
-  const request = parseSearchRequest(input);
   const c = container();
+  const request = parseSearchRequest(input, c.cursorKey);
   const result = await searchMessages(
     {
       keyword: c.keywordIndex(),
@@ -25,6 +25,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     request,
     {
       rrfK: c.config.SEARCH_RRF_K,
+      cursorKey: c.cursorKey,
       ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}),
     },
   );

@@ -1,7 +1,8 @@
 /**
  * In AWS, credentials live in Secrets Manager, not in function configuration: the stack hands a
- * function secret ARNs (DB_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, SLACK_BOT_TOKEN_ARN) and this module turns them into
- * the env vars config() reads (DATABASE_URL, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN) once per cold start.
+ * function secret ARNs (DB_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, SLACK_BOT_TOKEN_ARN, CURSOR_SECRET_ARN)
+ * and this module turns them into the env vars config() reads (DATABASE_URL, SLACK_SIGNING_SECRET,
+ * SLACK_BOT_TOKEN, CURSOR_SECRET) once per cold start.
  */
 
 export type SecretFetcher = (secretId: string) => Promise<string>;
@@ -50,7 +51,7 @@ export function databaseUrlFromSecret(
 }
 
 /**
- * Fills DATABASE_URL, SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN from their secrets when the ARN is set and the value
+ * Fills DATABASE_URL, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and CURSOR_SECRET from their secrets when the ARN is set and the value
  * is not (an explicit value always wins, e.g. in tests). Mutates and returns `env`.
  */
 export async function resolveSecretEnv(
@@ -71,7 +72,7 @@ export async function resolveSecretEnv(
       }),
     );
   }
-  for (const name of ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"] as const) {
+  for (const name of ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "CURSOR_SECRET"] as const) {
     const arn = env[`${name}_ARN`];
     if (!arn || env[name]) continue;
     jobs.push(

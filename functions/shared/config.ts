@@ -49,6 +49,11 @@ const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]+$/i, "must be a host name like acme.slack.com")
     .optional(),
+  /**
+   * Signs search cursors (HMAC-SHA256), so a client cannot forge one. In AWS it comes from
+   * Secrets Manager (CURSOR_SECRET_ARN); locally, unset means a key generated once under CACHE_DIR.
+   */
+  CURSOR_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
@@ -70,6 +75,8 @@ const configSchema = z.object({
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).
    */
   JOBS_PER_MESSAGE: z.coerce.number().int().min(1).max(250).default(25),
+  /** Set by the Lambda runtime: the local-only fallbacks (a generated cursor key) do not apply. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
   /** Overrides the ONNX model id recorded on vectors (a new id = a new vector collection). */
   ONNX_MODEL_ID: z.string().min(1).optional(),
 });

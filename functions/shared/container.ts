@@ -11,6 +11,7 @@ import type { DirectoryLookup } from "../core/directory/directory";
 import type { Embedder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
 import { type Config, config, queueUrl } from "./config";
+import { resolveCursorSecret } from "./cursor-secret";
 import { logger } from "./logger";
 
 /**
@@ -37,6 +38,8 @@ export interface Container {
    */
   keywordIndex(): OpenSearchKeywordIndex;
   vectorIndex(): ChromaVectorIndex;
+  /** The key search cursors are signed with (cursor-secret.ts). */
+  readonly cursorKey: string;
   readonly warn: (message: string, err: unknown) => void;
 }
 
@@ -50,6 +53,7 @@ export function createContainer(cfg: Config = config()): Container {
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
+  let cursorKey: string | undefined;
   const warn = (message: string, err: unknown) => logger.warn(message, { error: err as Error });
   return {
     config: cfg,
@@ -102,6 +106,10 @@ export function createContainer(cfg: Config = config()): Container {
         queryHttp: chromaQueryHttp(cfg),
       });
       return vectorIndex;
+    },
+    get cursorKey() {
+      cursorKey ??= resolveCursorSecret({ ...cfg, inLambda: cfg.AWS_LAMBDA_FUNCTION_NAME !== undefined });
+      return cursorKey;
     },
     warn,
   };

@@ -1,6 +1,6 @@
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { AppError, toAppError, ValidationError } from "../core/errors";
+import { AppError, toAppError, UnsupportedMediaTypeError, ValidationError } from "../core/errors";
 import { logger } from "./logger";
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -21,7 +21,23 @@ export function rawBodyBytes(event: APIGatewayProxyEventV2): Buffer {
   return Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
 }
 
+/** application/json or application/*+json, any parameters (charset). */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  const mime = (contentType?.split(";")[0] ?? "").trim().toLowerCase();
+  return mime === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mime);
+}
+
+/**
+ * The JSON body of a POST. Any other content type is a 415: a browser's cross-origin "simple"
+ * POST (text/plain, form data) must not be able to write to the API.
+ */
 export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const contentType = event.headers?.["content-type"];
+  if (!isJsonContentType(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type must be application/json (got ${contentType ? JSON.stringify(contentType.slice(0, 100)) : "none"})`,
+    );
+  }
   const text = rawBody(event);
   if (text.trim() === "") throw new ValidationError("Request body is required (JSON)");
   try {

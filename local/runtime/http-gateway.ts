@@ -52,6 +52,13 @@ export interface HttpGateway {
 }
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway HTTP API quota: request line and header values together, 10,240 bytes. */
+export const MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240;
+/**
+ * Node's own parser limit, set above the quota so that the gateway itself answers an oversize URL
+ * (414) or header block (431) with a JSON body; only a request past this reaches clientError.
+ */
+const NODE_MAX_HEADER_SIZE = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 29_000;
 
 interface CompiledRoute {
@@ -379,6 +386,24 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     path: string,
     requestId: string,
   ): Promise<HttpResponse> => {
+    const lineBytes = Buffer.byteLength(`${method} ${target} HTTP/${req.httpVersion}`);
+    if (lineBytes > MAX_REQUEST_LINE_AND_HEADERS_BYTES) {
+      req.resume();
+      return gatewayError(
+        414,
+        "uri_too_long",
+        `Request line exceeds ${MAX_REQUEST_LINE_AND_HEADERS_BYTES} bytes`,
+      );
+    }
+    const headerBytes = req.rawHeaders.reduce((n, h) => n + Buffer.byteLength(h), 0);
+    if (lineBytes + headerBytes > MAX_REQUEST_LINE_AND_HEADERS_BYTES) {
+      req.resume();
+      return gatewayError(
+        431,
+        "request_header_fields_too_large",
+        `Request line and headers exceed ${MAX_REQUEST_LINE_AND_HEADERS_BYTES} bytes`,
+      );
+    }
     const match = matchRoute(routes, method, path);
     if (match === undefined || match === "method") {
       req.resume();
@@ -434,8 +459,23 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     }
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_SIZE }, (req, res) => {
     void handle(req, res);
+  });
+  // Requests Node's parser rejects before any handler runs: answer with JSON too, never an empty body.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, code, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "request_header_fields_too_large", "Request line and headers are too large"]
+        : err.code === "HPE_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "request_timeout", "Request timeout"]
+          : [400, "bad_request", "Malformed HTTP request"];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${code}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

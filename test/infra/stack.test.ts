@@ -316,6 +316,20 @@ describe("least privilege", () => {
     expect(new Set(searchEs)).toEqual(new Set(["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]));
   });
 
+  it("only search reads the cursor secret, and gets its ARN (signed search cursors)", () => {
+    expect(resourcesFor(statements("search"), "secretsmanager:GetSecretValue")).toContain(
+      JSON.stringify({ Ref: logicalId(s.stack.api.cursorSecret) }),
+    );
+    for (const name of ALL_FUNCTIONS.filter((n) => n !== "search")) {
+      expect(resourcesFor(statements(name), "secretsmanager:GetSecretValue"), name).not.toContain(
+        logicalId(s.stack.api.cursorSecret),
+      );
+    }
+    const env =
+      s.template.findResources("AWS::Lambda::Function")[s.fnIds.search!]!.Properties.Environment.Variables;
+    expect(env.CURSOR_SECRET_ARN).toEqual({ Ref: logicalId(s.stack.api.cursorSecret) });
+  });
+
   it("the Slack webhook only enqueues to the ingest queue and reads the signing secret (no database)", () => {
     const st = statements("slack-events");
     expect(resourcesFor(st, "sqs:SendMessage")).toBe(

@@ -300,4 +300,22 @@ describe("http gateway", () => {
     );
     expect(ok.status).toBe(200);
   });
+
+  it("answers an oversize URL (414) or header block (431) with a JSON error body, as API Gateway's quota", async () => {
+    // Issue 22: a ~16 KB URL got Node's bare 431 with an empty body.
+    const long = await raw(gw.url, "GET", `/string?q=${"a".repeat(16_000)}`);
+    expect(long.status).toBe(414);
+    expect(long.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(long.body.toString()).error.code).toBe("uri_too_long");
+    const headers = await raw(gw.url, "GET", "/string", { "x-big": "b".repeat(11_000) });
+    expect(headers.status).toBe(431);
+    expect(JSON.parse(headers.body.toString()).error.code).toBe("request_header_fields_too_large");
+    // Past Node's own parser limit the request never reaches a handler: still JSON.
+    const huge = await raw(gw.url, "GET", `/string?q=${"a".repeat(70_000)}`);
+    expect(huge.status).toBe(431);
+    expect(JSON.parse(huge.body.toString()).error.code).toBe("request_header_fields_too_large");
+    // Just under the quota still reaches the function.
+    const fits = await raw(gw.url, "GET", `/string?q=${"a".repeat(9_000)}`);
+    expect(fits.status).toBe(200);
+  });
 });

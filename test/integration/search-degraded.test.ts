@@ -64,8 +64,8 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
     const keyword = c.keywordIndex();
     const res = await searchMessages(
       { keyword, semantic: () => Promise.reject(new Error("not used")), messages: c.store },
-      parseSearchRequest({ q: "OAuth", strategy: "bm25" }),
-      { rrfK: 60 },
+      parseSearchRequest({ q: "OAuth", strategy: "bm25" }, c.cursorKey),
+      { rrfK: 60, cursorKey: c.cursorKey },
     );
     expect(res.hits).toEqual([]);
     expect(res.degraded).toEqual([]);
@@ -81,8 +81,8 @@ describe("search when a store is down (real OpenSearch, Chroma unreachable)", ()
         semantic: async () => ({ vector: dead.vectorIndex(), embedder: dead.embedder }),
         messages: dead.store,
       },
-      parseSearchRequest({ q: "OAuth" }),
-      { rrfK: 60 },
+      parseSearchRequest({ q: "OAuth" }, dead.cursorKey),
+      { rrfK: 60, cursorKey: dead.cursorKey },
     ).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).status).toBe(503);

@@ -48,18 +48,20 @@ describe("resolveSecretEnv", () => {
     return { fetch, calls };
   };
 
-  it("fills DATABASE_URL and SLACK_SIGNING_SECRET from their secrets", async () => {
-    const f = fetcher({ "arn:db": rdsSecret, "arn:slack": "s3cr3t\n" });
+  it("fills DATABASE_URL, SLACK_SIGNING_SECRET and CURSOR_SECRET from their secrets", async () => {
+    const f = fetcher({ "arn:db": rdsSecret, "arn:slack": "s3cr3t\n", "arn:cursor": "c".repeat(64) });
     const env: Record<string, string | undefined> = {
       DB_SECRET_ARN: "arn:db",
       DB_HOST: "proxy.example",
       DB_NAME: "trisearch",
       SLACK_SIGNING_SECRET_ARN: "arn:slack",
+      CURSOR_SECRET_ARN: "arn:cursor",
     };
     await resolveSecretEnv(env, f.fetch);
     expect(new URL(env.DATABASE_URL!).hostname).toBe("proxy.example");
     expect(env.SLACK_SIGNING_SECRET).toBe("s3cr3t");
-    expect(f.calls.sort()).toEqual(["arn:db", "arn:slack"]);
+    expect(env.CURSOR_SECRET).toBe("c".repeat(64));
+    expect(f.calls.sort()).toEqual(["arn:cursor", "arn:db", "arn:slack"]);
   });
 
   it("keeps explicit values and fetches nothing without ARNs", async () => {

@@ -17,35 +17,23 @@ import {
   type SourceChangeOutcome,
   type SourceState,
 } from "../../core/source-change";
+import { canonicalJson } from "../../core/storable";
 import { upsertSource } from "./pg-sources";
 
 /** sha256 over every indexed field, so "identical re-send" means identical to the indexes too. */
 export function messageHash(m: MessageInput): string {
+  const fields = JSON.stringify([
+    m.content,
+    m.author,
+    m.channel,
+    m.timestamp.toISOString(),
+    m.threadId ?? null,
+  ]);
+  // The same bytes as JSON.stringify([...fields, metadata with sorted keys]), so stored hashes stay valid;
+  // canonicalJson is iterative, so no metadata nesting can overflow the stack.
   return createHash("sha256")
-    .update(
-      JSON.stringify([
-        m.content,
-        m.author,
-        m.channel,
-        m.timestamp.toISOString(),
-        m.threadId ?? null,
-        canonical(m.metadata ?? {}),
-      ]),
-    )
+    .update(`${fields.slice(0, -1)},${canonicalJson(m.metadata ?? {})}]`)
     .digest("hex");
-}
-
-/** Key order must not change the hash: jsonb does not keep it. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value as Record<string, unknown>)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
 }
 
 interface MessageRow {

@@ -1,9 +1,12 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy } from "../model";
 
 /**
- * Paging over fused results with an opaque cursor: base64url JSON `{v, o, w, h}`.
+ * Paging over fused results with an opaque cursor: base64url JSON `{v, o, w, h}`, a dot, and an
+ * HMAC-SHA256 over that JSON with the deployment's cursor secret (truncated to 128 bits). Only
+ * this deployment can issue a cursor, so a client cannot choose its own offset or window; the
+ * bounds below are checked as well, so even a leaked secret cannot ask a leg for 10^7 hits.
  *
  * - `o` offset of the next page: a position in the ranked (fused) list, dropped hits included.
  * - `w` the leg window pinned by the first page. RRF scores depend on how deep each leg was
@@ -17,14 +20,29 @@ import type { SearchFilters, SearchStrategy } from "../model";
  *   with another query is a 400, not a silently wrong page.
  */
 
-/** 2: offsets count ranked positions (1 counted live hits, which stale hits could shift). */
-export const CURSOR_VERSION = 2;
+/**
+ * 3: signed (2 was unsigned); 2: offsets count ranked positions (1 counted live hits, which stale
+ * hits could shift).
+ */
+export const CURSOR_VERSION = 3;
 
 /** Default leg window is max(3 x limit, DEFAULT_MIN_WINDOW) unless configured. */
 export const DEFAULT_MIN_WINDOW = 50;
 
 /** Paging stops here: bounds the depth each leg is asked for (OpenSearch allows from+size <= 10,000). */
 export const MAX_PAGING_DEPTH = 1000;
+
+/** The largest page a request may ask for. */
+export const MAX_LIMIT = 100;
+
+/**
+ * The deepest window a cursor may carry: legWindow's max(configured <= 1000 or 3 x limit,
+ * offset + limit + 1) with offset <= MAX_PAGING_DEPTH.
+ */
+export const MAX_CURSOR_WINDOW = MAX_PAGING_DEPTH + MAX_LIMIT + 1;
+
+/** The per-deployment secret cursors are signed with (the handler passes it in; see container.ts). */
+export type CursorKey = string | Uint8Array;
 
 export interface SearchCursor {
   /** 0-based position of the first item of the page in the ranked list. */
@@ -57,34 +75,52 @@ export function requestFingerprint(scope: CursorScope): string {
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
 }
 
-export function encodeCursor(cursor: SearchCursor, scope: CursorScope): string {
-  const payload = { v: CURSOR_VERSION, o: cursor.offset, w: cursor.window, h: requestFingerprint(scope) };
-  return Buffer.from(JSON.stringify(payload), "utf8").toString("base64url");
+function mac(payload: string, key: CursorKey): Buffer {
+  return createHmac("sha256", key).update(payload).digest().subarray(0, 16);
+}
+
+export function encodeCursor(cursor: SearchCursor, scope: CursorScope, key: CursorKey): string {
+  const payload = JSON.stringify({
+    v: CURSOR_VERSION,
+    o: cursor.offset,
+    w: cursor.window,
+    h: requestFingerprint(scope),
+  });
+  return `${Buffer.from(payload, "utf8").toString("base64url")}.${mac(payload, key).toString("base64url")}`;
 }
 
 function invalid(message: string): ValidationError {
   return new ValidationError("Invalid cursor", [{ path: "cursor", message }]);
 }
 
-function isCount(x: unknown, min: number): x is number {
-  return typeof x === "number" && Number.isSafeInteger(x) && x >= min;
+function isCount(x: unknown, min: number, max: number): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
 }
 
-/** Decodes and checks a cursor against the request it is used with; ValidationError (path "cursor") otherwise. */
-export function decodeCursor(token: string, scope: CursorScope): SearchCursor {
-  if (token.length === 0 || token.length > 512 || !/^[A-Za-z0-9_-]+$/.test(token)) {
-    throw invalid("is not a valid cursor");
+/**
+ * Decodes and checks a cursor against the request it is used with: signature first (a forged or
+ * altered cursor is rejected before its fields are read), then version, bounds and query binding.
+ * Every failure is a ValidationError (400, path "cursor").
+ */
+export function decodeCursor(token: string, scope: CursorScope, key: CursorKey): SearchCursor {
+  const m = /^([A-Za-z0-9_-]{1,512})\.([A-Za-z0-9_-]{22})$/.exec(token);
+  if (!m) throw invalid("is not a valid cursor");
+  const payload = Buffer.from(m[1]!, "base64url").toString("utf8");
+  const given = Buffer.from(m[2]!, "base64url");
+  const expected = mac(payload, key);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw invalid("is not a cursor this service issued");
   }
-  let payload: unknown;
+  let parsed: unknown;
   try {
-    payload = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    parsed = JSON.parse(payload);
   } catch {
     throw invalid("is not a valid cursor");
   }
-  if (typeof payload !== "object" || payload === null) throw invalid("is not a valid cursor");
-  const { v, o, w, h } = payload as Record<string, unknown>;
+  if (typeof parsed !== "object" || parsed === null) throw invalid("is not a valid cursor");
+  const { v, o, w, h } = parsed as Record<string, unknown>;
   if (v !== CURSOR_VERSION) throw invalid("was issued by another version; start from the first page");
-  if (!isCount(o, 0) || !isCount(w, 1) || typeof h !== "string" || o > MAX_PAGING_DEPTH) {
+  if (!isCount(o, 0, MAX_PAGING_DEPTH) || !isCount(w, 1, MAX_CURSOR_WINDOW) || typeof h !== "string") {
     throw invalid("is not a valid cursor");
   }
   if (h !== requestFingerprint(scope))
@@ -138,6 +174,7 @@ export function paginate<T>(
   ranked: readonly T[],
   plan: PagePlan,
   scope: CursorScope,
+  key: CursorKey,
   isLive: (hit: T) => boolean | undefined = () => true,
   mayGoDeeper = false,
 ): Page<T> {
@@ -149,5 +186,5 @@ export function paginate<T>(
   let next = pos;
   while (next < ranked.length && isLive(ranked[next]!) === false) next++;
   const more = (next < ranked.length || mayGoDeeper) && pos < MAX_PAGING_DEPTH;
-  return { items, nextCursor: more ? encodeCursor({ offset: pos, window: plan.window }, scope) : null };
+  return { items, nextCursor: more ? encodeCursor({ offset: pos, window: plan.window }, scope, key) : null };
 }

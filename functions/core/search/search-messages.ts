@@ -1,7 +1,7 @@
 import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
 import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
-import { paginate, planPage } from "./cursor";
+import { type CursorKey, paginate, planPage } from "./cursor";
 import { type FusedHit, reciprocalRankFusion } from "./fusion";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
@@ -22,6 +22,8 @@ export interface SearchSettings {
   readonly rrfK: number;
   /** Leg depth override; default max(3 x limit, 50). */
   readonly window?: number;
+  /** Signs next_cursor (parseSearchRequest verifies it with the same key). */
+  readonly cursorKey: CursorKey;
 }
 
 export interface SearchHit {
@@ -94,6 +96,7 @@ export async function searchMessages(
     ranked,
     plan,
     req,
+    settings.cursorKey,
     (h) => (looked.has(h.messageId) ? rows.has(h.messageId) : undefined),
     // A single leg cut at its window may hold more hits deeper; the fused list is all there is.
     req.strategy !== "hybrid" && ranked.length >= plan.window,

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { type ErrorDetail, ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy } from "../model";
-import { decodeCursor, type SearchCursor } from "./cursor";
+import { storableString, unstorableReason } from "../storable";
+import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
 import { parseQuery, type QueryNode } from "./query-parser";
 
 /**
@@ -20,7 +21,7 @@ import { parseQuery, type QueryNode } from "./query-parser";
  */
 
 export const MAX_QUERY_LENGTH = 1000;
-export const MAX_LIMIT = 100;
+export { MAX_LIMIT };
 export const DEFAULT_LIMIT = 20;
 /** Bounds a filter list so one request cannot build a huge terms/$in clause. */
 export const MAX_FILTER_VALUES = 100;
@@ -56,7 +57,7 @@ function jsonStringList(value: string): string[] | null {
 const listField = z.preprocess(
   (v) => (typeof v === "string" ? [v] : v),
   z
-    .array(z.string({ error: "must be a string or an array of strings" }), {
+    .array(storableString({ error: "must be a string or an array of strings" }), {
       error: "must be a string or an array of strings",
     })
     .transform((xs) => [
@@ -68,6 +69,11 @@ const listField = z.preprocess(
           .filter((x) => x.length > 0),
       ),
     ])
+    // A JSON-array value is decoded above, so its escapes ("\u0000") are checked here.
+    .superRefine((xs, ctx) => {
+      const reason = xs.map(unstorableReason).find(Boolean);
+      if (reason) ctx.addIssue({ code: "custom", message: reason });
+    })
     .refine((xs) => xs.length <= MAX_FILTER_VALUES, `at most ${MAX_FILTER_VALUES} values`)
     .refine(
       (xs) => xs.every((x) => x.length <= MAX_FILTER_VALUE_LENGTH),
@@ -119,8 +125,9 @@ const requestSchema = z
   .object({
     q: z.preprocess(
       single,
-      z
-        .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a single string") })
+      storableString({
+        error: (iss) => (iss.input === undefined ? "is required" : "must be a single string"),
+      })
         .max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`)
         .trim()
         .min(1, "must not be empty"),
@@ -179,7 +186,7 @@ function toDetails(error: z.ZodError): ErrorDetail[] {
  * Validates and normalises a merged query-string map or a JSON body. Throws ValidationError
  * (400) whose details name every bad field; a cursor from another query is also a 400.
  */
-export function parseSearchRequest(input: unknown): SearchRequest {
+export function parseSearchRequest(input: unknown, cursorKey: CursorKey): SearchRequest {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError("Invalid search request", [
       { path: "(body)", message: "must be a JSON object" },
@@ -198,7 +205,7 @@ export function parseSearchRequest(input: unknown): SearchRequest {
   };
   const base = { q: r.q, query, strategy: r.strategy, filters, limit: r.limit, explain: r.explain };
   if (r.cursor === undefined) return base;
-  return { ...base, cursor: decodeCursor(r.cursor, base) };
+  return { ...base, cursor: decodeCursor(r.cursor, base, cursorKey) };
 }
 
 /** A source filter value: "acme" names a source; "slack:acme" is a type and a name. */

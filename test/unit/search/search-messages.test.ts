@@ -4,6 +4,8 @@ import type { EnrichedMessage, MessageReader } from "../../../functions/core/por
 import { searchMessages } from "../../../functions/core/search/search-messages";
 import { parseSearchRequest } from "../../../functions/core/search/search-request";
 
+const KEY = "test-cursor-secret-0123456789abcdef";
+
 /** Legs that rank ids 1..n in order (the keyword leg) or n..1 (the vector leg); `stale` rows are gone. */
 function world(n: number, stale: ReadonlySet<number>) {
   const reads: number[][] = [];
@@ -55,12 +57,15 @@ function world(n: number, stale: ReadonlySet<number>) {
   return { deps, reads, staleSeen, semanticResolved };
 }
 
-const request = (params: Record<string, unknown>) => parseSearchRequest({ q: "anything", ...params });
+const request = (params: Record<string, unknown>) => parseSearchRequest({ q: "anything", ...params }, KEY);
 
 describe("searchMessages enrichment", () => {
   it("reads only the rows a page needs (page + 1), not the whole fused list", async () => {
     const w = world(200, new Set());
-    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), { rrfK: 60 });
+    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), {
+      rrfK: 60,
+      cursorKey: KEY,
+    });
     expect(res.hits.map((h) => h.message.id)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     expect(res.nextCursor).not.toBeNull();
     expect(w.reads).toEqual([Array.from({ length: 11 }, (_, i) => i + 1)]);
@@ -69,7 +74,10 @@ describe("searchMessages enrichment", () => {
   it("reads further when stale hits drop out, keeps the page full and reports the stale ones", async () => {
     const stale = new Set([2, 3, 5, 11, 12]);
     const w = world(200, stale);
-    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), { rrfK: 60 });
+    const res = await searchMessages(w.deps, request({ strategy: "bm25", limit: 10 }), {
+      rrfK: 60,
+      cursorKey: KEY,
+    });
     expect(res.hits.map((h) => h.message.id)).toEqual([1, 4, 6, 7, 8, 9, 10, 13, 14, 15]);
     expect(res.staleHits).toBe(5);
     expect(w.staleSeen.sort((a, b) => a - b)).toEqual([2, 3, 5, 11, 12]);
@@ -87,7 +95,7 @@ describe("searchMessages enrichment", () => {
         const res = await searchMessages(
           w.deps,
           request({ strategy, limit: 7, ...(cursor ? { cursor } : {}) }),
-          { rrfK: 60 },
+          { rrfK: 60, cursorKey: KEY },
         );
         seen.push(...res.hits.map((h) => h.message.id));
         if (!res.nextCursor) break;
@@ -103,7 +111,10 @@ describe("searchMessages enrichment", () => {
 
   it("ends without a next cursor when the ranked list runs out", async () => {
     const w = world(5, new Set([3]));
-    const res = await searchMessages(w.deps, request({ strategy: "semantic", limit: 10 }), { rrfK: 60 });
+    const res = await searchMessages(w.deps, request({ strategy: "semantic", limit: 10 }), {
+      rrfK: 60,
+      cursorKey: KEY,
+    });
     expect(res.hits.map((h) => h.message.id)).toEqual([5, 4, 2, 1]);
     expect(res.nextCursor).toBeNull();
   });
@@ -112,10 +123,10 @@ describe("searchMessages enrichment", () => {
 describe("searchMessages semantic leg resolution", () => {
   it("resolves the semantic leg only for strategies that run it", async () => {
     const w = world(30, new Set());
-    await searchMessages(w.deps, request({ strategy: "bm25" }), { rrfK: 60 });
+    await searchMessages(w.deps, request({ strategy: "bm25" }), { rrfK: 60, cursorKey: KEY });
     expect(w.semanticResolved.count).toBe(0);
-    await searchMessages(w.deps, request({ strategy: "hybrid" }), { rrfK: 60 });
-    await searchMessages(w.deps, request({ strategy: "semantic" }), { rrfK: 60 });
+    await searchMessages(w.deps, request({ strategy: "hybrid" }), { rrfK: 60, cursorKey: KEY });
+    await searchMessages(w.deps, request({ strategy: "semantic" }), { rrfK: 60, cursorKey: KEY });
     expect(w.semanticResolved.count).toBe(2);
   });
 
@@ -127,13 +138,17 @@ describe("searchMessages semantic leg resolution", () => {
       semantic: () => Promise.reject(new Error("no embedder for the active collection's model")),
       onLegFailure: (leg: string) => failures.push(leg),
     };
-    const hybrid = await searchMessages(deps, request({ strategy: "hybrid", limit: 5 }), { rrfK: 60 });
+    const hybrid = await searchMessages(deps, request({ strategy: "hybrid", limit: 5 }), {
+      rrfK: 60,
+      cursorKey: KEY,
+    });
     expect(hybrid.degraded).toEqual(["semantic"]);
     expect(hybrid.hits.map((h) => h.message.id)).toEqual([1, 2, 3, 4, 5]);
     expect(hybrid.hits.every((h) => h.ranks.semantic === null)).toBe(true);
-    const error = await searchMessages(deps, request({ strategy: "semantic" }), { rrfK: 60 }).catch(
-      (err: unknown) => err,
-    );
+    const error = await searchMessages(deps, request({ strategy: "semantic" }), {
+      rrfK: 60,
+      cursorKey: KEY,
+    }).catch((err: unknown) => err);
     expect(error).toMatchObject({ status: 503 });
     expect(failures).toEqual(["semantic", "semantic"]);
   });

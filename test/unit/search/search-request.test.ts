@@ -9,10 +9,12 @@ import {
   splitSourceFilters,
 } from "../../../functions/core/search/search-request";
 
+const KEY = "test-cursor-secret-0123456789abcdef";
+
 /** Parses and returns the error details, failing the test when parsing succeeds. */
 function details(input: unknown): { path: string; message: string }[] {
   try {
-    parseSearchRequest(input);
+    parseSearchRequest(input, KEY);
   } catch (err) {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).status).toBe(400);
@@ -25,7 +27,7 @@ const paths = (input: unknown) => details(input).map((d) => d.path);
 
 describe("parseSearchRequest: defaults and normalisation", () => {
   it("applies defaults", () => {
-    const r = parseSearchRequest({ q: "oauth" });
+    const r = parseSearchRequest({ q: "oauth" }, KEY);
     expect(r).toEqual({
       q: "oauth",
       query: { kind: "term", text: "oauth" },
@@ -39,17 +41,20 @@ describe("parseSearchRequest: defaults and normalisation", () => {
   });
 
   it("accepts a query-string map (strings, repeated keys as arrays, comma lists)", () => {
-    const r = parseSearchRequest({
-      q: ["oauth AND security"],
-      strategy: "bm25",
-      channel: ["#auth-team,#platform", "#ops"],
-      author: "a@x.com, b@x.com",
-      source: "slack:acme",
-      limit: "5",
-      explain: "1",
-      from: "2025-12-01T10:00:00+02:00",
-      to: "2025-12-14T18:58:32",
-    });
+    const r = parseSearchRequest(
+      {
+        q: ["oauth AND security"],
+        strategy: "bm25",
+        channel: ["#auth-team,#platform", "#ops"],
+        author: "a@x.com, b@x.com",
+        source: "slack:acme",
+        limit: "5",
+        explain: "1",
+        from: "2025-12-01T10:00:00+02:00",
+        to: "2025-12-14T18:58:32",
+      },
+      KEY,
+    );
     expect(r.strategy).toBe("bm25");
     expect(r.query.kind).toBe("and");
     expect(r.filters).toEqual({
@@ -64,35 +69,43 @@ describe("parseSearchRequest: defaults and normalisation", () => {
   });
 
   it("accepts a JSON body with arrays, numbers and booleans", () => {
-    const r = parseSearchRequest({
-      q: "oauth",
-      strategy: "semantic",
-      channel: ["#a", "#b", "#a"],
-      limit: 100,
-      explain: false,
-    });
+    const r = parseSearchRequest(
+      {
+        q: "oauth",
+        strategy: "semantic",
+        channel: ["#a", "#b", "#a"],
+        limit: 100,
+        explain: false,
+      },
+      KEY,
+    );
     expect(r.filters.channels).toEqual(["#a", "#b"]);
     expect(r.limit).toBe(100);
     expect(r.explain).toBe(false);
   });
 
   it("reads a query-string value written as a JSON array, alone or beside other forms", () => {
-    const r = parseSearchRequest({
-      q: "x",
-      channel: ['["#mobile","#auth-team"]', "#ops"],
-      author: '["a@x.io"]',
-    });
+    const r = parseSearchRequest(
+      {
+        q: "x",
+        channel: ['["#mobile","#auth-team"]', "#ops"],
+        author: '["a@x.io"]',
+      },
+      KEY,
+    );
     expect(r.filters.channels).toEqual(["#mobile", "#auth-team", "#ops"]);
     expect(r.filters.authors).toEqual(["a@x.io"]);
   });
 
   it("takes a value that only starts like a JSON array as text", () => {
-    expect(parseSearchRequest({ q: "x", author: "[bot] deploy" }).filters.authors).toEqual(["[bot] deploy"]);
-    expect(parseSearchRequest({ q: "x", channel: "[1,2]" }).filters.channels).toEqual(["[1", "2]"]);
+    expect(parseSearchRequest({ q: "x", author: "[bot] deploy" }, KEY).filters.authors).toEqual([
+      "[bot] deploy",
+    ]);
+    expect(parseSearchRequest({ q: "x", channel: "[1,2]" }, KEY).filters.channels).toEqual(["[1", "2]"]);
   });
 
   it("drops empty list values and empty lists", () => {
-    expect(parseSearchRequest({ q: "x", channel: ",, ,", author: [] }).filters).toEqual({});
+    expect(parseSearchRequest({ q: "x", channel: ",, ,", author: [] }, KEY).filters).toEqual({});
   });
 
   it("reads explain from true/false/'true'/'false'/'1'/'0'", () => {
@@ -104,13 +117,13 @@ describe("parseSearchRequest: defaults and normalisation", () => {
       ["1", true],
       ["0", false],
     ] as const) {
-      expect(parseSearchRequest({ q: "x", explain: input }).explain).toBe(expected);
+      expect(parseSearchRequest({ q: "x", explain: input }, KEY).explain).toBe(expected);
     }
     expect(paths({ q: "x", explain: "yes" })).toEqual(["explain"]);
   });
 
   it("trims q and keeps the raw text next to the parsed query", () => {
-    const r = parseSearchRequest({ q: "  bug NOT fixed  " });
+    const r = parseSearchRequest({ q: "  bug NOT fixed  " }, KEY);
     expect(r.q).toBe("bug NOT fixed");
     expect(r.query).toEqual({
       kind: "or",
@@ -122,10 +135,10 @@ describe("parseSearchRequest: defaults and normalisation", () => {
   });
 
   it("reads a date-only from as the start and a date-only to as the end of that UTC day", () => {
-    const r = parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-31" });
+    const r = parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-31" }, KEY);
     expect(r.filters.from).toEqual(new Date("2025-12-01T00:00:00.000Z"));
     expect(r.filters.to).toEqual(new Date("2025-12-31T23:59:59.999Z"));
-    expect(parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-01" }).filters.to).toEqual(
+    expect(parseSearchRequest({ q: "x", from: "2025-12-01", to: "2025-12-01" }, KEY).filters.to).toEqual(
       new Date("2025-12-01T23:59:59.999Z"),
     );
   });
@@ -137,7 +150,7 @@ describe("parseSearchRequest: errors name each bad field", () => {
     expect(paths({ q: "" })).toEqual(["q"]);
     expect(paths({ q: "   " })).toEqual(["q"]);
     expect(paths({ q: "x".repeat(1001) })).toEqual(["q"]);
-    expect(parseSearchRequest({ q: "x".repeat(1000) }).q).toHaveLength(1000);
+    expect(parseSearchRequest({ q: "x".repeat(1000) }, KEY).q).toHaveLength(1000);
     expect(paths({ q: 42 })).toEqual(["q"]);
     expect(paths({ q: ["a", "b"] })).toEqual(["q"]);
   });
@@ -153,8 +166,8 @@ describe("parseSearchRequest: errors name each bad field", () => {
     for (const bad of [0, 101, -1, 1.5, "abc", "", "10x", true]) {
       expect(paths({ q: "x", limit: bad })).toEqual(["limit"]);
     }
-    expect(parseSearchRequest({ q: "x", limit: 1 }).limit).toBe(1);
-    expect(parseSearchRequest({ q: "x", limit: "100" }).limit).toBe(100);
+    expect(parseSearchRequest({ q: "x", limit: 1 }, KEY).limit).toBe(1);
+    expect(parseSearchRequest({ q: "x", limit: "100" }, KEY).limit).toBe(100);
   });
 
   it("rejects an unknown strategy", () => {
@@ -173,7 +186,7 @@ describe("parseSearchRequest: errors name each bad field", () => {
     ]) {
       expect(paths({ q: "x", from: bad })).toEqual(["from"]);
     }
-    expect(parseSearchRequest({ q: "x", to: "2025-12-01T10:00" }).filters.to).toEqual(
+    expect(parseSearchRequest({ q: "x", to: "2025-12-01T10:00" }, KEY).filters.to).toEqual(
       new Date("2025-12-01T10:00:00Z"),
     );
   });
@@ -210,15 +223,15 @@ describe("parseSearchRequest: errors name each bad field", () => {
 
 describe("parseSearchRequest: cursor", () => {
   it("decodes a cursor issued for the same request", () => {
-    const first = parseSearchRequest({ q: "oauth", channel: "#a,#b", limit: "10" });
-    const token = encodeCursor({ offset: 10, window: 50 }, first);
+    const first = parseSearchRequest({ q: "oauth", channel: "#a,#b", limit: "10" }, KEY);
+    const token = encodeCursor({ offset: 10, window: 50 }, first, KEY);
     // Same request, other spelling (list order, JSON body): still the same query.
-    const next = parseSearchRequest({ q: "oauth", channel: ["#b", "#a"], limit: 10, cursor: token });
+    const next = parseSearchRequest({ q: "oauth", channel: ["#b", "#a"], limit: 10, cursor: token }, KEY);
     expect(next.cursor).toEqual({ offset: 10, window: 50 });
   });
 
   it("rejects a cursor from another query or a garbled one on cursor", () => {
-    const token = encodeCursor({ offset: 10, window: 50 }, parseSearchRequest({ q: "oauth" }));
+    const token = encodeCursor({ offset: 10, window: 50 }, parseSearchRequest({ q: "oauth" }, KEY), KEY);
     expect(paths({ q: "security", cursor: token })).toEqual(["cursor"]);
     expect(paths({ q: "oauth", limit: 5, cursor: token })).toEqual(["cursor"]);
     expect(paths({ q: "oauth", strategy: "bm25", cursor: token })).toEqual(["cursor"]);
