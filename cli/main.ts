@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   eval: () => import("./commands/eval"),
   reconcile: () => import("./commands/reconcile"),
   reindex: () => import("./commands/reindex"),
+  import: () => import("./commands/import"),
 };
 
 async function usage(): Promise<string> {

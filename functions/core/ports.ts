@@ -195,6 +195,20 @@ export interface SourceChangeStore {
   applySourceChange(change: SourceChange): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }>;
 }
 
+/** A change that upserts a message (an import carries no event id to dedupe on). */
+export type SourceUpsert = Extract<SourceChange, { kind: "upsert" }>;
+
+/**
+ * Many source upserts at once (a history import): the same decisions as applySourceChange
+ * (newest source time wins, a delete is final, identical content changes nothing), one
+ * transaction per call, without event-id dedupe (the decisions make a re-import change nothing).
+ */
+export interface SourceChangeBatchStore {
+  applySourceUpserts(
+    changes: readonly SourceUpsert[],
+  ): Promise<{ outcomes: SourceChangeOutcome[]; outboxIds: number[] }>;
+}
+
 /** Hands a received event over for asynchronous processing (the ingest queue). */
 export interface EventQueue {
   send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;

@@ -8,7 +8,9 @@ import type {
   MessageStore,
   OutboxEntry,
   OutboxStore,
+  SourceChangeBatchStore,
   SourceChangeStore,
+  SourceUpsert,
 } from "../../core/ports";
 import {
   decideDelete,
@@ -85,7 +87,9 @@ function microsToIso(us: bigint): string {
   return `${iso.slice(0, -1)}${String(us % 1000n).padStart(3, "0")}Z`;
 }
 
-export class PgMessageStore implements MessageStore, OutboxStore, MessageReader, SourceChangeStore {
+export class PgMessageStore
+  implements MessageStore, OutboxStore, MessageReader, SourceChangeStore, SourceChangeBatchStore
+{
   constructor(private readonly pool: pg.Pool) {}
 
   async ingest(
@@ -304,6 +308,172 @@ export class PgMessageStore implements MessageStore, OutboxStore, MessageReader,
       ]);
       return { outcome: outcome(decision === "insert" ? "created" : "updated", written), outboxIds };
     });
+  }
+
+  async applySourceUpserts(
+    changes: readonly SourceUpsert[],
+  ): Promise<{ outcomes: SourceChangeOutcome[]; outboxIds: number[] }> {
+    if (changes.length === 0) return { outcomes: [], outboxIds: [] };
+    return this.transaction(async (db) => {
+      const outcomes: SourceChangeOutcome[] = new Array(changes.length);
+      const jobs: { messageId: number; version: number; op: "upsert" }[] = [];
+      const bySource = new Map<string, number[]>();
+      changes.forEach((c, i) => {
+        const key = JSON.stringify([c.source.type, c.source.name]);
+        bySource.set(key, [...(bySource.get(key) ?? []), i]);
+      });
+      for (const indexes of bySource.values()) {
+        const sourceId = await upsertSource(db, changes[indexes[0]!]!.source);
+        const written = await this.applyUpsertsOfSource(db, sourceId, changes, indexes, outcomes);
+        jobs.push(...written);
+      }
+      return { outcomes, outboxIds: await this.enqueue(db, jobs) };
+    });
+  }
+
+  /** applySourceUpserts for one source: decide every message under its lock, then write set-wise. */
+  private async applyUpsertsOfSource(
+    db: pg.PoolClient,
+    sourceId: number,
+    changes: readonly SourceUpsert[],
+    indexes: readonly number[],
+    outcomes: SourceChangeOutcome[],
+  ): Promise<{ messageId: number; version: number; op: "upsert" }[]> {
+    const hashed = indexes.map((i) => ({ i, change: changes[i]!, hash: messageHash(changes[i]!.message) }));
+    // One message twice in a batch: the one applySourceChange would end with wins, the other is stale.
+    const winners = new Map<string, (typeof hashed)[number]>();
+    for (const h of hashed) {
+      const w = winners.get(h.change.message.externalId);
+      const newer =
+        !w ||
+        h.change.sourceTimeUs > w.change.sourceTimeUs ||
+        (h.change.sourceTimeUs === w.change.sourceTimeUs && h.hash > w.hash);
+      if (newer) winners.set(h.change.message.externalId, h);
+    }
+    const ids = [...winners.keys()];
+    // The same per-message locks as applySourceChange, taken in one order so batches cannot deadlock.
+    await db.query(
+      `SELECT pg_advisory_xact_lock(k) FROM (
+         SELECT DISTINCT hashtextextended('message:' || $1::text || ':' || x, 0) AS k FROM unnest($2::text[]) x
+         ORDER BY 1) locks`,
+      [sourceId, ids],
+    );
+    const current = await db.query<{
+      id: string;
+      external_id: string;
+      version: string;
+      content_hash: string;
+      deleted: boolean;
+      source_us: string | null;
+    }>(
+      `SELECT id, external_id, version, content_hash, deleted_at IS NOT NULL AS deleted,
+              (extract(epoch FROM source_updated_at) * 1000000)::bigint::text AS source_us
+       FROM messages WHERE source_id = $1 AND external_id = ANY($2::text[])`,
+      [sourceId, ids],
+    );
+    const rows = new Map(current.rows.map((r) => [r.external_id, r]));
+    // A delete may have arrived before the message (a tombstone without a row).
+    const tombs = await db.query<{ external_id: string }>(
+      "SELECT external_id FROM source_tombstones WHERE source_id = $1 AND external_id = ANY($2::text[])",
+      [sourceId, ids],
+    );
+    const tombstoned = new Set(tombs.rows.map((r) => r.external_id));
+    const inserts: (typeof hashed)[number][] = [];
+    const updates: { h: (typeof hashed)[number]; id: string }[] = [];
+    const touches: { id: string; at: string }[] = [];
+    const status = new Map<string, SourceChangeOutcome["status"]>();
+    for (const [externalId, h] of winners) {
+      const row = rows.get(externalId);
+      const decision = decideUpsert(
+        {
+          row: row
+            ? {
+                sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
+                contentHash: row.content_hash,
+                deleted: row.deleted,
+              }
+            : null,
+          tombstoned: tombstoned.has(externalId),
+        },
+        { sourceTimeUs: h.change.sourceTimeUs, contentHash: h.hash },
+      );
+      if (decision === "insert") inserts.push(h);
+      else if (decision === "update") updates.push({ h, id: row!.id });
+      else if (decision === "touch") touches.push({ id: row!.id, at: microsToIso(h.change.sourceTimeUs) });
+      status.set(
+        externalId,
+        {
+          insert: "created",
+          update: "updated",
+          touch: "unchanged",
+          stale: "stale",
+          deleted: "ignored_deleted",
+        }[decision] as SourceChangeOutcome["status"],
+      );
+    }
+    const columns = (list: readonly (typeof hashed)[number][]) => {
+      const ms = list.map((h) => h.change.message);
+      return [
+        ms.map((m) => m.content),
+        ms.map((m) => m.author),
+        ms.map((m) => m.channel),
+        ms.map((m) => m.timestamp.toISOString()),
+        ms.map((m) => m.threadId ?? null),
+        ms.map((m) => JSON.stringify(m.metadata ?? {})),
+        list.map((h) => h.hash),
+        list.map((h) => microsToIso(h.change.sourceTimeUs)),
+      ];
+    };
+    const written: { id: string; external_id: string; version: string }[] = [];
+    if (inserts.length > 0) {
+      const res = await db.query<{ id: string; external_id: string; version: string }>(
+        `INSERT INTO messages (content, author, channel, "timestamp", thread_id, message_metadata, content_hash,
+                               source_updated_at, external_id, source_id)
+         SELECT v.*, $10::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                                       $6::jsonb[], $7::text[], $8::timestamptz[], $9::text[]) AS v
+         RETURNING id, external_id, version`,
+        [...columns(inserts), inserts.map((h) => h.change.message.externalId), sourceId],
+      );
+      written.push(...res.rows);
+    }
+    if (updates.length > 0) {
+      const res = await db.query<{ id: string; external_id: string; version: string }>(
+        `UPDATE messages m SET content = v.content, author = v.author, channel = v.channel,
+           "timestamp" = v.ts, thread_id = v.thread_id, message_metadata = v.metadata,
+           content_hash = v.hash, source_updated_at = v.source_at, version = m.version + 1, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[],
+                     $8::timestamptz[], $9::bigint[])
+           AS v(content, author, channel, ts, thread_id, metadata, hash, source_at, id)
+         WHERE m.id = v.id RETURNING m.id, m.external_id, m.version`,
+        [...columns(updates.map((u) => u.h)), updates.map((u) => u.id)],
+      );
+      written.push(...res.rows);
+    }
+    if (touches.length > 0) {
+      await db.query(
+        `UPDATE messages m SET source_updated_at = v.at
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at) WHERE m.id = v.id`,
+        [touches.map((t) => t.id), touches.map((t) => t.at)],
+      );
+    }
+    const final = new Map<string, { id: string | number; version: string | number }>(rows);
+    for (const w of written) final.set(w.external_id, w);
+    for (const h of hashed) {
+      const externalId = h.change.message.externalId;
+      const row = final.get(externalId);
+      outcomes[h.i] = {
+        eventId: h.change.eventId,
+        externalId,
+        status: winners.get(externalId) === h ? status.get(externalId)! : "stale",
+        messageId: row ? Number(row.id) : null,
+        version: row ? Number(row.version) : null,
+      };
+    }
+    return written.map((w) => ({
+      messageId: Number(w.id),
+      version: Number(w.version),
+      op: "upsert" as const,
+    }));
   }
 
   async getByIds(ids: readonly number[]): Promise<StoredMessage[]> {

@@ -118,7 +118,8 @@ export function mapSlackEvent(envelope: unknown, opts: SlackMappingOptions): Sla
   return message(ctx, event, slackTsToMicros(event.ts));
 }
 
-interface MappingContext {
+export interface MappingContext {
+  /** The event id (live) or where the message came from (an export's day file): for reports only. */
   readonly eventId: string;
   readonly teamId: string;
   readonly source: { type: string; name: string };
@@ -144,6 +145,31 @@ function deletion(ctx: MappingContext, deletedTs: string, eventTs: string): Slac
     },
   };
 }
+
+/**
+ * One message object as an export's day file holds it, under the rules of a live message event:
+ * the same subtypes stored or skipped, the same fields, so the same message hashes the same. Its
+ * source time is that of its latest edit (the state the export shows).
+ */
+export function mapExportedMessage(raw: unknown, ctx: MappingContext): SlackOperation {
+  const parsed = messageFields.safeParse(raw);
+  if (!parsed.success) throw new ValidationError("Invalid Slack message", zodDetails(parsed.error.issues));
+  const m = parsed.data;
+  const subtype = m.subtype ?? null;
+  if (subtype !== null && !STORED_SUBTYPES.has(subtype))
+    return { kind: "ignore", eventId: ctx.eventId, reason: `subtype:${subtype}` };
+  const editedUs = m.edited ? slackTsToMicros(m.edited.ts) : 0n;
+  const postedUs = slackTsToMicros(m.ts);
+  return message(ctx, m, editedUs > postedUs ? editedUs : postedUs);
+}
+
+/** The channel_type a live event carries for a conversation of this kind. */
+export const CHANNEL_TYPE: Record<"public" | "private" | "im" | "mpim", string> = {
+  public: "channel",
+  private: "group",
+  im: "im",
+  mpim: "mpim",
+};
 
 function message(ctx: MappingContext, m: SlackMessage, sourceTimeUs: bigint): SlackOperation {
   const bot = m.subtype === "bot_message" || Boolean(m.bot_id);
