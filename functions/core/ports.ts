@@ -169,6 +169,11 @@ export interface EnrichedMessage {
   readonly threadId: string | null;
   readonly source: SourceRef;
   readonly metadata: Record<string, unknown>;
+  /** The author's and channel's names from the directory (absent: the reader has no directory). */
+  readonly authorName?: string | null;
+  readonly channelName?: string | null;
+  /** The source's workspace domain (Slack), for permalinks. */
+  readonly workspaceDomain?: string | null;
 }
 
 /** Enrichment: one round trip per call; deleted or missing ids are simply absent. */

@@ -1,7 +1,8 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { searchMessages } from "../core/search/search-messages";
+import { searchWithNames } from "../core/directory/search-with-names";
 import { parseSearchRequest } from "../core/search/search-request";
+import { slackPermalink } from "../core/slack/slack-permalink";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
 import { logger } from "../shared/logger";
@@ -12,8 +13,9 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : queryParameters(event);
   const c = container();
   const request = parseSearchRequest(input, c.cursorKey);
-  const result = await searchMessages(
+  const result = await searchWithNames(
     {
+      names: c.directory,
       keyword: c.keywordIndex(),
       // The active collection and its model: during a model switch, the old one until the new one is complete.
       semantic: () => semanticLeg(c),
@@ -37,11 +39,16 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
       external_id: h.message.externalId,
       content: h.message.content,
       author: h.message.author,
+      author_name: h.message.authorName ?? h.message.author,
       channel: h.message.channel,
+      channel_name: h.message.channelName ?? h.message.channel,
       timestamp: h.message.timestamp.toISOString(),
       thread_id: h.message.threadId,
       source: h.message.source.name,
       source_type: h.message.source.type,
+      ...(h.message.source.type === "slack"
+        ? { permalink: slackPermalink(h.message, c.config.SLACK_WORKSPACE_DOMAIN) }
+        : {}),
       score: h.score,
       ranks: h.ranks,
       ...(request.explain ? { leg_scores: h.legScores } : {}),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../helpers/local-app";
-import { type SlackPayload, slackFixture, slackHeaders } from "../helpers/slack-fixtures";
+import { deliverSlackEvents, startTestApp, type TestApp } from "../helpers/local-app";
+import { type SlackPayload, slackFixture } from "../helpers/slack-fixtures";
 import { type SlackWebApiStandIn, startSlackWebApi } from "../helpers/slack-web-api";
 import { waitUntil } from "../helpers/wait";
 
@@ -32,22 +32,7 @@ describe("directory: kept current from Slack events, unknown ids looked up with 
   let t: TestApp;
   let slack: SlackWebApiStandIn;
 
-  async function deliver(...payloads: SlackPayload[]): Promise<void> {
-    for (const p of payloads) {
-      const target = t.app.pollers.ingest.counters.deleted + 1;
-      const body = JSON.stringify(p);
-      const res = await fetch(`${t.app.url}/slack/events`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...slackHeaders(SECRET, body) },
-        body,
-      });
-      expect(res.status).toBe(200);
-      await waitUntil(
-        "the ingest consumer took the event",
-        async () => t.app.pollers.ingest.counters.deleted >= target,
-      );
-    }
-  }
+  const deliver = (...payloads: SlackPayload[]) => deliverSlackEvents(t, SECRET, ...payloads);
   const user = async (id: string) =>
     (
       await t.db.pool.query(

@@ -5,11 +5,13 @@ import type {
   DirectoryStore,
   DirectoryUser,
 } from "../../core/directory/directory";
+import type { NameDirectory, NameMatches } from "../../core/directory/named-filters";
 import type { SourceRef } from "../../core/model";
+import { splitSourceFilters } from "../../core/search/search-request";
 import { upsertSource } from "./pg-sources";
 
 /** The directory of people and conversations (directory_users, directory_conversations). */
-export class PgDirectory implements DirectoryStore {
+export class PgDirectory implements DirectoryStore, NameDirectory {
   constructor(private readonly pool: pg.Pool) {}
 
   async apply(change: DirectoryChange): Promise<void> {
@@ -113,5 +115,69 @@ export class PgDirectory implements DirectoryStore {
       sourceId,
       JSON.stringify(config),
     ]);
+  }
+
+  async matchNames(
+    kind: "user" | "conversation",
+    values: readonly string[],
+    sources: readonly string[] | undefined,
+  ): Promise<NameMatches[]> {
+    if (values.length === 0) return [];
+    const params: unknown[] = [[...values], values.map((v) => v.slice(1).toLowerCase())];
+    const param = (value: unknown, type: string) => {
+      params.push(value);
+      return `$${params.length}::${type}`;
+    };
+    let sourceWhere = "TRUE";
+    if (sources && sources.length > 0) {
+      const { names, pairs } = splitSourceFilters(sources);
+      const alternatives: string[] = [];
+      if (names.length > 0) alternatives.push(`s.name = ANY(${param(names, "text[]")})`);
+      if (pairs.length > 0)
+        alternatives.push(
+          `(s.type, s.name) IN (SELECT t, n FROM unnest(${param(
+            pairs.map((p) => p.type),
+            "text[]",
+          )}, ${param(
+            pairs.map((p) => p.name),
+            "text[]",
+          )}) AS p(t, n))`,
+        );
+      sourceWhere = `(${alternatives.join(" OR ")})`;
+    }
+    const entries =
+      kind === "user"
+        ? `SELECT v.value, u.user_id AS id, s.type || ':' || s.name AS source,
+                  CASE WHEN lower(u.name) = v.name THEN 'name' ELSE 'display_name' END AS by
+           FROM unnest($1::text[], $2::text[]) AS v(value, name)
+           JOIN directory_users u ON lower(u.name) = v.name OR lower(u.display_name) = v.name
+           JOIN sources s ON s.id = u.source_id
+           WHERE ${sourceWhere}`
+        : `SELECT v.value, c.conversation_id AS id, s.type || ':' || s.name AS source, 'name' AS by
+           FROM unnest($1::text[], $2::text[]) AS v(value, name)
+           JOIN directory_conversations c ON lower(c.name) = v.name
+           JOIN sources s ON s.id = c.source_id
+           WHERE ${sourceWhere}`;
+    const column = kind === "user" ? "author" : "channel";
+    const [found, literal] = await Promise.all([
+      this.pool.query<{ value: string; id: string; source: string; by: "name" | "display_name" }>(
+        entries,
+        params,
+      ),
+      // An app's messages may carry the name itself ("#platform"): that value still matches them.
+      this.pool.query<{ value: string }>(
+        `SELECT v.value FROM unnest($1::text[]) AS v(value)
+         WHERE EXISTS (SELECT 1 FROM messages m WHERE m.${column} = v.value)`,
+        [[...values]],
+      ),
+    ]);
+    const literals = new Set(literal.rows.map((r) => r.value));
+    return values.map((value) => ({
+      value,
+      candidates: found.rows
+        .filter((r) => r.value === value)
+        .map(({ id, source, by }) => ({ id, source, by })),
+      literal: literals.has(value),
+    }));
   }
 }

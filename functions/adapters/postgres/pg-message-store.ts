@@ -487,8 +487,20 @@ export class PgMessageStore
 
   async liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>> {
     if (ids.length === 0) return new Map();
-    const res = await this.pool.query<MessageRow>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN sources s ON s.id = m.source_id
+    // Names come from the directory at read time: a rename shows without re-indexing anything.
+    const res = await this.pool.query<
+      MessageRow & {
+        author_name: string | null;
+        channel_name: string | null;
+        workspace_domain: string | null;
+      }
+    >(
+      `SELECT ${MESSAGE_COLUMNS},
+              COALESCE(NULLIF(du.display_name, ''), NULLIF(du.real_name, ''), du.name) AS author_name,
+              dc.name AS channel_name, s.config->>'workspace_domain' AS workspace_domain
+       FROM messages m JOIN sources s ON s.id = m.source_id
+       LEFT JOIN directory_users du ON du.source_id = m.source_id AND du.user_id = m.author
+       LEFT JOIN directory_conversations dc ON dc.source_id = m.source_id AND dc.conversation_id = m.channel
        WHERE m.id = ANY($1::bigint[]) AND m.deleted_at IS NULL`,
       [ids],
     );
@@ -507,6 +519,9 @@ export class PgMessageStore
             threadId: m.threadId,
             source: m.source,
             metadata: m.metadata,
+            authorName: r.author_name,
+            channelName: r.channel_name,
+            workspaceDomain: r.workspace_domain,
           },
         ];
       }),
