@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import type { Embedder } from "../functions/core/ports";
+import { config } from "../functions/shared/config";
 
 /**
  * Raw embedder throughput: `npx tsx bench/embedder.ts [count] [batchSize]`.
@@ -84,7 +85,7 @@ export function generateTeamMessages(count: number, seed = 42): string[] {
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1000);
   const batchSize = Number(process.argv[3] ?? 32);
-  const embedder = new OnnxEmbedder();
+  const embedder = new OnnxEmbedder({ modelDir: config().ONNX_MODEL_DIR });
   const result = await measureRawEmbedderRate(embedder, generateTeamMessages(count), batchSize);
   await OnnxEmbedder.closeAll();
   console.log(

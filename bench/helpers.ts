@@ -105,7 +105,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export const CHANNELS = [
+const CHANNELS = [
   "#platform",
   "#auth-team",
   "#mobile",
@@ -115,7 +115,7 @@ export const CHANNELS = [
   "#data",
   "#frontend",
 ] as const;
-export const AUTHORS = [
+const AUTHORS = [
   "alice@company.com",
   "bob@company.com",
   "priya@company.com",
@@ -142,8 +142,8 @@ export interface WireMessage {
 }
 
 /** The corpus spans the 90 days before this instant (fixed, so the corpus hash is stable). */
-export const CORPUS_END = Date.UTC(2025, 11, 15, 18, 0, 0);
-export const CORPUS_DAYS = 90;
+const CORPUS_END = Date.UTC(2025, 11, 15, 18, 0, 0);
+const CORPUS_DAYS = 90;
 
 /**
  * Team messages with channels, authors, timestamps and threads: the texts from
@@ -206,5 +206,3 @@ export function numberFlag(args: readonly string[], name: string, fallback: numb
   if (!Number.isInteger(v) || v < min) throw new Error(`--${name} needs an integer >= ${min}`);
   return v;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -19,7 +19,7 @@
  */
 
 /** What a function may reach in AWS; lib/ turns each into grants, security-group rules and env vars. */
-export type Access =
+type Access =
   /** PostgreSQL through the RDS proxy (credentials from Secrets Manager). */
   | "database"
   /** OpenSearch: search only. */
@@ -106,14 +106,14 @@ export const FUNCTIONS = {
 
 export type FunctionName = keyof typeof FUNCTIONS;
 
-export const DEFAULT_MEMORY_MB = 512;
+const DEFAULT_MEMORY_MB = 512;
 
 export function memoryOf(name: FunctionName): number {
   const spec: FunctionSpec = FUNCTIONS[name];
   return spec.memoryMb ?? DEFAULT_MEMORY_MB;
 }
 
-export type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RouteSpec {
   readonly method: RouteMethod;

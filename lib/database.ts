@@ -16,7 +16,7 @@ export interface DatabaseProps {
   readonly allocatedStorageGiB?: number;
 }
 
-export const DATABASE_NAME = "trisearch";
+const DATABASE_NAME = "trisearch";
 
 /** The SQL files are read at run time, so they travel next to index.mjs in the migration bundle. */
 export const MIGRATIONS_AFTER_BUNDLING = (inputDir: string, outputDir: string): string[] => [

@@ -19,7 +19,7 @@ import { suppressNag } from "./nag";
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Handler entry for a name, e.g. "keyword-indexer" -> functions/handlers/keyword-indexer.ts. */
-export function handlerEntry(name: string): string {
+function handlerEntry(name: string): string {
   return path.join(REPO_ROOT, "functions", "handlers", `${name}.ts`);
 }
 

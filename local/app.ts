@@ -32,7 +32,7 @@ export interface LocalApp {
 }
 
 /** Benchmarks compare event-source settings against the topology's; nothing else overrides them. */
-export type ConsumerOverrides = Partial<
+type ConsumerOverrides = Partial<
   Pick<QueueSpec, "batchSize" | "maxBatchingWindowSeconds" | "maxConcurrency">
 >;
 

@@ -63,7 +63,7 @@ export interface StrategyResult {
   readonly perQuery: QueryScores[];
 }
 
-export interface VariantResult {
+interface VariantResult {
   readonly variant: string;
   readonly settings: { rrfK: number; legWindow: number | null };
   readonly strategies: StrategyResult[];

@@ -49,12 +49,6 @@ export class NotFoundError extends AppError {
   }
 }
 
-export class ConflictError extends AppError {
-  constructor(message: string) {
-    super("conflict", message, { status: 409 });
-  }
-}
-
 /** A dependency failed in a way that a later attempt may fix (throttling, a store down). */
 export class RetryableError extends AppError {
   constructor(message: string, cause?: unknown) {

@@ -39,7 +39,7 @@ const messageSchema = z.object({
     .optional(),
 });
 
-export const ingestRequestSchema = z.object({
+const ingestRequestSchema = z.object({
   source: z.object({ type: nonBlank(64), name: nonBlank(255) }),
   messages: z.array(messageSchema).min(1).max(MAX_BATCH),
 });

@@ -82,8 +82,6 @@ export interface IndexWriteOutcome {
   readonly error?: string;
 }
 
-export type { IndexJob, IndexTarget };
-
 /** What happened to one submitted message. */
 export interface IngestOutcome {
   readonly externalId: string;

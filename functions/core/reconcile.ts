@@ -72,9 +72,9 @@ export interface ReconcileCursor {
   readonly passVectorDrift: number;
 }
 
-export type DriftClass = "missing" | "stale" | "orphan";
+type DriftClass = "missing" | "stale" | "orphan";
 
-export interface StoreReport {
+interface StoreReport {
   /** Entries compared. */
   checked: number;
   missing: number;
@@ -86,7 +86,7 @@ export interface StoreReport {
   removed: number;
 }
 
-export interface VectorStoreReport extends StoreReport {
+interface VectorStoreReport extends StoreReport {
   /** Part of `stale`: vectors whose model is not the configured one. */
   staleModel: number;
   collection: string;
@@ -108,7 +108,7 @@ export interface ReconcileReport {
   durationMs: number;
 }
 
-export interface ReconcileProgress {
+interface ReconcileProgress {
   readonly phase: "ids" | "vectors";
   readonly afterId: number;
   readonly maxId: number;
@@ -117,7 +117,7 @@ export interface ReconcileProgress {
 }
 
 /** Vector collection switching, when the configured model is not the active collection's. */
-export interface VectorSwitch {
+interface VectorSwitch {
   readonly active: string;
   readonly write: string;
   /** Makes `write` active; called after a full pass over it found nothing missing or stale. */
@@ -152,7 +152,7 @@ export interface ReconcileOptions {
   readonly onProgress?: (p: ReconcileProgress) => void;
 }
 
-export const CURSOR_NAME = "reconcile";
+const CURSOR_NAME = "reconcile";
 
 const emptyStore = (): StoreReport => ({
   checked: 0,
@@ -176,7 +176,7 @@ function freshCursor(pass: number, vectorCollection: string): ReconcileCursor {
 }
 
 /** The stored cursor, or null when it is missing or not a cursor (then a new pass starts). */
-export function parseCursor(value: unknown): ReconcileCursor | null {
+function parseCursor(value: unknown): ReconcileCursor | null {
   if (!value || typeof value !== "object") return null;
   const v = value as Record<string, unknown>;
   const num = (k: string) => (typeof v[k] === "number" && Number.isFinite(v[k]) ? (v[k] as number) : null);

@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { verifySlackSignature } from "../adapters/slack/slack-signature";
+import { verifySlackSignature } from "../core/slack/slack-signature";
 import { acceptSlackRequest } from "../core/slack/slack-webhook";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, rawBodyBytes } from "../shared/http";

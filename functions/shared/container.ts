@@ -1,5 +1,4 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
-import { createEmbedder } from "../adapters/embedder-factory";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import { PgDirectory } from "../adapters/postgres/pg-directory";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
@@ -12,6 +11,7 @@ import type { Embedder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
 import { type Config, config, queueUrl } from "./config";
 import { resolveCursorSecret } from "./cursor-secret";
+import { createEmbedder } from "./embedder-factory";
 import { logger } from "./logger";
 
 /**

@@ -1,4 +1,3 @@
-import type middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { z } from "zod";
 import type { JobRecord, WorkerResult } from "../core/index-worker";
@@ -67,5 +66,3 @@ export async function processJobBatch(
   }
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }
-
-export type SqsHandler = middy.MiddyfiedHandler<SQSEvent, SQSBatchResponse>;

@@ -1,5 +1,4 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
-import { embedderForModel } from "../adapters/embedder-factory";
 import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
 import { RetryableError } from "../core/errors";
 import type { Embedder, SemanticLeg } from "../core/ports";
@@ -11,6 +10,7 @@ import {
 } from "../core/vector-collections";
 import { chromaClient, chromaQueryHttp, pgPool } from "./clients";
 import type { Container } from "./container";
+import { embedderForModel } from "./embedder-factory";
 
 /**
  * Which Chroma collection to read and which to write, for a container. Search calls

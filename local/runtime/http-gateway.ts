@@ -17,7 +17,7 @@ import {
  * mapping rules on the way out.
  */
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY";
+type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "ANY";
 
 export interface RouteDef {
   method: HttpMethod;
@@ -108,13 +108,13 @@ function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
   return Number(a.def.method === "ANY") - Number(b.def.method === "ANY");
 }
 
-export interface RouteMatch {
+interface RouteMatch {
   route: CompiledRoute;
   pathParameters: Record<string, string>;
 }
 
 /** Returns the matched route, "method" when only the method is wrong, or undefined. */
-export function matchRoute(
+function matchRoute(
   routes: CompiledRoute[],
   method: string,
   path: string,
@@ -146,7 +146,7 @@ function safeDecode(s: string): string {
 const TEXT_TYPES = new Set(["application/json", "application/x-www-form-urlencoded", "application/xml"]);
 
 /** API Gateway passes text media types as text and base64-encodes everything else. */
-export function isTextContentType(contentType: string | undefined): boolean {
+function isTextContentType(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const mime = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return mime.startsWith("text/") || TEXT_TYPES.has(mime) || mime.endsWith("+json") || mime.endsWith("+xml");
@@ -163,7 +163,7 @@ function clfTime(d: Date): string {
   );
 }
 
-export interface RawRequest {
+interface RawRequest {
   method: string;
   /** The request target as received, e.g. `/messages/1?a=1&a=2`. */
   url: string;
@@ -175,7 +175,7 @@ export interface RawRequest {
 }
 
 /** Builds the payload-format-2.0 event API Gateway would send for this request. */
-export function buildHttpEvent(
+function buildHttpEvent(
   req: RawRequest,
   match: RouteMatch,
   opts: { apiId?: string; accountId?: string; requestId?: string; now?: Date; port?: number } = {},
@@ -256,14 +256,14 @@ function newRequestId(): string {
   return randomBytes(10).toString("base64");
 }
 
-export interface HttpResponse {
+interface HttpResponse {
   statusCode: number;
   headers: Record<string, string>;
   cookies: string[];
   body: Buffer;
 }
 
-export class InvalidResponseError extends Error {
+class InvalidResponseError extends Error {
   override readonly name = "InvalidResponseError";
 }
 
@@ -271,7 +271,7 @@ export class InvalidResponseError extends Error {
  * Applies the payload 2.0 response rules: a structured result (has statusCode) is used as
  * is; anything else is a 200 JSON body (a string is sent verbatim).
  */
-export function toHttpResponse(result: unknown): HttpResponse {
+function toHttpResponse(result: unknown): HttpResponse {
   const structured =
     typeof result === "object" && result !== null && "statusCode" in result
       ? (result as APIGatewayProxyStructuredResultV2)

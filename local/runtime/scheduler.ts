@@ -36,7 +36,7 @@ export interface Schedule {
 }
 
 /** The event EventBridge sends for a schedule rule. */
-export function buildScheduledEvent(opts: {
+function buildScheduledEvent(opts: {
   ruleName: string;
   region?: string;
   accountId?: string;

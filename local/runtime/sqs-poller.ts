@@ -52,7 +52,7 @@ export interface SqsPollerOptions {
   logger?: RuntimeLogger;
 }
 
-export interface SqsPollerCounters {
+interface SqsPollerCounters {
   received: number;
   deleted: number;
   failedItems: number;
@@ -66,7 +66,7 @@ export interface SqsPollerCounters {
 }
 
 /** What a poller was started with: the event source mapping's settings. */
-export interface SqsPollerSettings {
+interface SqsPollerSettings {
   readonly functionName: string;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
@@ -129,7 +129,7 @@ function toMessageAttributes(msg: Message): SQSMessageAttributes {
 }
 
 /** One SQS message in the shape Lambda's event source mapping delivers it. */
-export function toSqsRecord(msg: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
+function toSqsRecord(msg: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
   return {
     messageId: msg.MessageId ?? "",
     receiptHandle: msg.ReceiptHandle ?? "",
@@ -149,7 +149,7 @@ export function toSqsRecord(msg: Message, eventSourceARN: string, awsRegion: str
  * an identifier that is empty or not in the batch fails the whole batch. Returns the failed
  * message ids, or undefined when the whole batch must be retried.
  */
-export function failedIdsFrom(response: unknown, batchIds: ReadonlySet<string>): Set<string> | undefined {
+function failedIdsFrom(response: unknown, batchIds: ReadonlySet<string>): Set<string> | undefined {
   if (response === undefined || response === null) return new Set();
   if (typeof response !== "object") return undefined;
   const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;

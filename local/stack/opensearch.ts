@@ -20,7 +20,7 @@ import {
   waitFor,
 } from "./process";
 
-export const OPENSEARCH_VERSION = "2.19.6";
+const OPENSEARCH_VERSION = "2.19.6";
 /** OpenSearch refuses to run as root, so as root we run it as this system user. */
 const OS_USER = "trisearch-os";
 

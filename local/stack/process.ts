@@ -3,7 +3,6 @@ import {
   accessSync,
   closeSync,
   constants,
-  existsSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -25,7 +24,7 @@ export class StackError extends Error {
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Absolute cache dir (downloads, unpacked services, data, logs, state). */
-export function cacheDir(): string {
+function cacheDir(): string {
   return path.resolve(repoRoot, config().CACHE_DIR);
 }
 
@@ -44,7 +43,7 @@ export function isRoot(): boolean {
 }
 
 /** Finds an executable on PATH (no shell, so no `which` dependency). */
-export function which(cmd: string): string | undefined {
+function which(cmd: string): string | undefined {
   for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, cmd);
@@ -135,11 +134,11 @@ export function spawnDetached(
   }
 }
 
-export function tailText(text: string, lines: number): string {
+function tailText(text: string, lines: number): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
-export function tailFile(file: string, lines = 25): string {
+function tailFile(file: string, lines = 25): string {
   try {
     return tailText(readFileSync(file, "utf8"), lines);
   } catch {
@@ -157,7 +156,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Polls `check` until it yields a value. Fails early if the started process died, and on
@@ -283,10 +282,6 @@ export async function withLock<T>(fn: () => Promise<T>, timeoutMs = 600_000): Pr
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-export function fileExists(p: string): boolean {
-  return existsSync(p);
 }
 
 /** One row of the `stack` table. */

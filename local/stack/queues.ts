@@ -9,7 +9,7 @@ import { QUEUES, type QueueName, visibilityTimeoutSeconds } from "../../function
 
 export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
 
-export interface QueuePair {
+interface QueuePair {
   url: string;
   dlqUrl: string;
 }

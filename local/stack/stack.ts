@@ -16,12 +16,11 @@ import {
   writeState,
 } from "./process";
 
-export { ensureDatabase } from "./postgres";
 export { type ServiceRow, StackError } from "./process";
 export { ensureQueues } from "./queues";
 
 /** Start order matters only for logs; starts and health waits run in parallel. */
-export const services: StackService[] = [postgres, opensearch, elasticmq, chroma];
+const services: StackService[] = [postgres, opensearch, elasticmq, chroma];
 
 export interface StackOptions {
   /** Progress lines (provisioning, starting); silent by default. */

@@ -4,7 +4,7 @@
  * with hadolint's codes where one exists).
  */
 
-export interface Instruction {
+interface Instruction {
   /** Upper-cased keyword: FROM, RUN, COPY, ... */
   keyword: string;
   /** Everything after the keyword, continuation lines joined. */

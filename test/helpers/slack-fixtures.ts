@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { slackSignature } from "../../functions/adapters/slack/slack-signature";
+import { slackSignature } from "../../functions/core/slack/slack-signature";
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/slack");
 

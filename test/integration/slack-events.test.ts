@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { slackSignature } from "../../functions/adapters/slack/slack-signature";
+import { slackSignature } from "../../functions/core/slack/slack-signature";
 import { chromaClient, openSearchClient, sqsClient } from "../../functions/shared/clients";
 import { startTestApp, type TestApp } from "../helpers/local-app";
 import { type SlackPayload, slackFixture } from "../helpers/slack-fixtures";

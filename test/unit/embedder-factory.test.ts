@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, describe, expect, it } from "vitest";
 import { BedrockEmbedder } from "../../functions/adapters/bedrock/bedrock-embedder";
-import { embedderForModel } from "../../functions/adapters/embedder-factory";
 import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
 import { loadConfig } from "../../functions/shared/config";
+import { embedderForModel } from "../../functions/shared/embedder-factory";
 
 // Two model dirs side by side, as `stack up` lays them out: the configured one and a previous one.
 const root = mkdtempSync(join(tmpdir(), "trisearch-models-"));

@@ -3,8 +3,9 @@ import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
 import { exactNearest } from "../../core/search/exact-nearest";
+import { toEpochSeconds } from "../../core/search/search-request";
 import type { ChromaQueryBody, ChromaQueryHttp } from "./chroma-query-http";
-import { buildChromaWhere, toEpochSeconds } from "./where-filter";
+import { buildChromaWhere } from "./where-filter";
 
 export interface ChromaVectorIndexOptions {
   /** The embedder's model id: stored on the collection and on every vector. */
@@ -27,7 +28,7 @@ export interface CollectionModel {
 const ID_PREFIX = "msg_";
 
 /** Vector id for a message: the `embedding_id` PostgreSQL keeps. */
-export function vectorId(messageId: number): string {
+function vectorId(messageId: number): string {
   return `${ID_PREFIX}${messageId}`;
 }
 

@@ -1,6 +1,6 @@
 import type { Where } from "chromadb";
 import type { SearchFilters } from "../../core/model";
-import { splitSourceFilters } from "../../core/search/search-request";
+import { splitSourceFilters, toEpochSeconds } from "../../core/search/search-request";
 
 /**
  * Chroma `where` filter for the semantic leg, built from the same SearchFilters as the BM25 leg.
@@ -12,11 +12,6 @@ import { splitSourceFilters } from "../../core/search/search-request";
  * Chroma 1.x accepts exactly one key per where object, and `$and`/`$or` need at least two
  * operands, so a single condition is returned bare and several are wrapped in one `$and`.
  */
-
-/** Whole seconds since the epoch (floor). Sub-second precision is dropped on both sides. */
-export function toEpochSeconds(date: Date): number {
-  return Math.floor(date.getTime() / 1000);
-}
 
 function anyOf(key: string, values: readonly string[]): Where {
   return values.length === 1 ? { [key]: values[0]! } : { [key]: { $in: [...values] } };

@@ -3,12 +3,11 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import type { Embedder } from "../../core/ports";
-import { config } from "../../shared/config";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer";
 
 export interface OnnxEmbedderOptions {
-  /** Directory holding model.onnx and tokenizer.json; defaults to config().ONNX_MODEL_DIR. */
-  readonly modelDir?: string;
+  /** Directory holding model.onnx and tokenizer.json (ONNX_MODEL_DIR; relative to the repository root). */
+  readonly modelDir: string;
   readonly modelId?: string;
   /** Texts per session.run (default 32): bounds activation memory; 1 = call-independent vectors. */
   readonly batchSize?: number;
@@ -88,8 +87,8 @@ export class OnnxEmbedder implements Embedder {
   private readonly queryThreads: number;
   private readonly maxLength: number | undefined;
 
-  constructor(opts: OnnxEmbedderOptions = {}) {
-    this.dir = resolveModelDir(opts.modelDir ?? config().ONNX_MODEL_DIR);
+  constructor(opts: OnnxEmbedderOptions) {
+    this.dir = resolveModelDir(opts.modelDir);
     this.modelId = opts.modelId ?? "all-minilm-l6-v2-q";
     this.batchSize = opts.batchSize ?? 32;
     this.threads = opts.intraOpNumThreads ?? 2;

@@ -23,8 +23,8 @@ import { splitSourceFilters } from "../../core/search/search-request";
 
 export type Dsl = Record<string, unknown>;
 
-export const CONTENT_FIELD = "content";
-export const TIE_BREAK_FIELD = "message_id";
+const CONTENT_FIELD = "content";
+const TIE_BREAK_FIELD = "message_id";
 
 export interface KeywordQueryOptions {
   /** Hits to return (the leg window). */

@@ -9,7 +9,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * migrations/ at the repository root when run from source; in a bundle (Lambda package,
  * dist/cli of `npm run build`, the Docker image) the SQL files travel next to the bundle file.
  */
-export const MIGRATIONS_DIR = existsSync(path.join(here, "migrations"))
+const MIGRATIONS_DIR = existsSync(path.join(here, "migrations"))
   ? path.join(here, "migrations")
   : path.resolve(here, "../../../migrations");
 

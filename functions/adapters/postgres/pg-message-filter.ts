@@ -1,8 +1,7 @@
 import type pg from "pg";
 import type { SearchFilters } from "../../core/model";
 import type { MessageFilter } from "../../core/ports";
-import { splitSourceFilters } from "../../core/search/search-request";
-import { toEpochSeconds } from "../chroma/where-filter";
+import { splitSourceFilters, toEpochSeconds } from "../../core/search/search-request";
 
 /** How long estimates are reused: they come from statistics that only move with ANALYZE / autovacuum. */
 const ESTIMATE_TTL_MS = 60_000;

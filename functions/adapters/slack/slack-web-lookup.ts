@@ -9,7 +9,7 @@ const NOT_FOUND = new Set(["user_not_found", "users_not_found", "channel_not_fou
  * A Lambda has minutes, not Slack's default half hour of retries: a few attempts, each waiting at
  * least what a 429's Retry-After asks (the client pauses its queue for it), then the id stays an id.
  */
-export const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
+const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
 
 /** users.info and conversations.info through @slack/web-api (rate limits and retries are its job). */
 export class SlackWebLookup implements DirectoryLookup {

@@ -39,12 +39,6 @@ export type DirectoryChange =
       readonly at: Date;
     };
 
-/** The names shown for one message's ids. */
-export interface DisplayNames {
-  readonly authorName: string | null;
-  readonly channelName: string | null;
-}
-
 /** The directory of people and conversations per source (PostgreSQL). */
 export interface DirectoryStore {
   /** Applies a change; a field older than what is stored is left alone. */

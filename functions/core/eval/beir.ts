@@ -53,7 +53,7 @@ export interface CorpusDoc {
   readonly timestamp?: string;
 }
 
-export interface QueryFilters {
+interface QueryFilters {
   readonly channel?: string | readonly string[];
   readonly author?: string | readonly string[];
   readonly from?: string;
@@ -144,7 +144,7 @@ export function parseQrels(text: string, file = "qrels/test.tsv"): Qrels {
 }
 
 /** Defaults for corpus lines without `metadata` (fixed, so a re-run ingests identical rows). */
-export const DEFAULT_DOC_FIELDS = {
+const DEFAULT_DOC_FIELDS = {
   channel: "corpus",
   author: "beir",
   timestamp: "2000-01-01T00:00:00.000Z",

@@ -20,7 +20,7 @@ export type Qrels = ReadonlyMap<string, Judgments>;
 export type Run = ReadonlyMap<string, readonly string[]>;
 
 /** The grade from which a judged document counts as relevant (trec_eval's relevance_level). */
-export const RELEVANCE_LEVEL = 1;
+const RELEVANCE_LEVEL = 1;
 
 /** First occurrence of each document, order kept. */
 export function dedupe(ranking: readonly string[]): string[] {
@@ -44,7 +44,7 @@ function assertCutoff(k: number): void {
 }
 
 /** Number of judged documents with grade >= RELEVANCE_LEVEL. */
-export function relevantCount(judgments: Judgments): number {
+function relevantCount(judgments: Judgments): number {
   let n = 0;
   for (const g of judgments.values()) if (g >= RELEVANCE_LEVEL) n++;
   return n;

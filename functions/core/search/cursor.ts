@@ -27,7 +27,7 @@ import type { SearchFilters, SearchStrategy } from "../model";
 export const CURSOR_VERSION = 3;
 
 /** Default leg window is max(3 x limit, DEFAULT_MIN_WINDOW) unless configured. */
-export const DEFAULT_MIN_WINDOW = 50;
+const DEFAULT_MIN_WINDOW = 50;
 
 /** Paging stops here: bounds the depth each leg is asked for (OpenSearch allows from+size <= 10,000). */
 export const MAX_PAGING_DEPTH = 1000;

@@ -9,7 +9,7 @@ import type { LegHit, LegName } from "../model";
 
 export const DEFAULT_RRF_K = 60;
 
-export const LEG_NAMES: readonly LegName[] = ["bm25", "semantic"];
+const LEG_NAMES: readonly LegName[] = ["bm25", "semantic"];
 
 export interface FusedHit {
   readonly messageId: number;

@@ -41,18 +41,18 @@ export interface PhraseNode {
 }
 
 /** Every positive clause must match; negated clauses exclude. */
-export interface AndNode {
+interface AndNode {
   readonly kind: "and";
   readonly clauses: readonly QueryNode[];
 }
 
 /** At least one positive clause must match (more matches rank higher); negated clauses exclude. */
-export interface OrNode {
+interface OrNode {
   readonly kind: "or";
   readonly clauses: readonly QueryNode[];
 }
 
-export interface NotNode {
+interface NotNode {
   readonly kind: "not";
   readonly clause: QueryNode;
 }

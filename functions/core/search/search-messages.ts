@@ -26,7 +26,7 @@ export interface SearchSettings {
   readonly cursorKey: CursorKey;
 }
 
-export interface SearchHit {
+interface SearchHit {
   readonly message: EnrichedMessage;
   readonly score: number;
   readonly ranks: FusedHit["ranks"];

@@ -24,8 +24,8 @@ export const MAX_QUERY_LENGTH = 1000;
 export { MAX_LIMIT };
 export const DEFAULT_LIMIT = 20;
 /** Bounds a filter list so one request cannot build a huge terms/$in clause. */
-export const MAX_FILTER_VALUES = 100;
-export const MAX_FILTER_VALUE_LENGTH = 256;
+const MAX_FILTER_VALUES = 100;
+const MAX_FILTER_VALUE_LENGTH = 256;
 
 export interface SearchRequest {
   /** Trimmed query text as given (the cursor is bound to it). */
@@ -234,4 +234,12 @@ export function splitSourceFilters(values: readonly string[]): {
     else pairs.push({ type: s.type, name: s.name });
   }
   return { names, pairs };
+}
+
+/**
+ * Whole seconds since the epoch (floor): how timestamps and `from`/`to` bounds compare in every
+ * filtering store (Chroma metadata, the PostgreSQL filter check), so both legs agree on the edges.
+ */
+export function toEpochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
 }

@@ -108,9 +108,6 @@ const CONVERSATION_EVENTS: Record<string, { kind: ConversationKind; archived?: b
 
 const USER_EVENTS = new Set(["user_change", "team_join"]);
 
-/** The event types this maps (the README's subscription list is built from the same facts). */
-export const DIRECTORY_EVENT_TYPES: readonly string[] = [...USER_EVENTS, ...Object.keys(CONVERSATION_EVENTS)];
-
 /**
  * An Events API envelope -> a directory change; null when the event is not about the directory
  * (messages, or a malformed directory event, which is then ignored like any unknown event).

@@ -129,7 +129,7 @@ export interface MappingContext {
 }
 
 /** Slack's ts is unique per channel only, so the channel is part of our external id. */
-export function slackExternalId(channel: string, ts: string): string {
+function slackExternalId(channel: string, ts: string): string {
   return `${channel}:${ts}`;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildChromaWhere, toEpochSeconds } from "../../../functions/adapters/chroma/where-filter";
+import { buildChromaWhere } from "../../../functions/adapters/chroma/where-filter";
+import { toEpochSeconds } from "../../../functions/core/search/search-request";
 
 describe("buildChromaWhere", () => {
   it("returns undefined without filters", () => {

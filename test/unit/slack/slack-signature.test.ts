@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { slackSignature, verifySlackSignature } from "../../../functions/adapters/slack/slack-signature";
+import { slackSignature, verifySlackSignature } from "../../../functions/core/slack/slack-signature";
 import { loadConfig, setConfig } from "../../../functions/shared/config";
 import { createContainer, setContainer } from "../../../functions/shared/container";
 import { signingExample } from "../../helpers/slack-fixtures";

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { BedrockEmbedder } from "../adapters/bedrock/bedrock-embedder";
+import { OnnxEmbedder, resolveModelDir } from "../adapters/onnx/onnx-embedder";
 import type { Embedder } from "../core/ports";
-import { bedrockClient } from "../shared/clients";
-import { type Config, config } from "../shared/config";
-import { BedrockEmbedder } from "./bedrock/bedrock-embedder";
-import { OnnxEmbedder, resolveModelDir } from "./onnx/onnx-embedder";
+import { bedrockClient } from "./clients";
+import { type Config, config } from "./config";
 
 /** The one switch between embedders; both return L2-normalised vectors tagged with their modelId. */
 export function createEmbedder(cfg: Config = config()): Embedder {

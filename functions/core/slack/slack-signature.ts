@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** Slack rejects replays older than 5 minutes; so do we, in both directions (clock skew). */
-export const MAX_SKEW_SECONDS = 300;
+const MAX_SKEW_SECONDS = 300;
 
 export type SignatureVerdict =
   | { readonly ok: true }
