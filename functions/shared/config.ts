@@ -83,7 +83,7 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-class ConfigError extends Error {
+export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 

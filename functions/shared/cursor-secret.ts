@@ -4,7 +4,7 @@ import path from "node:path";
 import { ConfigError } from "./config";
 
 /** Where the local runtime keeps its generated cursor key (git-ignored with the rest of CACHE_DIR). */
-export function localCursorSecretPath(cacheDir: string): string {
+function localCursorSecretPath(cacheDir: string): string {
   return path.resolve(cacheDir, "cursor-secret");
 }
 

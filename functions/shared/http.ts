@@ -22,7 +22,7 @@ export function rawBodyBytes(event: APIGatewayProxyEventV2): Buffer {
 }
 
 /** application/json or application/*+json, any parameters (charset). */
-export function isJsonContentType(contentType: string | undefined): boolean {
+function isJsonContentType(contentType: string | undefined): boolean {
   const mime = (contentType?.split(";")[0] ?? "").trim().toLowerCase();
   return mime === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mime);
 }

@@ -51,9 +51,9 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
-export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** API Gateway HTTP API quota: request line and header values together, 10,240 bytes. */
-export const MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240;
+const MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240;
 /**
  * Node's own parser limit, set above the quota so that the gateway itself answers an oversize URL
  * (414) or header block (431) with a JSON body; only a request past this reaches clientError.
