@@ -1,4 +1,5 @@
 import type { StoredMessage } from "../../functions/core/model";
+import { withMentionsRendered } from "../../functions/core/slack/slack-mentions";
 import { closeClients } from "../../functions/shared/clients";
 import { type Container, createContainer } from "../../functions/shared/container";
 import { reconcileStore, writeVectorIndex } from "../../functions/shared/vector-collections";
@@ -65,7 +66,8 @@ export async function reindex(
     afterId = rows.at(-1)!.id;
     if (keyword) {
       const t = Date.now();
-      const outcomes = await keyword.upsert(rows);
+      // The same documents as the keyword worker writes: mentions as names (@alice, #general).
+      const outcomes = await keyword.upsert(await withMentionsRendered(c.directory, rows));
       const version = new Map(rows.map((r) => [r.id, r.version]));
       const ok = outcomes.filter((o) => o.ok);
       await c.store.recordApplied(

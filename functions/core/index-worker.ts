@@ -51,12 +51,21 @@ function result(planned: Plan, failed: Map<number, string>, applied: number): Wo
 
 /** Keyword indexer: current rows -> OpenSearch (external versions), applied versions -> Postgres. */
 export async function applyKeywordJobs(
-  deps: { store: MessageStore; keywordIndex: KeywordIndex },
+  deps: {
+    store: MessageStore;
+    keywordIndex: KeywordIndex;
+    /** The text the index gets (mentions as names); PostgreSQL keeps the raw text. */
+    renderContent?: (rows: StoredMessage[]) => Promise<StoredMessage[]>;
+  },
   records: readonly JobRecord[],
 ): Promise<WorkerResult> {
   const planned = await plan(deps.store, records);
+  const documents =
+    deps.renderContent && planned.upserts.length > 0
+      ? await deps.renderContent(planned.upserts)
+      : planned.upserts;
   const outcomes = [
-    ...(planned.upserts.length > 0 ? await deps.keywordIndex.upsert(planned.upserts) : []),
+    ...(documents.length > 0 ? await deps.keywordIndex.upsert(documents) : []),
     ...(planned.deletes.length > 0 ? await deps.keywordIndex.remove(planned.deletes) : []),
   ];
   const versions = new Map([

@@ -1,6 +1,7 @@
 import middy from "@middy/core";
 import type { SQSEvent } from "aws-lambda";
 import { applyKeywordJobs } from "../core/index-worker";
+import { withMentionsRendered } from "../core/slack/slack-mentions";
 import { container } from "../shared/container";
 import { processJobBatch } from "../shared/sqs-batch";
 
@@ -9,7 +10,16 @@ export const handler = middy(async (event: SQSEvent) => {
   const deps = container();
   return processJobBatch(
     event,
-    async (records) => applyKeywordJobs({ store: deps.store, keywordIndex: deps.keywordIndex() }, records),
+    async (records) =>
+      applyKeywordJobs(
+        {
+          store: deps.store,
+          keywordIndex: deps.keywordIndex(),
+          // Keyword-searchable as @alice / #general, not as <@U024BE7LH>.
+          renderContent: (rows) => withMentionsRendered(deps.directory, rows),
+        },
+        records,
+      ),
     "keyword-indexer",
   );
 });

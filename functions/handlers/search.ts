@@ -16,6 +16,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   const result = await searchWithNames(
     {
       names: c.directory,
+      mentions: c.directory,
       keyword: c.keywordIndex(),
       // The active collection and its model: during a model switch, the old one until the new one is complete.
       semantic: () => semanticLeg(c),

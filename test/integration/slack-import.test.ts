@@ -379,6 +379,18 @@ describe("Slack export import (real local stack)", () => {
     ]);
   });
 
+  it("mentions are shown and keyword-searchable as names; the stored text keeps the markup", async () => {
+    const res = await search({ q: "bob", strategy: "bm25" });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((h) => h.content)).toEqual([
+      "Welcome @bob to #random and the launch planning",
+    ]);
+    const raw = await t.db.pool.query("SELECT content FROM messages WHERE external_id = $1", [
+      `${GENERAL}:${welcome.ts}`,
+    ]);
+    expect(raw.rows).toEqual([{ content: welcome.text }]);
+  });
+
   it("an ambiguous or unknown name is a 400 that says so", async () => {
     const sam = await search({ q: "plan", author: "@sam" });
     expect(sam.status).toBe(400);

@@ -4,6 +4,7 @@ import type {
   DirectoryChange,
   DirectoryStore,
   DirectoryUser,
+  MentionNames,
 } from "../../core/directory/directory";
 import type { NameDirectory, NameMatches } from "../../core/directory/named-filters";
 import type { SourceRef } from "../../core/model";
@@ -11,7 +12,7 @@ import { splitSourceFilters } from "../../core/search/search-request";
 import { upsertSource } from "./pg-sources";
 
 /** The directory of people and conversations (directory_users, directory_conversations). */
-export class PgDirectory implements DirectoryStore, NameDirectory {
+export class PgDirectory implements DirectoryStore, NameDirectory, MentionNames {
   constructor(private readonly pool: pg.Pool) {}
 
   async apply(change: DirectoryChange): Promise<void> {
@@ -179,5 +180,26 @@ export class PgDirectory implements DirectoryStore, NameDirectory {
         .map(({ id, source, by }) => ({ id, source, by })),
       literal: literals.has(value),
     }));
+  }
+
+  async displayNames(
+    source: SourceRef,
+    ids: { readonly users: readonly string[]; readonly conversations: readonly string[] },
+  ): Promise<{ users: Map<string, string>; conversations: Map<string, string> }> {
+    // Mentions show the handle (@alice), as Slack's own clients render them in text.
+    const res = await this.pool.query<{ kind: "user" | "conversation"; id: string; name: string }>(
+      `SELECT 'user' AS kind, u.user_id AS id, COALESCE(NULLIF(u.name, ''), u.display_name) AS name
+         FROM directory_users u JOIN sources s ON s.id = u.source_id AND s.type = $1 AND s.name = $2
+        WHERE u.user_id = ANY($3::text[])
+       UNION ALL
+       SELECT 'conversation', c.conversation_id, c.name
+         FROM directory_conversations c JOIN sources s ON s.id = c.source_id AND s.type = $1 AND s.name = $2
+        WHERE c.conversation_id = ANY($4::text[])`,
+      [source.type, source.name, ids.users, ids.conversations],
+    );
+    const users = new Map<string, string>();
+    const conversations = new Map<string, string>();
+    for (const r of res.rows) if (r.name) (r.kind === "user" ? users : conversations).set(r.id, r.name);
+    return { users, conversations };
   }
 }

@@ -52,6 +52,14 @@ export interface DirectoryStore {
   setSourceConfig(source: SourceRef, config: Readonly<Record<string, string>>): Promise<void>;
 }
 
+/** Names to show for ids of one source (mentions in message text). */
+export interface MentionNames {
+  displayNames(
+    source: SourceRef,
+    ids: { readonly users: readonly string[]; readonly conversations: readonly string[] },
+  ): Promise<{ users: Map<string, string>; conversations: Map<string, string> }>;
+}
+
 /** Slack's Web API (users.info, conversations.info); null when the id does not exist there. */
 export interface DirectoryLookup {
   user(id: string): Promise<DirectoryUser | null>;

@@ -6,6 +6,8 @@ import {
   searchMessages,
 } from "../search/search-messages";
 import type { SearchRequest } from "../search/search-request";
+import { withMentionsRendered } from "../slack/slack-mentions";
+import type { MentionNames } from "./directory";
 import { type NameDirectory, resolveNamedFilters } from "./named-filters";
 
 /**
@@ -15,7 +17,7 @@ import { type NameDirectory, resolveNamedFilters } from "./named-filters";
  * typed, so a next_cursor stays bound to what the caller sent.
  */
 export async function searchWithNames(
-  deps: SearchDeps & { readonly names: NameDirectory },
+  deps: SearchDeps & { readonly names: NameDirectory; readonly mentions?: MentionNames },
   req: SearchRequest,
   settings: SearchSettings,
 ): Promise<SearchResult> {
@@ -30,5 +32,12 @@ export async function searchWithNames(
       vector: { query: (embedding, filters, limit) => leg.vector.query(embedding, resolve(filters), limit) },
     };
   };
-  return searchMessages({ ...deps, keyword, semantic }, req, settings);
+  const result = await searchMessages({ ...deps, keyword, semantic }, req, settings);
+  if (!deps.mentions) return result;
+  // Shown with today's names; the stored text keeps the markup.
+  const shown = await withMentionsRendered(
+    deps.mentions,
+    result.hits.map((h) => h.message),
+  );
+  return { ...result, hits: result.hits.map((h, i) => ({ ...h, message: shown[i]! })) };
 }
