@@ -17,6 +17,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   reconcile: () => import("./commands/reconcile"),
   reindex: () => import("./commands/reindex"),
   import: () => import("./commands/import"),
+  gaps: () => import("./commands/gaps"),
+  "gaps-eval": () => import("./commands/gaps-eval"),
 };
 
 async function usage(): Promise<string> {

@@ -97,6 +97,20 @@ export const FUNCTIONS = {
     // Orphan deletes go straight to the index; missing/stale rows go back through the queues.
     access: ["database", "keyword-write", "vectors", "embedding-settings", "publish-jobs"],
   },
+  gaps: {
+    description: "GET /gaps: coordination gaps of the latest scheduled computation (PostgreSQL)",
+    timeoutSeconds: 10,
+    access: ["database"],
+  },
+  "gaps-schedule": {
+    description: "Scheduled: the window's coordination gaps into PostgreSQL (GET /gaps reads them)",
+    // 100k messages in the window: minutes on 2 cores, under 1 GB (bench/README.md, gaps).
+    timeoutSeconds: 900,
+    memoryMb: 2048,
+    // Reads the window from PostgreSQL, vectors from Chroma, more_like_this from OpenSearch; names
+    // the active vector collection from the embedding settings (it embeds nothing).
+    access: ["database", "keyword-read", "vectors", "embedding-settings"],
+  },
   migrate: {
     description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
     timeoutSeconds: 300,
@@ -133,6 +147,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/search", function: "search", auth: "caller" },
   { method: "POST", path: "/search", function: "search", auth: "caller" },
   { method: "POST", path: "/slack/events", function: "slack-events", auth: "none" },
+  { method: "GET", path: "/gaps", function: "gaps", auth: "caller" },
 ];
 
 export interface QueueSpec {
@@ -211,6 +226,14 @@ export const SCHEDULES = {
     retryAttempts: 1,
     maxEventAgeSeconds: 10 * 60,
     description: "Trisearch reconciler (bounded work per run, resumes from its cursor)",
+  },
+  gaps: {
+    function: "gaps-schedule",
+    everySeconds: 60 * 60,
+    // The next run recomputes the whole window, so an old tick is not worth retrying.
+    retryAttempts: 0,
+    maxEventAgeSeconds: 30 * 60,
+    description: "Trisearch coordination gaps: the window's gaps into PostgreSQL for GET /gaps",
   },
 } as const satisfies Record<string, ScheduleSpec>;
 

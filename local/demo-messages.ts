@@ -235,6 +235,50 @@ const rows: [channel: string, author: string, content: string, thread?: string][
     "victor@company.com",
     "Tax IDs are validated against VIES before we remove VAT from an invoice.",
   ],
+  // The last days hold a coordination gap (`trisearch gaps`): #auth-team changes OAuth login while
+  // #mobile debugs the logouts it causes; different people, and neither channel mentions the other.
+  [
+    "#auth-team",
+    "charlie@company.com",
+    "OAuth2 login rollout: refresh tokens now rotate on every use, a client that sends an old refresh token gets invalid_grant and is logged out.",
+  ],
+  [
+    "#mobile",
+    "frank@company.com",
+    "Mobile users are logged out every morning: the app sends its old refresh token and the login fails with invalid_grant.",
+  ],
+  [
+    "#billing",
+    "victor@company.com",
+    "Stripe webhook retries again: duplicate invoice events hit our endpoint and it answers 500.",
+  ],
+  [
+    "#auth-team",
+    "bob@company.com",
+    "OAuth refresh token rotation is live for all clients; reusing a refresh token now revokes the login session.",
+  ],
+  [
+    "#mobile",
+    "grace@company.com",
+    "Debugging the login loop on iOS: the token refresh call returns invalid_grant after the first use of the refresh token.",
+  ],
+  // Looks like a gap but is not: the Stripe webhook work is shared by #billing and #platform
+  // (victor posts in both, and #platform names #billing).
+  [
+    "#platform",
+    "victor@company.com",
+    "Stripe webhook endpoint: adding idempotency keys so duplicate invoice events stop returning 500.",
+  ],
+  [
+    "#platform",
+    "oscar@company.com",
+    "Stripe webhook duplicate invoice events are deduplicated now, #billing should see the retries stop.",
+  ],
+  [
+    "#billing",
+    "walter@company.com",
+    "Stripe webhook retries for duplicate invoice events are gone since this morning.",
+  ],
 ];
 
 const start = Date.parse("2025-12-01T09:00:00Z");

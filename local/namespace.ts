@@ -151,8 +151,9 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
     });
   const start = (cfg: Config) =>
     // The scheduled reconciler would take documents still in the queues for drift and enqueue them
-    // again; tests and eval run it through schedules.reconcile.runOnce().
-    startLocalApp({ config: cfg, port: 0, quiet: true, manualSchedules: ["reconcile"], ...appOpts });
+    // again; the gaps computation would run every 30 s at this speed-up. Tests and eval run both
+    // through schedules.<name>.runOnce().
+    startLocalApp({ config: cfg, port: 0, quiet: true, manualSchedules: ["reconcile", "gaps"], ...appOpts });
   let config: Config | undefined;
   let queues: QueueUrls | undefined;
   try {

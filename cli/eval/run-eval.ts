@@ -1,4 +1,4 @@
-import { hasQuerySyntax, searchParams, toIngestItem } from "../../functions/core/eval/beir";
+import { hasQuerySyntax, type IngestItem, searchParams, toIngestItem } from "../../functions/core/eval/beir";
 import { type Evaluation, evaluateRun, type QueryScores } from "../../functions/core/eval/metrics";
 import { MAX_BATCH } from "../../functions/core/ingest-request";
 import type { SearchStrategy } from "../../functions/core/model";
@@ -136,6 +136,39 @@ async function queuesIdle(ns: Namespace): Promise<boolean> {
   return depths.every((d) => d === 0);
 }
 
+/** Posts the items through POST /messages of the namespace, in the largest batches it takes. */
+export async function loadThroughApi(
+  ns: Namespace,
+  source: { type: string; name: string },
+  items: readonly IngestItem[],
+  progress: (phase: string, done: number, total: number) => void = () => {},
+): Promise<void> {
+  for (let i = 0; i < items.length; i += MAX_BATCH) {
+    const res = await ns.api("POST", "/messages", { source, messages: items.slice(i, i + MAX_BATCH) });
+    if (res.status !== 202)
+      throw new Error(`POST /messages failed: ${res.status} ${JSON.stringify(res.body)}`);
+    progress("load", Math.min(i + MAX_BATCH, items.length), items.length);
+  }
+}
+
+/** Waits until verify's counts agree: every message in both indexes, nothing left in the outbox or queues. */
+export async function waitUntilIndexed(
+  ns: Namespace,
+  expected: number,
+  timeoutMs: number,
+  progress: (phase: string, done: number, total: number) => void = () => {},
+): Promise<void> {
+  const c = createContainer(ns.config);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await storeCounts(c);
+    progress("index", Math.min(counts.opensearch, counts.chroma), expected);
+    if (inSync(counts) && counts.postgres === expected && (await queuesIdle(ns))) return;
+    if (Date.now() > deadline) throw new Error(`indexing did not finish in time: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Runs `work` over items with at most `n` in flight, in order of start. */
 async function pool<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -177,27 +210,11 @@ export async function runEval(ds: Dataset, opts: EvalOptions): Promise<EvalRepor
     if (opts.analyzer && opts.analyzer !== "message") await useAnalyzer(ns, ANALYZERS[opts.analyzer]);
     // Load through the public API, in the largest batches it takes.
     const t0 = performance.now();
-    const source = { type: "beir", name: namespaceSlug(ds.name) };
-    for (let i = 0; i < loadable.length; i += MAX_BATCH) {
-      const res = await ns.api("POST", "/messages", { source, messages: loadable.slice(i, i + MAX_BATCH) });
-      if (res.status !== 202)
-        throw new Error(`POST /messages failed: ${res.status} ${JSON.stringify(res.body)}`);
-      progress("load", Math.min(i + MAX_BATCH, loadable.length), loadable.length);
-    }
+    await loadThroughApi(ns, { type: "beir", name: namespaceSlug(ds.name) }, loadable, progress);
     const loadSeconds = secondsSince(t0);
-
-    // Wait until verify's counts agree: every document in both indexes, nothing left in the outbox.
     const t1 = performance.now();
     const c = createContainer(ns.config);
-    const deadline = Date.now() + (opts.indexTimeoutMs ?? 600_000);
-    for (;;) {
-      const counts = await storeCounts(c);
-      progress("index", Math.min(counts.opensearch, counts.chroma), loadable.length);
-      if (inSync(counts) && counts.postgres === loadable.length && (await queuesIdle(ns))) break;
-      if (Date.now() > deadline)
-        throw new Error(`indexing did not finish in time: ${JSON.stringify(counts)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await waitUntilIndexed(ns, loadable.length, opts.indexTimeoutMs ?? 600_000, progress);
     const indexSeconds = secondsSince(t1);
 
     const variants: VariantResult[] = [];

@@ -70,6 +70,13 @@ const configSchema = z.object({
   /** The reconciler's per-run page budget. */
   RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   RECONCILE_MAX_PAGES: z.coerce.number().int().min(1).default(50),
+  // Coordination gaps (functions/core/gaps/definition.ts explains each number).
+  GAPS_WINDOW_DAYS: z.coerce.number().min(0.01).max(365).default(7),
+  GAPS_MIN_CONVERSATIONS: z.coerce.number().int().min(2).max(20).default(2),
+  GAPS_MIN_MESSAGES_PER_SIDE: z.coerce.number().int().min(1).max(100).default(2),
+  GAPS_MAX_PARTICIPANT_OVERLAP: z.coerce.number().min(0).max(1).default(0.25),
+  GAPS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.5),
+  GAPS_BACKGROUND_FENCE: z.coerce.number().min(0).max(10).default(1.5),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).

@@ -1,8 +1,16 @@
 import type {
+  GapDetectionPorts,
+  GapWindow,
+  MoreLikeThisQuery,
+  WindowMessage,
+} from "../../functions/core/gaps/ports";
+import { labelWords } from "../../functions/core/gaps/terms";
+import type {
   IndexJob,
   IndexTarget,
   LegHit,
   MessageInput,
+  SearchFilters,
   SourceRef,
   StoredMessage,
 } from "../../functions/core/model";
@@ -18,6 +26,7 @@ import type {
   OutboxStore,
   VectorIndex,
 } from "../../functions/core/ports";
+import { exactNearest } from "../../functions/core/search/exact-nearest";
 
 /**
  * In-memory ports for unit tests of core use cases (pure logic). The real adapters are covered
@@ -179,4 +188,86 @@ export class FixedEmbedder implements Embedder {
     const [vector] = await this.embed([text]);
     return vector!;
   }
+}
+
+/** Gap detection over plain arrays: exact nearest neighbours, filters and more-like-this in memory. */
+export class MemoryGapPorts implements GapDetectionPorts {
+  readonly rows: WindowMessage[] = [];
+  readonly vectorOf = new Map<number, Float32Array>();
+  /** Extra vectors outside the window (older messages in the collection). */
+  readonly outside = new Map<number, Float32Array>();
+  filteredQueries = 0;
+
+  add(m: Partial<WindowMessage> & { id: number; vector?: readonly number[] }): void {
+    const { vector, ...rest } = m;
+    this.rows.push({
+      channel: "#a",
+      author: "a@x.com",
+      content: `message ${m.id}`,
+      timestamp: new Date("2026-01-02T00:00:00Z"),
+      threadId: null,
+      permalink: null,
+      ...rest,
+    });
+    if (vector) this.vectorOf.set(m.id, Float32Array.from(vector));
+  }
+
+  private all(): { messageId: number; vector: Float32Array }[] {
+    return [...this.vectorOf, ...this.outside].map(([messageId, vector]) => ({ messageId, vector }));
+  }
+
+  readonly messages = {
+    windowMessages: async (w: GapWindow) =>
+      this.rows.filter((m) => m.timestamp >= w.since && m.timestamp < w.until),
+    newestMessageAt: async () =>
+      this.rows.length === 0 ? null : new Date(Math.max(...this.rows.map((m) => m.timestamp.getTime()))),
+  };
+
+  readonly vectors = {
+    vectorsOf: async (ids: readonly number[]) =>
+      new Map(ids.flatMap((id) => (this.vectorOf.has(id) ? [[id, this.vectorOf.get(id)!] as const] : []))),
+    nearestMany: async (queries: readonly Float32Array[], limit: number) =>
+      queries.map((q) => exactNearest(q, this.all(), limit)),
+    count: async () => this.vectorOf.size + this.outside.size,
+  };
+
+  readonly semantic = {
+    query: async (embedding: number[], filters: SearchFilters, limit: number) => {
+      this.filteredQueries++;
+      const byId = new Map(this.rows.map((m) => [m.id, m]));
+      const allowed = this.all().filter(({ messageId }) => {
+        const m = byId.get(messageId);
+        if (!m) return false;
+        if (filters.channels && !filters.channels.includes(m.channel)) return false;
+        if (filters.from && m.timestamp < filters.from) return false;
+        return !(filters.to && m.timestamp > filters.to);
+      });
+      return exactNearest(embedding, allowed, limit);
+    },
+  };
+
+  /** More-like-this: messages sharing at least two label words, by shared count. */
+  readonly keyword = {
+    moreLikeThis: async (queries: readonly MoreLikeThisQuery[]) =>
+      queries.map((q) => {
+        const like = new Set(
+          q.like.flatMap((id) => [...labelWords(this.rows.find((m) => m.id === id)?.content ?? "")]),
+        );
+        return this.rows
+          .filter(
+            (m) =>
+              !q.excludeChannels.includes(m.channel) &&
+              m.timestamp >= q.window.since &&
+              m.timestamp < q.window.until &&
+              !q.like.includes(m.id),
+          )
+          .map((m) => ({
+            messageId: m.id,
+            score: [...labelWords(m.content)].filter((w) => like.has(w)).length,
+          }))
+          .filter((h) => h.score >= 2)
+          .sort((a, b) => b.score - a.score || a.messageId - b.messageId)
+          .slice(0, q.size);
+      }),
+  };
 }

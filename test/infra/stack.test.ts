@@ -197,6 +197,8 @@ describe("data stores are private and admit only the functions bound to them", (
         "embedder",
         "outbox-relay",
         "reconcile",
+        "gaps",
+        "gaps-schedule",
         "migrate",
       ]),
     );
@@ -221,10 +223,12 @@ describe("data stores are private and admit only the functions bound to them", (
     });
     const domainSg = Object.values(resources("AWS::OpenSearchService::Domain"))[0]!.Properties.VPCOptions
       .SecurityGroupIds[0]["Fn::GetAtt"][0];
-    expect(admittedGroups(domainSg, 443)).toEqual(sgOf(["keyword-indexer", "search", "reconcile"]));
+    expect(admittedGroups(domainSg, 443)).toEqual(
+      sgOf(["keyword-indexer", "search", "reconcile", "gaps-schedule"]),
+    );
     // No resource policy means unsigned requests are refused: the clients must sign with their role.
     const fns = resources("AWS::Lambda::Function");
-    for (const n of ["keyword-indexer", "search", "reconcile"]) {
+    for (const n of ["keyword-indexer", "search", "reconcile", "gaps-schedule"]) {
       expect(fns[s.fnIds[n]!]!.Properties.Environment.Variables.OPENSEARCH_AUTH, n).toBe("sigv4");
     }
   });
@@ -254,7 +258,7 @@ describe("data stores are private and admit only the functions bound to them", (
       Port: 8000,
     });
     const lbSg = logicalId(s.stack.chroma.loadBalancer.connections.securityGroups[0]!);
-    expect(admittedGroups(lbSg, 80)).toEqual(sgOf(["embedder", "search", "reconcile"]));
+    expect(admittedGroups(lbSg, 80)).toEqual(sgOf(["embedder", "search", "reconcile", "gaps-schedule"]));
   });
 });
 

@@ -83,8 +83,10 @@ describe("the CDK stack is the topology", () => {
     for (const [name, spec] of Object.entries(SCHEDULES)) {
       const rule = rules.find((r) => nameOfFunction(r.Targets[0].Arn["Fn::GetAtt"][0]) === spec.function);
       expect(rule, name).toBeDefined();
+      // CDK writes whole hours as hours: rate(1 hour), rate(2 hours).
       const minutes = spec.everySeconds / 60;
-      expect(rule!.ScheduleExpression, name).toBe(`rate(${minutes} minute${minutes === 1 ? "" : "s"})`);
+      const [n, unit] = minutes % 60 === 0 ? [minutes / 60, "hour"] : [minutes, "minute"];
+      expect(rule!.ScheduleExpression, name).toBe(`rate(${n} ${unit}${n === 1 ? "" : "s"})`);
       expect(rule!.Targets[0].RetryPolicy, name).toEqual({
         MaximumRetryAttempts: spec.retryAttempts,
         MaximumEventAgeInSeconds: spec.maxEventAgeSeconds,

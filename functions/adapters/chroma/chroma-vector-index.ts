@@ -240,6 +240,43 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
   }
 
   private async nearest(body: ChromaQueryBody): Promise<LegHit[]> {
+    return (await this.nearestAll(body))[0] ?? [];
+  }
+
+  /**
+   * Gap detection: the unfiltered nearest neighbours of many vectors in one query (Chroma answers
+   * every query embedding of a request in one pass), best first per query.
+   */
+  async nearestMany(queries: readonly Float32Array[], limit: number): Promise<LegHit[][]> {
+    if (queries.length === 0 || limit <= 0) return queries.map(() => []);
+    const embeddings = queries.map((q) => {
+      const e = Array.from(q);
+      this.assertEmbedding(e, "query");
+      return e;
+    });
+    return this.nearestAll({ query_embeddings: embeddings, n_results: limit, include: ["distances"] });
+  }
+
+  /** Stored vectors of the given messages (batched gets); ids without a vector are absent. */
+  async vectorsOf(messageIds: readonly number[]): Promise<Map<number, Float32Array>> {
+    const out = new Map<number, Float32Array>();
+    for (let i = 0; i < messageIds.length; i += this.batchSize) {
+      const ids = messageIds.slice(i, i + this.batchSize).map(vectorId);
+      const res = await this.withCollection((collection) =>
+        this.opts.queryHttp
+          ? this.opts.queryHttp.getEmbeddings(collection, ids)
+          : collection.get({ ids, include: ["embeddings"] }),
+      );
+      const embeddings = res.embeddings ?? [];
+      res.ids.forEach((id, k) => {
+        const e = embeddings[k];
+        if (e) out.set(messageIdOf(id, undefined), Float32Array.from(e));
+      });
+    }
+    return out;
+  }
+
+  private async nearestAll(body: ChromaQueryBody): Promise<LegHit[][]> {
     const res = await this.withCollection((collection) =>
       this.opts.queryHttp
         ? this.opts.queryHttp.query(collection, body)
@@ -251,7 +288,7 @@ export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVector
             include: body.include,
           }),
     );
-    return this.toHits(res.ids[0] ?? [], res.distances[0] ?? []);
+    return body.query_embeddings.map((_, q) => this.toHits(res.ids[q] ?? [], res.distances[q] ?? []));
   }
 
   async count(): Promise<number> {

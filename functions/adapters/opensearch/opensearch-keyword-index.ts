@@ -1,4 +1,5 @@
 import { type Client, errors } from "@opensearch-project/opensearch";
+import type { MoreLikeThisQuery, SimilarMessages } from "../../core/gaps/ports";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type {
   IndexedVersion,
@@ -100,7 +101,7 @@ export async function deleteIndexAndTemplate(client: Client, indexName: string):
 }
 
 /** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
-export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch {
+export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch, SimilarMessages {
   private readonly opts: Required<OpenSearchKeywordIndexOptions>;
   private ensured: Promise<void> | undefined;
 
@@ -294,6 +295,75 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       messageId: Number(hit._id ?? hit.sort?.[1]),
       score: hit._score ?? Number(hit.sort?.[0] ?? 0),
     }));
+  }
+
+  /**
+   * Gap detection's BM25 leg: per query, the messages outside `excludeChannels` in the window that
+   * share the rare terms of the `like` messages (OpenSearch's more_like_this picks each message's
+   * highest tf-idf terms). One `_msearch` round trip for all queries.
+   */
+  async moreLikeThis(queries: readonly MoreLikeThisQuery[]): Promise<LegHit[][]> {
+    if (queries.length === 0) return [];
+    const body: Record<string, unknown>[] = [];
+    for (const q of queries) {
+      // The index is in the request path (IAM grants index paths), so each header is empty.
+      body.push({});
+      body.push({
+        size: q.size,
+        _source: false,
+        track_total_hits: false,
+        query: {
+          bool: {
+            must: {
+              more_like_this: {
+                fields: ["content"],
+                like: q.like.map((id) => ({ _index: this.indexName, _id: String(id) })),
+                // Chat messages are short: a term counts once it occurs, and is shared once it is in two messages.
+                min_term_freq: 1,
+                min_doc_freq: 2,
+                max_query_terms: 25,
+                minimum_should_match: "30%",
+              },
+            },
+            filter: [
+              {
+                range: {
+                  timestamp: { gte: q.window.since.toISOString(), lt: q.window.until.toISOString() },
+                },
+              },
+            ],
+            ...(q.excludeChannels.length > 0
+              ? { must_not: [{ terms: { channel: q.excludeChannels } }] }
+              : {}),
+          },
+        },
+      });
+    }
+    const res = await this.client
+      .msearch({ index: this.indexName, body: body as never })
+      .catch((err: unknown) => {
+        if (errorType(err) === "index_not_found_exception") return null;
+        throw err;
+      });
+    if (!res) return queries.map(() => []);
+    const responses = (
+      res.body as {
+        responses: {
+          hits?: { hits: { _id: string; _score: number | null }[] };
+          error?: { type?: string; reason?: string };
+        }[];
+      }
+    ).responses;
+    return queries.map((_, i) => {
+      const r = responses[i];
+      if (!r || r.error) {
+        if (r?.error?.type === "index_not_found_exception") return [];
+        throw new Error(
+          `more_like_this failed: ${r?.error?.type ?? "no response"}: ${r?.error?.reason ?? ""}`,
+        );
+      }
+      return (r.hits?.hits ?? []).map((h) => ({ messageId: Number(h._id), score: h._score ?? 0 }));
+    });
   }
 
   async refresh(): Promise<void> {

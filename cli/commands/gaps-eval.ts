@@ -1,0 +1,126 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { closeClients } from "../../functions/shared/clients";
+import { parseFlags } from "../args";
+import { readDataset } from "../eval/dataset";
+import { type GapsEvalReport, runGapsEval } from "../eval/run-gaps-eval";
+import { formatTable } from "../progress";
+
+export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
+
+const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N] [--json FILE]
+
+Builds a planted-gap benchmark from a judged collection (functions/core/eval/planted-gaps.ts):
+some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
+one topic stays in one channel and one is split across two channels by the same people (controls,
+not gaps), the rest is background. Loads it into an isolated namespace through POST /messages,
+runs gap detection over the window and prints precision, recall, false gaps and the controls.
+
+  --dataset DIR     a BEIR collection (default test/fixtures/cranfield)
+  --seed N          generator seed (default 18)
+  --gaps N          planted gaps (default 10)
+  --channels N      channels (default 8)
+  --json FILE       write the full report as JSON
+  --keep            keep the namespace (prints its name)
+  --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)`;
+
+function intFlag(name: string, v: string | boolean | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative integer, got ${String(v)}`);
+  return n;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const flags = parseFlags(
+    args,
+    {
+      dataset: { type: "string" },
+      seed: { type: "string" },
+      gaps: { type: "string" },
+      channels: { type: "string" },
+      json: { type: "string" },
+      keep: { type: "boolean" },
+      reuse: { type: "string" },
+    },
+    HELP,
+  );
+  if (!flags) return 0;
+  const v = flags.values;
+  const dataset = await readDataset(typeof v.dataset === "string" ? v.dataset : "test/fixtures/cranfield");
+  const seed = intFlag("seed", v.seed);
+  const gaps = intFlag("gaps", v.gaps);
+  const channels = intFlag("channels", v.channels);
+  let cleanup: (() => Promise<void>) | undefined;
+  const onSigint = () => {
+    console.error("\nInterrupted: removing the namespace...");
+    void (cleanup?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSigint);
+  let lastPhase = "";
+  try {
+    const report = await runGapsEval(dataset, {
+      settings: {
+        ...(seed !== undefined ? { seed } : {}),
+        ...(gaps !== undefined ? { plantedGaps: gaps } : {}),
+        ...(channels !== undefined ? { channels } : {}),
+      },
+      keep: Boolean(v.keep),
+      ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),
+      onNamespace: (ns) => {
+        cleanup = v.keep ? undefined : () => ns.close();
+        if (v.keep)
+          console.error(`keeping namespace ${ns.name} (--reuse ${ns.name} runs detection on it again)`);
+      },
+      onProgress: (phase, done, total) => {
+        if (phase !== lastPhase || done >= total) {
+          if (phase !== lastPhase) console.error(`${phase}...`);
+          lastPhase = phase;
+        }
+      },
+    });
+    console.log(`\n${gapsEvalSummary(report)}`);
+    if (typeof v.json === "string") {
+      await mkdir(dirname(v.json), { recursive: true });
+      await writeFile(v.json, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`Report written to ${v.json}`);
+    }
+    return 0;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await closeClients();
+  }
+}
+
+export function gapsEvalSummary(r: GapsEvalReport): string {
+  const s = r.score;
+  const lines = [
+    `${r.dataset.name}: ${r.dataset.messages} messages in ${r.generator.channels} channels, seed ${r.generator.seed}; ` +
+      `${s.planted} planted gaps; threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
+    `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
+      `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,
+    `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,
+  ];
+  if (s.verdicts.length > 0) {
+    lines.push(
+      "",
+      formatTable(
+        s.verdicts.map((x) => ({
+          gap: x.label.slice(0, 40),
+          channels: x.channels.join(" "),
+          msgs: x.messages,
+          topic: x.topic ?? "-",
+          kind: x.topicKind,
+          share: x.share.toFixed(2),
+          verdict: x.correct ? "planted" : "FALSE",
+        })),
+      ),
+    );
+  }
+  lines.push(
+    "",
+    `load ${r.timings.loadSeconds}s, index ${r.timings.indexSeconds}s, detect ${r.timings.detectSeconds}s`,
+  );
+  return lines.join("\n");
+}

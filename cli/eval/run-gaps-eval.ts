@@ -1,0 +1,160 @@
+import pg from "pg";
+import {
+  buildPlantedBenchmark,
+  DEFAULT_PLANTED_SETTINGS,
+  type PlantedBenchmark,
+  type PlantedGapSettings,
+  type PlantedScore,
+  scorePlanted,
+} from "../../functions/core/eval/planted-gaps";
+import type { GapDefinition } from "../../functions/core/gaps/definition";
+import { detectGaps, type GapDetectionStats } from "../../functions/core/gaps/detect-gaps";
+import { type Config, loadConfig } from "../../functions/shared/config";
+import { createContainer } from "../../functions/shared/container";
+import { gapDefinition, gapDetectionPorts } from "../../functions/shared/gaps";
+import { type Namespace, namespaceSlug, startNamespace } from "../../local/namespace";
+import type { Dataset } from "./dataset";
+import { loadThroughApi, waitUntilIndexed } from "./run-eval";
+
+/**
+ * `trisearch gaps-eval`: a planted-gap benchmark (functions/core/eval/planted-gaps.ts) through the
+ * whole product: the messages go in through POST /messages of an isolated namespace, both indexes
+ * fill from the queues, gap detection runs over the benchmark's window, and the reported gaps are
+ * scored against the planted ones.
+ */
+export interface GapsEvalReport {
+  readonly dataset: { readonly name: string; readonly messages: number };
+  readonly generator: PlantedGapSettings;
+  readonly definition: GapDefinition;
+  readonly embedder: string;
+  readonly topics: {
+    readonly queryId: string;
+    readonly kind: string;
+    readonly channels: readonly string[];
+    readonly docs: number;
+  }[];
+  readonly score: PlantedScore;
+  readonly stats: GapDetectionStats;
+  readonly timings: {
+    readonly loadSeconds: number;
+    readonly indexSeconds: number;
+    readonly detectSeconds: number;
+  };
+}
+
+export async function runGapsEval(
+  ds: Dataset,
+  opts: {
+    settings?: Partial<PlantedGapSettings>;
+    onNamespace?: (ns: Namespace) => void;
+    onProgress?: (phase: string, done: number, total: number) => void;
+    keep?: boolean;
+    /** A namespace kept by an earlier run (`--keep`) with the same data: detection only. */
+    reuse?: string;
+  } = {},
+): Promise<GapsEvalReport> {
+  const settings = { ...DEFAULT_PLANTED_SETTINGS, ...opts.settings };
+  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, settings);
+  const seconds = (t: number) => Number(((performance.now() - t) / 1000).toFixed(2));
+  if (opts.reuse) {
+    // A namespace an earlier --keep run loaded with the same generator settings: detection only.
+    const cfg = namespaceConfig(opts.reuse);
+    const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 2 });
+    try {
+      const count = await pool.query<{ n: string }>("SELECT count(*) AS n FROM messages");
+      if (Number(count.rows[0]!.n) !== bench.messages.length)
+        throw new Error(
+          `${opts.reuse} holds ${count.rows[0]!.n} messages, the benchmark ${bench.messages.length}`,
+        );
+      return await detectAndScore(
+        cfg,
+        pool,
+        ds,
+        bench,
+        settings,
+        { loadSeconds: 0, indexSeconds: 0 },
+        opts.onProgress,
+      );
+    } finally {
+      await pool.end();
+    }
+  }
+  const ns = await startNamespace({
+    prefix: "eval",
+    label: `gaps-${ds.name}`,
+  });
+  opts.onNamespace?.(ns);
+  const progress = opts.onProgress ?? (() => {});
+  try {
+    let t = performance.now();
+    await loadThroughApi(ns, { type: "beir", name: namespaceSlug(ds.name) }, bench.messages, progress);
+    const loadSeconds = seconds(t);
+    t = performance.now();
+    await waitUntilIndexed(ns, bench.messages.length, 900_000, progress);
+    const indexSeconds = seconds(t);
+    return await detectAndScore(
+      ns.config,
+      ns.db.pool,
+      ds,
+      bench,
+      settings,
+      { loadSeconds, indexSeconds },
+      progress,
+    );
+  } finally {
+    if (opts.keep) await ns.app.stop();
+    else await ns.close();
+  }
+}
+
+/** The config of a namespace startNamespace created (its resources are all named after it). */
+function namespaceConfig(name: string): Config {
+  const base = loadConfig(process.env);
+  const url = new URL(base.DATABASE_URL);
+  url.pathname = `/trisearch_${name.replace(/-/g, "_")}`;
+  return loadConfig({
+    ...process.env,
+    DATABASE_URL: url.toString(),
+    OPENSEARCH_INDEX: name,
+    CHROMA_COLLECTION: name,
+    QUEUE_PREFIX: name,
+    LOG_LEVEL: "ERROR",
+  });
+}
+
+async function detectAndScore(
+  cfg: Config,
+  pool: pg.Pool,
+  ds: Dataset,
+  bench: PlantedBenchmark,
+  settings: PlantedGapSettings,
+  timings: { loadSeconds: number; indexSeconds: number },
+  onProgress?: (phase: string, done: number, total: number) => void,
+): Promise<GapsEvalReport> {
+  const t = performance.now();
+  const c = createContainer(cfg);
+  const definition = gapDefinition(cfg);
+  const result = await detectGaps(await gapDetectionPorts(c), {
+    window: bench.window,
+    definition,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  const detectSeconds = Number(((performance.now() - t) / 1000).toFixed(2));
+  const ids = await pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM messages");
+  const external = new Map(ids.rows.map((r) => [Number(r.id), r.external_id]));
+  return {
+    dataset: { name: ds.name, messages: bench.messages.length },
+    generator: settings,
+    definition,
+    embedder: c.embedder.modelId,
+    topics: bench.topics.map((x) => ({
+      queryId: x.queryId,
+      kind: x.kind,
+      channels: x.channels,
+      docs: x.docIds.length,
+    })),
+    score: scorePlanted(bench, result.gaps, (id) => external.get(id)),
+    stats: result.stats,
+    timings: { ...timings, detectSeconds },
+  };
+}

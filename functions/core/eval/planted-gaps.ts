@@ -1,0 +1,349 @@
+import { seededRandom } from "../gaps/detect-gaps";
+import type { CoordinationGap } from "../gaps/gap";
+import { type CorpusDoc, docContent, type IngestItem } from "./beir";
+import type { Qrels } from "./metrics";
+
+/**
+ * A planted coordination-gap benchmark from a judged collection (BEIR layout). A judged query's
+ * relevant documents are one topic. The generator, seeded:
+ * - channels are about their subjects, as team channels are: a collection that has conversations
+ *   (corpus metadata `channel`, as LoCoMo's) keeps them with their own people; otherwise the
+ *   documents are grouped into `channels` subjects by k-means over TF-IDF vectors (words only,
+ *   independent of the embedding model the detector uses), each channel with its own people;
+ * - planted gaps: a topic's documents split at random into two channels, each half written by that
+ *   channel's people (no one belongs to two channels);
+ * - control "one channel": a topic whose documents all sit in one channel (one conversation);
+ * - control "shared people": a topic split across two channels but written on both sides by the
+ *   same two people (they are talking);
+ * - background: every other document stays in its subject's channel, by one of its people.
+ * Planted and control topics have disjoint documents. Timestamps are random inside one window.
+ */
+export interface PlantedGapSettings {
+  readonly seed: number;
+  readonly channels: number;
+  readonly authorsPerChannel: number;
+  readonly plantedGaps: number;
+  /** A topic needs this many documents per side (so at least twice as many in all). */
+  readonly minDocsPerSide: number;
+  /** Topics with more documents than this are not planted (one discussion, not half the collection). */
+  readonly maxTopicDocs: number;
+  readonly windowStart: string;
+  readonly windowDays: number;
+}
+
+export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
+  seed: 18,
+  channels: 8,
+  authorsPerChannel: 4,
+  plantedGaps: 10,
+  minDocsPerSide: 2,
+  maxTopicDocs: 16,
+  windowStart: "2026-01-05T00:00:00.000Z",
+  windowDays: 7,
+};
+
+export interface PlantedTopic {
+  readonly queryId: string;
+  readonly kind: "gap" | "one_channel" | "shared_people";
+  readonly channels: readonly string[];
+  readonly docIds: readonly string[];
+}
+
+export interface PlantedBenchmark {
+  readonly settings: PlantedGapSettings;
+  readonly messages: readonly IngestItem[];
+  readonly topics: readonly PlantedTopic[];
+  readonly window: { readonly since: Date; readonly until: Date };
+}
+
+export function channelName(i: number): string {
+  return `#team-${i + 1}`;
+}
+
+interface HomeChannels {
+  readonly channels: readonly string[];
+  /** Each channel's people. */
+  readonly people: readonly (readonly string[])[];
+  readonly channelOf: ReadonlyMap<string, number>;
+  /** The document's own author, when the collection has one. */
+  readonly authorOf: ReadonlyMap<string, string>;
+}
+
+/** Subject channels: the collection's own conversations, or k-means over TF-IDF. */
+function homeChannels(
+  docs: readonly CorpusDoc[],
+  settings: PlantedGapSettings,
+  rand: () => number,
+): HomeChannels {
+  if (docs.length > 0 && docs.every((d) => d.channel && d.author)) {
+    const channels = [...new Set(docs.map((d) => d.channel!))].sort();
+    const index = new Map(channels.map((c, i) => [c, i]));
+    const people = channels.map((c) =>
+      [...new Set(docs.filter((d) => d.channel === c).map((d) => d.author!))].sort(),
+    );
+    return {
+      channels,
+      people,
+      channelOf: new Map(docs.map((d) => [d.id, index.get(d.channel!)!])),
+      authorOf: new Map(docs.map((d) => [d.id, d.author!])),
+    };
+  }
+  const channels = Array.from({ length: settings.channels }, (_, i) => channelName(i));
+  const people = channels.map((_, c) =>
+    Array.from({ length: settings.authorsPerChannel }, (_, k) => `team${c + 1}-person${k + 1}@example.com`),
+  );
+  const clusters = tfidfKMeans(
+    docs.map((d) => docContent(d)),
+    channels.length,
+    rand,
+  );
+  return {
+    channels,
+    people,
+    channelOf: new Map(docs.map((d, i) => [d.id, clusters[i]!])),
+    authorOf: new Map(),
+  };
+}
+
+/** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each text's cluster. */
+export function tfidfKMeans(
+  texts: readonly string[],
+  k: number,
+  rand: () => number,
+  iterations = 20,
+): number[] {
+  const tokens = texts.map((t) => t.toLowerCase().match(/[a-z][a-z0-9-]{2,}/g) ?? []);
+  const df = new Map<string, number>();
+  for (const ts of tokens) for (const w of new Set(ts)) df.set(w, (df.get(w) ?? 0) + 1);
+  const n = texts.length;
+  const vectors = tokens.map((ts) => {
+    const tf = new Map<string, number>();
+    for (const w of ts) tf.set(w, (tf.get(w) ?? 0) + 1);
+    const v = new Map<string, number>();
+    for (const [w, f] of tf) {
+      const d = df.get(w)!;
+      // Words in one document or in most of them tell no subjects apart.
+      if (d < 2 || d > n / 2) continue;
+      v.set(w, (1 + Math.log(f)) * Math.log(n / d));
+    }
+    const norm = Math.sqrt([...v.values()].reduce((a, x) => a + x * x, 0)) || 1;
+    for (const [w, x] of v) v.set(w, x / norm);
+    return v;
+  });
+  const sim = (v: Map<string, number>, c: Map<string, number>) => {
+    let s = 0;
+    for (const [w, x] of v) s += x * (c.get(w) ?? 0);
+    return s;
+  };
+  const centres: Map<string, number>[] = [new Map(vectors[Math.floor(rand() * n)])];
+  while (centres.length < Math.min(k, n)) {
+    const dist = vectors.map((v) => 1 - Math.max(...centres.map((c) => sim(v, c))));
+    const total = dist.reduce((a, x) => a + x, 0);
+    let r = rand() * total;
+    let i = 0;
+    for (; i < n - 1; i++) {
+      r -= dist[i]!;
+      if (r <= 0) break;
+    }
+    centres.push(new Map(vectors[i]));
+  }
+  let assign = vectors.map(() => 0);
+  for (let it = 0; it < iterations; it++) {
+    const next = vectors.map((v) => {
+      let best = 0;
+      let bestSim = -1;
+      centres.forEach((c, j) => {
+        const s = sim(v, c);
+        if (s > bestSim) {
+          bestSim = s;
+          best = j;
+        }
+      });
+      return best;
+    });
+    const changed = next.some((a, i) => a !== assign[i]);
+    assign = next;
+    centres.forEach((_, j) => {
+      const c = new Map<string, number>();
+      vectors.forEach((v, i) => {
+        if (assign[i] !== j) return;
+        for (const [w, x] of v) c.set(w, (c.get(w) ?? 0) + x);
+      });
+      const norm = Math.sqrt([...c.values()].reduce((a, x) => a + x * x, 0)) || 1;
+      for (const [w, x] of c) c.set(w, x / norm);
+      if (c.size > 0) centres[j] = c;
+    });
+    if (!changed && it > 0) break;
+  }
+  return assign;
+}
+
+export function buildPlantedBenchmark(
+  corpus: readonly CorpusDoc[],
+  qrels: Qrels,
+  settings: PlantedGapSettings = DEFAULT_PLANTED_SETTINGS,
+): PlantedBenchmark {
+  const rand = seededRandom(settings.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const docs = new Map(corpus.filter((d) => docContent(d) !== "").map((d) => [d.id, d]));
+  const home = homeChannels([...docs.values()], settings, rand);
+  const channels = home.channels;
+  const pools = home.people;
+  const start = Date.parse(settings.windowStart);
+  const span = settings.windowDays * 86_400_000;
+  const topicsOf = new Map<string, string[]>();
+  for (const [queryId, judgments] of [...qrels].sort(([a], [b]) =>
+    a.localeCompare(b, "en", { numeric: true }),
+  )) {
+    topicsOf.set(
+      queryId,
+      [...judgments]
+        .filter(([doc, grade]) => grade > 0 && docs.has(doc))
+        .map(([doc]) => doc)
+        .sort(),
+    );
+  }
+  const shuffled = shuffle([...topicsOf.keys()], rand);
+  const assigned = new Map<string, { channel: string; author: string }>();
+  const topics: PlantedTopic[] = [];
+
+  const eligible = (ids: readonly string[]) =>
+    ids.length >= 2 * settings.minDocsPerSide &&
+    ids.length <= settings.maxTopicDocs &&
+    ids.every((d) => !assigned.has(d));
+  const wanted: PlantedTopic["kind"][] = [
+    ...Array.from({ length: settings.plantedGaps }, () => "gap" as const),
+    "one_channel",
+    "shared_people",
+  ];
+  for (const queryId of shuffled) {
+    const kind = wanted[topics.length];
+    if (!kind) break;
+    const ids = topicsOf.get(queryId)!;
+    if (!eligible(ids)) continue;
+    const [a, b] = twoChannels(channels.length, rand);
+    const split = shuffle([...ids], rand);
+    const half = Math.ceil(split.length / 2);
+    if (kind === "one_channel") {
+      for (const d of split) assigned.set(d, { channel: channels[a]!, author: pick(pools[a]!) });
+      topics.push({ queryId, kind, channels: [channels[a]!], docIds: split });
+      continue;
+    }
+    const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
+    split.forEach((d, k) => {
+      const c = k < half ? a : b;
+      assigned.set(d, { channel: channels[c]!, author: kind === "gap" ? pick(pools[c]!) : pick(shared) });
+    });
+    topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
+  }
+  // Background: every other document in its subject's channel.
+  for (const id of [...docs.keys()].sort()) {
+    if (assigned.has(id)) continue;
+    const c = home.channelOf.get(id)!;
+    assigned.set(id, { channel: channels[c]!, author: home.authorOf.get(id) ?? pick(pools[c]!) });
+  }
+  const messages: IngestItem[] = [...docs.values()].map((doc) => {
+    const where = assigned.get(doc.id)!;
+    return {
+      external_id: doc.id,
+      channel: where.channel,
+      author: where.author,
+      content: docContent(doc),
+      timestamp: new Date(start + Math.floor(rand() * span)).toISOString(),
+    };
+  });
+  return { settings, messages, topics, window: { since: new Date(start), until: new Date(start + span) } };
+}
+
+function twoChannels(n: number, rand: () => number): [number, number] {
+  const a = Math.floor(rand() * n);
+  let b = Math.floor(rand() * (n - 1));
+  if (b >= a) b++;
+  return [a, b];
+}
+
+function shuffle<T>(xs: T[], rand: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+export interface ReportedGapVerdict {
+  readonly label: string;
+  readonly channels: readonly string[];
+  readonly messages: number;
+  /** The planted topic most of its messages come from, with that share. */
+  readonly topic: string | null;
+  readonly topicKind: PlantedTopic["kind"] | "background";
+  readonly share: number;
+  readonly correct: boolean;
+}
+
+export interface PlantedScore {
+  readonly planted: number;
+  readonly found: number;
+  readonly reported: number;
+  readonly correct: number;
+  readonly precision: number;
+  readonly recall: number;
+  readonly falseGaps: readonly ReportedGapVerdict[];
+  /** Controls a reported gap was mostly made of (should be empty). */
+  readonly controlsReported: readonly string[];
+  readonly verdicts: readonly ReportedGapVerdict[];
+}
+
+/**
+ * A reported gap finds a planted one when most (> half) of its messages are that topic's and it
+ * has a side in each of the topic's two channels. Anything else reported is a false gap.
+ */
+export function scorePlanted(
+  bench: PlantedBenchmark,
+  gaps: readonly CoordinationGap[],
+  externalIdOf: (messageId: number) => string | undefined,
+): PlantedScore {
+  const topicOfDoc = new Map<string, PlantedTopic>();
+  for (const t of bench.topics) for (const d of t.docIds) topicOfDoc.set(d, t);
+  const found = new Set<string>();
+  const verdicts: ReportedGapVerdict[] = gaps.map((g) => {
+    const counts = new Map<PlantedTopic, number>();
+    for (const id of g.messageIds) {
+      const t = topicOfDoc.get(externalIdOf(id) ?? "");
+      if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    const [topic, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
+    const share = count / Math.max(1, g.messageIds.length);
+    const channels = g.sides.flatMap((s) => s.conversations);
+    const correct = topic?.kind === "gap" && share > 0.5 && topic.channels.every((c) => channels.includes(c));
+    if (correct) found.add(topic.queryId);
+    return {
+      label: g.label,
+      channels,
+      messages: g.messageIds.length,
+      topic: topic?.queryId ?? null,
+      topicKind: topic && share > 0.5 ? topic.kind : "background",
+      share: Math.round(share * 100) / 100,
+      correct,
+    };
+  });
+  const planted = bench.topics.filter((t) => t.kind === "gap").length;
+  const correct = verdicts.filter((v) => v.correct).length;
+  return {
+    planted,
+    found: found.size,
+    reported: gaps.length,
+    correct,
+    precision: gaps.length === 0 ? 1 : correct / gaps.length,
+    recall: planted === 0 ? 1 : found.size / planted,
+    falseGaps: verdicts.filter((v) => !v.correct),
+    controlsReported: [
+      ...new Set(
+        verdicts
+          .filter((v) => v.topicKind === "one_channel" || v.topicKind === "shared_people")
+          .map((v) => v.topic!),
+      ),
+    ],
+    verdicts,
+  };
+}

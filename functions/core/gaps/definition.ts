@@ -1,0 +1,103 @@
+/**
+ * What a coordination gap is, written down. Within a time window: messages in at least
+ * `minConversations` conversations (channels) that are about one topic, found with the engine's own
+ * retrieval (nearest vectors in other conversations, BM25 more-like-this on shared rare terms),
+ * where the people of the sides overlap at most `maxParticipantOverlap` and no side references
+ * another (a mention of the other channel or of one of its people, or a link both sides share).
+ */
+export interface GapDefinition {
+  /** Window length when the caller gives no `since` (the schedule, `trisearch gaps`). */
+  readonly windowDays: number;
+  /** Conversations a topic must span (sides not talking to each other). */
+  readonly minConversations: number;
+  /** Messages on the topic a conversation needs to count as a side: one stray remark is not a discussion. */
+  readonly minMessagesPerSide: number;
+  /**
+   * Most shared people, as a share of the smaller side's people, for two sides to count as "not
+   * talking": 0.25 lets one shared person in a side of four or more through, never one of three or fewer.
+   */
+  readonly maxParticipantOverlap: number;
+  /**
+   * Cosine floor for two messages to be about the same topic. For all-MiniLM-L6-v2, paraphrases
+   * score 0.6-0.9 and messages on one narrow subject 0.45-0.7, while unrelated chat stays under 0.3.
+   */
+  readonly minSimilarity: number;
+  /**
+   * The floor is raised per window to Tukey's outlier fence of the cosines of random message pairs
+   * from different conversations, Q3 + k x IQR: in a window where everything is about one field
+   * (every message about aerodynamics, say) "similar" must mean an outlier against the window's
+   * background. Quartiles barely move when the window's real topics are in the sample (a
+   * quantile near the top would be made of them in a small window). 1.5 is Tukey's inner fence.
+   */
+  readonly backgroundFence: number;
+  /**
+   * How far below the similarity threshold a pair may be when BM25 more-like-this found it: shared
+   * rare terms are independent evidence of a shared topic, so they need less meaning-evidence.
+   */
+  readonly lexicalAllowance: number;
+  /** Nearest messages in other conversations asked for per message, on each leg. */
+  readonly neighbours: number;
+  /** Representative messages shown per side. */
+  readonly representatives: number;
+  /** Distinctive terms in a gap's label. */
+  readonly labelTerms: number;
+  /** What counts as one side referencing another. */
+  readonly crossReference: {
+    readonly channelMention: boolean;
+    readonly participantMention: boolean;
+    readonly sharedLink: boolean;
+  };
+}
+
+export const DEFAULT_GAP_DEFINITION: GapDefinition = {
+  windowDays: 7,
+  minConversations: 2,
+  minMessagesPerSide: 2,
+  maxParticipantOverlap: 0.25,
+  minSimilarity: 0.5,
+  backgroundFence: 1.5,
+  lexicalAllowance: 0.05,
+  neighbours: 10,
+  representatives: 3,
+  labelTerms: 4,
+  crossReference: { channelMention: true, participantMention: true, sharedLink: true },
+};
+
+/** Shared people over the smaller side's people (0 when either side has nobody). */
+export function participantOverlap(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  const smaller = Math.min(a.size, b.size);
+  if (smaller === 0) return 0;
+  let shared = 0;
+  for (const p of a) if (b.has(p)) shared++;
+  return shared / smaller;
+}
+
+/**
+ * A gap's score and its parts, so a reader sees why it ranks where it does:
+ * similarity x (1 - participant overlap) x size factor, where the size factor m / (m + 4) is half
+ * at 4 messages and approaches 1 for large discussions.
+ */
+export interface GapScore {
+  readonly value: number;
+  /** Mean cosine of the retrieved pairs that join the sides. */
+  readonly similarity: number;
+  /** Largest overlap between two sides that do not talk (participantOverlap). */
+  readonly participantOverlap: number;
+  readonly messages: number;
+  readonly sizeFactor: number;
+}
+
+export function gapScore(similarity: number, overlap: number, messages: number): GapScore {
+  const sizeFactor = messages / (messages + 4);
+  return {
+    value: round(similarity * (1 - overlap) * sizeFactor),
+    similarity: round(similarity),
+    participantOverlap: round(overlap),
+    messages,
+    sizeFactor: round(sizeFactor),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

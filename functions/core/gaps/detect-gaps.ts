@@ -1,0 +1,487 @@
+import type { LegHit } from "../model";
+import { candidateCount, DEFAULT_FILTERED_SEARCH } from "../search/filtered-vector-search";
+import { type SideProfile, sidesReference } from "./cross-reference";
+import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
+import type { CoordinationGap, GapMessage, GapSide } from "./gap";
+import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
+import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
+
+export interface DetectGapsOptions {
+  readonly window: GapWindow;
+  /** Report only gaps with a side in one of these conversations (all are still read: a gap needs both sides). */
+  readonly channels?: readonly string[];
+  readonly limit?: number;
+  readonly definition?: GapDefinition;
+  /** Query vectors per nearest-neighbour round trip. */
+  readonly vectorBatch?: number;
+  /** More-like-this queries per round trip. */
+  readonly keywordBatch?: number;
+  /** Round trips in flight per leg. */
+  readonly concurrency?: number;
+  /** Seed for the background-similarity sample (the result is deterministic for a window). */
+  readonly seed?: number;
+  readonly onProgress?: (phase: string, done: number, total: number) => void;
+}
+
+export interface GapDetectionStats {
+  readonly messages: number;
+  readonly withVectors: number;
+  readonly conversations: number;
+  /** The similarity threshold used: max(definition floor, the window's background fence). */
+  readonly threshold: { readonly floor: number; readonly background: number; readonly used: number };
+  /** Seeds answered by the unfiltered batch (nearestMany), and by the semantic leg's filter paths. */
+  readonly vectorSeeds: number;
+  readonly filteredQueries: number;
+  readonly keywordQueries: number;
+  readonly pairs: { readonly semantic: number; readonly lexical: number; readonly both: number };
+  readonly topics: number;
+  readonly rejected: { readonly fewerThanMinConversations: number; readonly sidesTalk: number };
+  readonly gaps: number;
+  readonly timingsMs: Record<"read" | "vectors" | "semantic" | "keyword" | "cluster" | "total", number>;
+}
+
+export interface GapDetectionResult {
+  readonly window: GapWindow;
+  readonly gaps: CoordinationGap[];
+  readonly stats: GapDetectionStats;
+}
+
+const BACKGROUND_SAMPLE = 20_000;
+
+/**
+ * Coordination gaps in one window (definition.ts says what one is). Bounded by the window: it reads
+ * the window's messages and their vectors once, then per message asks each leg for its nearest
+ * messages in other conversations, clusters the pairs into topics and keeps the topics whose sides
+ * neither share people nor reference each other.
+ */
+export async function detectGaps(
+  ports: GapDetectionPorts,
+  opts: DetectGapsOptions,
+): Promise<GapDetectionResult> {
+  const def = opts.definition ?? DEFAULT_GAP_DEFINITION;
+  const started = performance.now();
+  const timings = { read: 0, vectors: 0, semantic: 0, keyword: 0, cluster: 0, total: 0 };
+  const lap = (key: keyof typeof timings, since: number) => {
+    timings[key] = Math.round(performance.now() - since);
+    return performance.now();
+  };
+  let t = performance.now();
+  const messages = await ports.messages.windowMessages(opts.window);
+  t = lap("read", t);
+  const vectorMap =
+    messages.length > 0 ? await ports.vectors.vectorsOf(messages.map((m) => m.id)) : new Map();
+  t = lap("vectors", t);
+
+  const n = messages.length;
+  const index = new Map<number, number>();
+  messages.forEach((m, i) => {
+    index.set(m.id, i);
+  });
+  const vectors: (Float32Array | undefined)[] = messages.map((m) => vectorMap.get(m.id));
+  vectorMap.clear();
+  const norms = vectors.map((v) => (v ? Math.sqrt(dot(v, v)) : 0));
+  const cosine = (i: number, j: number) => {
+    const d = norms[i]! * norms[j]!;
+    return d > 0 ? dot(vectors[i]!, vectors[j]!) / d : 0;
+  };
+  const seedsByChannel = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    if (!vectors[i]) continue;
+    const ch = messages[i]!.channel;
+    const list = seedsByChannel.get(ch) ?? [];
+    list.push(i);
+    seedsByChannel.set(ch, list);
+  }
+  const withVectors = [...seedsByChannel.values()].reduce((a, s) => a + s.length, 0);
+  const background = backgroundFence(messages, vectors, cosine, def.backgroundFence, opts.seed ?? 1);
+  const threshold = Math.max(def.minSimilarity, background);
+  const lexicalThreshold = threshold - def.lexicalAllowance;
+
+  // Pairs of messages in different conversations: key i * n + j (i < j) -> cosine, and which leg found them.
+  const pairs = new Map<number, { sim: number; legs: number }>();
+  const SEMANTIC = 1;
+  const LEXICAL = 2;
+  const addPair = (i: number, j: number, leg: number, floor: number) => {
+    if (i === j || !vectors[j] || messages[i]!.channel === messages[j]!.channel) return;
+    const key = i < j ? i * n + j : j * n + i;
+    const seen = pairs.get(key);
+    if (seen) {
+      seen.legs |= leg;
+      return;
+    }
+    const sim = cosine(i, j);
+    if (sim >= floor) pairs.set(key, { sim, legs: leg });
+  };
+  const inWindow = (hit: LegHit) => index.get(hit.messageId);
+
+  const stats = { vectorSeeds: 0, filteredQueries: 0, keywordQueries: 0 };
+  const channels = [...seedsByChannel.keys()];
+  const concurrency = opts.concurrency ?? 2;
+
+  if (channels.length >= def.minConversations) {
+    // Semantic leg: nearest vectors in other conversations. The unfiltered batch answers a seed when
+    // enough of its candidates are elsewhere or the candidates fall below the threshold (nothing
+    // nearer can be missing); other seeds go through the semantic leg's filter paths.
+    const collectionSize = await ports.vectors.count();
+    const vectorBatch = opts.vectorBatch ?? 64;
+    let done = 0;
+    for (const [channel, seeds] of seedsByChannel) {
+      const others = channels.filter((c) => c !== channel);
+      const share = collectionSize > 0 ? (withVectors - seeds.length) / collectionSize : undefined;
+      const k = candidateCount(def.neighbours, share, DEFAULT_FILTERED_SEARCH);
+      const unsettled: number[] = [];
+      if (k === null) unsettled.push(...seeds);
+      else {
+        await inPool(chunks(seeds, vectorBatch), concurrency, async (batch) => {
+          const answers = await ports.vectors.nearestMany(
+            batch.map((i) => vectors[i]!),
+            k,
+          );
+          batch.forEach((seed, b) => {
+            const hits = answers[b] ?? [];
+            let kept = 0;
+            for (const hit of hits) {
+              const j = inWindow(hit);
+              if (j === undefined || messages[j]!.channel === channel) continue;
+              addPair(seed, j, SEMANTIC, threshold);
+              if (++kept >= def.neighbours) break;
+            }
+            const last = hits[hits.length - 1];
+            if (kept < def.neighbours && hits.length >= k && last && last.score >= threshold)
+              unsettled.push(seed);
+          });
+          stats.vectorSeeds += batch.length;
+          done += batch.length;
+          opts.onProgress?.("semantic", done, withVectors);
+        });
+      }
+      const filters = { channels: others, from: opts.window.since, to: opts.window.until };
+      await inPool(unsettled, concurrency, async (seed) => {
+        const hits = await ports.semantic.query(Array.from(vectors[seed]!), filters, def.neighbours);
+        stats.filteredQueries++;
+        for (const hit of hits) {
+          const j = inWindow(hit);
+          if (j !== undefined) addPair(seed, j, SEMANTIC, threshold);
+        }
+      });
+    }
+    t = lap("semantic", t);
+
+    // BM25 leg: messages elsewhere that share this message's rare terms (more-like-this).
+    const keywordBatch = opts.keywordBatch ?? 50;
+    const seeds = channels.flatMap((c) => seedsByChannel.get(c)!);
+    done = 0;
+    await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {
+      const queries: MoreLikeThisQuery[] = batch.map((i) => ({
+        like: [messages[i]!.id],
+        excludeChannels: [messages[i]!.channel],
+        window: opts.window,
+        size: def.neighbours,
+      }));
+      const answers = await ports.keyword.moreLikeThis(queries);
+      stats.keywordQueries += batch.length;
+      batch.forEach((seed, b) => {
+        for (const hit of answers[b] ?? []) {
+          const j = inWindow(hit);
+          if (j !== undefined) addPair(seed, j, LEXICAL, lexicalThreshold);
+        }
+      });
+      done += batch.length;
+      opts.onProgress?.("keyword", done, seeds.length);
+    });
+    t = lap("keyword", t);
+  }
+
+  // Topics: pairs strongest first (average linkage). Two groups merge when the mean cosine over all
+  // their cross pairs reaches the threshold: with unit vectors that is sumA . sumB / (|A| |B|), so a
+  // big group cannot drift into "similar to everything" the way its centre's direction can.
+  const order = [...pairs.entries()].sort((a, b) => b[1].sim - a[1].sim || a[0] - b[0]);
+  const parent = new Int32Array(n).map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!;
+      i = parent[i]!;
+    }
+    return i;
+  };
+  const sizes = new Int32Array(n).fill(1);
+  const sums = new Map<number, Float64Array>();
+  const sumOf = (root: number) => {
+    let s = sums.get(root);
+    if (!s) {
+      s = Float64Array.from(vectors[root]!, (x) => x / (norms[root] || 1));
+      sums.set(root, s);
+    }
+    return s;
+  };
+  for (const [key, { sim, legs }] of order) {
+    const i = Math.floor(key / n);
+    const j = key % n;
+    const ri = find(i);
+    const rj = find(j);
+    if (ri === rj) continue;
+    const floor = legs & SEMANTIC ? threshold : lexicalThreshold;
+    const si = sumOf(ri);
+    const sj = sumOf(rj);
+    if (sim < floor || dot(si, sj) / (sizes[ri]! * sizes[rj]!) < floor) continue;
+    for (let d = 0; d < si.length; d++) si[d]! += sj[d]!;
+    parent[rj] = ri;
+    sizes[ri]! += sizes[rj]!;
+    sums.delete(rj);
+  }
+  const members = new Map<number, Set<number>>();
+  for (const key of pairs.keys()) {
+    for (const i of [Math.floor(key / n), key % n]) {
+      const r = find(i);
+      const set = members.get(r) ?? new Set<number>();
+      set.add(i);
+      members.set(r, set);
+    }
+  }
+
+  const threads = new Map<string, number[]>();
+  messages.forEach((m, i) => {
+    if (m.threadId === null) return;
+    const key = `${m.channel}\u0000${m.threadId}`;
+    const list = threads.get(key);
+    if (list) list.push(i);
+    else threads.set(key, [i]);
+  });
+  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0 };
+  const found: { sides: number[][]; overlap: number }[] = [];
+  for (const list of members.values()) {
+    const byChannel = new Map<string, number[]>();
+    for (const i of [...list].sort((a, b) => a - b)) {
+      const ch = messages[i]!.channel;
+      const side = byChannel.get(ch);
+      if (side) side.push(i);
+      else byChannel.set(ch, [i]);
+    }
+    const channelSides = [...byChannel.values()].filter((s) => s.length >= def.minMessagesPerSide);
+    if (channelSides.length < def.minConversations) {
+      rejected.fewerThanMinConversations++;
+      continue;
+    }
+    // Sides that share people or reference each other talk: they are one side of the gap.
+    const profiles = channelSides.map((s) => profile(s, messages, threads));
+    const talk = channelSides.map((_, i) => i);
+    const top = (i: number): number => (talk[i] === i ? i : top(talk[i]!));
+    for (let a = 0; a < profiles.length; a++) {
+      for (let b = a + 1; b < profiles.length; b++) {
+        const pa = profiles[a]!;
+        const pb = profiles[b]!;
+        const talking =
+          participantOverlap(pa.people, pb.people) > def.maxParticipantOverlap ||
+          sidesReference(pa, pb, def.crossReference) !== null;
+        if (talking) talk[top(b)] = top(a);
+      }
+    }
+    const groups = new Map<number, number[]>();
+    channelSides.forEach((s, i) => {
+      groups.set(top(i), [...(groups.get(top(i)) ?? []), ...s]);
+    });
+    if (groups.size < def.minConversations) {
+      rejected.sidesTalk++;
+      continue;
+    }
+    const sides = [...groups.values()];
+    const people = sides.map((s) => new Set(s.map((i) => messages[i]!.author)));
+    let overlap = 0;
+    for (let a = 0; a < people.length; a++)
+      for (let b = a + 1; b < people.length; b++)
+        overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
+    found.push({ sides, overlap });
+  }
+
+  let df: Map<string, number> | undefined;
+  let words: Set<string>[] | undefined;
+  const gaps: CoordinationGap[] = [];
+  for (const { sides, overlap } of found) {
+    words ??= messages.map((m) => labelWords(m.content));
+    df ??= documentFrequencies(words);
+    const sideOf = new Map<number, number>();
+    sides.forEach((s, k) => {
+      for (const i of s) sideOf.set(i, k);
+    });
+    // Similarity: the mean cosine of the retrieved pairs that join different sides.
+    let simSum = 0;
+    let simCount = 0;
+    for (const [key, { sim }] of pairs) {
+      const a = sideOf.get(Math.floor(key / n));
+      const b = sideOf.get(key % n);
+      if (a !== undefined && b !== undefined && a !== b) {
+        simSum += sim;
+        simCount++;
+      }
+    }
+    const all = sides.flat();
+    const centre = new Float64Array(vectors[all[0]!]!.length);
+    for (const i of all) {
+      const v = vectors[i]!;
+      for (let d = 0; d < centre.length; d++) centre[d]! += v[d]! / (norms[i] || 1);
+    }
+    const gapSides: GapSide[] = sides
+      .map((s) => ({
+        conversations: [...new Set(s.map((i) => messages[i]!.channel))].sort(),
+        people: [...new Set(s.map((i) => messages[i]!.author))].sort(),
+        messageCount: s.length,
+        representatives: [...s]
+          .sort((a, b) => cosineOf(centre, vectors[b]!) - cosineOf(centre, vectors[a]!) || a - b)
+          .slice(0, def.representatives)
+          .map((i) => toGapMessage(messages[i]!)),
+      }))
+      .sort(
+        (a, b) => b.messageCount - a.messageCount || a.conversations[0]!.localeCompare(b.conversations[0]!),
+      );
+    const times = all.map((i) => messages[i]!.timestamp.getTime());
+    const terms = distinctiveTerms(
+      sides.map((s) => s.map((i) => words![i]!)),
+      df,
+      n,
+      def.labelTerms,
+    );
+    const ids = sides.flatMap((s) => s.map((i) => messages[i]!.id));
+    gaps.push({
+      key: `${Math.min(...ids)}:${gapSides
+        .flatMap((s) => s.conversations)
+        .sort()
+        .join(",")}`,
+      label:
+        terms.length > 0 ? terms.join(" ") : (gapSides[0]!.representatives[0]?.content.slice(0, 60) ?? ""),
+      terms,
+      sides: gapSides,
+      firstAt: new Date(Math.min(...times)),
+      lastAt: new Date(Math.max(...times)),
+      score: gapScore(simCount > 0 ? simSum / simCount : 0, overlap, all.length),
+      messageIds: ids,
+    });
+  }
+  const wanted = opts.channels?.length ? new Set(opts.channels) : undefined;
+  const shown = gaps
+    .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
+    .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
+    .slice(0, opts.limit ?? Number.POSITIVE_INFINITY);
+  lap("cluster", t);
+  timings.total = Math.round(performance.now() - started);
+
+  let semanticPairs = 0;
+  let lexicalPairs = 0;
+  let both = 0;
+  for (const { legs } of pairs.values()) {
+    if (legs === (SEMANTIC | LEXICAL)) both++;
+    else if (legs === SEMANTIC) semanticPairs++;
+    else lexicalPairs++;
+  }
+  return {
+    window: opts.window,
+    gaps: shown,
+    stats: {
+      messages: n,
+      withVectors,
+      conversations: channels.length,
+      threshold: { floor: def.minSimilarity, background: round3(background), used: round3(threshold) },
+      ...stats,
+      pairs: { semantic: semanticPairs, lexical: lexicalPairs, both },
+      topics: members.size,
+      rejected,
+      gaps: shown.length,
+      timingsMs: timings,
+    },
+  };
+}
+
+function toGapMessage(m: WindowMessage): GapMessage {
+  return {
+    messageId: m.id,
+    channel: m.channel,
+    author: m.author,
+    content: m.content,
+    timestamp: m.timestamp,
+    permalink: m.permalink,
+  };
+}
+
+function profile(
+  side: readonly number[],
+  messages: readonly WindowMessage[],
+  threads: Map<string, number[]>,
+): SideProfile {
+  const all = new Set(side);
+  for (const i of side) {
+    const m = messages[i]!;
+    if (m.threadId !== null) for (const j of threads.get(`${m.channel}\u0000${m.threadId}`) ?? []) all.add(j);
+  }
+  return {
+    channels: new Set(side.map((i) => messages[i]!.channel)),
+    people: new Set(side.map((i) => messages[i]!.author)),
+    messages: [...all].map((i) => messages[i]!),
+  };
+}
+
+/**
+ * Tukey's fence Q3 + k x IQR of the cosines between random pairs of messages in different
+ * conversations (a seeded sample), or -1 when there are no such pairs.
+ */
+export function backgroundFence(
+  messages: readonly WindowMessage[],
+  vectors: readonly (Float32Array | undefined)[],
+  cosine: (i: number, j: number) => number,
+  k: number,
+  seed: number,
+): number {
+  const usable = vectors.flatMap((v, i) => (v ? [i] : []));
+  if (usable.length < 2) return -1;
+  const rand = seededRandom(seed);
+  const sims: number[] = [];
+  for (let tries = 0; sims.length < BACKGROUND_SAMPLE && tries < BACKGROUND_SAMPLE * 4; tries++) {
+    const i = usable[Math.floor(rand() * usable.length)]!;
+    const j = usable[Math.floor(rand() * usable.length)]!;
+    if (messages[i]!.channel !== messages[j]!.channel) sims.push(cosine(i, j));
+  }
+  if (sims.length === 0) return -1;
+  sims.sort((a, b) => a - b);
+  const q = (p: number) => sims[Math.min(sims.length - 1, Math.floor(p * sims.length))]!;
+  return q(0.75) + k * (q(0.75) - q(0.25));
+}
+
+/** A small deterministic generator (mulberry32): the same window gives the same sample. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+function cosineOf(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const d = Math.sqrt(dot(a, a) * dot(b, b));
+  return d > 0 ? dot(a, b) / d : 0;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Runs `work` over items with at most `n` in flight. */
+async function inPool<T>(items: readonly T[], n: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, n), items.length) }, worker));
+}

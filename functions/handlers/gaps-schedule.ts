@@ -1,0 +1,20 @@
+import middy from "@middy/core";
+import { computeAndStoreGaps } from "../core/gaps/compute-gaps";
+import { container } from "../shared/container";
+import { gapDefinition, gapDetectionPorts, gapStore } from "../shared/gaps";
+import { logger } from "../shared/logger";
+
+/** Scheduled (EventBridge rule, the local runtime's timer): the window's gaps into PostgreSQL for GET /gaps. */
+export const handler = middy(async () => {
+  const c = container();
+  const result = await computeAndStoreGaps(await gapDetectionPorts(c), gapStore(c), {
+    definition: gapDefinition(c.config),
+  });
+  logger.info("coordination gaps computed", {
+    runId: result.runId,
+    gaps: result.gaps.length,
+    messages: result.stats.messages,
+    totalMs: result.stats.timingsMs.total,
+  });
+  return { runId: result.runId, gaps: result.gaps.length, stats: result.stats };
+});

@@ -1,0 +1,73 @@
+import { PgGapStore } from "../adapters/postgres/pg-gap-store";
+import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../core/gaps/definition";
+import type { CoordinationGap } from "../core/gaps/gap";
+import type { GapDetectionPorts } from "../core/gaps/ports";
+import { filteredVectorSearch } from "../core/search/filtered-vector-search";
+import { pgPool } from "./clients";
+import type { Config } from "./config";
+import type { Container } from "./container";
+import { activeVectorIndex } from "./vector-collections";
+
+/** The gap definition with the configured numbers (GAPS_* settings). */
+export function gapDefinition(cfg: Config): GapDefinition {
+  return {
+    ...DEFAULT_GAP_DEFINITION,
+    windowDays: cfg.GAPS_WINDOW_DAYS,
+    minConversations: cfg.GAPS_MIN_CONVERSATIONS,
+    minMessagesPerSide: cfg.GAPS_MIN_MESSAGES_PER_SIDE,
+    maxParticipantOverlap: cfg.GAPS_MAX_PARTICIPANT_OVERLAP,
+    minSimilarity: cfg.GAPS_MIN_SIMILARITY,
+    backgroundFence: cfg.GAPS_BACKGROUND_FENCE,
+  };
+}
+
+export function gapStore(c: Container): PgGapStore {
+  return new PgGapStore(pgPool(c.config));
+}
+
+/**
+ * Gap detection's ports: the window from PostgreSQL, vectors from the collection search reads,
+ * the semantic leg's filter paths, and OpenSearch's more-like-this.
+ */
+export async function gapDetectionPorts(c: Container): Promise<GapDetectionPorts> {
+  const { index } = await activeVectorIndex(c);
+  return {
+    messages: gapStore(c),
+    vectors: index,
+    semantic: filteredVectorSearch(index, c.messageFilter),
+    keyword: c.keywordIndex(),
+  };
+}
+
+/** A gap as the API and `trisearch gaps --json` show it. */
+export function gapJson(g: CoordinationGap) {
+  return {
+    key: g.key,
+    label: g.label,
+    terms: g.terms,
+    first_at: g.firstAt.toISOString(),
+    last_at: g.lastAt.toISOString(),
+    score: {
+      value: g.score.value,
+      similarity: g.score.similarity,
+      participant_overlap: g.score.participantOverlap,
+      messages: g.score.messages,
+      size_factor: g.score.sizeFactor,
+      formula:
+        "similarity x (1 - participant_overlap) x size_factor, size_factor = messages / (messages + 4)",
+    },
+    sides: g.sides.map((s) => ({
+      conversations: s.conversations,
+      people: s.people,
+      message_count: s.messageCount,
+      representatives: s.representatives.map((m) => ({
+        message_id: m.messageId,
+        channel: m.channel,
+        author: m.author,
+        content: m.content,
+        timestamp: m.timestamp.toISOString(),
+        permalink: m.permalink,
+      })),
+    })),
+  };
+}

@@ -1,0 +1,136 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inSync, storeCounts } from "../../cli/commands/verify";
+import { createContainer } from "../../functions/shared/container";
+import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
+import { startTestApp, type TestApp } from "../helpers/local-app";
+import { waitUntil } from "../helpers/wait";
+
+interface GapBody {
+  label: string;
+  first_at: string;
+  last_at: string;
+  score: {
+    value: number;
+    similarity: number;
+    participant_overlap: number;
+    messages: number;
+    size_factor: number;
+  };
+  sides: {
+    conversations: string[];
+    people: string[];
+    message_count: number;
+    representatives: { content: string; author: string }[];
+  }[];
+}
+interface GapsBody {
+  computed_at: string | null;
+  window: { since: string; until: string } | null;
+  gaps: GapBody[];
+}
+
+const channelsOf = (g: GapBody) => g.sides.flatMap((s) => s.conversations).sort();
+const isOAuthGap = (g: GapBody) => channelsOf(g).join() === "#auth-team,#mobile";
+const isStripeTopic = (g: GapBody) =>
+  g.sides.some((s) => s.representatives.some((m) => /stripe webhook/i.test(m.content)));
+
+describe("coordination gaps on the demo set (real local stack)", () => {
+  let t: TestApp;
+  const gaps = async (qs = "") => {
+    const res = await t.api("GET", `/gaps${qs}`);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as GapsBody;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp("gaps");
+    const res = await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES });
+    expect(res.status).toBe(202);
+    await waitUntil(
+      "demo set indexed",
+      async () => {
+        const c = await storeCounts(createContainer(t.config));
+        return inSync(c) && c.postgres === DEMO_MESSAGES.length;
+      },
+      { timeoutMs: 120_000 },
+    );
+  }, 180_000);
+  afterAll(async () => t?.close());
+
+  it("answers an empty list before the first computation", async () => {
+    expect(await gaps()).toEqual({ computed_at: null, window: null, gaps: [] });
+  });
+
+  it("the schedule computes the OAuth/login gap between #auth-team and #mobile, not the shared Stripe work", async () => {
+    const run = (await t.app.schedules.gaps.runOnce()) as { runId: number; gaps: number };
+    expect(run.gaps).toBeGreaterThan(0);
+    const body = await gaps();
+    expect(body.computed_at).not.toBeNull();
+    // The window is the 7 days up to the newest demo message.
+    const newest = Math.max(...DEMO_MESSAGES.map((m) => Date.parse(m.timestamp)));
+    expect(Date.parse(body.window!.until)).toBe(newest + 1);
+    expect(Date.parse(body.window!.until) - Date.parse(body.window!.since)).toBe(7 * 86_400_000);
+
+    const oauth = body.gaps.find(isOAuthGap);
+    expect(oauth, JSON.stringify(body.gaps.map((g) => [g.label, channelsOf(g)]))).toBeDefined();
+    const [auth, mobile] = ["#auth-team", "#mobile"].map(
+      (c) => oauth!.sides.find((s) => s.conversations.includes(c))!,
+    );
+    expect(auth!.people).toEqual(["bob@company.com", "charlie@company.com"]);
+    expect(mobile!.people).toEqual(["frank@company.com", "grace@company.com"]);
+    expect(oauth!.label).toMatch(/refresh|token|invalid_grant|login/);
+    expect(oauth!.score.participant_overlap).toBe(0);
+    expect(oauth!.score.value).toBeGreaterThan(0);
+    expect(body.gaps.some(isStripeTopic)).toBe(false);
+  });
+
+  it("filters by channel, time and limit", async () => {
+    expect((await gaps("?channel=%23mobile")).gaps.some(isOAuthGap)).toBe(true);
+    expect((await gaps("?channel=%23billing,%23platform")).gaps.some(isOAuthGap)).toBe(false);
+    expect((await gaps("?until=2025-12-02")).gaps).toEqual([]);
+    expect((await gaps("?since=1d")).gaps.some(isOAuthGap)).toBe(true);
+    expect((await gaps("?limit=1")).gaps.length).toBeLessThanOrEqual(1);
+  });
+
+  it.each([
+    ["?limit=0", "limit"],
+    ["?limit=many", "limit"],
+    ["?since=yesterday", "since"],
+    ["?until=2025-13-01", "until"],
+    ["?since=2025-12-10&until=2025-12-01", "since"],
+  ])("GET /gaps%s is a 400 naming %s", async (qs, field) => {
+    const res = await t.api("GET", `/gaps${qs}`);
+    expect(res.status).toBe(400);
+    const body = res.body as { error: { code: string; details: { path: string }[] } };
+    expect(body.error.code).toBe("validation_error");
+    expect(body.error.details.map((d) => d.path)).toEqual([field]);
+  });
+
+  it("`trisearch gaps` prints the OAuth gap in its table", async () => {
+    const cfg = t.config;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", "gaps"],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: cfg.DATABASE_URL,
+          OPENSEARCH_INDEX: cfg.OPENSEARCH_INDEX,
+          CHROMA_COLLECTION: cfg.CHROMA_COLLECTION,
+          QUEUE_PREFIX: cfg.QUEUE_PREFIX,
+          LOG_LEVEL: "SILENT",
+        },
+        timeout: 120_000,
+      },
+    );
+    expect(stdout).toMatch(/coordination gap\(s\)/);
+    const row = stdout
+      .split("\n")
+      .find((l) => /#auth-team \(2\) \| #mobile \(2\)|#mobile \(2\) \| #auth-team \(2\)/.test(l));
+    expect(row, stdout).toBeDefined();
+    expect(stdout).toContain("frank@company.com, grace@company.com");
+    expect(stdout).not.toMatch(/Stripe webhook/);
+  }, 150_000);
+});

@@ -1,0 +1,254 @@
+import { describe, expect, it } from "vitest";
+import { resolveWindow } from "../../../functions/core/gaps/compute-gaps";
+import {
+  DEFAULT_GAP_DEFINITION,
+  gapScore,
+  participantOverlap,
+} from "../../../functions/core/gaps/definition";
+import { detectGaps, seededRandom } from "../../../functions/core/gaps/detect-gaps";
+import { MemoryGapPorts } from "../../helpers/memory-ports";
+
+const DIM = 64;
+const window = { since: new Date("2026-01-01T00:00:00Z"), until: new Date("2026-01-08T00:00:00Z") };
+const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 0, 1 + day, hour));
+
+/** A unit vector near `axis` (noise keeps each message distinct), or a random one (axis -1). */
+function vector(rand: () => number, axis: number, noise = 0.05): number[] {
+  const v = Array.from({ length: DIM }, () => (rand() - 0.5) * 2 * (axis < 0 ? 1 : noise));
+  if (axis >= 0) v[axis]! += 1;
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+/**
+ * #auth and #mobile discuss OAuth login (topic axis 0) with disjoint people; 40 background messages
+ * in four channels point anywhere.
+ */
+function workspace(opts: { mobileAuthors?: string[]; mobileText?: string[]; background?: number } = {}) {
+  const rand = seededRandom(7);
+  const ports = new MemoryGapPorts();
+  let id = 1;
+  const auth = [
+    "OAuth token refresh fails after login redirect",
+    "Planning the OAuth login redirect change for the refresh token",
+    "OAuth refresh token rotation breaks the login redirect",
+  ];
+  const mobile = opts.mobileText ?? [
+    "Mobile login loops: the refresh token from OAuth expires",
+    "Users stuck in a login redirect loop, OAuth refresh token invalid",
+    "Debugging the OAuth refresh token on the mobile login screen",
+  ];
+  auth.forEach((content, i) => {
+    ports.add({
+      id: id++,
+      channel: "#auth",
+      author: ["carol@x.com", "alice@x.com"][i % 2]!,
+      content,
+      timestamp: at(1, i),
+      vector: vector(rand, 0),
+    });
+  });
+  const mobileAuthors = opts.mobileAuthors ?? ["frank@x.com", "grace@x.com"];
+  mobile.forEach((content, i) => {
+    ports.add({
+      id: id++,
+      channel: "#mobile",
+      author: mobileAuthors[i % mobileAuthors.length]!,
+      content,
+      timestamp: at(2, i),
+      vector: vector(rand, 0),
+    });
+  });
+  for (let i = 0; i < (opts.background ?? 40); i++) {
+    ports.add({
+      id: id++,
+      channel: ["#auth", "#mobile", "#platform", "#billing"][i % 4]!,
+      author: `person${i % 9}@x.com`,
+      content: `background note ${i} about item${i}`,
+      timestamp: at(i % 7, i % 24),
+      vector: vector(rand, -1),
+    });
+  }
+  return ports;
+}
+
+describe("detectGaps", () => {
+  it("reports one topic discussed in two channels by disjoint people, with sides, label and score parts", async () => {
+    const ports = workspace();
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(gaps).toHaveLength(1);
+    const gap = gaps[0]!;
+    expect(gap.sides.map((s) => s.conversations)).toEqual([["#auth"], ["#mobile"]]);
+    expect(gap.sides[0]!.people).toEqual(["alice@x.com", "carol@x.com"]);
+    expect(gap.sides[1]!.people).toEqual(["frank@x.com", "grace@x.com"]);
+    expect(gap.sides.map((s) => s.messageCount)).toEqual([3, 3]);
+    expect(gap.sides[0]!.representatives).toHaveLength(3);
+    expect([...gap.messageIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(gap.terms).toEqual(expect.arrayContaining(["oauth", "refresh", "token", "login"]));
+    expect(gap.firstAt).toEqual(at(1, 0));
+    expect(gap.lastAt).toEqual(at(2, 2));
+    expect(gap.score.participantOverlap).toBe(0);
+    expect(gap.score.messages).toBe(6);
+    expect(gap.score.similarity).toBeGreaterThan(0.8);
+    expect(gap.score.value).toBeCloseTo(gap.score.similarity * gap.score.sizeFactor, 2);
+    expect(stats.messages).toBe(46);
+    expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.background));
+  });
+
+  it("does not report the topic when the sides share people", async () => {
+    const ports = workspace({ mobileAuthors: ["carol@x.com", "alice@x.com"] });
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(gaps).toEqual([]);
+    expect(stats.rejected.sidesTalk).toBe(1);
+  });
+
+  it.each([
+    ["a mention of the other channel", "Same OAuth refresh token login redirect issue as in #auth"],
+    ["a mention of one of its people", "OAuth refresh token login redirect: asking @carol about it"],
+  ])("does not report the topic when one side references the other: %s", async (_, text) => {
+    const ports = workspace({
+      mobileText: [
+        "Mobile login loops: the refresh token from OAuth expires",
+        "Users stuck in a login redirect loop, OAuth refresh token invalid",
+        text,
+      ],
+    });
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(gaps).toEqual([]);
+    expect(stats.rejected.sidesTalk).toBe(1);
+  });
+
+  it("does not report the topic when both sides share a link", async () => {
+    const ports = workspace();
+    ports.rows[0] = {
+      ...ports.rows[0]!,
+      content: `${ports.rows[0]!.content} https://issues.example.com/AUTH-12`,
+    };
+    ports.rows[3] = {
+      ...ports.rows[3]!,
+      content: `${ports.rows[3]!.content} (https://issues.example.com/AUTH-12).`,
+    };
+    const { gaps } = await detectGaps(ports, { window });
+    expect(gaps).toEqual([]);
+  });
+
+  it("needs minMessagesPerSide messages on a side and minConversations sides", async () => {
+    const ports = workspace();
+    const { gaps } = await detectGaps(ports, {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, minMessagesPerSide: 4 },
+    });
+    expect(gaps).toEqual([]);
+    const three = await detectGaps(ports, {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, minConversations: 3 },
+    });
+    expect(three.gaps).toEqual([]);
+    expect(three.stats.rejected.fewerThanMinConversations).toBeGreaterThan(0);
+  });
+
+  it("reads only the window: the topic's messages outside it are not seen", async () => {
+    const ports = workspace();
+    const { gaps, stats } = await detectGaps(ports, { window: { since: at(2), until: at(8) } });
+    expect(gaps).toEqual([]);
+    expect(stats.messages).toBe(ports.rows.filter((m) => m.timestamp >= at(2)).length);
+  });
+
+  it("keeps gaps with a side in the requested channels only, and applies the limit", async () => {
+    const ports = workspace();
+    expect((await detectGaps(ports, { window, channels: ["#billing"] })).gaps).toEqual([]);
+    expect((await detectGaps(ports, { window, channels: ["#mobile"] })).gaps).toHaveLength(1);
+    expect((await detectGaps(ports, { window, limit: 0 })).gaps).toEqual([]);
+  });
+
+  it("asks the semantic leg's filter paths when the unfiltered neighbours are all in the seed's own channel", async () => {
+    const ports = workspace();
+    const rand = seededRandom(3);
+    // Sixty near-copies of the topic outside the window fill every topic seed's unfiltered candidates (k = 48).
+    for (let i = 0; i < 60; i++) ports.outside.set(1000 + i, Float32Array.from(vector(rand, 0, 0.01)));
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(stats.filteredQueries).toBeGreaterThan(0);
+    expect(ports.filteredQueries).toBe(stats.filteredQueries);
+    expect(gaps).toHaveLength(1);
+  });
+
+  it("joins a pair BM25 found with less semantic similarity than a vector-only pair needs", async () => {
+    const rand = seededRandom(11);
+    // Cosine `c` with axis 0: c along it, the rest along axis 1.
+    const mixed = (c: number) =>
+      Array.from({ length: DIM }, (_, i) => (i === 0 ? c : i === 1 ? Math.sqrt(1 - c * c) : 0));
+    const build = (content: string) => {
+      const ports = new MemoryGapPorts();
+      ports.add({
+        id: 1,
+        channel: "#a",
+        author: "p1",
+        content: "kafka consumer lag alert",
+        vector: vector(rand, 0, 0),
+      });
+      ports.add({
+        id: 2,
+        channel: "#a",
+        author: "p2",
+        content: "kafka consumer lag again",
+        vector: vector(rand, 0, 0),
+      });
+      // cos with #a ~ 0.47: under the 0.5 floor, within its 0.05 allowance.
+      ports.add({ id: 3, channel: "#b", author: "p3", content, vector: mixed(0.47) });
+      ports.add({ id: 4, channel: "#b", author: "p4", content, vector: mixed(0.47) });
+      return ports;
+    };
+    const def = { ...DEFAULT_GAP_DEFINITION, backgroundFence: -10 };
+    const lexical = await detectGaps(build("the kafka consumer lag"), {
+      window: { since: at(0), until: at(3) },
+      definition: def,
+    });
+    const semanticOnly = await detectGaps(build("queue backlog growing"), {
+      window: { since: at(0), until: at(3) },
+      definition: def,
+    });
+    expect(semanticOnly.gaps).toEqual([]);
+    expect(lexical.gaps).toHaveLength(1);
+    expect(lexical.stats.pairs.lexical + lexical.stats.pairs.both).toBeGreaterThan(0);
+  });
+
+  it("finds nothing in a window of one conversation", async () => {
+    const ports = workspace({ background: 0 });
+    for (const m of ports.rows.splice(0)) ports.rows.push({ ...m, channel: "#auth" });
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(gaps).toEqual([]);
+    expect(stats.keywordQueries).toBe(0);
+  });
+});
+
+describe("definition helpers", () => {
+  it("participant overlap is shared people over the smaller side", () => {
+    expect(participantOverlap(new Set(["a", "b", "c", "d"]), new Set(["d", "e"]))).toBe(0.5);
+    expect(participantOverlap(new Set(["a"]), new Set())).toBe(0);
+  });
+
+  it("the score multiplies its explained parts", () => {
+    const s = gapScore(0.8, 0.25, 4);
+    expect(s).toEqual({
+      value: 0.3,
+      similarity: 0.8,
+      participantOverlap: 0.25,
+      messages: 4,
+      sizeFactor: 0.5,
+    });
+  });
+
+  it("a default window ends at the newest message (never after now) and spans windowDays", async () => {
+    const ports = workspace({ background: 0 });
+    const w = await resolveWindow(
+      ports.messages,
+      {},
+      DEFAULT_GAP_DEFINITION,
+      new Date("2030-01-01T00:00:00Z"),
+    );
+    expect(w.until.getTime()).toBe(at(2, 2).getTime() + 1);
+    expect(w.until.getTime() - w.since.getTime()).toBe(7 * 86_400_000);
+    const early = await resolveWindow(ports.messages, {}, DEFAULT_GAP_DEFINITION, at(1, 5));
+    expect(early.until).toEqual(at(1, 5));
+  });
+});
