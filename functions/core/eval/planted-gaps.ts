@@ -42,7 +42,7 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   windowDays: 7,
 };
 
-export interface PlantedTopic {
+interface PlantedTopic {
   readonly queryId: string;
   readonly kind: "gap" | "one_channel" | "shared_people";
   readonly channels: readonly string[];
@@ -56,7 +56,7 @@ export interface PlantedBenchmark {
   readonly window: { readonly since: Date; readonly until: Date };
 }
 
-export function channelName(i: number): string {
+function channelName(i: number): string {
   return `#team-${i + 1}`;
 }
 
@@ -106,12 +106,7 @@ function homeChannels(
 }
 
 /** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each text's cluster. */
-export function tfidfKMeans(
-  texts: readonly string[],
-  k: number,
-  rand: () => number,
-  iterations = 20,
-): number[] {
+function tfidfKMeans(texts: readonly string[], k: number, rand: () => number, iterations = 20): number[] {
   const tokens = texts.map((t) => t.toLowerCase().match(/[a-z][a-z0-9-]{2,}/g) ?? []);
   const df = new Map<string, number>();
   for (const ts of tokens) for (const w of new Set(ts)) df.set(w, (df.get(w) ?? 0) + 1);
@@ -270,7 +265,7 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
   return xs;
 }
 
-export interface ReportedGapVerdict {
+interface ReportedGapVerdict {
   readonly label: string;
   readonly channels: readonly string[];
   readonly messages: number;

@@ -12,14 +12,14 @@ export interface SideProfile {
 const LINK = /\bhttps?:\/\/[^\s<>|]+/gi;
 
 /** Links in a text, without trailing punctuation, lowercased. */
-export function links(text: string): Set<string> {
+function links(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(LINK)) out.add(m[0].replace(/[).,;:!?'"\]]+$/, "").toLowerCase());
   return out;
 }
 
 /** The ways a text may name a person: the id itself, "@local-part" of an email, Slack's <@U123>. */
-export function personMentions(person: string): string[] {
+function personMentions(person: string): string[] {
   const p = person.toLowerCase();
   const forms = [p, `<@${p}>`];
   const at = p.indexOf("@");
@@ -51,7 +51,7 @@ function containsToken(text: string, form: string): boolean {
 }
 
 /** Why `a` refers to `b`, or null when it does not (the definition says which references count). */
-export function reference(
+function reference(
   a: SideProfile,
   b: SideProfile,
   def: GapDefinition["crossReference"],

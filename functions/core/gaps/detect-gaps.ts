@@ -422,7 +422,7 @@ function profile(
  * Tukey's fence Q3 + k x IQR of the cosines between random pairs of messages in different
  * conversations (a seeded sample), or -1 when there are no such pairs.
  */
-export function backgroundFence(
+function backgroundFence(
   messages: readonly WindowMessage[],
   vectors: readonly (Float32Array | undefined)[],
   cosine: (i: number, j: number) => number,

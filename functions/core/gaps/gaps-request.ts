@@ -10,8 +10,8 @@ import { parseIsoDate } from "../search/search-request";
  * - channel       one or many (repeated keys or a comma list): gaps with a side in one of them
  * - limit         1..100, default 20
  */
-export const MAX_GAPS_LIMIT = 100;
-export const DEFAULT_GAPS_LIMIT = 20;
+const MAX_GAPS_LIMIT = 100;
+const DEFAULT_GAPS_LIMIT = 20;
 const MAX_CHANNELS = 100;
 
 export interface GapsRequest {

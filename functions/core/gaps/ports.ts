@@ -27,7 +27,7 @@ export interface WindowMessageSource {
 }
 
 /** The vector store as gap detection reads it (the active collection). */
-export interface WindowVectors {
+interface WindowVectors {
   /** Stored vectors of the given messages; messages without one are absent. */
   vectorsOf(messageIds: readonly number[]): Promise<Map<number, Float32Array>>;
   /** The unfiltered nearest neighbours of each query vector (one round trip per call), best first. */
