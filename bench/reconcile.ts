@@ -8,7 +8,6 @@ import { driftTotal, type ReconcileReport } from "../functions/core/reconcile";
 import { setConfig } from "../functions/shared/config";
 import { createContainer } from "../functions/shared/container";
 import { runReconcile } from "../functions/shared/reconcile-runner";
-import { reconcileStore, writeVectorIndex } from "../functions/shared/vector-collections";
 import {
   BENCH_DIR,
   createBenchNamespace,
@@ -79,8 +78,8 @@ async function main(): Promise<void> {
         [messages, model.modelId],
       );
       const keyword = c.keywordIndex();
-      const vectors: ChromaVectorIndex = await writeVectorIndex(c);
-      const store = reconcileStore(c);
+      const vectors: ChromaVectorIndex = await c.collections.writeIndex();
+      const store = c.reconcileStore;
       let afterId = 0;
       for (;;) {
         const rows: StoredMessage[] = await store.listRows(afterId, 5000);

@@ -1,8 +1,8 @@
+import type { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
 import type { StoredMessage } from "../../functions/core/model";
 import { withMentionsRendered } from "../../functions/core/slack/slack-mentions";
 import { closeClients } from "../../functions/shared/clients";
 import { type Container, createContainer } from "../../functions/shared/container";
-import { reconcileStore, writeVectorIndex } from "../../functions/shared/vector-collections";
 import { parseFlags } from "../args";
 import { createProgress, formatTable } from "../progress";
 
@@ -39,12 +39,12 @@ export async function reindex(
     onBatch?: (afterId: number, maxId: number) => void;
   },
 ): Promise<ReindexStats[]> {
-  const store = reconcileStore(c);
+  const store = c.reconcileStore;
   const batch = opts.batch ?? 256;
   const wantKeyword = opts.target !== "vector";
   const wantVector = opts.target !== "keyword";
   const keyword = wantKeyword ? c.keywordIndex() : undefined;
-  const vector = wantVector ? await writeVectorIndex(c) : undefined;
+  const vector = wantVector ? await c.collections.writeIndex() : undefined;
   if (opts.recreate) {
     if (keyword) {
       await keyword.rebuildIndex();
@@ -99,7 +99,7 @@ export async function reindex(
 
 async function reindexVectors(
   c: Container,
-  vector: Awaited<ReturnType<typeof writeVectorIndex>>,
+  vector: ChromaVectorIndex,
   rows: readonly StoredMessage[],
 ): Promise<void> {
   const live = rows.filter((r) => !r.deletedAt);

@@ -1,7 +1,6 @@
 import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
 import { closeClients } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
-import { vectorCollections, writeVectorIndex } from "../../functions/shared/vector-collections";
 import { parseFlags } from "../args";
 import { formatTable } from "../progress";
 import { driftTable, reconcileWithProgress } from "./reconcile";
@@ -32,7 +31,7 @@ export async function storeCounts(c = createContainer()): Promise<StoreCounts> {
   // A missing index (deleted by hand) counts as empty; a read-only check never creates it.
   const exists = await keyword.exists();
   if (exists) await keyword.refresh();
-  const vectors = await writeVectorIndex(c);
+  const vectors = await c.collections.writeIndex();
   const [postgres, opensearch, chroma, outboxPending] = await Promise.all([
     c.store.countLive(),
     exists ? keyword.count() : 0,
@@ -53,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const c = createContainer();
     const counts = await storeCounts(c);
-    const collections = await vectorCollections(c, { fresh: true });
+    const collections = await c.collections.collections({ fresh: true });
     // A mapping Trisearch did not make: BM25 without its analysis until reconcile rebuilds it.
     const opensearchMapping = await c.keywordIndex().mappingState();
     const report: ReconcileReport | undefined = flags.values["counts-only"]

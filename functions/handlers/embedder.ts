@@ -3,7 +3,6 @@ import type { SQSEvent } from "aws-lambda";
 import { applyVectorJobs } from "../core/index-worker";
 import { container } from "../shared/container";
 import { processJobBatch } from "../shared/sqs-batch";
-import { writeVectorIndex } from "../shared/vector-collections";
 
 /** Vector queue -> current Postgres rows -> Embedder -> Chroma; failed records only are retried. */
 export const handler = middy(async (event: SQSEvent) => {
@@ -13,7 +12,7 @@ export const handler = middy(async (event: SQSEvent) => {
     async (records) =>
       applyVectorJobs(
         // The configured model's collection (not the active one while a model switch is under way).
-        { store: deps.store, vectorIndex: await writeVectorIndex(deps), embedder: deps.embedder },
+        { store: deps.store, vectorIndex: await deps.collections.writeIndex(), embedder: deps.embedder },
         records,
       ),
     "embedder",

@@ -6,7 +6,6 @@ import { slackPermalink } from "../core/slack/slack-permalink";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
 import { logger } from "../shared/logger";
-import { semanticLeg } from "../shared/vector-collections";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
@@ -19,7 +18,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
       mentions: c.directory,
       keyword: c.keywordIndex(),
       // The active collection and its model: during a model switch, the old one until the new one is complete.
-      semantic: () => semanticLeg(c),
+      semantic: () => c.collections.semanticLeg(),
       messages: c.store,
       onStaleHits: (_leg, ids) =>
         logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),

@@ -1,14 +1,17 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
+import { PgCollectionRegistry } from "../adapters/postgres/pg-collection-registry";
 import { PgDirectory } from "../adapters/postgres/pg-directory";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
+import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
 import { SlackWebLookup } from "../adapters/slack/slack-web-lookup";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
 import type { Embedder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
+import { CollectionSelector } from "./collection-selector";
 import { type Config, config, queueUrl } from "./config";
 import { resolveCursorSecret } from "./cursor-secret";
 import { createEmbedder } from "./embedder-factory";
@@ -37,7 +40,12 @@ export interface Container {
    * commands (verify, reconcile --dry-run) check exists() instead of creating one.
    */
   keywordIndex(): OpenSearchKeywordIndex;
+  /** The base collection's index; what the workers write and search reads is `collections`' call. */
   vectorIndex(): ChromaVectorIndex;
+  /** Which vector collection search reads and the embedder writes (embedding model switches). */
+  readonly collections: CollectionSelector;
+  /** Reconciliation's view of PostgreSQL (pages, repair jobs, cursor, lease). */
+  readonly reconcileStore: PgReconcileStore;
   /** The key search cursors are signed with (cursor-secret.ts). */
   readonly cursorKey: string;
   readonly warn: (message: string, err: unknown) => void;
@@ -53,6 +61,8 @@ export function createContainer(cfg: Config = config()): Container {
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
+  let collections: CollectionSelector | undefined;
+  let reconcileStore: PgReconcileStore | undefined;
   let cursorKey: string | undefined;
   const warn = (message: string, err: unknown) => logger.warn(message, { error: err as Error });
   return {
@@ -106,6 +116,20 @@ export function createContainer(cfg: Config = config()): Container {
         queryHttp: chromaQueryHttp(cfg),
       });
       return vectorIndex;
+    },
+    get collections() {
+      collections ??= new CollectionSelector({
+        config: cfg,
+        registry: new PgCollectionRegistry(pgPool(cfg)),
+        embedder: () => this.embedder,
+        baseIndex: () => this.vectorIndex(),
+        messageFilter: () => this.messageFilter,
+      });
+      return collections;
+    },
+    get reconcileStore() {
+      reconcileStore ??= new PgReconcileStore(pgPool(cfg));
+      return reconcileStore;
     },
     get cursorKey() {
       cursorKey ??= resolveCursorSecret({ ...cfg, inLambda: cfg.AWS_LAMBDA_FUNCTION_NAME !== undefined });

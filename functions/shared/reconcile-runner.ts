@@ -2,11 +2,9 @@ import type { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import type { ReconcilableKeywordIndex, ReconcilableVectorIndex } from "../core/ports";
 import { driftTotal, type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
-import { promoteVectorCollection } from "../core/vector-collections";
 import type { Container } from "./container";
 import { logger } from "./logger";
 import { emfFields } from "./metrics";
-import { reconcileStore, vectorCollections, vectorIndexFor } from "./vector-collections";
 
 /**
  * Wires the reconcile use case for a container (handler, CLI and tests share it), logs the
@@ -14,10 +12,13 @@ import { reconcileStore, vectorCollections, vectorIndexFor } from "./vector-coll
  */
 export async function runReconcile(c: Container, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const cfg = c.config;
-  const store = reconcileStore(c);
+  const store = c.reconcileStore;
   const keywordIndex = await keywordIndexForRun(c.keywordIndex(), opts.dryRun ?? false);
-  const collections = await vectorCollections(c, { fresh: true });
-  const vectorIndex = await vectorIndexForRun(vectorIndexFor(c, collections.write), opts.dryRun ?? false);
+  const collections = await c.collections.collections({ fresh: true });
+  const vectorIndex = await vectorIndexForRun(
+    c.collections.indexFor(collections.write),
+    opts.dryRun ?? false,
+  );
   const report = await reconcile(
     {
       store,
@@ -33,11 +34,7 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
             vectorSwitch: {
               active: collections.active.name,
               write: collections.write.name,
-              promote: async () => {
-                await promoteVectorCollection(store, collections);
-                // This container reads the new active collection right away.
-                await vectorCollections(c, { fresh: true });
-              },
+              promote: () => c.collections.promote(collections),
             },
           }
         : {}),

@@ -13,12 +13,6 @@ import { chromaClient, openSearchClient } from "../../functions/shared/clients";
 import { type Config, setConfig } from "../../functions/shared/config";
 import { type Container, container, createContainer, setContainer } from "../../functions/shared/container";
 import { runReconcile } from "../../functions/shared/reconcile-runner";
-import {
-  activeVectorIndex,
-  semanticLeg,
-  vectorCollections,
-  writeVectorIndex,
-} from "../../functions/shared/vector-collections";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { startTestApp, type TestApp } from "../helpers/local-app";
 import { waitUntil } from "../helpers/wait";
@@ -205,7 +199,7 @@ describe("reconciliation on the real local stack", () => {
       deletedAt: null,
     };
     expect((await keyword.upsert([ghost]))[0]?.ok).toBe(true);
-    const vectors = await writeVectorIndex(c);
+    const vectors = await c.collections.writeIndex();
     const [embedding] = await c.embedder.embed([ghost.content]);
     await vectors.upsert([{ message: { ...ghost, id: 900_002 }, embedding: embedding! }]);
     // Deleted behind the pipeline's back: no outbox row, both indexes still hold it.
@@ -251,7 +245,7 @@ describe("reconciliation on the real local stack", () => {
     expect((await vectorDoc(t.config.CHROMA_COLLECTION, id))?.version).toBe(Number(version));
     // The refreshed vector is found by meaning.
     const [q] = await container().embedder.embed(["pedestrian crossing detectors are down"]);
-    const hits = await (await writeVectorIndex(container())).query(q!, {}, 1);
+    const hits = await (await container().collections.writeIndex()).query(q!, {}, 1);
     expect(hits[0]?.messageId).toBe(id);
 
     const again = await reconcileNow();
@@ -295,7 +289,7 @@ describe("reconciliation on the real local stack", () => {
     setContainer(c);
     try {
       expect(c.embedder.modelId).toBe(newModel);
-      const resolved = await vectorCollections(c, { fresh: true });
+      const resolved = await c.collections.collections({ fresh: true });
       expect(resolved).toMatchObject({
         switching: true,
         active: { name: oldCfg.CHROMA_COLLECTION },
@@ -303,8 +297,8 @@ describe("reconciliation on the real local stack", () => {
       });
       const live = await liveIds();
       const searchWorks = async () => {
-        const active = await activeVectorIndex(c);
-        const leg = await semanticLeg(c);
+        const active = await c.collections.activeIndex();
+        const leg = await c.collections.semanticLeg();
         // Query vectors come from the model the active collection holds, not the configured one.
         expect(leg.embedder.modelId).toBe(active.collection.model);
         const [q] = await leg.embedder.embed(["users cannot log in after a password reset"]);
@@ -339,7 +333,7 @@ describe("reconciliation on the real local stack", () => {
       });
       await waitUntil("the first page re-embedded", async () => (await newIndex.count()) === firstPage);
       expect(await searchWorks()).toBe(oldCfg.CHROMA_COLLECTION);
-      expect((await vectorCollections(c, { fresh: true })).switching).toBe(true);
+      expect((await c.collections.collections({ fresh: true })).switching).toBe(true);
       expect(await newIndex.count()).toBe(firstPage);
 
       // The scheduled run resumes from the stored cursor and enqueues the rest.
@@ -364,7 +358,7 @@ describe("reconciliation on the real local stack", () => {
       const second = await reconcileNow();
       expect(driftTotal(second)).toBe(0);
       expect(second.switchedTo).toBe(newCollection);
-      expect((await vectorCollections(c, { fresh: true })).active.name).toBe(newCollection);
+      expect((await c.collections.collections({ fresh: true })).active.name).toBe(newCollection);
       expect(await searchWorks()).toBe(newCollection);
 
       const stored = await newIndex.getVersions(live);

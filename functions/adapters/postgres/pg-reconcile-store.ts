@@ -1,13 +1,11 @@
 import type pg from "pg";
 import type { IndexTarget, StoredMessage } from "../../core/model";
 import type { ReconcileCursor, ReconcileStore, RepairJob, RowVersion } from "../../core/reconcile";
-import type { VectorCollectionRegistry, VectorCollectionState } from "../../core/vector-collections";
 import { MESSAGE_COLUMNS, toStoredMessage } from "./pg-message-store";
+import { loadState, saveState } from "./reconcile-state";
 
-const COLLECTIONS = "vector_collections";
-
-/** Reconciliation's view of PostgreSQL: id-ordered pages, repair jobs, cursor, lease, collections. */
-export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistry {
+/** Reconciliation's view of PostgreSQL: id-ordered pages, repair jobs, cursor, lease. */
+export class PgReconcileStore implements ReconcileStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async listRowVersions(afterId: number, limit: number): Promise<RowVersion[]> {
@@ -65,11 +63,11 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
   }
 
   async loadCursor(name: string): Promise<unknown> {
-    return this.load(name);
+    return loadState(this.pool, name);
   }
 
   async saveCursor(name: string, cursor: ReconcileCursor): Promise<void> {
-    await this.save(name, cursor);
+    await saveState(this.pool, name, cursor);
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -90,40 +88,6 @@ export class PgReconcileStore implements ReconcileStore, VectorCollectionRegistr
     await this.pool.query(
       "UPDATE reconcile_state SET lease_owner = NULL, lease_until = NULL WHERE name = $1 AND lease_owner = $2",
       [name, owner],
-    );
-  }
-
-  async loadCollections(): Promise<VectorCollectionState | null> {
-    const state = await this.load(COLLECTIONS);
-    return state && typeof state === "object" && "active" in state ? (state as VectorCollectionState) : null;
-  }
-
-  async initCollections(initial: VectorCollectionState): Promise<VectorCollectionState> {
-    await this.pool.query(
-      "INSERT INTO reconcile_state (name, cursor) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING",
-      [COLLECTIONS, JSON.stringify(initial)],
-    );
-    return (await this.loadCollections()) ?? initial;
-  }
-
-  async saveCollections(state: VectorCollectionState): Promise<void> {
-    await this.save(COLLECTIONS, state);
-  }
-
-  /** The JSON stored under `name` (null when there is none). */
-  private async load(name: string): Promise<unknown> {
-    const res = await this.pool.query<{ cursor: unknown }>(
-      "SELECT cursor FROM reconcile_state WHERE name = $1",
-      [name],
-    );
-    return res.rows[0]?.cursor ?? null;
-  }
-
-  private async save(name: string, value: unknown): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO reconcile_state (name, cursor, updated_at) VALUES ($1, $2::jsonb, now())
-       ON CONFLICT (name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
-      [name, JSON.stringify(value)],
     );
   }
 }

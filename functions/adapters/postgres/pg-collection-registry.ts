@@ -1,0 +1,27 @@
+import type pg from "pg";
+import type { VectorCollectionRegistry, VectorCollectionState } from "../../core/vector-collections";
+import { loadState, saveState } from "./reconcile-state";
+
+const COLLECTIONS = "vector_collections";
+
+/** Which vector collection search reads (and which it read before), kept in PostgreSQL. */
+export class PgCollectionRegistry implements VectorCollectionRegistry {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async loadCollections(): Promise<VectorCollectionState | null> {
+    const state = await loadState(this.pool, COLLECTIONS);
+    return state && typeof state === "object" && "active" in state ? (state as VectorCollectionState) : null;
+  }
+
+  async initCollections(initial: VectorCollectionState): Promise<VectorCollectionState> {
+    await this.pool.query(
+      "INSERT INTO reconcile_state (name, cursor) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING",
+      [COLLECTIONS, JSON.stringify(initial)],
+    );
+    return (await this.loadCollections()) ?? initial;
+  }
+
+  async saveCollections(state: VectorCollectionState): Promise<void> {
+    await saveState(this.pool, COLLECTIONS, state);
+  }
+}
