@@ -6,7 +6,6 @@ import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import { pgPool } from "./clients";
 import type { Config } from "./config";
 import type { Container } from "./container";
-import { activeVectorIndex } from "./vector-collections";
 
 /** The gap definition with the configured numbers (GAPS_* settings). */
 export function gapDefinition(cfg: Config): GapDefinition {
@@ -30,7 +29,7 @@ export function gapStore(c: Container): PgGapStore {
  * the semantic leg's filter paths, and OpenSearch's more-like-this.
  */
 export async function gapDetectionPorts(c: Container): Promise<GapDetectionPorts> {
-  const { index } = await activeVectorIndex(c);
+  const { index } = await c.collections.activeIndex();
   return {
     messages: gapStore(c),
     vectors: index,
