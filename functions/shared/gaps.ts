@@ -3,6 +3,7 @@ import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../core/gaps/definit
 import type { CoordinationGap } from "../core/gaps/gap";
 import type { GapDetectionPorts } from "../core/gaps/ports";
 import { filteredVectorSearch } from "../core/search/filtered-vector-search";
+import { slackPermalink } from "../core/slack/slack-permalink";
 import { pgPool } from "./clients";
 import type { Config } from "./config";
 import type { Container } from "./container";
@@ -35,6 +36,15 @@ export async function gapDetectionPorts(c: Container): Promise<GapDetectionPorts
     vectors: index,
     semantic: filteredVectorSearch(index, c.messageFilter),
     keyword: c.keywordIndex(),
+    permalinks: async (ids) => {
+      const live = await c.store.liveMessages(ids);
+      const links = new Map<number, string>();
+      for (const [id, m] of live) {
+        const link = slackPermalink(m, c.config.SLACK_WORKSPACE_DOMAIN);
+        if (link) links.set(id, link);
+      }
+      return links;
+    },
   };
 }
 

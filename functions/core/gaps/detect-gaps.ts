@@ -357,10 +357,11 @@ export async function detectGaps(
     });
   }
   const wanted = opts.channels?.length ? new Set(opts.channels) : undefined;
-  const shown = gaps
+  const listed = gaps
     .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
     .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
     .slice(0, opts.limit ?? Number.POSITIVE_INFINITY);
+  const shown = ports.permalinks ? await withPermalinks(listed, ports.permalinks) : listed;
   lap("cluster", t);
   timings.total = Math.round(performance.now() - started);
 
@@ -388,6 +389,26 @@ export async function detectGaps(
       timingsMs: timings,
     },
   };
+}
+
+/** Fills the representatives' permalinks from the source (one lookup for every gap shown). */
+async function withPermalinks(
+  gaps: CoordinationGap[],
+  lookup: (ids: readonly number[]) => Promise<Map<number, string>>,
+): Promise<CoordinationGap[]> {
+  const ids = gaps.flatMap((g) => g.sides.flatMap((s) => s.representatives.map((m) => m.messageId)));
+  if (ids.length === 0) return gaps;
+  const links = await lookup(ids);
+  return gaps.map((g) => ({
+    ...g,
+    sides: g.sides.map((s) => ({
+      ...s,
+      representatives: s.representatives.map((m) => ({
+        ...m,
+        permalink: m.permalink ?? links.get(m.messageId) ?? null,
+      })),
+    })),
+  }));
 }
 
 function toGapMessage(m: WindowMessage): GapMessage {

@@ -56,6 +56,8 @@ export interface GapDetectionPorts {
   /** The semantic leg with its filter paths (filtered-vector-search.ts), for seeds whose neighbours the unfiltered batch did not settle. */
   readonly semantic: VectorSearch;
   readonly keyword: SimilarMessages;
+  /** Links to messages in their source (Slack permalinks), for the representatives shown; absent ids have none. */
+  readonly permalinks?: (messageIds: readonly number[]) => Promise<Map<number, string>>;
 }
 
 /** One stored computation: the schedule writes it, GET /gaps reads it. */

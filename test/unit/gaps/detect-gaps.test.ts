@@ -95,6 +95,22 @@ describe("detectGaps", () => {
     expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.background));
   });
 
+  it("fills the representatives' permalinks from the source", async () => {
+    const ports = workspace();
+    const asked: number[][] = [];
+    const withLinks = Object.assign(ports, {
+      permalinks: async (ids: readonly number[]) => {
+        asked.push([...ids]);
+        return new Map([[1, "https://acme.slack.com/archives/C1/p1"]]);
+      },
+    });
+    const { gaps } = await detectGaps(withLinks, { window });
+    const shown = gaps[0]!.sides.flatMap((s) => s.representatives);
+    expect(shown.find((m) => m.messageId === 1)?.permalink).toBe("https://acme.slack.com/archives/C1/p1");
+    expect(shown.filter((m) => m.messageId !== 1).every((m) => m.permalink === null)).toBe(true);
+    expect(asked).toHaveLength(1);
+  });
+
   it("does not report the topic when the sides share people", async () => {
     const ports = workspace({ mobileAuthors: ["carol@x.com", "alice@x.com"] });
     const { gaps, stats } = await detectGaps(ports, { window });
