@@ -35,6 +35,11 @@ export interface GapDefinition {
    * rare terms are independent evidence of a shared topic, so they need less meaning-evidence.
    */
   readonly lexicalAllowance: number;
+  /**
+   * A pair counts only when each message is among the other's nearest messages in other
+   * conversations (on either leg): a message near everything (a hub) then stops chaining topics.
+   */
+  readonly mutualNeighbours: boolean;
   /** Nearest messages in other conversations asked for per message, on each leg. */
   readonly neighbours: number;
   /** Representative messages shown per side. */
@@ -57,6 +62,7 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   minSimilarity: 0.5,
   backgroundFence: 1.5,
   lexicalAllowance: 0.05,
+  mutualNeighbours: true,
   neighbours: 10,
   representatives: 3,
   labelTerms: 4,

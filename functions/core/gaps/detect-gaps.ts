@@ -101,16 +101,20 @@ export async function detectGaps(
   const pairs = new Map<number, { sim: number; legs: number }>();
   const SEMANTIC = 1;
   const LEXICAL = 2;
+  // Which end's query found the pair: the smaller index's (FROM_LOW) or the larger's (FROM_HIGH).
+  const FROM_LOW = 4;
+  const FROM_HIGH = 8;
   const addPair = (i: number, j: number, leg: number, floor: number) => {
     if (i === j || !vectors[j] || messages[i]!.channel === messages[j]!.channel) return;
     const key = i < j ? i * n + j : j * n + i;
+    const from = i < j ? FROM_LOW : FROM_HIGH;
     const seen = pairs.get(key);
     if (seen) {
-      seen.legs |= leg;
+      seen.legs |= leg | from;
       return;
     }
     const sim = cosine(i, j);
-    if (sim >= floor) pairs.set(key, { sim, legs: leg });
+    if (sim >= floor) pairs.set(key, { sim, legs: leg | from });
   };
   const inWindow = (hit: LegHit) => index.get(hit.messageId);
 
@@ -192,6 +196,12 @@ export async function detectGaps(
     t = lap("keyword", t);
   }
 
+  // A pair counts only when each message found the other (mutual neighbours, by either leg): a hub
+  // message near everything otherwise chains unrelated topics together.
+  if (def.mutualNeighbours) {
+    for (const [key, p] of pairs)
+      if ((p.legs & (FROM_LOW | FROM_HIGH)) !== (FROM_LOW | FROM_HIGH)) pairs.delete(key);
+  }
   // Topics: pairs strongest first (average linkage). Two groups merge when the mean cosine over all
   // their cross pairs reaches the threshold: with unit vectors that is sumA . sumB / (|A| |B|), so a
   // big group cannot drift into "similar to everything" the way its centre's direction can.
@@ -369,8 +379,9 @@ export async function detectGaps(
   let lexicalPairs = 0;
   let both = 0;
   for (const { legs } of pairs.values()) {
-    if (legs === (SEMANTIC | LEXICAL)) both++;
-    else if (legs === SEMANTIC) semanticPairs++;
+    const by = legs & (SEMANTIC | LEXICAL);
+    if (by === (SEMANTIC | LEXICAL)) both++;
+    else if (by === SEMANTIC) semanticPairs++;
     else lexicalPairs++;
   }
   return {

@@ -1,0 +1,137 @@
+import "./quiet-env";
+import { fork } from "node:child_process";
+import { hostname } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
+import { detectGaps } from "../functions/core/gaps/detect-gaps";
+import { closeClients } from "../functions/shared/clients";
+import { loadConfig } from "../functions/shared/config";
+import { createContainer } from "../functions/shared/container";
+import { gapDefinition, gapDetectionPorts } from "../functions/shared/gaps";
+import { generateSearchCorpus } from "./corpus";
+import { createBenchNamespace, loadAverage, withNamespace, writeReport } from "./helpers";
+import { cachedEmbeddings, loadStores } from "./search";
+
+/**
+ * `npx tsx bench/gaps.ts [--messages 10000,100000]`: time and memory of one gap computation over a
+ * window holding N messages. Per size: a fresh namespace loaded like bench/search.ts (the same
+ * generated team chatter, real ONNX embeddings from the cache), then the computation runs in a
+ * child process of its own, so its memory is the computation's (not the loader's corpus and
+ * embeddings): peak RSS sampled every 50 ms, and the use case's own phase timings.
+ */
+
+const WINDOW = { since: new Date(Date.UTC(2025, 8, 1)), until: new Date(Date.UTC(2025, 11, 16)) };
+
+interface ChildResult {
+  seconds: number;
+  peakRssMb: number;
+  peakHeapMb: number;
+  stats: Awaited<ReturnType<typeof detectGaps>>["stats"];
+}
+
+async function child(): Promise<void> {
+  const cfg = loadConfig(process.env);
+  let peakRss = 0;
+  let peakHeap = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 50);
+  const t = performance.now();
+  const c = createContainer(cfg);
+  const result = await detectGaps(await gapDetectionPorts(c), {
+    window: WINDOW,
+    definition: gapDefinition(cfg),
+  });
+  sample();
+  clearInterval(timer);
+  const out: ChildResult = {
+    seconds: Number(((performance.now() - t) / 1000).toFixed(1)),
+    peakRssMb: Math.round(peakRss / 2 ** 20),
+    peakHeapMb: Math.round(peakHeap / 2 ** 20),
+    stats: result.stats,
+  };
+  process.send?.(out);
+  await closeClients();
+}
+
+function runChild(env: Record<string, string>): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = fork(fileURLToPath(import.meta.url), ["--child"], {
+      env: { ...process.env, ...env },
+      execArgv: ["--import", "tsx"],
+    });
+    let result: ChildResult | undefined;
+    p.on("message", (m) => {
+      result = m as ChildResult;
+    });
+    p.on("error", reject);
+    p.on("exit", (code) => (result ? resolve(result) : reject(new Error(`detection child exited ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes("--child")) return child();
+  const i = args.indexOf("--messages");
+  const sizes =
+    i >= 0
+      ? String(args[i + 1])
+          .split(",")
+          .map(Number)
+      : [10_000, 100_000];
+  const runs = [];
+  for (const n of sizes) {
+    const ns = await createBenchNamespace("gaps");
+    const run = await withNamespace(ns, async () => {
+      const load = loadAverage();
+      const corpus = generateSearchCorpus(n);
+      const embedder = new OnnxEmbedder({ modelDir: ns.config.ONNX_MODEL_DIR });
+      const loadTimes = await loadStores(
+        ns,
+        corpus,
+        await cachedEmbeddings(ns.config, embedder, corpus),
+        embedder,
+      );
+      const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = ns.config;
+      const detection = await runChild({
+        DATABASE_URL,
+        OPENSEARCH_INDEX,
+        CHROMA_COLLECTION,
+        QUEUE_PREFIX,
+        DATABASE_POOL_MAX: "4",
+        LOG_LEVEL: "ERROR",
+      });
+      console.log(
+        `${n} messages: ${detection.seconds} s, peak RSS ${detection.peakRssMb} MB; ${JSON.stringify(detection.stats.timingsMs)}`,
+      );
+      return {
+        messages: n,
+        loadAverageBefore: load,
+        loadAverageAfter: loadAverage(),
+        load: loadTimes,
+        ...detection,
+      };
+    });
+    runs.push(run);
+  }
+  await OnnxEmbedder.closeAll();
+  const path = await writeReport("gaps", {
+    date: new Date().toISOString(),
+    host: hostname(),
+    window: WINDOW,
+    targets: { seconds: 600, peakRssMb: 1024 },
+    runs,
+  });
+  console.log(`wrote ${path}`);
+  await closeClients();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
