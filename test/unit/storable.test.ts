@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { messageHash } from "../../functions/adapters/postgres/pg-message-store";
+import { messageHash } from "../../functions/core/message-hash";
 import {
   canonicalJson,
   MAX_METADATA_BYTES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { messageHash } from "../../../functions/adapters/postgres/pg-message-store";
+import { messageHash } from "../../../functions/core/message-hash";
 import type { SourceChangeStore } from "../../../functions/core/ports";
 import { ingestSlackRecords } from "../../../functions/core/slack/slack-ingest";
 import {
