@@ -33,6 +33,8 @@ export interface GapDetectionStats {
   readonly vectorSeeds: number;
   readonly filteredQueries: number;
   readonly keywordQueries: number;
+  /** Seeds with no message elsewhere near enough for any BM25 pair to pass: no more_like_this asked. */
+  readonly keywordSkipped: number;
   readonly pairs: { readonly semantic: number; readonly lexical: number; readonly both: number };
   readonly topics: number;
   readonly rejected: { readonly fewerThanMinConversations: number; readonly sidesTalk: number };
@@ -118,7 +120,11 @@ export async function detectGaps(
   };
   const inWindow = (hit: LegHit) => index.get(hit.messageId);
 
-  const stats = { vectorSeeds: 0, filteredQueries: 0, keywordQueries: 0 };
+  const stats = { vectorSeeds: 0, filteredQueries: 0, keywordQueries: 0, keywordSkipped: 0 };
+  // Per seed, the highest cosine any message of another conversation in the window can have with
+  // it, as the semantic leg saw it; the BM25 leg skips seeds under its threshold (every pair it
+  // could find would fail the cosine check).
+  const ceiling = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
   const channels = [...seedsByChannel.keys()];
   const concurrency = opts.concurrency ?? 2;
 
@@ -147,10 +153,13 @@ export async function detectGaps(
             for (const hit of hits) {
               const j = inWindow(hit);
               if (j === undefined || messages[j]!.channel === channel) continue;
+              if (kept === 0) ceiling[seed] = hit.score;
               addPair(seed, j, SEMANTIC, threshold);
               if (++kept >= def.neighbours) break;
             }
             const last = hits[hits.length - 1];
+            // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
+            if (kept === 0) ceiling[seed] = hits.length >= k && last ? last.score : Number.NEGATIVE_INFINITY;
             if (kept < def.neighbours && hits.length >= k && last && last.score >= threshold)
               unsettled.push(seed);
           });
@@ -163,6 +172,7 @@ export async function detectGaps(
       await inPool(unsettled, concurrency, async (seed) => {
         const hits = await ports.semantic.query(Array.from(vectors[seed]!), filters, def.neighbours);
         stats.filteredQueries++;
+        ceiling[seed] = hits[0]?.score ?? Number.NEGATIVE_INFINITY;
         for (const hit of hits) {
           const j = inWindow(hit);
           if (j !== undefined) addPair(seed, j, SEMANTIC, threshold);
@@ -173,7 +183,9 @@ export async function detectGaps(
 
     // BM25 leg: messages elsewhere that share this message's rare terms (more-like-this).
     const keywordBatch = opts.keywordBatch ?? 50;
-    const seeds = channels.flatMap((c) => seedsByChannel.get(c)!);
+    const all = channels.flatMap((c) => seedsByChannel.get(c)!);
+    const seeds = all.filter((i) => ceiling[i]! >= lexicalThreshold);
+    stats.keywordSkipped = all.length - seeds.length;
     done = 0;
     await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {
       const queries: MoreLikeThisQuery[] = batch.map((i) => ({

@@ -92,6 +92,10 @@ describe("detectGaps", () => {
     expect(gap.score.similarity).toBeGreaterThan(0.8);
     expect(gap.score.value).toBeCloseTo(gap.score.similarity * gap.score.sizeFactor, 2);
     expect(stats.messages).toBe(46);
+    // Background messages have nothing elsewhere near enough for a BM25 pair: no more_like_this for them.
+    expect(stats.keywordQueries + stats.keywordSkipped).toBe(46);
+    expect(stats.keywordQueries).toBeGreaterThanOrEqual(6);
+    expect(stats.keywordSkipped).toBeGreaterThan(30);
     expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.background));
   });
 
