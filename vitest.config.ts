@@ -25,6 +25,17 @@ export default defineConfig({
         extends: true,
         test: { name: "infra", include: ["test/infra/**/*.test.ts"], testTimeout: 120_000 },
       },
+      {
+        // Kills and restarts private service instances (test/faults/README.md): `npm run test:faults`.
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

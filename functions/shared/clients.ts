@@ -6,6 +6,7 @@ import { ChromaClient } from "chromadb";
 import pg from "pg";
 import { ChromaQueryHttp } from "../adapters/chroma/chroma-query-http";
 import { type Config, config } from "./config";
+import { logger } from "./logger";
 
 /**
  * Each client is created once per container (Lambda reuses it across invocations) and only on
@@ -34,7 +35,7 @@ export function pgPool(cfg: Config = config()): pg.Pool {
     const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX });
     // An idle connection closed by the server (failover, proxy timeout) must not crash the
     // container: the pool drops it and the next query opens a new one.
-    pool.on("error", (err) => console.warn(`postgres idle client error: ${err.message}`));
+    pool.on("error", (err) => logger.warn("postgres idle client error", { error: err }));
     return pool;
   });
 }

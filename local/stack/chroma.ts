@@ -52,20 +52,40 @@ export const chroma: StackService = {
     }
   },
   async start(log) {
-    const dataDir = cachePath("chroma");
-    mkdirSync(dataDir, { recursive: true });
     const url = new URL(config().CHROMA_URL);
     const port = urlPort(config().CHROMA_URL);
-    const argv = ["chroma", "run", "--path", dataDir, "--host", url.hostname, "--port", String(port)];
-    const script = `require(${JSON.stringify(BINDING)}).cli(${JSON.stringify(argv)})`;
-    const log_ = logFile("chroma");
     log(`chroma: starting on port ${port}`);
-    // Run from the repo root so require() resolves the binding from node_modules.
-    const pid = spawnDetached(process.execPath, ["-e", script], { cwd: repoRoot, log: log_ });
+    const pid = startChroma({
+      host: url.hostname,
+      port,
+      dataDir: cachePath("chroma"),
+      log: logFile("chroma"),
+    });
     const version = await orStop(
       () => [pid],
-      () => waitFor("chroma", probe, { timeoutMs: 60_000, pid, log: log_ }),
+      () => waitFor("chroma", probe, { timeoutMs: 60_000, pid, log: logFile("chroma") }),
     );
-    return { version, started: { pid, startedAt: new Date().toISOString(), log: log_ } };
+    return { version, started: { pid, startedAt: new Date().toISOString(), log: logFile("chroma") } };
   },
 };
+
+/**
+ * Starts a Chroma server (detached) on `port` with its data in `dataDir`; returns its pid. The stack
+ * starts the shared one; the fault tests start private ones on other ports.
+ */
+export function startChroma(opts: { host?: string; port: number; dataDir: string; log: string }): number {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const argv = [
+    "chroma",
+    "run",
+    "--path",
+    opts.dataDir,
+    "--host",
+    opts.host ?? "127.0.0.1",
+    "--port",
+    String(opts.port),
+  ];
+  const script = `require(${JSON.stringify(BINDING)}).cli(${JSON.stringify(argv)})`;
+  // Run from the repo root so require() resolves the binding from node_modules.
+  return spawnDetached(process.execPath, ["-e", script], { cwd: repoRoot, log: opts.log });
+}

@@ -43,18 +43,23 @@ function endpoint(): string {
 }
 
 /** Our own short-lived client: the stack must not close the app's singletons. */
-function localClient(maxAttempts: number): SQSClient {
+function localClient(maxAttempts: number, url = endpoint()): SQSClient {
   return new SQSClient({
     region: config().AWS_REGION,
-    endpoint: endpoint(),
+    endpoint: url,
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
     maxAttempts,
   });
 }
 
 async function probe(): Promise<string | undefined> {
+  return probeAt(endpoint());
+}
+
+/** The server's version when an ElasticMQ answers at `url`, else undefined. */
+export async function probeAt(url: string): Promise<string | undefined> {
   // One attempt, so a closed port fails in milliseconds instead of after SDK retries.
-  const client = localClient(1);
+  const client = localClient(1, url);
   try {
     await client.send(new ListQueuesCommand({}), { abortSignal: AbortSignal.timeout(3000) });
     return runningVersion();
@@ -94,6 +99,40 @@ function runningVersion(): string {
   return ours ?? "unknown";
 }
 
+/**
+ * Starts an ElasticMQ server (detached) on `port` with its state under `dataDir`: queue definitions
+ * (queues-storage) and messages (messages-storage, H2 from the server's own dependencies), so a
+ * restart, or a crash, keeps every message that was sent and not yet deleted, as SQS does.
+ * The stack starts the shared one; the fault tests start private ones on other ports.
+ */
+export function startElasticMq(opts: { port: number; dataDir: string; log: string }): {
+  pid: number;
+  log: string;
+} {
+  const java = requireTool("java", "install a JDK 17: apt-get install openjdk-17-jdk-headless");
+  mkdirSync(opts.dataDir, { recursive: true });
+  const conf = path.join(opts.dataDir, "elasticmq.conf");
+  const h2 = path.join(opts.dataDir, "messages");
+  writeFileSync(
+    conf,
+    [
+      'include classpath("application.conf")',
+      `node-address { protocol = http, host = 127.0.0.1, port = ${opts.port}, context-path = "" }`,
+      `rest-sqs { enabled = true, bind-port = ${opts.port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
+      "rest-stats { enabled = false }",
+      `queues-storage { enabled = true, path = ${JSON.stringify(path.join(opts.dataDir, "queues.conf"))} }`,
+      `messages-storage { enabled = true, uri = ${JSON.stringify(`jdbc:h2:${h2};WRITE_DELAY=0`)} }`,
+      "",
+    ].join("\n"),
+  );
+  const pid = spawnDetached(
+    java,
+    ["-Xmx256m", `-Dconfig.file=${conf}`, "-cp", `${libDir()}/*`, "org.elasticmq.server.Main"],
+    { log: opts.log, cwd: opts.dataDir },
+  );
+  return { pid, log: opts.log };
+}
+
 export const elasticmq: StackService = {
   name: "elasticmq",
   get url() {
@@ -114,29 +153,21 @@ export const elasticmq: StackService = {
     );
   },
   async start(log) {
-    const java = requireTool("java", "install a JDK 17: apt-get install openjdk-17-jdk-headless");
     const port = urlPort(endpoint());
-    const conf = path.join(baseDir(), "elasticmq.conf");
-    writeFileSync(
-      conf,
-      [
-        'include classpath("application.conf")',
-        `node-address { protocol = http, host = 127.0.0.1, port = ${port}, context-path = "" }`,
-        `rest-sqs { enabled = true, bind-port = ${port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
-        "rest-stats { enabled = false }",
-        "",
-      ].join("\n"),
-    );
-    const log_ = logFile("elasticmq");
     log(`elasticmq: starting on port ${port}`);
-    const pid = spawnDetached(
-      java,
-      ["-Xmx256m", `-Dconfig.file=${conf}`, "-cp", `${libDir()}/*`, "org.elasticmq.server.Main"],
-      { log: log_, cwd: baseDir() },
-    );
+    const { pid, log: log_ } = startElasticMq({
+      port,
+      dataDir: path.join(baseDir(), "data"),
+      log: logFile("elasticmq"),
+    });
     const version = await orStop(
       () => [pid],
-      () => waitFor("elasticmq", probe, { timeoutMs: 90_000, pid, log: log_ }),
+      () =>
+        waitFor("elasticmq", () => probeAt(`http://127.0.0.1:${port}`), {
+          timeoutMs: 90_000,
+          pid,
+          log: log_,
+        }),
     );
     return { version, started: { pid, startedAt: new Date().toISOString(), log: log_ } };
   },

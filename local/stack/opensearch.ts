@@ -26,7 +26,6 @@ const OS_USER = "trisearch-os";
 
 const baseDir = () => cachePath("opensearch");
 const homeDir = () => path.join(baseDir(), `opensearch-${OPENSEARCH_VERSION}`);
-const pidFile = () => path.join(baseDir(), "run", "opensearch.pid");
 
 // The integ-test zip ships only transport-netty4; the `english` analyzer lives in this module.
 const ANALYSIS_COMMON_DESCRIPTOR = `description=Adds "built in" analyzers to OpenSearch.
@@ -91,6 +90,49 @@ async function ensureUser(): Promise<void> {
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
+/**
+ * Starts an OpenSearch node (detached) from the provisioned install on `port`, with its data, logs
+ * and pid file under `baseDir` (as root: as the service user, which must own baseDir). Returns the
+ * wrapper's pid and a reader for the JVM's pid (OpenSearch writes it with -p once it runs). The
+ * stack starts the shared node; the fault tests start private ones on other ports and dirs.
+ */
+export async function startOpenSearch(opts: {
+  port: number;
+  baseDir: string;
+  log: string;
+  heap?: string;
+}): Promise<{ wrapperPid: number; javaPid: () => Promise<number>; log: string }> {
+  const home = homeDir();
+  const jdk = javaHome();
+  for (const d of ["data", "logs", "run"]) mkdirSync(path.join(opts.baseDir, d), { recursive: true });
+  const pid = path.join(opts.baseDir, "run", "opensearch.pid");
+  rmSync(pid, { force: true });
+  const settings = [
+    "discovery.type=single-node",
+    "network.host=127.0.0.1",
+    `http.port=${opts.port}`,
+    `path.data=${path.join(opts.baseDir, "data")}`,
+    `path.logs=${path.join(opts.baseDir, "logs")}`,
+    // A fuller dev disk must not flip indices to read-only.
+    "cluster.routing.allocation.disk.threshold_enabled=false",
+  ];
+  const heap = opts.heap ?? "512m";
+  const command =
+    `cd ${q(home)} && OPENSEARCH_JAVA_HOME=${q(jdk)} OPENSEARCH_JAVA_OPTS='-Xms${heap} -Xmx${heap}' ` +
+    `exec bin/opensearch ${settings.map((s) => `-E${q(s)}`).join(" ")} -p ${q(pid)}`;
+  let wrapperPid: number;
+  if (isRoot()) {
+    assertTraversable(opts.baseDir);
+    await ensureUser();
+    await run("chown", ["-R", `${OS_USER}:`, opts.baseDir], { timeoutMs: 120_000 });
+    wrapperPid = spawnDetached("su", [OS_USER, "-s", "/bin/bash", "-c", command], { log: opts.log });
+  } else {
+    wrapperPid = spawnDetached("bash", ["-c", command], { log: opts.log });
+  }
+  const javaPid = async () => Number.parseInt(await readFile(pid, "utf8").catch(() => "0"), 10) || 0;
+  return { wrapperPid, javaPid, log: opts.log };
+}
+
 export const opensearch: StackService = {
   name: "opensearch",
   get url() {
@@ -133,55 +175,29 @@ export const opensearch: StackService = {
     }
   },
   async start(log) {
-    const home = homeDir();
-    const base = baseDir();
-    const jdk = javaHome();
-    for (const d of ["data", "logs", "run"]) mkdirSync(path.join(base, d), { recursive: true });
-    rmSync(pidFile(), { force: true });
     const port = urlPort(config().OPENSEARCH_URL);
-    const settings = [
-      "discovery.type=single-node",
-      "network.host=127.0.0.1",
-      `http.port=${port}`,
-      `path.data=${path.join(base, "data")}`,
-      `path.logs=${path.join(base, "logs")}`,
-      // A fuller dev disk must not flip indices to read-only.
-      "cluster.routing.allocation.disk.threshold_enabled=false",
-    ];
-    const command =
-      `cd ${q(home)} && OPENSEARCH_JAVA_HOME=${q(jdk)} OPENSEARCH_JAVA_OPTS='-Xms512m -Xmx512m' ` +
-      `exec bin/opensearch ${settings.map((s) => `-E${q(s)}`).join(" ")} -p ${q(pidFile())}`;
-    const log_ = logFile("opensearch");
-    let wrapperPid: number;
-    if (isRoot()) {
-      assertTraversable(base);
-      await ensureUser();
-      await run("chown", ["-R", `${OS_USER}:`, base], { timeoutMs: 120_000 });
-      log(`opensearch: starting as ${OS_USER} on port ${port} (~20 s)`);
-      wrapperPid = spawnDetached("su", [OS_USER, "-s", "/bin/bash", "-c", command], { log: log_ });
-    } else {
-      log(`opensearch: starting on port ${port} (~20 s)`);
-      wrapperPid = spawnDetached("bash", ["-c", command], { log: log_ });
-    }
-    // The real java pid (OpenSearch writes it with -p); stopping `su` alone would not stop java.
-    const readJavaPid = async () =>
-      Number.parseInt(await readFile(pidFile(), "utf8").catch(() => "0"), 10) || 0;
+    log(`opensearch: starting on port ${port} (~20 s)`);
+    const started = await startOpenSearch({ port, baseDir: baseDir(), log: logFile("opensearch") });
     const version = await orStop(
-      async () => [await readJavaPid(), wrapperPid],
+      async () => [await started.javaPid(), started.wrapperPid],
       async () => {
-        const v = await waitFor("opensearch", probe, { timeoutMs: 180_000, pid: wrapperPid, log: log_ });
-        await waitYellow(120_000, wrapperPid);
+        const v = await waitFor("opensearch", probe, {
+          timeoutMs: 180_000,
+          pid: started.wrapperPid,
+          log: started.log,
+        });
+        await waitYellow(120_000, started.wrapperPid);
         return v;
       },
     );
-    const javaPid = await readJavaPid();
+    const javaPid = await started.javaPid();
     return {
       version,
       started: {
-        pid: javaPid && isAlive(javaPid) ? javaPid : wrapperPid,
-        wrapperPids: javaPid ? [wrapperPid] : [],
+        pid: javaPid && isAlive(javaPid) ? javaPid : started.wrapperPid,
+        wrapperPids: javaPid ? [started.wrapperPid] : [],
         startedAt: new Date().toISOString(),
-        log: log_,
+        log: started.log,
       },
     };
   },
