@@ -1,9 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, openSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSync, storeCounts } from "../../cli/commands/verify";
@@ -13,81 +7,14 @@ import { container } from "../../functions/shared/container";
 import { runReconcile } from "../../functions/shared/reconcile-runner";
 import { parseJobRecordBody } from "../../functions/shared/sqs-batch";
 import { startTestApp, type TestApp } from "../helpers/local-app";
+import { type PrivateService, privateChroma } from "../helpers/private-services";
 import { waitUntil } from "../helpers/wait";
 
 /**
  * "Stop Chroma, ingest, start Chroma": the shared Chroma server must keep running for everyone
- * else, so this file runs its own Chroma 1.0 server (same npm binding) on a free port and a data
- * dir of its own, kills it, and starts it again on the same data.
+ * else, so this file runs its own Chroma 1.0 server (test/helpers/private-services.ts: the stack's
+ * build on a free port and a data dir of its own), kills it, and starts it again on the same data.
  */
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BINDING = "chromadb-js-bindings-linux-x64-gnu";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-class OwnChroma {
-  private child: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly dataDir: string,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    mkdirSync(this.dataDir, { recursive: true });
-    const argv = [
-      "chroma",
-      "run",
-      "--path",
-      this.dataDir,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(this.port),
-    ];
-    const log = openSync(path.join(this.dataDir, "..", `${path.basename(this.dataDir)}.log`), "a");
-    this.child = spawn(
-      process.execPath,
-      ["-e", `require(${JSON.stringify(BINDING)}).cli(${JSON.stringify(argv)})`],
-      {
-        cwd: ROOT,
-        stdio: ["ignore", log, log],
-      },
-    );
-    await waitUntil("own chroma up", () => this.up(), { timeoutMs: 60_000, everyMs: 200 });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-    await waitUntil("own chroma down", async () => !(await this.up()), { timeoutMs: 10_000 });
-  }
-
-  async up(): Promise<boolean> {
-    try {
-      return (await fetch(`${this.url}/api/v2/heartbeat`)).ok;
-    } catch {
-      return false;
-    }
-  }
-}
-
 const message = (i: number) => ({
   external_id: `restart-${i}`,
   channel: i % 2 ? "#platform" : "#mobile",
@@ -100,12 +27,11 @@ const acceptedIds = (body: unknown): number[] =>
   (body as { accepted: { message_id: number }[] }).accepted.map((a) => a.message_id);
 
 describe("reconcile after Chroma was down during ingest", () => {
-  let chroma: OwnChroma;
+  let chroma: PrivateService;
   let t: TestApp;
 
   beforeAll(async () => {
-    const dataDir = path.join(ROOT, ".cache/tmp", `reconcile-chroma-${randomBytes(4).toString("hex")}`);
-    chroma = new OwnChroma(await freePort(), dataDir);
+    chroma = await privateChroma();
     await chroma.start();
     t = await startTestApp("rchroma", {
       env: { CHROMA_URL: chroma.url },
@@ -116,9 +42,7 @@ describe("reconcile after Chroma was down during ingest", () => {
   });
   afterAll(async () => {
     await t?.close();
-    await chroma?.stop();
-    rmSync(chroma.dataDir, { recursive: true, force: true });
-    rmSync(`${chroma.dataDir}.log`, { force: true });
+    await chroma?.dispose();
   });
 
   it("stop Chroma, ingest 200 messages, start Chroma -> after reconcile, equal counts", async () => {
@@ -135,7 +59,7 @@ describe("reconcile after Chroma was down during ingest", () => {
       return inSync(c) && c.postgres === 10;
     });
 
-    await chroma.stop();
+    await chroma.kill();
     const more = Array.from({ length: 200 }, (_, i) => message(100 + i));
     const posted = await t.api("POST", "/messages", {
       source: { type: "app", name: "deploys" },
