@@ -14,7 +14,7 @@ import { ensureQueues, type QueueUrls } from "./stack/queues";
  * API on a free port. Tests and `trisearch eval` use it; close() removes every resource.
  */
 
-interface NamespaceDatabase {
+export interface NamespaceDatabase {
   readonly url: string;
   readonly pool: pg.Pool;
   drop(): Promise<void>;
@@ -61,7 +61,7 @@ export function namespaceSlug(label: string): string {
 }
 
 /** A new database beside DATABASE_URL's (admin work in `postgres`), migrated to the latest schema. */
-async function createFreshDatabase(name: string, serverUrl: string): Promise<NamespaceDatabase> {
+export async function createFreshDatabase(name: string, serverUrl: string): Promise<NamespaceDatabase> {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name "${name}"`);
   const at = (db: string) => {
     const url = new URL(serverUrl);

@@ -7,7 +7,7 @@ import { driftTotal } from "../../functions/core/reconcile";
 import type { Container } from "../../functions/shared/container";
 import { logger } from "../../functions/shared/logger";
 import { runReconcile } from "../../functions/shared/reconcile-runner";
-import { repoRoot, sleep } from "../../local/stack/process";
+import { repoRoot } from "../../local/stack/process";
 import { type QueueUrls, queueDepth } from "../../local/stack/queues";
 import { waitUntil } from "../helpers/wait";
 
@@ -71,4 +71,4 @@ export function silenceLogs(): () => void {
   return () => logger.setLogLevel(level);
 }
 
-export { sleep };
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
