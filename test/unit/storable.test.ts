@@ -26,6 +26,14 @@ function recursiveCanonical(value: unknown): unknown {
   return value;
 }
 
+/** Any UTF-16 code units, surrogates (paired or not) and NUL often (fc's "binary" unit is slow to build). */
+const codeUnits = fc
+  .array(
+    fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.constant(0)),
+    { maxLength: 40 },
+  )
+  .map((units) => String.fromCharCode(...units));
+
 const nested = (depth: number): unknown => {
   let v: unknown = 1;
   for (let i = 0; i < depth; i++) v = { a: v };
@@ -70,12 +78,12 @@ describe("what the stores accept", () => {
     expect(unstorableReason("x\udfffy")).toMatch(/surrogate/);
     expect(unstorableReason("\ud83d\ude00 ok")).toBeUndefined();
     fc.assert(
-      fc.property(fc.string({ unit: "binary" }), (s) => {
+      fc.property(codeUnits, (s) => {
         // The same answer as the platform's well-formedness check (Node 20: isWellFormed).
         const wellFormed = (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-        expect(unstorableReason(s) === undefined).toBe(wellFormed && !s.includes("\u0000"));
+        return (unstorableReason(s) === undefined) === (wellFormed && !s.includes("\u0000"));
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 
