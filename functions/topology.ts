@@ -36,6 +36,8 @@ type Access =
   | "publish-jobs"
   /** SendMessage on the ingest queue (the Slack webhook). */
   | "enqueue-ingest"
+  /** GetObject on the Slack export upload bucket, SendMessage on the import queue (continuations). */
+  | "import-exports"
   /** Reads the Slack signing secret. */
   | "slack-secret"
   /** Reads the key search cursors are signed with (CURSOR_SECRET_ARN). */
@@ -46,6 +48,8 @@ export interface FunctionSpec {
   readonly timeoutSeconds: number;
   /** Lambda memory (MB); CPU scales with it. Default 512. */
   readonly memoryMb?: number;
+  /** /tmp size (MB, 512..10240). Default 512. */
+  readonly ephemeralStorageMb?: number;
   readonly access: readonly Access[];
 }
 
@@ -110,6 +114,17 @@ export const FUNCTIONS = {
     // Reads the window from PostgreSQL, vectors from Chroma, more_like_this from OpenSearch; names
     // the active vector collection from the embedding settings (it embeds nothing).
     access: ["database", "keyword-read", "vectors", "embedding-settings"],
+  },
+  "slack-import": {
+    description:
+      "Import queue (S3 upload of a Slack export) -> the importer; continues itself before its deadline",
+    // Lambda's maximum; a larger export continues in the next run (resumable, import_files_done).
+    timeoutSeconds: 900,
+    // More memory is more CPU (JSON parsing, hashing); the importer itself stays under 300 MB.
+    memoryMb: 2048,
+    // The zip is downloaded to /tmp (its central directory is at the end): exports up to ~10 GB.
+    ephemeralStorageMb: 10240,
+    access: ["database", "publish-jobs", "import-exports"],
   },
   migrate: {
     description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
@@ -177,6 +192,14 @@ export const QUEUES = {
     batchSize: 20,
     maxBatchingWindowSeconds: 2,
     // OpenSearch and Chroma are small: their writers stay at the minimum by default.
+    maxConcurrency: 2,
+    maxReceiveCount: 5,
+  },
+  import: {
+    consumer: "slack-import",
+    // One export per invocation, two at a time at most: an import is heavy on PostgreSQL.
+    batchSize: 1,
+    maxBatchingWindowSeconds: 0,
     maxConcurrency: 2,
     maxReceiveCount: 5,
   },

@@ -15,6 +15,7 @@ export interface AccessProviders {
   readonly jobs: {
     grantPublishJobs(fn: TrisearchFunction): void;
     grantEnqueueIngest(fn: TrisearchFunction): void;
+    grantImportExports(fn: TrisearchFunction): void;
   };
   readonly slackSigningSecret?: secretsmanager.ISecret;
   readonly cursorSecret?: secretsmanager.ISecret;
@@ -50,6 +51,9 @@ export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
         break;
       case "enqueue-ingest":
         p.jobs.grantEnqueueIngest(fn);
+        break;
+      case "import-exports":
+        p.jobs.grantImportExports(fn);
         break;
       case "slack-secret": {
         const secret = p.slackSigningSecret;

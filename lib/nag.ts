@@ -38,7 +38,9 @@ export function suppressNag(scope: IConstruct, suppressions: NagSuppression[], a
 /** Suppressions for the Lambda functions CDK itself adds (custom resource providers), found by id. */
 export function suppressCdkInternalProviders(stack: Stack): void {
   const providers = stack.node.children.filter((c) =>
-    /CustomResourceProvider|^AWS679f53fac002430cb0da5b7982bd2287$/.test(c.node.id),
+    /CustomResourceProvider|^AWS679f53fac002430cb0da5b7982bd2287$|^BucketNotificationsHandler/.test(
+      c.node.id,
+    ),
   );
   for (const p of providers) {
     suppressNag(p, [

@@ -1,6 +1,9 @@
-import { Duration } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as s3n from "aws-cdk-lib/aws-s3-notifications";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import {
@@ -14,6 +17,7 @@ import { type AccessProviders, constructId, grantAccess } from "./access";
 import type { ChromaService } from "./chroma-service";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
+import { suppressNag } from "./nag";
 import type { SearchDomain } from "./search-domain";
 import { TrisearchFunction } from "./trisearch-function";
 
@@ -25,6 +29,8 @@ export interface PipelineProps {
   readonly embeddingModel: EmbeddingModel;
   /** Deploy-time overrides of a queue's event-source concurrency (2..1000); default: the topology's. */
   readonly maxConcurrency?: Partial<Record<QueueName, number | undefined>>;
+  /** The export upload bucket on stack deletion (default RETAIN: uploads are the customer's data). */
+  readonly importBucketRemoval?: RemovalPolicy;
 }
 
 /** A queue, its DLQ and the one function that consumes it. */
@@ -43,6 +49,8 @@ export interface WorkQueue {
 export class Pipeline extends Construct {
   readonly queues: Record<QueueName, WorkQueue>;
   readonly scheduled: Record<ScheduleName, TrisearchFunction>;
+  /** Slack exports uploaded here are imported (object created -> the import queue -> slack-import). */
+  readonly importBucket: s3.Bucket;
   private readonly props: PipelineProps;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -53,6 +61,29 @@ export class Pipeline extends Construct {
       QueueName,
       WorkQueue
     >;
+    this.importBucket = new s3.Bucket(this, "ImportBucket", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      // An export holds the workspace's history: it is imported, then kept only briefly.
+      lifecycleRules: [
+        { expiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: props.importBucketRemoval ?? RemovalPolicy.RETAIN,
+    });
+    suppressNag(this.importBucket, [
+      {
+        id: "AwsSolutions-S1",
+        reason:
+          "A drop box for one-off exports, read by one function; enable CloudTrail S3 data events to audit it",
+      },
+    ]);
+    this.importBucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new s3n.SqsDestination(this.queues.import.queue),
+      { suffix: ".zip" },
+    );
     const providers: AccessProviders = { ...props, jobs: this };
     // After every queue exists: a consumer may publish to another queue (slack-ingest -> keyword, vector).
     for (const q of this.workQueues) grantAccess(q.consumer, providers);
@@ -101,6 +132,26 @@ export class Pipeline extends Construct {
   grantEnqueueIngest(fn: TrisearchFunction): void {
     this.ingest.queue.grantSendMessages(fn);
     fn.addEnvironment("INGEST_QUEUE_URL", this.ingest.queue.queueUrl);
+  }
+
+  /** GetObject on the upload bucket; SendMessage on the import queue (a run queues its continuation). */
+  grantImportExports(fn: TrisearchFunction): void {
+    // GetObject only (no List, no bucket-level actions): the notification names the object.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.importBucket.arnForObjects("*")],
+      }),
+    );
+    suppressNag(fn, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "Reads any uploaded export: objects of the import bucket only, GetObject only",
+        appliesTo: [{ regex: "/^Resource::<PipelineImportBucket[0-9A-F]+\\.Arn>\\/\\*$/" }],
+      },
+    ]);
+    this.queues.import.queue.grantSendMessages(fn);
+    fn.addEnvironment("IMPORT_QUEUE_URL", this.queues.import.queue.queueUrl);
   }
 
   private workQueue(name: QueueName): WorkQueue {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Size } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import {
@@ -12,7 +12,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { FUNCTIONS, type FunctionName, memoryOf } from "../functions/topology";
+import { FUNCTIONS, type FunctionName, type FunctionSpec, memoryOf } from "../functions/topology";
 import { suppressNag } from "./nag";
 
 /** The repository root: entries, the lock file and migrations/ are resolved from here. */
@@ -62,7 +62,7 @@ export class TrisearchFunction extends NodejsFunction {
 
   constructor(scope: Construct, id: string, props: TrisearchFunctionProps) {
     const entry = handlerEntry(props.handlerName);
-    const spec = FUNCTIONS[props.handlerName];
+    const spec: FunctionSpec = FUNCTIONS[props.handlerName];
     if (!existsSync(entry)) throw new Error(`TrisearchFunction ${id}: handler file ${entry} does not exist`);
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -75,6 +75,7 @@ export class TrisearchFunction extends NodejsFunction {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: memoryOf(props.handlerName),
+      ...(spec.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(spec.ephemeralStorageMb) } : {}),
       timeout: Duration.seconds(spec.timeoutSeconds),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, "package-lock.json"),

@@ -121,6 +121,7 @@ export class TrisearchStack extends Stack {
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     new CfnOutput(this, "SlackEventsUrl", { value: `${this.api.url}/slack/events` });
     new CfnOutput(this, "SlackSigningSecretArn", { value: this.slackSigningSecret.secretArn });
+    new CfnOutput(this, "ImportBucketName", { value: this.pipeline.importBucket.bucketName });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.topic.topicArn });
   }

@@ -1,4 +1,5 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
 import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
@@ -20,6 +21,7 @@ const chromaClients = new Map<string, ChromaClient>();
 const chromaQueryClients = new Map<string, ChromaQueryHttp>();
 const sqsClients = new Map<string, SQSClient>();
 const bedrockClients = new Map<string, BedrockRuntimeClient>();
+const s3Clients = new Map<string, S3Client>();
 
 function once<T>(cache: Map<string, T>, key: string, create: () => T): T {
   let client = cache.get(key);
@@ -84,6 +86,20 @@ export function sqsClient(cfg: Config = config()): SQSClient {
   );
 }
 
+export function s3Client(cfg: Config = config()): S3Client {
+  return once(
+    s3Clients,
+    `${cfg.AWS_REGION}|${cfg.S3_ENDPOINT ?? ""}`,
+    () =>
+      new S3Client({
+        region: cfg.AWS_REGION,
+        ...(cfg.S3_ENDPOINT
+          ? { endpoint: cfg.S3_ENDPOINT, forcePathStyle: true, credentials: localCredentials }
+          : {}),
+      }),
+  );
+}
+
 export function bedrockClient(cfg: Config = config()): BedrockRuntimeClient {
   return once(
     bedrockClients,
@@ -104,6 +120,7 @@ export async function closeClients(): Promise<void> {
   ];
   for (const c of sqsClients.values()) c.destroy();
   for (const c of bedrockClients.values()) c.destroy();
+  for (const c of s3Clients.values()) c.destroy();
   for (const c of chromaQueryClients.values()) c.close();
   for (const cache of [
     pools,
@@ -112,6 +129,7 @@ export async function closeClients(): Promise<void> {
     chromaQueryClients,
     sqsClients,
     bedrockClients,
+    s3Clients,
   ])
     cache.clear();
   await Promise.allSettled(closing);

@@ -22,6 +22,9 @@ const configSchema = z.object({
   KEYWORD_QUEUE_URL: z.string().url().optional(),
   VECTOR_QUEUE_URL: z.string().url().optional(),
   INGEST_QUEUE_URL: z.string().url().optional(),
+  IMPORT_QUEUE_URL: z.string().url().optional(),
+  /** S3 endpoint override (tests use a local GetObject stand-in); unset: the regional endpoint. */
+  S3_ENDPOINT: z.string().url().optional(),
   CHROMA_URL: z.string().url().default("http://127.0.0.1:8000"),
   CHROMA_COLLECTION: z.string().min(1).default("messages"),
   EMBEDDER: z.enum(["onnx", "bedrock"]).default("onnx"),
@@ -114,6 +117,7 @@ export function queueUrl(cfg: Config, name: QueueName): string {
     keyword: cfg.KEYWORD_QUEUE_URL,
     vector: cfg.VECTOR_QUEUE_URL,
     ingest: cfg.INGEST_QUEUE_URL,
+    import: cfg.IMPORT_QUEUE_URL,
   }[name];
   if (explicit) return explicit;
   if (!cfg.SQS_ENDPOINT)

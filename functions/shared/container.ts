@@ -2,15 +2,18 @@ import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import { PgCollectionRegistry } from "../adapters/postgres/pg-collection-registry";
 import { PgDirectory } from "../adapters/postgres/pg-directory";
+import { PgImportProgress } from "../adapters/postgres/pg-import-progress";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
+import { S3ExportOpener } from "../adapters/s3/s3-export-opener";
 import { SlackWebLookup } from "../adapters/slack/slack-web-lookup";
+import { ZipExportArchive } from "../adapters/slack/zip-export-archive";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
 import type { Embedder } from "../core/ports";
-import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, sqsClient } from "./clients";
+import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, s3Client, sqsClient } from "./clients";
 import { CollectionSelector } from "./collection-selector";
 import { type Config, config, queueUrl } from "./config";
 import { resolveCursorSecret } from "./cursor-secret";
@@ -31,6 +34,11 @@ export interface Container {
   readonly directory: PgDirectory;
   /** Slack's Web API for ids the directory lacks; undefined without SLACK_BOT_TOKEN. */
   readonly directoryLookup: DirectoryLookup | undefined;
+  /** Import runs' committed day files (a cut-short import resumes after them). */
+  readonly importProgress: PgImportProgress;
+  /** Uploaded exports (S3) and the import queue a cut-short import continues through. */
+  readonly exportOpener: S3ExportOpener;
+  readonly importQueue: SqsEventQueue;
   /** The ingest queue (Slack events in, the ingest consumer out). */
   readonly ingestQueue: SqsEventQueue;
   readonly embedder: Embedder;
@@ -58,6 +66,9 @@ export function createContainer(cfg: Config = config()): Container {
   let directory: PgDirectory | undefined;
   let directoryLookup: DirectoryLookup | undefined;
   let ingestQueue: SqsEventQueue | undefined;
+  let importQueue: SqsEventQueue | undefined;
+  let importProgress: PgImportProgress | undefined;
+  let exportOpener: S3ExportOpener | undefined;
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
@@ -94,6 +105,18 @@ export function createContainer(cfg: Config = config()): Container {
       if (!cfg.SLACK_BOT_TOKEN) return undefined;
       directoryLookup ??= new SlackWebLookup(cfg.SLACK_BOT_TOKEN, { apiUrl: cfg.SLACK_API_URL });
       return directoryLookup;
+    },
+    get importProgress() {
+      importProgress ??= new PgImportProgress(pgPool(cfg));
+      return importProgress;
+    },
+    get exportOpener() {
+      exportOpener ??= new S3ExportOpener(s3Client(cfg), (path) => ZipExportArchive.open(path));
+      return exportOpener;
+    },
+    get importQueue() {
+      importQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "import"));
+      return importQueue;
     },
     get ingestQueue() {
       ingestQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "ingest"));
@@ -136,6 +159,21 @@ export function createContainer(cfg: Config = config()): Container {
       return cursorKey;
     },
     warn,
+  };
+}
+
+/** What an import job needs from a container; `remainingMs` is the invocation's time left. */
+export function importJobDeps(c: Container, remainingMs: () => number) {
+  return {
+    store: c.store,
+    outbox: c.store,
+    publisher: c.publisher,
+    directory: c.directory,
+    progress: c.importProgress,
+    opener: c.exportOpener,
+    importQueue: c.importQueue,
+    remainingMs,
+    warn: c.warn,
   };
 }
 

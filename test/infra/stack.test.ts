@@ -199,6 +199,7 @@ describe("data stores are private and admit only the functions bound to them", (
         "reconcile",
         "gaps",
         "gaps-schedule",
+        "slack-import",
         "migrate",
       ]),
     );
@@ -479,5 +480,79 @@ describe("schedules, migrations and observability", () => {
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     s.template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     s.template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("Slack export import", () => {
+  it("the upload bucket is encrypted, blocks public access, enforces TLS and keeps uploads on stack deletion", () => {
+    const bucketId = logicalId(s.stack.pipeline.importBucket);
+    const bucket = resources("AWS::S3::Bucket")[bucketId]!;
+    expect(bucket.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.DeletionPolicy).toBe("Retain");
+    s.template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("an uploaded .zip notifies the import queue, whose consumer is slack-import (15 min, 10 GB /tmp)", () => {
+    s.template.hasResourceProperties("Custom::S3BucketNotifications", {
+      BucketName: { Ref: logicalId(s.stack.pipeline.importBucket) },
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          {
+            Events: ["s3:ObjectCreated:*"],
+            Filter: { Key: { FilterRules: [{ Name: "suffix", Value: ".zip" }] } },
+            QueueArn: { "Fn::GetAtt": [logicalId(s.stack.pipeline.queues.import.queue), "Arn"] },
+          },
+        ],
+      },
+    });
+    const fn = resources("AWS::Lambda::Function")[logicalId(s.stack.pipeline.queues.import.consumer)]!;
+    expect(fn.Properties).toMatchObject({
+      Timeout: 900,
+      MemorySize: 2048,
+      EphemeralStorage: { Size: 10240 },
+    });
+    s.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalId(s.stack.pipeline.queues.import.consumer) },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("slack-import only gets objects of the upload bucket and sends only its continuations and index jobs", () => {
+    const st = statementsOfRole(s.template, s.roleIds["slack-import"]!);
+    const s3Actions = actionsOf(st).filter((a) => a.startsWith("s3:"));
+    expect(s3Actions).toEqual(["s3:GetObject"]);
+    expect(resourcesFor(st, "s3:GetObject")).toBe(
+      JSON.stringify([
+        { "Fn::Join": ["", [{ "Fn::GetAtt": [logicalId(s.stack.pipeline.importBucket), "Arn"] }, "/*"]] },
+      ]),
+    );
+    const targets = st
+      .filter((x) => asArray(x.Action).includes("sqs:SendMessage"))
+      .flatMap((x) => asArray(x.Resource as { "Fn::GetAtt": string[] }))
+      .map((r) => r["Fn::GetAtt"][0])
+      .sort();
+    expect(targets).toEqual(
+      [
+        logicalId(s.stack.pipeline.queues.import.queue),
+        logicalId(s.stack.pipeline.keyword.queue),
+        logicalId(s.stack.pipeline.vector.queue),
+      ].sort(),
+    );
   });
 });

@@ -1,11 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatImportReport, importSlackExportFile, nothingImported } from "../../cli/commands/import";
 import { inSync, storeCounts } from "../../cli/commands/verify";
-import { createContainer } from "../../functions/shared/container";
+import { parseImportMessage, runImportJob } from "../../functions/core/slack/slack-import-job";
+import { createContainer, importJobDeps } from "../../functions/shared/container";
 import { deliverSlackEvents, startTestApp, type TestApp } from "../helpers/local-app";
 import { exportUser, json, writeZip } from "../helpers/slack-export";
 import type { SlackPayload } from "../helpers/slack-fixtures";
@@ -171,6 +174,9 @@ describe("Slack export import (real local stack)", () => {
   let t: TestApp;
   let dir: string;
   let zipPath: string;
+  // A stand-in for S3's GetObject (path style: GET /<bucket>/<key>), serving uploaded files.
+  const uploads = new Map<string, Buffer>();
+  let s3: Server;
   const count = async (sql: string) => Number((await t.db.pool.query(sql)).rows[0].n);
   const deliver = (p: SlackPayload) => deliverSlackEvents(t, SECRET, p);
   let n = 0;
@@ -201,10 +207,28 @@ describe("Slack export import (real local stack)", () => {
     dir = mkdtempSync(path.join(tmpdir(), "trisearch-import-"));
     zipPath = path.join(dir, "acme-export.zip");
     await writeZip(zipPath, exportFiles());
-    t = await startTestApp("slack-import", { env: { SLACK_SIGNING_SECRET: SECRET } });
+    s3 = createServer((req, res) => {
+      const body = uploads.get(decodeURIComponent((req.url ?? "").split("?")[0]!));
+      if (!body) {
+        res
+          .writeHead(404, { "content-type": "application/xml" })
+          .end("<Error><Code>NoSuchKey</Code></Error>");
+        return;
+      }
+      res.writeHead(200, {
+        "content-length": body.length,
+        etag: '"etag-1"',
+        "content-type": "application/zip",
+      });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => s3.listen(0, "127.0.0.1", resolve));
+    const s3Url = `http://127.0.0.1:${(s3.address() as AddressInfo).port}`;
+    t = await startTestApp("slack-import", { env: { SLACK_SIGNING_SECRET: SECRET, S3_ENDPOINT: s3Url } });
   });
   afterAll(async () => {
     await t?.close();
+    await new Promise((resolve) => s3?.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -426,6 +450,57 @@ describe("Slack export import (real local stack)", () => {
     const old = await search({ q: "chart", channel: "#general" });
     expect(old.status).toBe(400);
     expect(await count("SELECT count(*) AS n FROM outbox")).toBe(outboxBefore);
+  });
+
+  it("AWS: an export uploaded to S3 is imported in runs cut short by the deadline, each resuming where the last stopped", async () => {
+    const upload = path.join(dir, "ops.zip");
+    const day = (d: string, text: string) => ({
+      name: `ops/2024-02-0${d}.json`,
+      content: json([{ type: "message", user: "U0ALICE01", text, ts: `170675${d}000.000100`, team: TEAM }]),
+    });
+    await writeZip(upload, [
+      { name: "users.json", content: json([exportUser("U0ALICE01", "alice", "Alice")]) },
+      { name: "channels.json", content: json([{ id: "C0OPS0001", name: "ops", is_archived: false }]) },
+      day("1", "Rotated the database credentials"),
+      day("2", "Paged for the disk alert on the search nodes"),
+      day("3", "Post-mortem notes for the outage are up"),
+    ]);
+    uploads.set("/trisearch-imports/exports/ops export.zip", readFileSync(upload));
+    const notification = JSON.stringify({
+      Records: [
+        {
+          eventName: "ObjectCreated:Put",
+          s3: {
+            bucket: { name: "trisearch-imports" },
+            object: { key: "exports/ops+export.zip", eTag: "etag-1" },
+          },
+        },
+      ],
+    });
+    const [object] = parseImportMessage(notification);
+    expect(object).toEqual({ bucket: "trisearch-imports", key: "exports/ops export.zip", etag: "etag-1" });
+    const c = createContainer(t.config);
+    // The deadline is near after the first day file: the run stops and queues its continuation,
+    // which the local runtime's slack-import consumer (the import queue) picks up and finishes.
+    let asked = 0;
+    const first = await runImportJob(
+      importJobDeps(c, () => (++asked <= 1 ? 600_000 : 10_000)),
+      object!,
+      { storeBots: true },
+    );
+    expect(first).toMatchObject({ complete: false, imported: 1, files: 1 });
+    const ops = () => count("SELECT count(*) AS n FROM messages WHERE channel = 'C0OPS0001'");
+    await waitUntil("the continuation imported the rest", async () => (await ops()) === 3);
+    const done = await t.db.pool.query(
+      "SELECT file FROM import_files_done WHERE run_key = $1 ORDER BY file",
+      ["s3://trisearch-imports/exports/ops export.zip#etag-1"],
+    );
+    expect(done.rows.map((r) => r.file)).toEqual([
+      "ops/2024-02-01.json",
+      "ops/2024-02-02.json",
+      "ops/2024-02-03.json",
+    ]);
+    expect(t.app.pollers.import.counters.failedItems).toBe(0);
   });
 
   it("--channels and --since narrow the import; an unknown channel is a clear error", async () => {

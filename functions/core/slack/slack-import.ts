@@ -47,6 +47,8 @@ export interface SlackImportOptions {
   readonly batchSize?: number;
   /** Day files already imported by an earlier run (resume): skipped. */
   readonly skipFiles?: ReadonlySet<string>;
+  /** Asked between day files: true stops the run after committing what it has (a deadline). */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface SlackImportProgress {
@@ -75,6 +77,8 @@ export interface SlackImportReport {
   failures: { where: string; reason: string }[];
   /** Day or list files that could not be read at all: reported and skipped. */
   damagedFiles: { name: string; reason: string }[];
+  /** False when shouldStop ended the run early: run again with the done files skipped. */
+  complete: boolean;
 }
 
 export interface SlackImportDeps {
@@ -84,8 +88,33 @@ export interface SlackImportDeps {
   readonly directory: DirectoryStore;
   readonly warn?: (message: string, err: unknown) => void;
   readonly onProgress?: (p: SlackImportProgress) => void;
-  /** Called after each day file's messages are committed (a resumable run records it). */
-  readonly onFileDone?: (name: string) => Promise<void>;
+  /** Called with day files whose messages are committed (a resumable run records them). */
+  readonly onFilesDone?: (names: readonly string[]) => Promise<void>;
+}
+
+/** The day files each import run has committed, so a run cut short resumes after them. */
+export interface ImportProgressStore {
+  doneFiles(runKey: string): Promise<Set<string>>;
+  markDone(runKey: string, files: readonly string[]): Promise<void>;
+}
+
+/**
+ * An import that can be cut short and resumed: the files an earlier run of `runKey` committed are
+ * skipped, each batch's files are recorded as it commits, and `shouldStop` (a deadline) ends the
+ * run between files with `complete: false`; running it again continues where it stopped.
+ */
+export async function resumeSlackImport(
+  deps: Omit<SlackImportDeps, "onFilesDone"> & { readonly progress: ImportProgressStore },
+  archive: ExportArchive,
+  runKey: string,
+  opts: Omit<SlackImportOptions, "skipFiles">,
+): Promise<SlackImportReport> {
+  const skipFiles = await deps.progress.doneFiles(runKey);
+  return importSlackExport(
+    { ...deps, onFilesDone: (names) => deps.progress.markDone(runKey, names) },
+    archive,
+    { ...opts, skipFiles },
+  );
 }
 
 const LISTS: readonly { file: string; kind: ConversationKind }[] = [
@@ -208,6 +237,7 @@ export async function importSlackExport(
     failed: 0,
     failures: [],
     damagedFiles,
+    complete: true,
   };
   const skip = (reason: string) => {
     report.skipped[reason] = (report.skipped[reason] ?? 0) + 1;
@@ -230,7 +260,7 @@ export async function importSlackExport(
     const { outcomes, outboxIds } =
       batch.length > 0 ? await deps.store.applySourceUpserts(batch) : { outcomes: [], outboxIds: [] };
     batch = [];
-    for (const name of pendingFiles) await deps.onFileDone?.(name);
+    if (pendingFiles.length > 0) await deps.onFilesDone?.(pendingFiles);
     pendingFiles = [];
     for (const o of outcomes) {
       if (o.status === "created" || o.status === "updated") report.imported++;
@@ -241,6 +271,10 @@ export async function importSlackExport(
   };
 
   for (const f of files) {
+    if (opts.shouldStop?.()) {
+      report.complete = false;
+      break;
+    }
     if (lastFolder !== null && f.folder !== lastFolder) foldersDone++;
     lastFolder = f.folder;
     const conversation = byFolder.get(f.folder)!;
