@@ -38,6 +38,10 @@ type Access =
   | "enqueue-ingest"
   /** GetObject on the Slack export upload bucket, SendMessage on the import queue (continuations). */
   | "import-exports"
+  /** SendMessage on the commands queue (the slash command's ack). */
+  | "enqueue-commands"
+  /** SendMessage on the replies queue (the slash command's search step). */
+  | "enqueue-replies"
   /** Reads the Slack signing secret. */
   | "slack-secret"
   /** Reads the key search cursors are signed with (CURSOR_SECRET_ARN). */
@@ -51,6 +55,11 @@ export interface FunctionSpec {
   /** /tmp size (MB, 512..10240). Default 512. */
   readonly ephemeralStorageMb?: number;
   readonly access: readonly Access[];
+  /**
+   * "vpc" (default): private subnets, stores and AWS services through endpoints, no internet.
+   * "internet": outside the VPC, for a function that calls a third party (Slack) and holds no store access.
+   */
+  readonly network?: "vpc" | "internet";
 }
 
 export const FUNCTIONS = {
@@ -73,6 +82,32 @@ export const FUNCTIONS = {
     // Slack gives up after 3 s; the function does one SendMessage.
     timeoutSeconds: 10,
     access: ["enqueue-ingest", "slack-secret"],
+  },
+  "slack-commands": {
+    description: "POST /slack/commands: verify the Slack signature, queue the search, ack within 3 s",
+    // Slack shows an error after 3 s; the function does one SendMessage.
+    timeoutSeconds: 10,
+    access: ["enqueue-commands", "slack-secret"],
+  },
+  "slack-command-search": {
+    description:
+      "Commands queue -> search as the invoking Slack user -> Block Kit reply on the replies queue",
+    timeoutSeconds: 20,
+    // The search function's sizing: it runs the same search.
+    memoryMb: 1024,
+    access: ["database", "keyword-read", "vectors", "embed", "cursor-secret", "enqueue-replies"],
+  },
+  "slack-reply": {
+    description: "Replies queue -> POST to Slack's response_url (outside the VPC: it has no route out)",
+    // ky: 4 attempts of at most 5 s plus backoff.
+    timeoutSeconds: 30,
+    access: [],
+    network: "internet",
+  },
+  openapi: {
+    description: "GET /openapi.json: the API contract, rendered from the zod schemas",
+    timeoutSeconds: 10,
+    access: [],
   },
   "slack-ingest": {
     description: "Ingest queue (Slack events) -> the ingest use case -> Postgres + outbox",
@@ -144,6 +179,11 @@ export function memoryOf(name: FunctionName): number {
   return spec.memoryMb ?? DEFAULT_MEMORY_MB;
 }
 
+export function networkOf(name: FunctionName): "vpc" | "internet" {
+  const spec: FunctionSpec = FUNCTIONS[name];
+  return spec.network ?? "vpc";
+}
+
 type RouteMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RouteSpec {
@@ -165,6 +205,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", path: "/search", function: "search", auth: "caller" },
   { method: "POST", path: "/slack/events", function: "slack-events", auth: "none" },
   { method: "GET", path: "/gaps", function: "gaps", auth: "caller" },
+  { method: "POST", path: "/slack/commands", function: "slack-commands", auth: "none" },
+  { method: "GET", path: "/openapi.json", function: "openapi", auth: "caller" },
 ];
 
 export interface QueueSpec {
@@ -210,6 +252,21 @@ export const QUEUES = {
     // 4 records x 25 jobs = up to 100 texts per invocation.
     batchSize: 4,
     maxBatchingWindowSeconds: 2,
+    maxConcurrency: 2,
+    maxReceiveCount: 5,
+  },
+  commands: {
+    consumer: "slack-command-search",
+    // One search per invocation, no gathering: the user is waiting.
+    batchSize: 1,
+    maxBatchingWindowSeconds: 0,
+    maxConcurrency: 2,
+    maxReceiveCount: 5,
+  },
+  replies: {
+    consumer: "slack-reply",
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
     maxConcurrency: 2,
     maxReceiveCount: 5,
   },

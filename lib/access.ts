@@ -16,6 +16,8 @@ export interface AccessProviders {
     grantPublishJobs(fn: TrisearchFunction): void;
     grantEnqueueIngest(fn: TrisearchFunction): void;
     grantImportExports(fn: TrisearchFunction): void;
+    grantEnqueueCommands(fn: TrisearchFunction): void;
+    grantEnqueueReplies(fn: TrisearchFunction): void;
   };
   readonly slackSigningSecret?: secretsmanager.ISecret;
   readonly cursorSecret?: secretsmanager.ISecret;
@@ -54,6 +56,12 @@ export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
         break;
       case "import-exports":
         p.jobs.grantImportExports(fn);
+        break;
+      case "enqueue-commands":
+        p.jobs.grantEnqueueCommands(fn);
+        break;
+      case "enqueue-replies":
+        p.jobs.grantEnqueueReplies(fn);
         break;
       case "slack-secret": {
         const secret = p.slackSigningSecret;

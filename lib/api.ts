@@ -5,7 +5,7 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { type FunctionName, ROUTES, routeKey } from "../functions/topology";
 import { type AccessProviders, constructId, grantAccess } from "./access";
@@ -31,9 +31,13 @@ export interface ApiProps {
   readonly embeddingModel: EmbeddingModel;
   readonly pipeline: Pipeline;
   readonly slackSigningSecret: secretsmanager.ISecret;
+  /** Signs search cursors (HMAC): created by the stack, read by every function that searches. */
+  readonly cursorSecret: secretsmanager.ISecret;
   /** Steady-state requests per second for the whole stage. */
   readonly throttleRateLimit?: number;
   readonly throttleBurstLimit?: number;
+  /** The hosted search page, for the slash command's "More results" button (none: no button). */
+  readonly searchPageUrl?: string | undefined;
 }
 
 /**
@@ -47,22 +51,12 @@ export class Api extends Construct {
   /** One function per function name in the topology's ROUTES. */
   readonly functions: Partial<Record<FunctionName, TrisearchFunction>> = {};
   /** Signs search cursors (HMAC), so a client cannot forge an offset or window. */
-  readonly cursorSecret: secretsmanager.Secret;
+  readonly cursorSecret: secretsmanager.ISecret;
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    this.cursorSecret = new secretsmanager.Secret(this, "CursorSecret", {
-      description: "Trisearch: HMAC key of search cursors (generated; only the search function reads it)",
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    suppressNag(this.cursorSecret, [
-      {
-        id: "AwsSolutions-SMG4",
-        reason:
-          "Rotating it only invalidates outstanding next_cursor values (clients start again from page 1); rotate by putting a new value",
-      },
-    ]);
+    this.cursorSecret = props.cursorSecret;
     const providers: AccessProviders = {
       database: props.database,
       searchDomain: props.searchDomain,
@@ -77,6 +71,8 @@ export class Api extends Construct {
       grantAccess(fn, providers);
       this.functions[name] = fn;
     }
+    if (props.searchPageUrl)
+      this.function("slack-commands").addEnvironment("SEARCH_PAGE_URL", props.searchPageUrl);
 
     const authorizer =
       props.auth.mode === "iam"

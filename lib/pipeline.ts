@@ -4,6 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3n from "aws-cdk-lib/aws-s3-notifications";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import {
@@ -27,6 +28,8 @@ export interface PipelineProps {
   readonly searchDomain: SearchDomain;
   readonly chroma: ChromaService;
   readonly embeddingModel: EmbeddingModel;
+  /** Signs search cursors: the slash command's search step reads it. */
+  readonly cursorSecret: secretsmanager.ISecret;
   /** Deploy-time overrides of a queue's event-source concurrency (2..1000); default: the topology's. */
   readonly maxConcurrency?: Partial<Record<QueueName, number | undefined>>;
   /** The export upload bucket on stack deletion (default RETAIN: uploads are the customer's data). */
@@ -152,6 +155,18 @@ export class Pipeline extends Construct {
     ]);
     this.queues.import.queue.grantSendMessages(fn);
     fn.addEnvironment("IMPORT_QUEUE_URL", this.queues.import.queue.queueUrl);
+  }
+
+  /** SendMessage on the commands queue (the slash command's ack). */
+  grantEnqueueCommands(fn: TrisearchFunction): void {
+    this.queues.commands.queue.grantSendMessages(fn);
+    fn.addEnvironment("COMMANDS_QUEUE_URL", this.queues.commands.queue.queueUrl);
+  }
+
+  /** SendMessage on the replies queue (the slash command's search step). */
+  grantEnqueueReplies(fn: TrisearchFunction): void {
+    this.queues.replies.queue.grantSendMessages(fn);
+    fn.addEnvironment("REPLIES_QUEUE_URL", this.queues.replies.queue.queueUrl);
   }
 
   private workQueue(name: QueueName): WorkQueue {

@@ -33,6 +33,8 @@ const settingsSchema = z
     apiRateLimit: z.coerce.number().positive().default(50),
     apiBurstLimit: z.coerce.number().int().positive().default(100),
     alarmEmail: z.string().email().optional(),
+    /** Where the search page is hosted: the slash command's "More results" button opens it. */
+    searchPageUrl: z.string().url().optional(),
   })
   .refine((s) => s.authMode !== "jwt" || (s.jwtIssuer && s.jwtAudience?.length), {
     message: "authMode=jwt needs jwtIssuer and jwtAudience",

@@ -12,7 +12,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { FUNCTIONS, type FunctionName, type FunctionSpec, memoryOf } from "../functions/topology";
+import { FUNCTIONS, type FunctionName, type FunctionSpec, memoryOf, networkOf } from "../functions/topology";
 import { suppressNag } from "./nag";
 
 /** The repository root: entries, the lock file and migrations/ are resolved from here. */
@@ -79,16 +79,21 @@ export class TrisearchFunction extends NodejsFunction {
       timeout: Duration.seconds(spec.timeoutSeconds),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, "package-lock.json"),
-      vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      // One group per function: a data store admits exactly the functions bound to it.
-      securityGroups: [
-        new ec2.SecurityGroup(scope, `${id}Sg`, {
-          vpc: props.vpc,
-          description: `Trisearch function ${props.handlerName}`,
-          allowAllOutbound: true,
-        }),
-      ],
+      // A topology "internet" function (slack-reply) runs outside the VPC: the VPC has no route out.
+      ...(networkOf(props.handlerName) === "vpc"
+        ? {
+            vpc: props.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+            // One group per function: a data store admits exactly the functions bound to it.
+            securityGroups: [
+              new ec2.SecurityGroup(scope, `${id}Sg`, {
+                vpc: props.vpc,
+                description: `Trisearch function ${props.handlerName}`,
+                allowAllOutbound: true,
+              }),
+            ],
+          }
+        : {}),
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {

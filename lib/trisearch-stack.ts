@@ -65,7 +65,21 @@ export class TrisearchStack extends Stack {
       dimensions: s.bedrockDimensions as 256 | 512 | 1024,
     });
 
+    // In the stack, not the API: the API's search and the pipeline's slash command search both read it.
+    const cursorSecret = new secretsmanager.Secret(this, "CursorSecret", {
+      description: "Trisearch: HMAC key of search cursors (generated; only the searching functions read it)",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    suppressNag(cursorSecret, [
+      {
+        id: "AwsSolutions-SMG4",
+        reason:
+          "Rotating it only invalidates outstanding next_cursor values (clients start again from page 1); rotate by putting a new value",
+      },
+    ]);
+
     this.pipeline = new Pipeline(this, "Pipeline", {
+      cursorSecret,
       vpc,
       database: this.database,
       searchDomain: this.searchDomain,
@@ -105,6 +119,8 @@ export class TrisearchStack extends Stack {
       slackSigningSecret: this.slackSigningSecret,
       throttleRateLimit: s.apiRateLimit,
       throttleBurstLimit: s.apiBurstLimit,
+      searchPageUrl: s.searchPageUrl,
+      cursorSecret,
     });
 
     this.schedules = new Schedules(this, "Schedules", { targets: this.pipeline.scheduled });
@@ -120,6 +136,7 @@ export class TrisearchStack extends Stack {
 
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     new CfnOutput(this, "SlackEventsUrl", { value: `${this.api.url}/slack/events` });
+    new CfnOutput(this, "SlackCommandsUrl", { value: `${this.api.url}/slack/commands` });
     new CfnOutput(this, "SlackSigningSecretArn", { value: this.slackSigningSecret.secretArn });
     new CfnOutput(this, "ImportBucketName", { value: this.pipeline.importBucket.bucketName });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });

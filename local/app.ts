@@ -123,6 +123,13 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
     logger,
     quiet: opts.quiet ?? false,
   });
+  if (!cfg.SEARCH_PAGE_URL) {
+    // The page is served here (GET /): the slash command's "More results" opens it. The port is
+    // known only now (0 picks one), so the container is rebuilt with it; clients are shared.
+    const withPage: Config = { ...cfg, SEARCH_PAGE_URL: `${gateway.url}/` };
+    setConfig(withPage);
+    setContainer(createContainer(withPage));
+  }
   return {
     url: gateway.url,
     gateway,

@@ -39,10 +39,26 @@ const messageSchema = z.object({
     .optional(),
 });
 
-const ingestRequestSchema = z.object({
+export const ingestRequestSchema = z.object({
   source: z.object({ type: nonBlank(64), name: nonBlank(255) }),
   messages: z.array(messageSchema).min(1).max(MAX_BATCH),
 });
+
+/** DELETE /messages/{id}: the path parameter (documented in the OpenAPI contract from this schema). */
+export const messageIdParamsSchema = z.object({
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a positive integer")
+    .transform(Number)
+    .refine((n) => n > 0, "must be a positive integer")
+    .meta({ description: "message_id" }),
+});
+
+export function parseMessageIdParams(params: Record<string, string | undefined>): { id: number } {
+  const parsed = messageIdParamsSchema.safeParse(params);
+  if (!parsed.success) throw new ValidationError("Invalid message id", zodDetails(parsed.error.issues));
+  return parsed.data;
+}
 
 export interface IngestRequest {
   readonly source: SourceRef;

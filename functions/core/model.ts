@@ -52,6 +52,16 @@ export interface LegHit {
 }
 
 export type SearchStrategy = "hybrid" | "bm25" | "semantic";
+
+/**
+ * Who a search runs for (the Slack user behind /trisearch). Carried through to the use case for the
+ * permission model, which does not exist yet: today no search filters by it.
+ */
+export interface Viewer {
+  readonly userId: string;
+  /** The user's workspace (Slack team id), when the request came from Slack. */
+  readonly teamId?: string;
+}
 export type LegName = "bm25" | "semantic";
 
 /** Which index a queue message targets. */

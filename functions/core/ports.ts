@@ -8,6 +8,7 @@ import type {
   StoredMessage,
 } from "./model";
 import type { QueryNode } from "./search/query-parser";
+import type { SlackResponseMessage } from "./slack/block-kit";
 import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
 /** Turns texts into fixed-dimension, L2-normalised vectors. */
@@ -215,4 +216,9 @@ export interface SourceChangeBatchStore {
 /** Hands a received event over for asynchronous processing (the ingest queue). */
 export interface EventQueue {
   send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/** Posts a message to a Slack `response_url` (the slash command's reply). */
+export interface SlackResponder {
+  post(responseUrl: string, message: SlackResponseMessage): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { parseGapsRequest } from "../core/gaps/gaps-request";
+import type { GapsResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { gapJson, gapStore } from "../shared/gaps";
 import { type HttpResult, httpErrorHandler, json, queryParameters } from "../shared/http";
@@ -26,11 +27,12 @@ async function gapsHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
         limit: request.limit,
       })
     : null;
-  return json(200, {
+  const body: GapsResponse = {
     computed_at: run?.computedAt.toISOString() ?? null,
     window: run ? { since: run.window.since.toISOString(), until: run.window.until.toISOString() } : null,
     gaps: run?.gaps.map(gapJson) ?? [],
-  });
+  };
+  return json(200, body);
 }
 
 export const handler = middy(gapsHandler).use(httpErrorHandler());

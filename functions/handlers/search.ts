@@ -1,37 +1,19 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { searchWithNames } from "../core/directory/search-with-names";
 import { parseSearchRequest } from "../core/search/search-request";
 import { slackPermalink } from "../core/slack/slack-permalink";
+import type { SearchResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
-import { logger } from "../shared/logger";
+import { searchService } from "../shared/search-service";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : queryParameters(event);
   const c = container();
   const request = parseSearchRequest(input, c.cursorKey);
-  const result = await searchWithNames(
-    {
-      names: c.directory,
-      mentions: c.directory,
-      keyword: c.keywordIndex(),
-      // The active collection and its model: during a model switch, the old one until the new one is complete.
-      semantic: () => c.collections.semanticLeg(),
-      messages: c.store,
-      onStaleHits: (_leg, ids) =>
-        logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
-      onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
-    },
-    request,
-    {
-      rrfK: c.config.SEARCH_RRF_K,
-      cursorKey: c.cursorKey,
-      ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}),
-    },
-  );
-  return json(200, {
+  const result = await searchService(c)(request);
+  const body: SearchResponse = {
     strategy: result.strategy,
     took_ms: result.tookMs,
     results: result.hits.map((h) => ({
@@ -55,7 +37,8 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     })),
     next_cursor: result.nextCursor,
     ...(result.degraded.length > 0 ? { degraded: result.degraded } : {}),
-  });
+  };
+  return json(200, body);
 }
 
 export const handler = middy(searchHandler).use(httpErrorHandler());

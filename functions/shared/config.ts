@@ -25,6 +25,9 @@ const configSchema = z.object({
   IMPORT_QUEUE_URL: z.string().url().optional(),
   /** S3 endpoint override (tests use a local GetObject stand-in); unset: the regional endpoint. */
   S3_ENDPOINT: z.string().url().optional(),
+  /** The slash command's queues: search jobs (ack -> search) and finished replies (search -> Slack). */
+  COMMANDS_QUEUE_URL: z.string().url().optional(),
+  REPLIES_QUEUE_URL: z.string().url().optional(),
   CHROMA_URL: z.string().url().default("http://127.0.0.1:8000"),
   CHROMA_COLLECTION: z.string().min(1).default("messages"),
   EMBEDDER: z.enum(["onnx", "bedrock"]).default("onnx"),
@@ -57,6 +60,13 @@ const configSchema = z.object({
    * Secrets Manager (CURSOR_SECRET_ARN); locally, unset means a key generated once under CACHE_DIR.
    */
   CURSOR_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /**
+   * A slash command's response_url must start with this (Slack's hooks): the reply step posts to it,
+   * so a forged form must not aim it elsewhere. Tests point it at their stand-in server.
+   */
+  SLACK_RESPONSE_URL_PREFIX: z.string().url().default("https://hooks.slack.com/"),
+  /** The search page the slash command's "More results" button opens; the local runtime serves it at GET /. */
+  SEARCH_PAGE_URL: z.string().url().optional(),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
@@ -118,6 +128,8 @@ export function queueUrl(cfg: Config, name: QueueName): string {
     vector: cfg.VECTOR_QUEUE_URL,
     ingest: cfg.INGEST_QUEUE_URL,
     import: cfg.IMPORT_QUEUE_URL,
+    commands: cfg.COMMANDS_QUEUE_URL,
+    replies: cfg.REPLIES_QUEUE_URL,
   }[name];
   if (explicit) return explicit;
   if (!cfg.SQS_ENDPOINT)

@@ -7,12 +7,13 @@ import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
 import { S3ExportOpener } from "../adapters/s3/s3-export-opener";
+import { HttpSlackResponder } from "../adapters/slack/slack-response-url";
 import { SlackWebLookup } from "../adapters/slack/slack-web-lookup";
 import { ZipExportArchive } from "../adapters/slack/zip-export-archive";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
-import type { Embedder } from "../core/ports";
+import type { Embedder, SlackResponder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, s3Client, sqsClient } from "./clients";
 import { CollectionSelector } from "./collection-selector";
 import { type Config, config, queueUrl } from "./config";
@@ -41,6 +42,11 @@ export interface Container {
   readonly importQueue: SqsEventQueue;
   /** The ingest queue (Slack events in, the ingest consumer out). */
   readonly ingestQueue: SqsEventQueue;
+  /** The slash command's search jobs (POST /slack/commands -> slack-command-search). */
+  readonly commandsQueue: SqsEventQueue;
+  /** Finished slash command replies (slack-command-search -> slack-reply). */
+  readonly repliesQueue: SqsEventQueue;
+  readonly slackResponder: SlackResponder;
   readonly embedder: Embedder;
   /**
    * The keyword index adapter. It does not create the index: writes create it with its mapping
@@ -69,6 +75,9 @@ export function createContainer(cfg: Config = config()): Container {
   let importQueue: SqsEventQueue | undefined;
   let importProgress: PgImportProgress | undefined;
   let exportOpener: S3ExportOpener | undefined;
+  let commandsQueue: SqsEventQueue | undefined;
+  let repliesQueue: SqsEventQueue | undefined;
+  let slackResponder: SlackResponder | undefined;
   let embedder: Embedder | undefined;
   let keywordIndex: OpenSearchKeywordIndex | undefined;
   let vectorIndex: ChromaVectorIndex | undefined;
@@ -121,6 +130,18 @@ export function createContainer(cfg: Config = config()): Container {
     get ingestQueue() {
       ingestQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "ingest"));
       return ingestQueue;
+    },
+    get commandsQueue() {
+      commandsQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "commands"));
+      return commandsQueue;
+    },
+    get repliesQueue() {
+      repliesQueue ??= new SqsEventQueue(sqsClient(cfg), queueUrl(cfg, "replies"));
+      return repliesQueue;
+    },
+    get slackResponder() {
+      slackResponder ??= new HttpSlackResponder();
+      return slackResponder;
     },
     get embedder() {
       const built = embedder ?? createEmbedder(cfg);

@@ -53,7 +53,7 @@ export function gapJson(g: CoordinationGap) {
   return {
     key: g.key,
     label: g.label,
-    terms: g.terms,
+    terms: [...g.terms],
     first_at: g.firstAt.toISOString(),
     last_at: g.lastAt.toISOString(),
     score: {
@@ -66,8 +66,8 @@ export function gapJson(g: CoordinationGap) {
         "similarity x (1 - participant_overlap) x size_factor, size_factor = messages / (messages + 4)",
     },
     sides: g.sides.map((s) => ({
-      conversations: s.conversations,
-      people: s.people,
+      conversations: [...s.conversations],
+      people: [...s.people],
       message_count: s.messageCount,
       representatives: s.representatives.map((m) => ({
         message_id: m.messageId,

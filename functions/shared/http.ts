@@ -10,7 +10,7 @@ export function json(statusCode: number, body: unknown): HttpResult {
 }
 
 /** The raw request body exactly as received (API Gateway base64-encodes binary payloads). */
-function rawBody(event: APIGatewayProxyEventV2): string {
+export function rawBody(event: APIGatewayProxyEventV2): string {
   if (!event.body) return "";
   return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
 }

@@ -66,3 +66,36 @@ export async function processJobBatch(
   }
   return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
 }
+
+/**
+ * One job per record, each parsed with `schema` and applied on its own (in parallel): a record
+ * that fails is retried alone. A body that does not parse, or a PermanentError, is logged and
+ * reported failed too, so the DLQ keeps it for inspection instead of losing it silently.
+ */
+export async function processJsonRecords<T>(
+  event: SQSEvent,
+  schema: z.ZodType<T>,
+  apply: (job: T) => Promise<unknown>,
+  worker: string,
+): Promise<SQSBatchResponse> {
+  const outcomes = await Promise.allSettled(
+    event.Records.map(async (r) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(r.body);
+      } catch {
+        throw new Error("record body is not JSON");
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) throw new Error(`invalid record: ${parsed.error.issues[0]?.message ?? "?"}`);
+      await apply(parsed.data);
+    }),
+  );
+  const failed = outcomes.flatMap((o, i) => {
+    if (o.status === "fulfilled") return [];
+    const recordId = event.Records[i]!.messageId;
+    logger.warn("record failed", { worker, recordId, error: o.reason as Error });
+    return [{ itemIdentifier: recordId }];
+  });
+  return { batchItemFailures: failed };
+}

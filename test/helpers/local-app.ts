@@ -2,18 +2,50 @@ import type { Config } from "../../functions/shared/config";
 import type { LocalApp, LocalAppOptions } from "../../local/app";
 import { startNamespace } from "../../local/namespace";
 import type { QueueUrls } from "../../local/stack/queues";
+import { OpenApiContract, validateOpenApiDocument } from "./openapi-contract";
 import { slackHeaders } from "./slack-fixtures";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 import { waitUntil } from "./wait";
+
+interface ApiResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON, or the text when the body is not JSON. */
+  readonly body: unknown;
+}
 
 export interface TestApp {
   readonly app: LocalApp;
   readonly config: Config;
   readonly db: TestDatabase;
   readonly queues: QueueUrls;
-  /** Calls the local API Gateway. */
+  /**
+   * Calls the local API Gateway with a JSON body (or a string as is). Every response is checked
+   * against the app's /openapi.json: an undocumented route, status or body fails the test.
+   */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** The same, with the caller's headers and a raw body (Slack's signed requests, forms). */
+  request(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: string },
+  ): Promise<ApiResponse>;
+  /** The contract the responses are checked against. */
+  readonly contract: OpenApiContract;
   close(): Promise<void>;
+}
+
+/** One validated document per process: the contract is the same for every app. */
+let contractOnce: Promise<OpenApiContract> | undefined;
+
+async function loadContract(url: string): Promise<OpenApiContract> {
+  const res = await fetch(`${url}/openapi.json`);
+  if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}`);
+  const doc: unknown = await res.json();
+  const verdict = await validateOpenApiDocument(doc);
+  if (!verdict.valid)
+    throw new Error(`/openapi.json is not valid OpenAPI: ${JSON.stringify(verdict.errors)}`);
+  return new OpenApiContract(doc as ConstructorParameters<typeof OpenApiContract>[0]);
 }
 
 /**
@@ -26,12 +58,61 @@ export async function startTestApp(
     Omit<LocalAppOptions, "config">
   > = {},
 ): Promise<TestApp> {
-  return startNamespace({
+  const ns = await startNamespace({
     prefix: "t",
     label,
     createDatabase: () => createTestDatabase(label.replace(/\W/g, "_")),
     ...opts,
   });
+  let contract: OpenApiContract;
+  try {
+    contractOnce ??= loadContract(ns.app.url);
+    contract = await contractOnce;
+  } catch (err) {
+    contractOnce = undefined;
+    await ns.close();
+    throw err;
+  }
+  const request: TestApp["request"] = async (method, path, init = {}) => {
+    const res = await fetch(`${ns.app.url}${path}`, { method, headers: init.headers, body: init.body });
+    const text = await res.text();
+    let body: unknown = text;
+    if ((res.headers.get("content-type") ?? "").includes("json")) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // a JSON content type with a broken body: the contract check reports it
+      }
+    }
+    contract.check(method, path, { status: res.status, contentType: res.headers.get("content-type"), body });
+    return { status: res.status, headers: res.headers, body };
+  };
+  return {
+    get app() {
+      return ns.app;
+    },
+    get config() {
+      return ns.config as Config;
+    },
+    db: ns.db as TestDatabase,
+    queues: ns.queues,
+    contract,
+    request,
+    async api(method, path, body) {
+      const res = await request(
+        method,
+        path,
+        body === undefined
+          ? {}
+          : {
+              headers: { "content-type": "application/json" },
+              body: typeof body === "string" ? body : JSON.stringify(body),
+            },
+      );
+      return { status: res.status, body: res.body };
+    },
+    close: () => ns.close(),
+  };
 }
 
 /**
@@ -46,12 +127,11 @@ export async function deliverSlackEvents(
   for (const p of payloads) {
     const target = t.app.pollers.ingest.counters.deleted + 1;
     const body = JSON.stringify(p);
-    const res = await fetch(`${t.app.url}/slack/events`, {
-      method: "POST",
+    const res = await t.request("POST", "/slack/events", {
       headers: { "content-type": "application/json", ...slackHeaders(signingSecret, body) },
       body,
     });
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
     await waitUntil(
       "the ingest consumer took the event",
       async () => t.app.pollers.ingest.counters.deleted >= target,

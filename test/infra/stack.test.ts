@@ -2,7 +2,16 @@ import type { CfnResource } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { indexTemplateName } from "../../functions/adapters/opensearch/opensearch-keyword-index";
-import { FUNCTIONS, QUEUES, ROUTES, routeKey, SCHEDULES } from "../../functions/topology";
+import { openApiDocument } from "../../functions/shared/openapi";
+import {
+  FUNCTIONS,
+  type FunctionName,
+  networkOf,
+  QUEUES,
+  ROUTES,
+  routeKey,
+  SCHEDULES,
+} from "../../functions/topology";
 import { parseSettings } from "../../lib/settings";
 import { actionsOf, asArray, resourcesFor, type Synth, statementsOfRole, synthStack } from "./support";
 
@@ -31,8 +40,12 @@ describe("functions", () => {
       expect(p.Runtime, name).toBe("nodejs22.x");
       expect(p.Architectures, name).toEqual(["arm64"]);
       expect(p.Handler, name).toBe("index.handler");
-      expect(p.VpcConfig.SubnetIds.length, name).toBeGreaterThanOrEqual(2);
-      expect(p.VpcConfig.SecurityGroupIds, name).toEqual([{ "Fn::GetAtt": [s.sgIds[name], "GroupId"] }]);
+      if (networkOf(name as FunctionName) === "internet") {
+        expect(p.VpcConfig, name).toBeUndefined();
+      } else {
+        expect(p.VpcConfig.SubnetIds.length, name).toBeGreaterThanOrEqual(2);
+        expect(p.VpcConfig.SecurityGroupIds, name).toEqual([{ "Fn::GetAtt": [s.sgIds[name], "GroupId"] }]);
+      }
       expect(p.LoggingConfig.LogGroup.Ref, name).toMatch(/Logs/);
       expect(p.Environment.Variables.NODE_OPTIONS, name).toBe("--enable-source-maps");
     }
@@ -40,7 +53,9 @@ describe("functions", () => {
   });
 
   it("gives every function its own security group", () => {
-    expect(new Set(Object.values(s.sgIds)).size).toBe(ALL_FUNCTIONS.length);
+    const inVpc = ALL_FUNCTIONS.filter((n) => networkOf(n as FunctionName) === "vpc");
+    expect(inVpc).not.toContain("slack-reply");
+    expect(new Set(Object.values(s.sgIds)).size).toBe(inVpc.length);
   });
 });
 
@@ -192,6 +207,7 @@ describe("data stores are private and admit only the functions bound to them", (
       sgOf([
         "ingest",
         "search",
+        "slack-command-search",
         "slack-ingest",
         "keyword-indexer",
         "embedder",
@@ -225,7 +241,7 @@ describe("data stores are private and admit only the functions bound to them", (
     const domainSg = Object.values(resources("AWS::OpenSearchService::Domain"))[0]!.Properties.VPCOptions
       .SecurityGroupIds[0]["Fn::GetAtt"][0];
     expect(admittedGroups(domainSg, 443)).toEqual(
-      sgOf(["keyword-indexer", "search", "reconcile", "gaps-schedule"]),
+      sgOf(["keyword-indexer", "search", "slack-command-search", "reconcile", "gaps-schedule"]),
     );
     // No resource policy means unsigned requests are refused: the clients must sign with their role.
     const fns = resources("AWS::Lambda::Function");
@@ -259,7 +275,9 @@ describe("data stores are private and admit only the functions bound to them", (
       Port: 8000,
     });
     const lbSg = logicalId(s.stack.chroma.loadBalancer.connections.securityGroups[0]!);
-    expect(admittedGroups(lbSg, 80)).toEqual(sgOf(["embedder", "search", "reconcile", "gaps-schedule"]));
+    expect(admittedGroups(lbSg, 80)).toEqual(
+      sgOf(["embedder", "search", "slack-command-search", "reconcile", "gaps-schedule"]),
+    );
   });
 });
 
@@ -279,7 +297,7 @@ describe("least privilege", () => {
     const invokers = ALL_FUNCTIONS.filter((n) =>
       actionsOf(statements(n)).some((a) => a.startsWith("bedrock:")),
     );
-    expect(invokers.sort()).toEqual(["embedder", "search"]);
+    expect(invokers.sort()).toEqual(["embedder", "search", "slack-command-search"]);
     for (const n of invokers) {
       expect(actionsOf(statements(n)).filter((a) => a.startsWith("bedrock:"))).toEqual([
         "bedrock:InvokeModel",
@@ -321,18 +339,21 @@ describe("least privilege", () => {
     expect(new Set(searchEs)).toEqual(new Set(["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]));
   });
 
-  it("only search reads the cursor secret, and gets its ARN (signed search cursors)", () => {
-    expect(resourcesFor(statements("search"), "secretsmanager:GetSecretValue")).toContain(
-      JSON.stringify({ Ref: logicalId(s.stack.api.cursorSecret) }),
-    );
-    for (const name of ALL_FUNCTIONS.filter((n) => n !== "search")) {
+  it("only the searches (search, slack-command-search) read the cursor secret, and get its ARN (signed search cursors)", () => {
+    const readers = ["search", "slack-command-search"];
+    for (const name of readers) {
+      expect(resourcesFor(statements(name), "secretsmanager:GetSecretValue"), name).toContain(
+        JSON.stringify({ Ref: logicalId(s.stack.api.cursorSecret) }),
+      );
+      const env =
+        s.template.findResources("AWS::Lambda::Function")[s.fnIds[name]!]!.Properties.Environment.Variables;
+      expect(env.CURSOR_SECRET_ARN, name).toEqual({ Ref: logicalId(s.stack.api.cursorSecret) });
+    }
+    for (const name of ALL_FUNCTIONS.filter((n) => !readers.includes(n))) {
       expect(resourcesFor(statements(name), "secretsmanager:GetSecretValue"), name).not.toContain(
         logicalId(s.stack.api.cursorSecret),
       );
     }
-    const env =
-      s.template.findResources("AWS::Lambda::Function")[s.fnIds.search!]!.Properties.Environment.Variables;
-    expect(env.CURSOR_SECRET_ARN).toEqual({ Ref: logicalId(s.stack.api.cursorSecret) });
   });
 
   it("the Slack webhook only enqueues to the ingest queue and reads the signing secret (no database)", () => {
@@ -347,6 +368,22 @@ describe("least privilege", () => {
     expect(admittedGroups(logicalId(s.stack.database.proxySecurityGroup), 5432)).not.toContain(
       s.sgIds["slack-events"],
     );
+  });
+
+  it("the slash command: the ack only enqueues a search, the search only enqueues its reply, the reply step holds no store grant", () => {
+    const sendsTo = (n: string) =>
+      statements(n)
+        .filter((st) => asArray(st.Action).includes("sqs:SendMessage"))
+        .flatMap((st) => asArray(st.Resource as { "Fn::GetAtt": string[] }))
+        .map((r) => r["Fn::GetAtt"][0]);
+    expect(sendsTo("slack-commands")).toEqual([logicalId(s.stack.pipeline.queues.commands.queue)]);
+    expect(resourcesFor(statements("slack-commands"), "secretsmanager:GetSecretValue")).toBe(
+      JSON.stringify([{ Ref: logicalId(s.stack.slackSigningSecret) }]),
+    );
+    expect(sendsTo("slack-command-search")).toEqual([logicalId(s.stack.pipeline.queues.replies.queue)]);
+    const reply = actionsOf(statements("slack-reply"));
+    expect(reply.filter((a) => !a.startsWith("sqs:"))).toEqual([]);
+    expect(reply).not.toContain("sqs:SendMessage");
   });
 
   it("ingest, slack-ingest, the relay and the reconciler publish to the keyword and vector queues only", () => {
@@ -385,6 +422,14 @@ describe("API", () => {
       expect(r[routeKey(route)]!.AuthorizationType, routeKey(route)).toBe("AWS_IAM");
     }
     expect(r["POST /slack/events"]!.AuthorizationType).toBe("NONE");
+    expect(r["POST /slack/commands"]!.AuthorizationType).toBe("NONE");
+  });
+
+  it("documents every route in the OpenAPI contract, and documents no route it does not serve", () => {
+    const documented = Object.entries(openApiDocument().paths ?? {}).flatMap(([path, ops]) =>
+      Object.keys(ops ?? {}).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(Object.keys(routes()).sort()).toEqual(documented.sort());
   });
 
   it("throttles the stage and writes JSON access logs", () => {

@@ -44,7 +44,8 @@ export function synthStack(
   for (const fn of stack.functions as TrisearchFunction[]) {
     fnIds[fn.handlerName] = id(fn);
     roleIds[fn.handlerName] = id(fn.role);
-    sgIds[fn.handlerName] = id(fn.connections.securityGroups[0]);
+    // A function outside the VPC (slack-reply) has no security group.
+    if (fn.isBoundToVpc) sgIds[fn.handlerName] = id(fn.connections.securityGroups[0]);
   }
   return { app, stack, template, fnIds, roleIds, sgIds };
 }

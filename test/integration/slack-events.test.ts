@@ -44,17 +44,11 @@ describe("Slack Events API through the ingest queue on the real local stack", ()
     body: string,
     opts: { headers?: Record<string, string>; contentType?: string } = {},
   ): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${t.app.url}/slack/events`, {
-      method: "POST",
+    const res = await t.request("POST", "/slack/events", {
       headers: { "content-type": opts.contentType ?? "application/json", ...opts.headers },
       body,
     });
-    const text = await res.text();
-    try {
-      return { status: res.status, body: JSON.parse(text) };
-    } catch {
-      return { status: res.status, body: text };
-    }
+    return { status: res.status, body: res.body };
   }
   const signed = (body: string, ts = now()) => ({
     "x-slack-request-timestamp": ts,

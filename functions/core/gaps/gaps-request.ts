@@ -36,25 +36,32 @@ export function parseDuration(text: string): number | null {
 
 const single = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v);
 
-const schema = z
+export const gapsRequestSchema = z
   .object({
-    since: z.preprocess(
-      single,
-      z
-        .string({ error: "must be an ISO-8601 date or date-time, or a duration like 7d" })
-        .transform((v, ctx) => {
-          const ms = parseDuration(v);
-          if (ms !== null) return { ms };
-          const date = parseIsoDate(v);
-          if (date) return { date };
-          ctx.addIssue({
-            code: "custom",
-            message: "must be an ISO-8601 date or date-time, or a duration like 7d",
-          });
-          return z.NEVER;
-        })
-        .optional(),
-    ),
+    since: z
+      .preprocess(
+        single,
+        z
+          .string({ error: "must be an ISO-8601 date or date-time, or a duration like 7d" })
+          .transform((v, ctx) => {
+            const ms = parseDuration(v);
+            if (ms !== null) return { ms };
+            const date = parseIsoDate(v);
+            if (date) return { date };
+            ctx.addIssue({
+              code: "custom",
+              message: "must be an ISO-8601 date or date-time, or a duration like 7d",
+            });
+            return z.NEVER;
+          })
+          .optional(),
+      )
+      .meta({
+        override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+          jsonSchema.type = "string";
+        },
+        description: "ISO-8601 date or date-time, or a duration back from `until` (`7d`, `12h`)",
+      }),
     until: z.preprocess(
       single,
       z
@@ -69,23 +76,31 @@ const schema = z
         })
         .optional(),
     ),
-    channel: z.preprocess(
-      (v) => (typeof v === "string" ? [v] : v),
-      z
-        .array(z.string({ error: "must be a string or a list of strings" }), {
-          error: "must be a string or a list of strings",
-        })
-        .transform((xs) => [
-          ...new Set(
-            xs
-              .flatMap((x) => x.split(","))
-              .map((x) => x.trim())
-              .filter(Boolean),
-          ),
-        ])
-        .refine((xs) => xs.length <= MAX_CHANNELS, `at most ${MAX_CHANNELS} values`)
-        .optional(),
-    ),
+    channel: z
+      .preprocess(
+        (v) => (typeof v === "string" ? [v] : v),
+        z
+          .array(z.string({ error: "must be a string or a list of strings" }), {
+            error: "must be a string or a list of strings",
+          })
+          .transform((xs) => [
+            ...new Set(
+              xs
+                .flatMap((x) => x.split(","))
+                .map((x) => x.trim())
+                .filter(Boolean),
+            ),
+          ])
+          .refine((xs) => xs.length <= MAX_CHANNELS, `at most ${MAX_CHANNELS} values`)
+          .optional(),
+      )
+      .meta({
+        override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+          for (const key of ["type", "items"]) delete jsonSchema[key];
+          jsonSchema.anyOf = [{ type: "string" }, { type: "array", items: { type: "string" } }];
+        },
+        description: "Channel(s): repeat or comma-separate",
+      }),
     limit: z.preprocess(
       (v) => {
         const s = single(v);
@@ -108,7 +123,7 @@ const schema = z
 export function parseGapsRequest(input: unknown): GapsRequest {
   if (typeof input !== "object" || input === null || Array.isArray(input))
     throw new ValidationError("Invalid gaps request", [{ path: "(query)", message: "must be an object" }]);
-  const parsed = schema.safeParse(input);
+  const parsed = gapsRequestSchema.safeParse(input);
   if (!parsed.success) {
     const details: ErrorDetail[] = parsed.error.issues.map((i) => ({
       path: i.path.length > 0 ? i.path.map(String).join(".") : "(query)",

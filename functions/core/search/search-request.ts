@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type ErrorDetail, ValidationError } from "../errors";
-import type { SearchFilters, SearchStrategy } from "../model";
+import type { SearchFilters, SearchStrategy, Viewer } from "../model";
 import { storableString, unstorableReason } from "../storable";
 import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
 import { parseQuery, type QueryNode } from "./query-parser";
@@ -38,6 +38,8 @@ export interface SearchRequest {
   /** Decoded and already checked against this request. */
   readonly cursor?: SearchCursor;
   readonly explain: boolean;
+  /** Set by callers that know the user (the Slack command); never parsed from the HTTP API. */
+  readonly viewer?: Viewer;
 }
 
 /** Repeated query-string keys arrive as arrays; a scalar parameter may appear once. */
@@ -54,32 +56,48 @@ function jsonStringList(value: string): string[] | null {
   }
 }
 
-const listField = z.preprocess(
-  (v) => (typeof v === "string" ? [v] : v),
-  z
-    .array(storableString({ error: "must be a string or an array of strings" }), {
-      error: "must be a string or an array of strings",
-    })
-    .transform((xs) => [
-      ...new Set(
-        xs
-          // A JSON array of strings is a list; anything else, "[bot] deploy" too, is comma-split text.
-          .flatMap((x) => jsonStringList(x) ?? x.split(","))
-          .map((x) => x.trim())
-          .filter((x) => x.length > 0),
+/**
+ * For the OpenAPI rendering (zod-openapi's `override`): what a preprocessed field accepts, in place
+ * of what zod derives from the schema after the preprocessing.
+ */
+function renderAs(accepted: Record<string, unknown>) {
+  return ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+    for (const key of ["type", "items", "anyOf"]) delete jsonSchema[key];
+    Object.assign(jsonSchema, accepted);
+  };
+}
+
+const listField = z
+  .preprocess(
+    (v) => (typeof v === "string" ? [v] : v),
+    z
+      .array(storableString({ error: "must be a string or an array of strings" }), {
+        error: "must be a string or an array of strings",
+      })
+      .transform((xs) => [
+        ...new Set(
+          xs
+            // A JSON array of strings is a list; anything else, "[bot] deploy" too, is comma-split text.
+            .flatMap((x) => jsonStringList(x) ?? x.split(","))
+            .map((x) => x.trim())
+            .filter((x) => x.length > 0),
+        ),
+      ])
+      // A JSON-array value is decoded above, so its escapes ("\u0000") are checked here.
+      .superRefine((xs, ctx) => {
+        const reason = xs.map(unstorableReason).find(Boolean);
+        if (reason) ctx.addIssue({ code: "custom", message: reason });
+      })
+      .refine((xs) => xs.length <= MAX_FILTER_VALUES, `at most ${MAX_FILTER_VALUES} values`)
+      .refine(
+        (xs) => xs.every((x) => x.length <= MAX_FILTER_VALUE_LENGTH),
+        `each value is at most ${MAX_FILTER_VALUE_LENGTH} characters`,
       ),
-    ])
-    // A JSON-array value is decoded above, so its escapes ("\u0000") are checked here.
-    .superRefine((xs, ctx) => {
-      const reason = xs.map(unstorableReason).find(Boolean);
-      if (reason) ctx.addIssue({ code: "custom", message: reason });
-    })
-    .refine((xs) => xs.length <= MAX_FILTER_VALUES, `at most ${MAX_FILTER_VALUES} values`)
-    .refine(
-      (xs) => xs.every((x) => x.length <= MAX_FILTER_VALUE_LENGTH),
-      `each value is at most ${MAX_FILTER_VALUE_LENGTH} characters`,
-    ),
-);
+  )
+  .meta({
+    // What the preprocess accepts: one string (comma-separated or a JSON array) or a list of them.
+    override: renderAs({ anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }),
+  });
 
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -106,41 +124,53 @@ export function parseIsoDate(value: string, endOfDay = false): Date | null {
 }
 
 const dateField = (endOfDay: boolean) =>
-  z.preprocess(
-    single,
-    z
-      .union([z.date(), z.string()], { error: "must be an ISO-8601 date or date-time" })
-      .transform((v, ctx) => {
-        if (v instanceof Date) return v;
-        const date = parseIsoDate(v, endOfDay);
-        if (!date) {
-          ctx.addIssue({ code: "custom", message: "must be an ISO-8601 date or date-time" });
-          return z.NEVER;
-        }
-        return date;
-      }),
-  );
-
-const requestSchema = z
-  .object({
-    q: z.preprocess(
+  z
+    .preprocess(
       single,
-      storableString({
-        error: (iss) => (iss.input === undefined ? "is required" : "must be a single string"),
-      })
-        .max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`)
-        .trim()
-        .min(1, "must not be empty"),
-    ),
+      z
+        .union([z.date(), z.string()], { error: "must be an ISO-8601 date or date-time" })
+        .transform((v, ctx) => {
+          if (v instanceof Date) return v;
+          const date = parseIsoDate(v, endOfDay);
+          if (!date) {
+            ctx.addIssue({ code: "custom", message: "must be an ISO-8601 date or date-time" });
+            return z.NEVER;
+          }
+          return date;
+        }),
+    )
+    .meta({
+      override: renderAs({ type: "string" }),
+      description: `ISO-8601 date or date-time; no zone = UTC${endOfDay ? "; a date alone covers the whole day" : ""}`,
+    });
+
+export const searchRequestSchema = z
+  .object({
+    q: z
+      .preprocess(
+        single,
+        storableString({
+          error: (iss) => (iss.input === undefined ? "is required" : "must be a single string"),
+        })
+          .max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`)
+          .trim()
+          .min(1, "must not be empty"),
+      )
+      .meta({
+        param: { required: true },
+        description: 'Terms, "quoted phrases", AND / OR / NOT, -excluded, ( )',
+      }),
     strategy: z.preprocess(
       single,
       z
         .enum(["hybrid", "bm25", "semantic"], { error: "must be one of hybrid, bm25, semantic" })
         .default("hybrid"),
     ),
-    channel: listField.optional(),
-    author: listField.optional(),
-    source: listField.optional(),
+    channel: listField.optional().meta({ description: "Channel(s): repeat, comma-separate or a JSON array" }),
+    author: listField.optional().meta({ description: "Author(s)" }),
+    source: listField
+      .optional()
+      .meta({ description: "Source name(s) (`acme`) or `type:name` (`slack:acme`)" }),
     from: dateField(false).optional(),
     to: dateField(true).optional(),
     limit: z.preprocess(
@@ -155,24 +185,27 @@ const requestSchema = z
         .max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`)
         .default(DEFAULT_LIMIT),
     ),
-    cursor: z.preprocess(
-      single,
-      z.string({ error: "must be a string" }).min(1, "must not be empty").optional(),
-    ),
-    explain: z.preprocess(
-      (v) => {
-        const s = single(v);
-        if (s === "true" || s === "1" || s === 1) return true;
-        if (s === "false" || s === "0" || s === 0 || s === "") return false;
-        return s;
-      },
-      z.boolean({ error: "must be true or false" }).default(false),
-    ),
+    cursor: z
+      .preprocess(single, z.string({ error: "must be a string" }).min(1, "must not be empty").optional())
+      .meta({ description: "next_cursor of the previous page (bound to the same query)" }),
+    explain: z
+      .preprocess(
+        (v) => {
+          const s = single(v);
+          if (s === "true" || s === "1" || s === 1) return true;
+          if (s === "false" || s === "0" || s === 0 || s === "") return false;
+          return s;
+        },
+        z.boolean({ error: "must be true or false" }).default(false),
+      )
+      .meta({ description: "true adds each leg's raw score (leg_scores)" }),
   })
   .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
     path: ["from"],
     message: "must not be after to",
-  });
+  })
+  // A JSON body must carry q (the preprocessing above makes every field optional to zod's renderer).
+  .meta({ id: "SearchRequest", override: { required: ["q"] } });
 
 /** Turns zod issues into `{path, message}` details naming the field ("channel.1", "limit", ...). */
 function toDetails(error: z.ZodError): ErrorDetail[] {
@@ -192,7 +225,7 @@ export function parseSearchRequest(input: unknown, cursorKey: CursorKey): Search
       { path: "(body)", message: "must be a JSON object" },
     ]);
   }
-  const parsed = requestSchema.safeParse(input);
+  const parsed = searchRequestSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Invalid search request", toDetails(parsed.error));
   const r = parsed.data;
   const query = parseQuery(r.q);

@@ -1,0 +1,148 @@
+import { z } from "zod";
+
+/**
+ * The API's response bodies as zod schemas. Handlers type what they send with these (z.infer), and
+ * openapi.ts renders them into /openapi.json beside the request schemas that validate input
+ * (core's searchRequestSchema, ingestRequestSchema, slashCommandSchema): one definition per shape.
+ * Objects are strict in the contract (additionalProperties: false), so a field a handler adds
+ * without documenting it fails the contract tests.
+ */
+
+const legName = z.enum(["bm25", "semantic"]);
+const perLeg = <T extends z.ZodType>(value: T) => z.object({ bm25: value, semantic: value });
+
+export const errorResponseSchema = z
+  .object({
+    // Loose: the error body may grow fields (e.g. a request id) without breaking clients.
+    error: z.looseObject({
+      code: z.string().meta({ description: "Stable, machine-readable code, e.g. `validation_error`" }),
+      message: z.string(),
+      details: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: "Each bad field: its path (`messages.3.content`, `limit`) and what is wrong" }),
+    }),
+  })
+  .meta({ id: "ErrorResponse", description: "Every error, from every route" });
+
+export const ingestResponseSchema = z
+  .object({
+    accepted: z.array(
+      z.object({
+        external_id: z.string(),
+        message_id: z.number().int(),
+        status: z.enum(["created", "updated", "unchanged"]),
+      }),
+    ),
+  })
+  .meta({ id: "IngestResponse" });
+
+export const deleteResponseSchema = z
+  .object({
+    message_id: z.number().int(),
+    status: z.enum(["deleted", "already_deleted"]),
+    version: z.number().int(),
+  })
+  .meta({ id: "DeleteResponse" });
+
+const searchResultSchema = z
+  .object({
+    message_id: z.number().int(),
+    external_id: z.string(),
+    content: z.string(),
+    author: z.string(),
+    author_name: z
+      .string()
+      .meta({ description: "The author's current display name (the directory), else `author`" }),
+    channel: z.string(),
+    channel_name: z
+      .string()
+      .meta({ description: "The channel's current name (the directory), else `channel`" }),
+    timestamp: z.iso.datetime(),
+    thread_id: z.string().nullable(),
+    source: z.string(),
+    source_type: z.string(),
+    permalink: z.string().nullable().optional().meta({
+      description: "Slack messages: the link to the message, null when the workspace domain is unknown",
+    }),
+    score: z.number().meta({ description: "RRF score (hybrid), BM25 score or cosine similarity (one leg)" }),
+    ranks: perLeg(z.number().int().min(1).nullable()).meta({
+      description: "1-based position in each leg's list; null when that leg did not find it",
+    }),
+    leg_scores: perLeg(z.number().nullable())
+      .optional()
+      .meta({ description: "Each leg's raw score (only with explain=true)" }),
+  })
+  .meta({ id: "SearchResult" });
+
+export const searchResponseSchema = z
+  .object({
+    strategy: z.enum(["hybrid", "bm25", "semantic"]),
+    took_ms: z.number().min(0),
+    results: z.array(searchResultSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .meta({ description: "Pass as `cursor` for the next page; null on the last page" }),
+    degraded: z
+      .array(legName)
+      .optional()
+      .meta({ description: "Legs that failed; the results come from the others" }),
+  })
+  .meta({ id: "SearchResponse" });
+
+const gapMessageSchema = z.object({
+  message_id: z.number().int(),
+  channel: z.string(),
+  author: z.string(),
+  content: z.string(),
+  timestamp: z.iso.datetime(),
+  permalink: z.string().nullable(),
+});
+
+const gapSchema = z
+  .object({
+    key: z.string(),
+    label: z.string(),
+    terms: z.array(z.string()),
+    first_at: z.iso.datetime(),
+    last_at: z.iso.datetime(),
+    score: z.object({
+      value: z.number(),
+      similarity: z.number(),
+      participant_overlap: z.number(),
+      messages: z.number().int(),
+      size_factor: z.number(),
+      formula: z.string(),
+    }),
+    sides: z.array(
+      z.object({
+        conversations: z.array(z.string()),
+        people: z.array(z.string()),
+        message_count: z.number().int(),
+        representatives: z.array(gapMessageSchema),
+      }),
+    ),
+  })
+  .meta({ id: "CoordinationGap" });
+
+export const gapsResponseSchema = z
+  .object({
+    computed_at: z.iso
+      .datetime()
+      .nullable()
+      .meta({ description: "When the shown computation ran; null before the first" }),
+    window: z.object({ since: z.iso.datetime(), until: z.iso.datetime() }).nullable(),
+    gaps: z.array(gapSchema),
+  })
+  .meta({ id: "GapsResponse" });
+
+export const slackEventsResponseSchema = z
+  .union([z.object({ challenge: z.string() }), z.object({ ok: z.literal(true) })])
+  .meta({ id: "SlackEventsResponse" });
+
+export type IngestResponse = z.infer<typeof ingestResponseSchema>;
+export type DeleteResponse = z.infer<typeof deleteResponseSchema>;
+export type SearchResponse = z.infer<typeof searchResponseSchema>;
+export type GapsResponse = z.infer<typeof gapsResponseSchema>;
+export type SlackEventsResponse = z.infer<typeof slackEventsResponseSchema>;

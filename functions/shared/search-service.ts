@@ -1,0 +1,30 @@
+import { searchWithNames } from "../core/directory/search-with-names";
+import type { SearchResult } from "../core/search/search-messages";
+import type { SearchRequest } from "../core/search/search-request";
+import type { Container } from "./container";
+import { logger } from "./logger";
+
+/** The search use case wired to a container's stores: what GET|POST /search and /trisearch run. */
+export function searchService(c: Container): (request: SearchRequest) => Promise<SearchResult> {
+  return (request) =>
+    searchWithNames(
+      {
+        // Filters written as names resolve through the directory; mentions are shown with names.
+        names: c.directory,
+        mentions: c.directory,
+        keyword: c.keywordIndex(),
+        // The active collection and its model: during a model switch, the old one until the new one is complete.
+        semantic: () => c.collections.semanticLeg(),
+        messages: c.store,
+        onStaleHits: (_leg, ids) =>
+          logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
+        onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
+      },
+      request,
+      {
+        rrfK: c.config.SEARCH_RRF_K,
+        cursorKey: c.cursorKey,
+        ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}),
+      },
+    );
+}
