@@ -23,9 +23,12 @@ The namespace is removed afterwards unless --keep.
   --recall-k N         Recall cutoff and result depth, at most 100 (default 100)
   --split NAME         qrels file (default test)
   --json FILE          write the full report (per-query scores included) as JSON
+  --rankings           include every query's ranked ids in the JSON report (offline fusion studies)
   --keep               keep the namespace (prints its settings)
   --rrf-k LIST         SEARCH_RRF_K value(s): a comma list scores each (default: the config's)
   --leg-window LIST    SEARCH_LEG_WINDOW value(s), likewise (default: max(3 x limit, 50))
+  --vary SPEC          other search-time settings to score, e.g.
+                       "SEARCH_BM25_WEIGHT=1,2;CONTEXT_KEYWORD_BOOST=0.3,1": every combination
   --query-mode MODE    plain (default): the query's words only; raw: our query syntax as typed
   --analyzer NAME      keyword analyzer to measure: message (the product's, default), english,
                        kstem, nostem (cli/eval/analyzers.ts)
@@ -49,21 +52,34 @@ function positiveInt(name: string, v: string | boolean | undefined, fallback: nu
   return n;
 }
 
+/** "A=1,2;B=x" -> [["A", ["1","2"]], ["B", ["x"]]]. */
+export function parseVary(spec: string): [string, string[]][] {
+  return spec
+    .split(";")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf("=");
+      if (eq <= 0) throw new Error(`--vary: "${part}" is not KEY=v1,v2`);
+      return [part.slice(0, eq).trim(), list(part.slice(eq + 1))] as [string, string[]];
+    });
+}
+
 /** Every combination of the listed settings; none listed = the config's own. */
-function variantsOf(rrfKs: string[], windows: string[]): EvalVariant[] {
-  const ks = rrfKs.length > 0 ? rrfKs : [undefined];
-  const ws = windows.length > 0 ? windows : [undefined];
-  return ks.flatMap((k) =>
-    ws.map((w) => ({
-      name:
-        [k === undefined ? "" : `k=${k}`, w === undefined ? "" : `window=${w}`].filter(Boolean).join(" ") ||
-        "default",
-      env: {
-        ...(k === undefined ? {} : { SEARCH_RRF_K: k }),
-        ...(w === undefined ? {} : { SEARCH_LEG_WINDOW: w }),
-      },
-    })),
-  );
+export function variantsOf(settings: readonly [string, string[]][]): EvalVariant[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const [key, values] of settings) {
+    if (values.length === 0) continue;
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  }
+  const short: Record<string, string> = { SEARCH_RRF_K: "k", SEARCH_LEG_WINDOW: "window" };
+  return combos.map((env) => ({
+    name:
+      Object.entries(env)
+        .map(([k, v]) => `${short[k] ?? k}=${v}`)
+        .join(" ") || "default",
+    env,
+  }));
 }
 
 const f3 = (x: number) => x.toFixed(4);
@@ -111,8 +127,10 @@ export async function run(args: string[]): Promise<number> {
       split: { type: "string" },
       json: { type: "string" },
       keep: { type: "boolean" },
+      rankings: { type: "boolean" },
       "rrf-k": { type: "string" },
       "leg-window": { type: "string" },
+      vary: { type: "string" },
       "query-mode": { type: "string" },
       "always-title": { type: "boolean" },
       analyzer: { type: "string" },
@@ -164,10 +182,15 @@ export async function run(args: string[]): Promise<number> {
       k: positiveInt("k", v.k, 10),
       recallK: positiveInt("recall-k", v["recall-k"], 100),
       keep: Boolean(v.keep),
+      keepRankings: Boolean(v.rankings),
       queryMode,
       alwaysTitle: Boolean(v["always-title"]),
       analyzer,
-      variants: variantsOf(list(v["rrf-k"]), list(v["leg-window"])),
+      variants: variantsOf([
+        ["SEARCH_RRF_K", list(v["rrf-k"])],
+        ["SEARCH_LEG_WINDOW", list(v["leg-window"])],
+        ...(typeof v.vary === "string" ? parseVary(v.vary) : []),
+      ]),
       concurrency: positiveInt("concurrency", v.concurrency, 4),
       onNamespace: (ns) => {
         cleanup = v.keep ? undefined : () => ns.close();

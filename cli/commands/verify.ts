@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
       ? undefined
       : await reconcileWithProgress(c, { dryRun: true, quiet: json });
     const drift = report ? driftTotal(report) : 0;
-    const ok = inSync(counts) && drift === 0 && !collections.switching && opensearchMapping !== "foreign";
+    const ok = inSync(counts) && drift === 0 && !collections.switching && opensearchMapping === "product";
     if (json) {
       console.log(
         JSON.stringify({
@@ -80,6 +80,11 @@ export async function run(args: string[]): Promise<number> {
         ]),
       );
       if (report) console.log(`\n${driftTable(report)}`);
+      if (opensearchMapping === "outdated") {
+        console.log(
+          `\nThe OpenSearch index ${c.config.OPENSEARCH_INDEX} was built under another keyword context policy (CONTEXT_KEYWORD): the next \`trisearch reconcile\` rebuilds it.`,
+        );
+      }
       if (opensearchMapping === "foreign") {
         console.log(
           `\nThe OpenSearch index ${c.config.OPENSEARCH_INDEX} has a mapping Trisearch did not make: the next \`trisearch reconcile\` rebuilds it.`,

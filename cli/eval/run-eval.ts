@@ -39,6 +39,8 @@ export interface EvalOptions {
   readonly analyzer?: AnalyzerName;
   /** Default: one variant with the environment's settings. */
   readonly variants?: readonly EvalVariant[];
+  /** Keep every query's ranked ids in the report (large; for offline fusion experiments). */
+  readonly keepRankings?: boolean;
   /** Parallel search requests. */
   readonly concurrency?: number;
   /** Max wait for the workers to index the corpus. */
@@ -61,6 +63,8 @@ export interface StrategyResult {
   readonly meanTookMs: number;
   readonly seconds: number;
   readonly perQuery: QueryScores[];
+  /** Each query's ranked external ids and scores (only with `keepRankings`: offline fusion studies). */
+  readonly rankings?: Record<string, { ids: string[]; scores: number[] }>;
 }
 
 interface VariantResult {
@@ -104,8 +108,11 @@ export interface EvalReport {
 
 interface SearchBody {
   took_ms: number;
-  results: { external_id: string }[];
+  results: { external_id: string; score: number }[];
 }
+
+/** Tries per corpus batch while the API answers 5xx (a loaded machine times a batch out). */
+const LOAD_ATTEMPTS = 5;
 
 const secondsSince = (t: number) => Number(((performance.now() - t) / 1000).toFixed(2));
 
@@ -225,18 +232,29 @@ export async function runEval(ds: Dataset, opts: EvalOptions): Promise<EvalRepor
       for (const strategy of opts.strategies) {
         const t = performance.now();
         const run = new Map<string, string[]>();
+        const rankings: Record<string, { ids: string[]; scores: number[] }> = {};
         const failedQueries: StrategyResult["failedQueries"] = [];
         let took = 0;
         let done = 0;
         await pool(queries, opts.concurrency ?? 4, async (q) => {
           const params = searchParams(q, strategy, limit, queryMode);
-          const res = await ns.api("GET", `/search?${params}`);
+          let res = await ns.api("GET", `/search?${params}`);
+          // A search that timed out on a busy machine says nothing about relevance: ask again.
+          for (let attempt = 1; res.status >= 500 && attempt < LOAD_ATTEMPTS; attempt++) {
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+            res = await ns.api("GET", `/search?${params}`);
+          }
           if (res.status === 200) {
             const body = res.body as SearchBody;
             run.set(
               q.id,
               body.results.map((r) => r.external_id),
             );
+            if (opts.keepRankings)
+              rankings[q.id] = {
+                ids: body.results.map((r) => r.external_id),
+                scores: body.results.map((r) => r.score),
+              };
             took += body.took_ms;
           } else {
             failedQueries.push({
@@ -258,6 +276,7 @@ export async function runEval(ds: Dataset, opts: EvalOptions): Promise<EvalRepor
           meanTookMs: Number((took / Math.max(1, run.size)).toFixed(1)),
           seconds: secondsSince(t),
           perQuery: scored.perQuery,
+          ...(opts.keepRankings ? { rankings } : {}),
         });
       }
       variants.push({

@@ -1,4 +1,5 @@
 import { toAppError } from "./errors";
+import { embeddingTexts, type IndexContext, keywordContexts } from "./message-context";
 import type { IndexJob, StoredMessage } from "./model";
 import type { Embedder, KeywordIndex, MessageStore, VectorIndex } from "./ports";
 
@@ -56,6 +57,7 @@ export async function applyKeywordJobs(
     keywordIndex: KeywordIndex;
     /** The text the index gets (mentions as names); PostgreSQL keeps the raw text. */
     renderContent?: (rows: StoredMessage[]) => Promise<StoredMessage[]>;
+    context?: IndexContext;
   },
   records: readonly JobRecord[],
 ): Promise<WorkerResult> {
@@ -65,7 +67,9 @@ export async function applyKeywordJobs(
       ? await deps.renderContent(planned.upserts)
       : planned.upserts;
   const outcomes = [
-    ...(documents.length > 0 ? await deps.keywordIndex.upsert(documents) : []),
+    ...(documents.length > 0
+      ? await deps.keywordIndex.upsert(documents, await keywordContexts(documents, deps.context))
+      : []),
     ...(planned.deletes.length > 0 ? await deps.keywordIndex.remove(planned.deletes) : []),
   ];
   const versions = new Map([
@@ -84,7 +88,7 @@ export async function applyKeywordJobs(
 
 /** Embedder worker: current rows -> embeddings -> Chroma, applied versions -> Postgres. */
 export async function applyVectorJobs(
-  deps: { store: MessageStore; vectorIndex: VectorIndex; embedder: Embedder },
+  deps: { store: MessageStore; vectorIndex: VectorIndex; embedder: Embedder; context?: IndexContext },
   records: readonly JobRecord[],
 ): Promise<WorkerResult> {
   const planned = await plan(deps.store, records);
@@ -93,7 +97,7 @@ export async function applyVectorJobs(
 
   if (planned.upserts.length > 0) {
     try {
-      const vectors = await deps.embedder.embed(planned.upserts.map((m) => m.content));
+      const vectors = await deps.embedder.embed(await embeddingTexts(planned.upserts, deps.context));
       const good: { message: StoredMessage; embedding: number[] }[] = [];
       planned.upserts.forEach((message, i) => {
         const embedding = vectors[i];

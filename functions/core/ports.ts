@@ -39,8 +39,14 @@ export interface JobPublisher {
 
 /** Keyword (BM25) index, fed from PostgreSQL rows. */
 export interface KeywordIndex {
-  /** Writes each row at its version; an older version never overwrites a newer one. */
-  upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]>;
+  /**
+   * Writes each row at its version; an older version never overwrites a newer one. `contexts` holds
+   * each row's context text (message-context.ts), indexed apart from the content.
+   */
+  upsert(
+    rows: readonly StoredMessage[],
+    contexts?: ReadonlyMap<number, string>,
+  ): Promise<IndexWriteOutcome[]>;
   remove(jobs: readonly { messageId: number; version: number }[]): Promise<IndexWriteOutcome[]>;
   count(): Promise<number>;
 }

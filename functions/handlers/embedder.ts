@@ -12,7 +12,12 @@ export const handler = middy(async (event: SQSEvent) => {
     async (records) =>
       applyVectorJobs(
         // The configured model's collection (not the active one while a model switch is under way).
-        { store: deps.store, vectorIndex: await deps.collections.writeIndex(), embedder: deps.embedder },
+        {
+          store: deps.store,
+          vectorIndex: await deps.collections.writeIndex(),
+          embedder: deps.embedder,
+          context: deps.indexContext,
+        },
         records,
       ),
     "embedder",

@@ -17,6 +17,7 @@ export const handler = middy(async (event: SQSEvent) => {
           keywordIndex: deps.keywordIndex(),
           // Keyword-searchable as @alice / #general, not as <@U024BE7LH>.
           renderContent: (rows) => withMentionsRendered(deps.directory, rows),
+          context: deps.indexContext,
         },
         records,
       ),

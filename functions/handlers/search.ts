@@ -33,7 +33,9 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
         : {}),
       score: h.score,
       ranks: h.ranks,
-      ...(request.explain ? { leg_scores: h.legScores } : {}),
+      ...(request.explain
+        ? { leg_scores: h.legScores, ...(h.contributions ? { contributions: h.contributions } : {}) }
+        : {}),
     })),
     next_cursor: result.nextCursor,
     ...(result.degraded.length > 0 ? { degraded: result.degraded } : {}),

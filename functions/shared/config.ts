@@ -1,5 +1,10 @@
 import { z } from "zod";
+import { type ContextPolicy, ContextPolicyError, parseLegPolicy } from "../core/message-context";
 import type { QueueName } from "../topology";
+
+/** Local ONNX embedding models `stack up` can provide (local/stack/model.ts has their artifacts). */
+export const ONNX_MODELS = ["all-minilm-l6-v2-q", "bge-small-en-v15-q"] as const;
+export type OnnxModelName = (typeof ONNX_MODELS)[number];
 
 /**
  * The one place that reads the environment. Every variable has a documented default that
@@ -31,7 +36,9 @@ const configSchema = z.object({
   CHROMA_URL: z.string().url().default("http://127.0.0.1:8000"),
   CHROMA_COLLECTION: z.string().min(1).default("messages"),
   EMBEDDER: z.enum(["onnx", "bedrock"]).default("onnx"),
-  ONNX_MODEL_DIR: z.string().min(1).default(".cache/models/all-minilm-l6-v2-q"),
+  /** The local model; its files live in ONNX_MODEL_DIR (default .cache/models/<ONNX_MODEL>). */
+  ONNX_MODEL: z.enum(ONNX_MODELS).default("all-minilm-l6-v2-q"),
+  ONNX_MODEL_DIR: z.string().min(1).optional(),
   BEDROCK_MODEL_ID: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
   BEDROCK_DIMENSIONS: z.coerce
     .number()
@@ -68,6 +75,28 @@ const configSchema = z.object({
   /** The search page the slash command's "More results" button opens; the local runtime serves it at GET /. */
   SEARCH_PAGE_URL: z.string().url().optional(),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
+  /**
+   * Weighted RRF: each leg's 1/(k + rank) is multiplied by its weight (bench/quality.md has the
+   * measurements behind the defaults). A request may override them (bm25_weight, semantic_weight).
+   */
+  SEARCH_BM25_WEIGHT: z.coerce.number().min(0).max(10).default(1),
+  SEARCH_SEMANTIC_WEIGHT: z.coerce.number().min(0).max(10).default(1),
+  /**
+   * Message context per index (functions/core/message-context.ts): comma lists of author, channel,
+   * parent, preceding:N; "none" for the bare message. Changing CONTEXT_VECTOR re-embeds through the
+   * model-switch path; changing CONTEXT_KEYWORD rebuilds the keyword index.
+   */
+  CONTEXT_KEYWORD: z.string().default("none"),
+  CONTEXT_VECTOR: z.string().default("none"),
+  /** How far back `preceding:N` reaches in a conversation. */
+  CONTEXT_WINDOW_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+  /** Weight of the keyword index's context field against the message's own words (query time). */
+  CONTEXT_KEYWORD_BOOST: z.coerce.number().min(0).max(10).default(0.5),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -101,7 +130,27 @@ const configSchema = z.object({
   ONNX_MODEL_ID: z.string().min(1).optional(),
 });
 
-export type Config = z.infer<typeof configSchema>;
+const withDerivedDefaults = configSchema.transform((c, ctx) => {
+  let contextPolicy: ContextPolicy | undefined;
+  try {
+    contextPolicy = {
+      keyword: parseLegPolicy(c.CONTEXT_KEYWORD),
+      vector: parseLegPolicy(c.CONTEXT_VECTOR),
+      windowMinutes: c.CONTEXT_WINDOW_MINUTES,
+    };
+  } catch (err) {
+    if (!(err instanceof ContextPolicyError)) throw err;
+    ctx.addIssue({ code: "custom", path: ["CONTEXT_*"], message: err.message });
+    return z.NEVER;
+  }
+  return {
+    ...c,
+    ONNX_MODEL_DIR: c.ONNX_MODEL_DIR ?? `.cache/models/${c.ONNX_MODEL}`,
+    contextPolicy,
+  };
+});
+
+export type Config = z.infer<typeof withDerivedDefaults>;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -113,7 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   // Inside AWS Lambda the local-stack defaults must not apply: SQS is the regional endpoint.
   if (env.AWS_LAMBDA_FUNCTION_NAME && !present.SQS_ENDPOINT) present.SQS_ENDPOINT = "aws";
-  const parsed = configSchema.safeParse(present);
+  const parsed = withDerivedDefaults.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigError(`Invalid configuration: ${problems}`);

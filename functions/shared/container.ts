@@ -13,6 +13,7 @@ import { ZipExportArchive } from "../adapters/slack/zip-export-archive";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
+import { type IndexContext, legVersion, neighbourReach } from "../core/message-context";
 import type { Embedder, SlackResponder } from "../core/ports";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, s3Client, sqsClient } from "./clients";
 import { CollectionSelector } from "./collection-selector";
@@ -48,6 +49,8 @@ export interface Container {
   readonly repliesQueue: SqsEventQueue;
   readonly slackResponder: SlackResponder;
   readonly embedder: Embedder;
+  /** What the index writers add to each message (the context policy and where neighbours come from). */
+  readonly indexContext: IndexContext;
   /**
    * The keyword index adapter. It does not create the index: writes create it with its mapping
    * (OpenSearchKeywordIndex.ensureIndex), search treats a missing index as empty, and read-only
@@ -88,7 +91,8 @@ export function createContainer(cfg: Config = config()): Container {
   return {
     config: cfg,
     get store() {
-      store ??= new PgMessageStore(pgPool(cfg));
+      // The store refreshes the messages whose context a write changes (their next versions).
+      store ??= new PgMessageStore(pgPool(cfg), { contextReach: neighbourReach(cfg.contextPolicy) });
       return store;
     },
     get messageFilter() {
@@ -148,8 +152,15 @@ export function createContainer(cfg: Config = config()): Container {
       embedder = built;
       return built;
     },
+    get indexContext() {
+      return { policy: cfg.contextPolicy, source: this.store };
+    },
     keywordIndex() {
-      keywordIndex ??= new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX, { warn });
+      keywordIndex ??= new OpenSearchKeywordIndex(openSearchClient(cfg), cfg.OPENSEARCH_INDEX, {
+        warn,
+        contextVersion: legVersion(cfg.contextPolicy.keyword, cfg.contextPolicy.windowMinutes),
+        contextBoost: cfg.CONTEXT_KEYWORD_BOOST,
+      });
       return keywordIndex;
     },
     vectorIndex() {

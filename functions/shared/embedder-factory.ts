@@ -2,12 +2,20 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BedrockEmbedder } from "../adapters/bedrock/bedrock-embedder";
 import { OnnxEmbedder, resolveModelDir } from "../adapters/onnx/onnx-embedder";
+import { asVectorSpace, inVectorSpace, modelOfVectorSpace } from "../core/message-context";
 import type { Embedder } from "../core/ports";
 import { bedrockClient } from "./clients";
 import { type Config, config } from "./config";
 
-/** The one switch between embedders; both return L2-normalised vectors tagged with their modelId. */
+/**
+ * The one switch between embedders; both return L2-normalised vectors tagged with their modelId,
+ * which includes the vector leg's context version (message-context.ts) when it has one.
+ */
 export function createEmbedder(cfg: Config = config()): Embedder {
+  return inVectorSpace(createModelEmbedder(cfg), cfg.contextPolicy);
+}
+
+function createModelEmbedder(cfg: Config): Embedder {
   switch (cfg.EMBEDDER) {
     case "onnx":
       return new OnnxEmbedder({
@@ -32,10 +40,17 @@ const ONNX_MODEL_ID = /^(?!\.{1,2}$)[A-Za-z0-9._@-]+$/;
  * embed with it. During a model switch search still reads the previous model's collection, so its
  * queries must be embedded by that model, not the configured one.
  * - Bedrock ids (`bedrock:<model id>:<dimension>`, BedrockEmbedder.modelId) carry all it needs.
+ * - A context version after the model id (`<model>+ctx.<hash>`) only names the vector space: queries
+ *   are embedded by the bare model.
  * - An ONNX model is looked up beside the configured one, in `<dirname(ONNX_MODEL_DIR)>/<model id>`
  *   (the layout `trisearch stack up` uses: .cache/models/all-minilm-l6-v2-q).
  */
-export function embedderForModel(modelId: string, cfg: Config = config()): Embedder | null {
+export function embedderForModel(spaceId: string, cfg: Config = config()): Embedder | null {
+  const model = embedderForBareModel(modelOfVectorSpace(spaceId), cfg);
+  return model ? asVectorSpace(model, spaceId) : null;
+}
+
+function embedderForBareModel(modelId: string, cfg: Config): Embedder | null {
   if (modelId.startsWith(BEDROCK_PREFIX)) {
     const rest = modelId.slice(BEDROCK_PREFIX.length);
     const cut = rest.lastIndexOf(":");

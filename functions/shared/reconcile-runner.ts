@@ -61,15 +61,19 @@ async function keywordIndexForRun(
     logger.warn(
       state === "missing"
         ? "keyword index missing: recreating it"
-        : "keyword index has a mapping Trisearch did not create: rebuilding it",
+        : state === "outdated"
+          ? "keyword index was built under another keyword context policy: rebuilding it"
+          : "keyword index has a mapping Trisearch did not create: rebuilding it",
       logFields,
     );
     await keyword.rebuildIndex();
     return keyword;
   }
-  if (state === "foreign")
+  if (state === "foreign" || state === "outdated")
     logger.warn(
-      "keyword index has a mapping Trisearch did not create: a real reconcile rebuilds it",
+      state === "outdated"
+        ? "keyword index was built under another keyword context policy: a real reconcile rebuilds it"
+        : "keyword index has a mapping Trisearch did not create: a real reconcile rebuilds it",
       logFields,
     );
   if (state !== "missing") {

@@ -32,6 +32,8 @@ export interface TestApp {
   ): Promise<ApiResponse>;
   /** The contract the responses are checked against. */
   readonly contract: OpenApiContract;
+  /** Restarts the app with more settings (same database, index, collection and queues). */
+  reconfigure(env: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function startTestApp(
     queues: ns.queues,
     contract,
     request,
+    reconfigure: (env) => ns.reconfigure(env),
     async api(method, path, body) {
       const res = await request(
         method,

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../functions/shared/config";
-import { MODEL_ARTIFACT } from "../../local/stack/model";
+import { modelArtifact } from "../../local/stack/model";
 import { CLI_BUNDLE } from "../../scripts/build";
 import { repoRoot } from "../helpers/compose";
 import { execForm, lintDockerfile, parseDockerfile, type Stage, stageEnv } from "../helpers/dockerfile-lint";
@@ -83,7 +83,7 @@ describe("Dockerfile lint", () => {
   it("fetches the same embedding model as the no-Docker stack into ONNX_MODEL_DIR", () => {
     const model = stageNamed("model") as Stage;
     const arg = model.instructions.find((i) => i.keyword === "ARG" && i.args.startsWith("MODEL_ARTIFACT="));
-    expect(arg?.args).toBe(`MODEL_ARTIFACT=${MODEL_ARTIFACT}`);
+    expect(arg?.args).toBe(`MODEL_ARTIFACT=${modelArtifact().artifact}`);
     const fetch = runs(model).join(" ");
     expect(fetch).toContain("mvn -q -B dependency:copy");
     // The jar's entries local/stack/model.ts extracts, renamed to what the ONNX embedder loads.

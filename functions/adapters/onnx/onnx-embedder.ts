@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { z } from "zod";
 import type { Embedder } from "../../core/ports";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer";
 
@@ -27,6 +29,31 @@ interface Loaded {
   readonly session: InferenceSession;
   readonly tokenizer: WordPieceTokenizer;
   readonly TensorCtor: typeof Tensor;
+  readonly settings: ModelSettings;
+}
+
+/**
+ * How a model is used, from `trisearch-model.json` beside the weights (written by `stack up`, so a
+ * model directory describes itself and a previous model's directory still embeds correctly):
+ * - pooling: "mean" over real tokens (sentence-transformers models such as MiniLM) or "cls" (BGE);
+ * - queryPrefix: the instruction some retrieval models want before a query (never before documents);
+ * - maxLength: tokens per text incl. [CLS]/[SEP] (the tokenizer.json's truncation when absent).
+ * A directory without the file is a mean-pooled model with no prefix (the original layout).
+ */
+export const modelSettingsSchema = z.object({
+  pooling: z.enum(["mean", "cls"]).default("mean"),
+  queryPrefix: z.string().default(""),
+  maxLength: z.number().int().min(3).max(512).optional(),
+});
+export type ModelSettings = z.infer<typeof modelSettingsSchema>;
+export const MODEL_SETTINGS_FILE = "trisearch-model.json";
+
+async function readModelSettings(dir: string): Promise<ModelSettings> {
+  const path = join(dir, MODEL_SETTINGS_FILE);
+  if (!existsSync(path)) return modelSettingsSchema.parse({});
+  const parsed = modelSettingsSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
+  if (!parsed.success) throw new Error(`ONNX embedder: ${path}: ${parsed.error.message}`);
+  return parsed.data;
 }
 
 const DIMENSION = 384;
@@ -52,6 +79,8 @@ async function load(dir: string, threads: number, maxLength: number | undefined)
   }
   // Imported on first use so a Bedrock-configured function never loads the native binary.
   const ort = await import("onnxruntime-node");
+  const settings = await readModelSettings(dir);
+  const tokens = maxLength ?? settings.maxLength;
   const [session, tokenizer] = await Promise.all([
     ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: threads,
@@ -59,12 +88,19 @@ async function load(dir: string, threads: number, maxLength: number | undefined)
       executionMode: "sequential",
       graphOptimizationLevel: "all",
     }),
-    WordPieceTokenizer.fromFile(tokenizerPath, maxLength === undefined ? {} : { maxLength }),
+    WordPieceTokenizer.fromFile(tokenizerPath, tokens === undefined ? {} : { maxLength: tokens }),
   ]);
   if (!session.outputNames.includes("last_hidden_state")) {
     throw new Error(`ONNX embedder: ${modelPath} has no last_hidden_state output`);
   }
-  return { session, tokenizer, TensorCtor: ort.Tensor };
+  return { session, tokenizer, TensorCtor: ort.Tensor, settings };
+}
+
+function normalised(v: Float64Array): number[] {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  norm = Math.sqrt(norm) || 1;
+  return Array.from(v, (x) => x / norm);
 }
 
 function compareForBatching(a: string, b: string): number {
@@ -89,7 +125,8 @@ export class OnnxEmbedder implements Embedder {
 
   constructor(opts: OnnxEmbedderOptions) {
     this.dir = resolveModelDir(opts.modelDir);
-    this.modelId = opts.modelId ?? "all-minilm-l6-v2-q";
+    // The directory is named after the model (`stack up`'s layout: .cache/models/<model id>).
+    this.modelId = opts.modelId ?? basename(this.dir);
     this.batchSize = opts.batchSize ?? 32;
     this.threads = opts.intraOpNumThreads ?? 2;
     this.queryThreads = opts.queryThreads ?? 1;
@@ -109,7 +146,8 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async embedQuery(text: string): Promise<number[]> {
-    const [vector] = await this.runBatch(await this.loaded(this.queryThreads), [text]);
+    const model = await this.loaded(this.queryThreads);
+    const [vector] = await this.runBatch(model, [model.settings.queryPrefix + text]);
     return vector!;
   }
 
@@ -133,7 +171,10 @@ export class OnnxEmbedder implements Embedder {
     return out;
   }
 
-  private async runBatch({ session, tokenizer, TensorCtor }: Loaded, texts: string[]): Promise<number[][]> {
+  private async runBatch(
+    { session, tokenizer, TensorCtor, settings }: Loaded,
+    texts: string[],
+  ): Promise<number[][]> {
     const batch = tokenizer.encodeBatch(texts);
     const dims = [batch.batchSize, batch.seqLength];
     const available: Record<string, BigInt64Array> = {
@@ -157,6 +198,12 @@ export class OnnxEmbedder implements Embedder {
     const { batchSize, seqLength, attentionMask } = batch;
     const vectors: number[][] = [];
     for (let row = 0; row < batchSize; row++) {
+      if (settings.pooling === "cls") {
+        // The [CLS] position's hidden state is the sentence embedding (BGE).
+        const offset = row * seqLength * DIMENSION;
+        vectors.push(normalised(Float64Array.from(data.subarray(offset, offset + DIMENSION))));
+        continue;
+      }
       // Mean over real tokens only (padding must not move the embedding); the division by the
       // token count is skipped because L2 normalisation cancels it.
       const sum = new Float64Array(DIMENSION);
@@ -165,10 +212,7 @@ export class OnnxEmbedder implements Embedder {
         const offset = (row * seqLength + col) * DIMENSION;
         for (let d = 0; d < DIMENSION; d++) sum[d] = (sum[d] ?? 0) + (data[offset + d] ?? 0);
       }
-      let norm = 0;
-      for (const v of sum) norm += v * v;
-      norm = Math.sqrt(norm) || 1;
-      vectors.push(Array.from(sum, (v) => v / norm));
+      vectors.push(normalised(sum));
     }
     return vectors;
   }

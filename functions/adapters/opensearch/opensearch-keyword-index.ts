@@ -20,12 +20,21 @@ export interface OpenSearchKeywordIndexOptions {
   readonly backoffMs?: number;
   /** Told when the index template could not be put (the index itself is still created). */
   readonly warn?: (message: string, err: unknown) => void;
+  /**
+   * The keyword context policy's version (message-context.ts legVersion; "" = none), recorded in
+   * the mapping's _meta: an index built under another policy reads as "foreign" and is rebuilt.
+   */
+  readonly contextVersion?: string;
+  /** Weight of the context field against the content at query time. */
+  readonly contextBoost?: number;
 }
 
 /** The document we keep per message: content for BM25, the rest for filters and reconciliation. */
 interface MessageDoc {
   message_id: number;
   content: string;
+  /** What the message lacks on its own (author name, thread parent, preceding messages). */
+  context?: string;
   source: string;
   source_type: string;
   channel: string;
@@ -117,6 +126,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       maxAttempts: opts.maxAttempts ?? 5,
       backoffMs: opts.backoffMs ?? 200,
       warn: opts.warn ?? ((message, err) => console.warn(message, err)),
+      contextVersion: opts.contextVersion ?? "",
+      contextBoost: opts.contextBoost ?? 0.5,
     };
   }
 
@@ -191,6 +202,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       mappings: {
         // Strict: a typo'd field fails the item instead of silently growing the mapping.
         dynamic: "strict",
+        _meta: { context_policy: this.opts.contextVersion },
         properties: {
           message_id: { type: "long" },
           content: {
@@ -198,6 +210,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
             analyzer: CONTENT_ANALYZER,
             fields: { exact: { type: "text", analyzer: "standard" } },
           },
+          context: { type: "text", analyzer: CONTENT_ANALYZER },
           source: { type: "keyword" },
           source_type: { type: "keyword" },
           channel: { type: "keyword" },
@@ -213,23 +226,33 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   /**
-   * Whether the index exists and was made from this adapter's mapping ("foreign": created some other
-   * way, e.g. auto-created by a write after both the index and its template were deleted by hand,
-   * so without the English analysis and word parts BM25 relies on).
+   * Whether the index exists and was made from this adapter's mapping: "foreign" when created some
+   * other way (e.g. auto-created by a write after both the index and its template were deleted by
+   * hand, so without the English analysis and word parts BM25 relies on); "outdated" when made by
+   * this product under another keyword context policy (or before the context field existed), so
+   * its documents' context is stale. Reconcile rebuilds both.
    */
-  async mappingState(): Promise<"missing" | "product" | "foreign"> {
+  async mappingState(): Promise<"missing" | "product" | "outdated" | "foreign"> {
     const res = await this.client.indices.getMapping({ index: this.indexName }).catch((err: unknown) => {
       if (errorType(err) === "index_not_found_exception") return null;
       throw err;
     });
     if (!res) return "missing";
     const mapping = Object.values(res.body)[0]?.mappings as
-      | { dynamic?: unknown; properties?: Record<string, { analyzer?: unknown }> }
+      | {
+          dynamic?: unknown;
+          _meta?: { context_policy?: unknown };
+          properties?: Record<string, { analyzer?: unknown }>;
+        }
       | undefined;
     const ours =
       String(mapping?.dynamic) === "strict" &&
       mapping?.properties?.["content"]?.analyzer === CONTENT_ANALYZER;
-    return ours ? "product" : "foreign";
+    if (!ours) return "foreign";
+    const current =
+      mapping?.properties?.["context"]?.analyzer === CONTENT_ANALYZER &&
+      (mapping?._meta?.context_policy ?? "") === this.opts.contextVersion;
+    return current ? "product" : "outdated";
   }
 
   /** Whether the index exists (read-only callers check this instead of creating it). */
@@ -238,11 +261,14 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   /** Rows with deletedAt are written as deletes, so callers can pass the current rows as they are. */
-  async upsert(rows: readonly StoredMessage[]): Promise<IndexWriteOutcome[]> {
+  async upsert(
+    rows: readonly StoredMessage[],
+    contexts?: ReadonlyMap<number, string>,
+  ): Promise<IndexWriteOutcome[]> {
     const actions: BulkAction[] = rows.map((row) =>
       row.deletedAt
         ? { kind: "delete", id: row.id, version: row.version }
-        : { kind: "index", id: row.id, version: row.version, doc: toDoc(row) },
+        : { kind: "index", id: row.id, version: row.version, doc: toDoc(row, contexts?.get(row.id)) },
     );
     return this.bulk(actions);
   }
@@ -277,7 +303,12 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
 
   /** The BM25 leg: our parsed query compiled to DSL (never query_string on user input). */
   async search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]> {
-    return this.searchBody(buildKeywordQuery(query, filters, { size }));
+    return this.searchBody(
+      buildKeywordQuery(query, filters, {
+        size,
+        ...(this.opts.contextVersion ? { contextBoost: this.opts.contextBoost } : {}),
+      }),
+    );
   }
 
   /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
@@ -470,10 +501,11 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 }
 
-function toDoc(row: StoredMessage): MessageDoc {
+function toDoc(row: StoredMessage, context: string | undefined): MessageDoc {
   return {
     message_id: row.id,
     content: row.content,
+    ...(context ? { context } : {}),
     source: row.source.name,
     source_type: row.source.type,
     channel: row.channel,

@@ -24,12 +24,19 @@ import { splitSourceFilters } from "../../core/search/search-request";
 export type Dsl = Record<string, unknown>;
 
 const CONTENT_FIELD = "content";
+/** Message context (author, thread parent, preceding messages): found through, weighed less. */
+const CONTEXT_FIELD = "context";
 const TIE_BREAK_FIELD = "message_id";
 
 export interface KeywordQueryOptions {
   /** Hits to return (the leg window). */
   readonly size: number;
   readonly from?: number;
+  /**
+   * When set, positive terms and phrases also match the context field with this weight; negated
+   * ones look at the content only (excluding a word must not exclude its neighbours' messages).
+   */
+  readonly contextBoost?: number;
 }
 
 export interface KeywordSearchBody {
@@ -49,19 +56,29 @@ export interface KeywordSearchBody {
  */
 type Occur = "must" | "other";
 
-function leaf(node: { kind: "term" | "phrase"; text: string }, occur: Occur): Dsl {
-  const zeroTerms = occur === "must" ? { zero_terms_query: "all" } : {};
-  if (node.kind === "phrase") {
-    return { match_phrase: { [CONTENT_FIELD]: { query: node.text, ...zeroTerms } } };
-  }
-  return { match: { [CONTENT_FIELD]: { query: node.text, operator: "and", ...zeroTerms } } };
+function fieldLeaf(field: string, node: { kind: "term" | "phrase"; text: string }, extra: Dsl): Dsl {
+  if (node.kind === "phrase") return { match_phrase: { [field]: { query: node.text, ...extra } } };
+  return { match: { [field]: { query: node.text, operator: "and", ...extra } } };
 }
 
-function compile(node: QueryNode, occur: Occur): Dsl {
+function leaf(node: { kind: "term" | "phrase"; text: string }, occur: Occur, contextBoost?: number): Dsl {
+  const zeroTerms = occur === "must" ? { zero_terms_query: "all" } : {};
+  const content = fieldLeaf(CONTENT_FIELD, node, zeroTerms);
+  if (contextBoost === undefined || contextBoost <= 0) return content;
+  // The words of the message, or of its context at a lower weight: BM25 sums both where both match.
+  return {
+    bool: {
+      should: [content, fieldLeaf(CONTEXT_FIELD, node, { boost: contextBoost })],
+      minimum_should_match: 1,
+    },
+  };
+}
+
+function compile(node: QueryNode, occur: Occur, contextBoost?: number): Dsl {
   switch (node.kind) {
     case "term":
     case "phrase":
-      return leaf(node, occur);
+      return leaf(node, occur, contextBoost);
     case "not":
       return { bool: { must_not: [compile(node.clause, "other")] } };
     case "and":
@@ -70,9 +87,9 @@ function compile(node: QueryNode, occur: Occur): Dsl {
       const negated = node.clauses.flatMap((c) => (c.kind === "not" ? [c.clause] : []));
       const bool: Dsl = {};
       if (positive.length > 0) {
-        if (node.kind === "and") bool["must"] = positive.map((c) => compile(c, "must"));
+        if (node.kind === "and") bool["must"] = positive.map((c) => compile(c, "must", contextBoost));
         else {
-          bool["should"] = positive.map((c) => compile(c, "other"));
+          bool["should"] = positive.map((c) => compile(c, "other", contextBoost));
           bool["minimum_should_match"] = 1;
         }
       }
@@ -83,8 +100,8 @@ function compile(node: QueryNode, occur: Occur): Dsl {
 }
 
 /** The AST alone as an OpenSearch query (no filters); exported for tests and explain. */
-export function compileQuery(ast: QueryNode): Dsl {
-  return compile(ast, "other");
+export function compileQuery(ast: QueryNode, contextBoost?: number): Dsl {
+  return compile(ast, "other", contextBoost);
 }
 
 /** Filter clauses for bool.filter: terms on keyword fields, a range on timestamp. */
@@ -134,7 +151,7 @@ export function buildKeywordQuery(
   return {
     size: opts.size,
     ...(opts.from !== undefined ? { from: opts.from } : {}),
-    query: { bool: { must: [compileQuery(ast)], filter: buildFilterClauses(filters) } },
+    query: { bool: { must: [compileQuery(ast, opts.contextBoost)], filter: buildFilterClauses(filters) } },
     // Scores come back as the first sort value. No track_scores: it only adds max_score, which
     // OpenSearch computes by scoring every matching document (~35% more CPU per query).
     sort: [{ _score: { order: "desc" } }, { [TIE_BREAK_FIELD]: { order: "asc" } }],

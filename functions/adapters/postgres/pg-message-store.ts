@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { ContextSource, MessageNeighbours, NeighbourReach } from "../../core/message-context";
 import { messageHash } from "../../core/message-hash";
 import type { IndexTarget, MessageInput, SourceRef, StoredMessage } from "../../core/model";
 import type {
@@ -70,10 +71,158 @@ function microsToIso(us: bigint): string {
   return `${iso.slice(0, -1)}${String(us % 1000n).padStart(3, "0")}Z`;
 }
 
+export interface PgMessageStoreOptions {
+  /**
+   * How far the indexes' message context reaches (message-context.ts). A write then gives the
+   * messages whose context it changes a new version and index jobs, so their representations
+   * follow: the next `preceding` messages of the conversation within the window, and a thread's
+   * replies when its parent changes. Absent or empty: no other message is touched.
+   */
+  readonly contextReach?: NeighbourReach;
+}
+
+/**
+ * The conversation a message belongs to for context: the thread for a reply, the channel's top
+ * level otherwise. `c` is the message, `d` the candidate neighbour.
+ */
+const SAME_CONVERSATION = `d.source_id = c.source_id AND d.channel = c.channel
+  AND d.thread_id IS NOT DISTINCT FROM c.thread_id`;
+
 export class PgMessageStore
-  implements MessageStore, OutboxStore, MessageReader, SourceChangeStore, SourceChangeBatchStore
+  implements
+    MessageStore,
+    OutboxStore,
+    MessageReader,
+    SourceChangeStore,
+    SourceChangeBatchStore,
+    ContextSource
 {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly reach: NeighbourReach | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    opts: PgMessageStoreOptions = {},
+  ) {
+    const r = opts.contextReach;
+    this.reach = r && (r.parent || r.preceding > 0) ? r : undefined;
+  }
+
+  async neighbours(
+    messages: readonly StoredMessage[],
+    reach: NeighbourReach,
+  ): Promise<Map<number, MessageNeighbours>> {
+    const out = new Map<
+      number,
+      { parent: MessageNeighbours["parent"]; preceding: MessageNeighbours["preceding"][number][] }
+    >();
+    if (messages.length === 0) return out;
+    for (const m of messages) out.set(m.id, { parent: null, preceding: [] });
+    const ids = messages.map((m) => m.id);
+    const [preceding, parents] = await Promise.all([
+      reach.preceding > 0
+        ? this.pool.query<{ for_id: string; author: string; content: string }>(
+            `SELECT c.id AS for_id, p.author, p.content
+             FROM messages c CROSS JOIN LATERAL (
+               SELECT d.author, d.content, d."timestamp", d.id FROM messages d
+               WHERE ${SAME_CONVERSATION} AND d.deleted_at IS NULL
+                 AND (d."timestamp", d.id) < (c."timestamp", c.id)
+                 AND d."timestamp" >= c."timestamp" - make_interval(mins => $2)
+               ORDER BY d."timestamp" DESC, d.id DESC LIMIT $3) p
+             WHERE c.id = ANY($1::bigint[])
+             ORDER BY c.id, p."timestamp", p.id`,
+            [ids, reach.windowMinutes, reach.preceding],
+          )
+        : Promise.resolve({ rows: [] }),
+      reach.parent
+        ? this.pool.query<{ for_id: string; author: string; content: string }>(
+            `SELECT c.id AS for_id, d.author, d.content
+             FROM messages c JOIN messages d
+               ON d.source_id = c.source_id AND d.external_id = c.thread_id AND d.id <> c.id
+             WHERE c.id = ANY($1::bigint[]) AND d.deleted_at IS NULL`,
+            [ids],
+          )
+        : Promise.resolve({ rows: [] }),
+    ]);
+    for (const r of preceding.rows)
+      out.get(Number(r.for_id))?.preceding.push({ author: r.author, content: r.content });
+    for (const r of parents.rows) {
+      const n = out.get(Number(r.for_id));
+      if (n) n.parent = { author: r.author, content: r.content };
+    }
+    return out;
+  }
+
+  /**
+   * The live messages whose context includes one of `ids` as they are now: the next `preceding`
+   * messages of the same conversation within the window, and, for a thread parent, its replies.
+   */
+  private async contextDependents(db: pg.PoolClient, ids: readonly number[]): Promise<number[]> {
+    const reach = this.reach;
+    if (!reach || ids.length === 0) return [];
+    const res = await db.query<{ id: string }>(
+      `SELECT f.id FROM messages c CROSS JOIN LATERAL (
+         SELECT d.id FROM messages d
+         WHERE ${SAME_CONVERSATION} AND d.deleted_at IS NULL
+           AND (d."timestamp", d.id) > (c."timestamp", c.id)
+           AND d."timestamp" <= c."timestamp" + make_interval(mins => $2)
+         ORDER BY d."timestamp", d.id LIMIT $3) f
+       WHERE c.id = ANY($1::bigint[]) AND $3 > 0
+       UNION
+       SELECT d.id FROM messages c JOIN messages d
+         ON d.source_id = c.source_id AND d.channel = c.channel AND d.thread_id = c.external_id
+       WHERE c.id = ANY($1::bigint[]) AND $4 AND d.id <> c.id AND d.deleted_at IS NULL`,
+      [ids, reach.windowMinutes, reach.preceding, reach.parent],
+    );
+    const changed = new Set(ids);
+    return res.rows.map((r) => Number(r.id)).filter((id) => !changed.has(id));
+  }
+
+  /** contextDependents of the batch's existing rows that this write will change (hash or undelete). */
+  private async dependentsOfChanging(
+    db: pg.PoolClient,
+    sourceId: number,
+    messages: readonly MessageInput[],
+    hashes: readonly string[],
+  ): Promise<number[]> {
+    if (!this.reach) return [];
+    const newHash = new Map(messages.map((m, i) => [m.externalId, hashes[i]]));
+    const res = await db.query<{ id: string; external_id: string; content_hash: string; deleted: boolean }>(
+      `SELECT id, external_id, content_hash, deleted_at IS NOT NULL AS deleted FROM messages
+       WHERE source_id = $1 AND external_id = ANY($2::text[])`,
+      [sourceId, messages.map((m) => m.externalId)],
+    );
+    const changing = res.rows
+      .filter((r) => r.deleted || r.content_hash !== newHash.get(r.external_id))
+      .map((r) => Number(r.id));
+    return this.contextDependents(db, changing);
+  }
+
+  /**
+   * Gives `dependents` (messages whose context changed, not their own content) a new version and
+   * index jobs in the same transaction, so both indexes and the reconciler see them as changed.
+   */
+  private async refreshDependents(db: pg.PoolClient, dependents: Iterable<number>): Promise<number[]> {
+    return this.enqueue(db, await this.bumpDependents(db, dependents));
+  }
+
+  /** The version bump of refreshDependents; returns the index jobs to enqueue. */
+  private async bumpDependents(
+    db: pg.PoolClient,
+    dependents: Iterable<number>,
+  ): Promise<{ messageId: number; version: number; op: "upsert" }[]> {
+    const ids = [...new Set(dependents)];
+    if (ids.length === 0) return [];
+    const res = await db.query<{ id: string; version: string }>(
+      `UPDATE messages SET version = version + 1, updated_at = now()
+       WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL RETURNING id, version`,
+      [ids],
+    );
+    return res.rows.map((r) => ({
+      messageId: Number(r.id),
+      version: Number(r.version),
+      op: "upsert" as const,
+    }));
+  }
 
   async ingest(
     source: SourceRef,
@@ -82,6 +231,8 @@ export class PgMessageStore
     return this.transaction(async (db) => {
       const sourceId = await upsertSource(db, source);
       const hashes = messages.map(messageHash);
+      // Context of other messages this batch changes where the rows are now (an edit may move one).
+      const dependentsBefore = await this.dependentsOfChanging(db, sourceId, messages, hashes);
       // One statement for the whole batch. The WHERE on DO UPDATE makes an identical re-send a
       // no-op (no version bump, no outbox row); re-sending a deleted message brings it back.
       const written = await db.query<{ id: string; external_id: string; version: string; inserted: boolean }>(
@@ -126,6 +277,15 @@ export class PgMessageStore
           op: "upsert" as const,
         })),
       );
+      const writtenIds = written.rows.map((r) => Number(r.id));
+      const dependents = [...dependentsBefore, ...(await this.contextDependents(db, writtenIds))];
+      const writtenSet = new Set(writtenIds);
+      outboxIds.push(
+        ...(await this.refreshDependents(
+          db,
+          dependents.filter((id) => !writtenSet.has(id)),
+        )),
+      );
       const outcomes = messages.map((m): IngestOutcome => {
         const w = changed.get(m.externalId);
         if (w) {
@@ -162,6 +322,7 @@ export class PgMessageStore
       if (row) {
         const version = Number(row.version);
         const outboxIds = await this.enqueue(db, [{ messageId, version, op: "delete" }]);
+        outboxIds.push(...(await this.refreshDependents(db, await this.contextDependents(db, [messageId]))));
         return { version, outboxIds, changed: true };
       }
       const existing = await db.query<{ version: string }>("SELECT version FROM messages WHERE id = $1", [
@@ -248,6 +409,9 @@ export class PgMessageStore
         const outboxIds = await this.enqueue(db, [
           { messageId: Number(deleted.id), version: Number(deleted.version), op: "delete" },
         ]);
+        outboxIds.push(
+          ...(await this.refreshDependents(db, await this.contextDependents(db, [Number(deleted.id)]))),
+        );
         return { outcome: outcome("deleted", deleted), outboxIds };
       }
 
@@ -260,6 +424,7 @@ export class PgMessageStore
         await db.query("UPDATE messages SET source_updated_at = $2 WHERE id = $1", [row!.id, sourceTime]);
         return { outcome: outcome("unchanged", row), outboxIds: [] };
       }
+      const dependentsBefore = row ? await this.contextDependents(db, [Number(row.id)]) : [];
       const values = [
         m.content,
         m.author,
@@ -289,6 +454,13 @@ export class PgMessageStore
       const outboxIds = await this.enqueue(db, [
         { messageId: Number(written.id), version: Number(written.version), op: "upsert" },
       ]);
+      const dependents = [...dependentsBefore, ...(await this.contextDependents(db, [Number(written.id)]))];
+      outboxIds.push(
+        ...(await this.refreshDependents(
+          db,
+          dependents.filter((id) => id !== Number(written.id)),
+        )),
+      );
       return { outcome: outcome(decision === "insert" ? "created" : "updated", written), outboxIds };
     });
   }
@@ -407,6 +579,11 @@ export class PgMessageStore
         list.map((h) => microsToIso(h.change.sourceTimeUs)),
       ];
     };
+    // Context of other messages the updates change, where the rows are now (before the write).
+    const dependentsBefore = await this.contextDependents(
+      db,
+      updates.map((u) => Number(u.id)),
+    );
     const written: { id: string; external_id: string; version: string }[] = [];
     if (inserts.length > 0) {
       const res = await db.query<{ id: string; external_id: string; version: string }>(
@@ -452,11 +629,18 @@ export class PgMessageStore
         version: row ? Number(row.version) : null,
       };
     }
-    return written.map((w) => ({
-      messageId: Number(w.id),
-      version: Number(w.version),
-      op: "upsert" as const,
-    }));
+    const writtenIds = new Set(written.map((w) => Number(w.id)));
+    const dependents = [...dependentsBefore, ...(await this.contextDependents(db, [...writtenIds]))].filter(
+      (id) => !writtenIds.has(id),
+    );
+    return [
+      ...written.map((w) => ({
+        messageId: Number(w.id),
+        version: Number(w.version),
+        op: "upsert" as const,
+      })),
+      ...(await this.bumpDependents(db, dependents)),
+    ];
   }
 
   async getByIds(ids: readonly number[]): Promise<StoredMessage[]> {

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy } from "../model";
+import type { LegWeights } from "./fusion";
 
 /**
  * Paging over fused results with an opaque cursor: base64url JSON `{v, o, w, h}`, a dot, and an
@@ -57,6 +58,8 @@ export interface CursorScope {
   readonly strategy: SearchStrategy;
   readonly filters: SearchFilters;
   readonly limit: number;
+  /** A request's own fusion weights: another weighting is another ranking, so another cursor. */
+  readonly weights?: Partial<LegWeights>;
 }
 
 /** Short stable hash of the normalised request (list order and duplicates do not matter). */
@@ -71,6 +74,8 @@ export function requestFingerprint(scope: CursorScope): string {
     scope.filters.from?.toISOString() ?? null,
     scope.filters.to?.toISOString() ?? null,
     scope.limit,
+    // Appended only when set, so cursors of requests without weights keep their fingerprint.
+    ...(scope.weights ? [scope.weights.bm25 ?? null, scope.weights.semantic ?? null] : []),
   ]);
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
 }

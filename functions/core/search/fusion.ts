@@ -1,13 +1,22 @@
 import type { LegHit, LegName } from "../model";
 
 /**
- * Reciprocal Rank Fusion: score(d) = sum over legs of 1 / (k + rank_leg(d)), rank 1-based.
+ * Reciprocal Rank Fusion: score(d) = sum over legs of w_leg / (k + rank_leg(d)), rank 1-based
+ * (w = 1 for both legs is the classic RRF; a weight lets a weaker leg add without leading).
  * Only ranks count, so BM25 scores and cosine similarities never need a common scale, and a
  * message found by both legs outranks one found by a single leg at the same ranks
  * (1/61 + 1/62 = 0.0325 > 1/61 = 0.0164; the seed doc misprints the sum as 0.0323).
  */
 
 export const DEFAULT_RRF_K = 60;
+
+/** Each leg's weight in weighted RRF: score(d) = sum over legs of weight_leg / (k + rank_leg(d)). */
+export interface LegWeights {
+  readonly bm25: number;
+  readonly semantic: number;
+}
+
+export const EQUAL_WEIGHTS: LegWeights = { bm25: 1, semantic: 1 };
 
 const LEG_NAMES: readonly LegName[] = ["bm25", "semantic"];
 
@@ -18,6 +27,8 @@ export interface FusedHit {
   readonly ranks: { readonly bm25: number | null; readonly semantic: number | null };
   /** The leg's own score (BM25 score, cosine similarity), null when absent. */
   readonly legScores: { readonly bm25: number | null; readonly semantic: number | null };
+  /** What each leg added to `score` (weight / (k + rank)); null when the leg did not return it. */
+  readonly contributions?: { readonly bm25: number | null; readonly semantic: number | null };
 }
 
 interface Acc {
@@ -25,6 +36,7 @@ interface Acc {
   score: number;
   ranks: { bm25: number | null; semantic: number | null };
   legScores: { bm25: number | null; semantic: number | null };
+  contributions: { bm25: number | null; semantic: number | null };
 }
 
 /**
@@ -35,8 +47,13 @@ interface Acc {
 export function reciprocalRankFusion(
   legs: Partial<Record<LegName, readonly LegHit[]>>,
   k: number = DEFAULT_RRF_K,
+  weights: LegWeights = EQUAL_WEIGHTS,
 ): FusedHit[] {
   if (!Number.isFinite(k) || k < 0) throw new RangeError(`RRF k must be a finite number >= 0, got ${k}`);
+  for (const leg of LEG_NAMES) {
+    const w = weights[leg];
+    if (!Number.isFinite(w) || w < 0) throw new RangeError(`RRF weight of ${leg} must be >= 0, got ${w}`);
+  }
   const byId = new Map<number, Acc>();
   // Fixed leg order keeps the floating-point sums identical for identical inputs.
   for (const leg of LEG_NAMES) {
@@ -50,6 +67,7 @@ export function reciprocalRankFusion(
           score: 0,
           ranks: { bm25: null, semantic: null },
           legScores: { bm25: null, semantic: null },
+          contributions: { bm25: null, semantic: null },
         };
         byId.set(hit.messageId, acc);
       }
@@ -57,7 +75,9 @@ export function reciprocalRankFusion(
       const rank = idx + 1;
       acc.ranks[leg] = rank;
       acc.legScores[leg] = hit.score;
-      acc.score += 1 / (k + rank);
+      const contribution = weights[leg] / (k + rank);
+      acc.contributions[leg] = contribution;
+      acc.score += contribution;
     });
   }
   return [...byId.values()].sort(compareFused);

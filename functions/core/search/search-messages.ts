@@ -2,7 +2,7 @@ import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
 import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
 import { type CursorKey, paginate, planPage } from "./cursor";
-import { type FusedHit, reciprocalRankFusion } from "./fusion";
+import { EQUAL_WEIGHTS, type FusedHit, type LegWeights, reciprocalRankFusion } from "./fusion";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
 
@@ -20,6 +20,8 @@ export interface SearchDeps {
 export interface SearchSettings {
   /** RRF constant (the seed's k = 60). */
   readonly rrfK: number;
+  /** Leg weights for hybrid (default equal); a request's own weights win (SearchRequest.weights). */
+  readonly weights?: LegWeights;
   /** Leg depth override; default max(3 x limit, 50). */
   readonly window?: number;
   /** Signs next_cursor (parseSearchRequest verifies it with the same key). */
@@ -31,6 +33,7 @@ interface SearchHit {
   readonly score: number;
   readonly ranks: FusedHit["ranks"];
   readonly legScores: FusedHit["legScores"];
+  readonly contributions?: FusedHit["contributions"];
 }
 
 export interface SearchResult {
@@ -87,7 +90,13 @@ export async function searchMessages(
   }
 
   const ranked =
-    req.strategy === "hybrid" ? reciprocalRankFusion(results, settings.rrfK) : singleLeg(results);
+    req.strategy === "hybrid"
+      ? reciprocalRankFusion(results, settings.rrfK, {
+          ...EQUAL_WEIGHTS,
+          ...settings.weights,
+          ...req.weights,
+        })
+      : singleLeg(results);
   const { rows, examined } = await enrichFrom(deps.messages, ranked, plan.offset, req.limit + 1);
   const stale = examined.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
@@ -108,7 +117,17 @@ export async function searchMessages(
     // Every page item was read (enrichFrom reads past the page); the guard keeps that an invariant.
     hits: page.items.flatMap((h) => {
       const message = rows.get(h.messageId);
-      return message ? [{ message, score: h.score, ranks: h.ranks, legScores: h.legScores }] : [];
+      return message
+        ? [
+            {
+              message,
+              score: h.score,
+              ranks: h.ranks,
+              legScores: h.legScores,
+              contributions: h.contributions,
+            },
+          ]
+        : [];
     }),
     nextCursor: page.nextCursor,
     // Only a hybrid search can be degraded: a failed single leg is a 503 above.

@@ -3,6 +3,7 @@ import { type ErrorDetail, ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy, Viewer } from "../model";
 import { storableString, unstorableReason } from "../storable";
 import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
+import type { LegWeights } from "./fusion";
 import { parseQuery, type QueryNode } from "./query-parser";
 
 /**
@@ -18,6 +19,7 @@ import { parseQuery, type QueryNode } from "./query-parser";
  * - limit      1..100, default 20
  * - cursor     opaque, from a previous response's next_cursor
  * - explain    true/false, "true"/"false", "1"/"0"
+ * - bm25_weight, semantic_weight   0..10: this request's weighted-RRF weights (hybrid)
  */
 
 export const MAX_QUERY_LENGTH = 1000;
@@ -40,6 +42,8 @@ export interface SearchRequest {
   readonly explain: boolean;
   /** Set by callers that know the user (the Slack command); never parsed from the HTTP API. */
   readonly viewer?: Viewer;
+  /** Fusion weights the caller chose for this request (hybrid only); others come from config. */
+  readonly weights?: Partial<LegWeights>;
 }
 
 /** Repeated query-string keys arrive as arrays; a scalar parameter may appear once. */
@@ -144,6 +148,15 @@ const dateField = (endOfDay: boolean) =>
       description: `ISO-8601 date or date-time; no zone = UTC${endOfDay ? "; a date alone covers the whole day" : ""}`,
     });
 
+const weightField = z.preprocess((v) => {
+  const s = single(v);
+  return typeof s === "string" && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
+}, z
+  .number({ error: "must be a number between 0 and 10" })
+  .min(0, "must be between 0 and 10")
+  .max(10, "must be between 0 and 10")
+  .optional());
+
 export const searchRequestSchema = z
   .object({
     q: z
@@ -199,6 +212,10 @@ export const searchRequestSchema = z
         z.boolean({ error: "must be true or false" }).default(false),
       )
       .meta({ description: "true adds each leg's raw score (leg_scores)" }),
+    bm25_weight: weightField.meta({ description: "hybrid: this request's weight of the BM25 leg (0..10)" }),
+    semantic_weight: weightField.meta({
+      description: "hybrid: this request's weight of the semantic leg (0..10)",
+    }),
   })
   .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
     path: ["from"],
@@ -236,7 +253,22 @@ export function parseSearchRequest(input: unknown, cursorKey: CursorKey): Search
     ...(r.from ? { from: r.from } : {}),
     ...(r.to ? { to: r.to } : {}),
   };
-  const base = { q: r.q, query, strategy: r.strategy, filters, limit: r.limit, explain: r.explain };
+  const weights: Partial<LegWeights> | undefined =
+    r.bm25_weight === undefined && r.semantic_weight === undefined
+      ? undefined
+      : {
+          ...(r.bm25_weight === undefined ? {} : { bm25: r.bm25_weight }),
+          ...(r.semantic_weight === undefined ? {} : { semantic: r.semantic_weight }),
+        };
+  const base = {
+    q: r.q,
+    query,
+    strategy: r.strategy,
+    filters,
+    limit: r.limit,
+    explain: r.explain,
+    ...(weights ? { weights } : {}),
+  };
   if (r.cursor === undefined) return base;
   return { ...base, cursor: decodeCursor(r.cursor, base, cursorKey) };
 }

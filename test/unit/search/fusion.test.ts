@@ -37,6 +37,7 @@ describe("reciprocalRankFusion", () => {
       score: five!.score,
       ranks: { bm25: 1, semantic: 2 },
       legScores: { bm25: 2.8, semantic: 0.79 },
+      contributions: { bm25: 1 / 61, semantic: 1 / 62 },
     });
     expect(eight!.ranks).toEqual({ bm25: null, semantic: 1 });
     expect(eight!.legScores).toEqual({ bm25: null, semantic: 0.85 });
@@ -108,6 +109,52 @@ describe("reciprocalRankFusion", () => {
   it("rejects a negative or non-finite k", () => {
     expect(() => reciprocalRankFusion({ bm25: hits(1) }, -1)).toThrow(RangeError);
     expect(() => reciprocalRankFusion({ bm25: hits(1) }, Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("weighted reciprocalRankFusion", () => {
+  it("multiplies each leg's 1/(k + rank) by its weight and reports each contribution", () => {
+    const fused = reciprocalRankFusion({ bm25: hits(1, 2), semantic: hits(2, 3) }, 60, {
+      bm25: 2,
+      semantic: 0.5,
+    });
+    const byId = new Map(fused.map((h) => [h.messageId, h]));
+    expect(byId.get(1)!.score).toBeCloseTo(2 / 61, 12);
+    expect(byId.get(2)!.score).toBeCloseTo(2 / 62 + 0.5 / 61, 12);
+    expect(byId.get(2)!.contributions).toEqual({ bm25: 2 / 62, semantic: 0.5 / 61 });
+    expect(byId.get(3)!.contributions).toEqual({ bm25: null, semantic: 0.5 / 62 });
+    expect(fused.map((h) => h.messageId)).toEqual([2, 1, 3]);
+  });
+
+  it("lets a heavier leg keep its order where the other leg disagrees", () => {
+    // bm25 says 1 > 2; semantic says 2 > 1 and also finds 3. Equal weights tie 1 and 2 (broken by
+    // best rank); bm25 at 2x keeps bm25's order, semantic at 2x flips it.
+    const legs = { bm25: hits(1, 2), semantic: hits(2, 1, 3) };
+    expect(reciprocalRankFusion(legs, 60, { bm25: 2, semantic: 1 }).map((h) => h.messageId)).toEqual([
+      1, 2, 3,
+    ]);
+    expect(reciprocalRankFusion(legs, 60, { bm25: 1, semantic: 2 }).map((h) => h.messageId)).toEqual([
+      2, 1, 3,
+    ]);
+  });
+
+  it("a zero weight leaves that leg's hits in the list without moving the order", () => {
+    const fused = reciprocalRankFusion({ bm25: hits(4, 5), semantic: hits(6, 5) }, 60, {
+      bm25: 1,
+      semantic: 0,
+    });
+    expect(fused.map((h) => h.messageId)).toEqual([4, 5, 6]);
+    expect(fused[2]!.score).toBe(0);
+  });
+
+  it("equal weights of 1 are the classic RRF", () => {
+    const legs = { bm25: hits(1, 2, 3), semantic: hits(3, 1) };
+    expect(reciprocalRankFusion(legs, 60, { bm25: 1, semantic: 1 })).toEqual(reciprocalRankFusion(legs, 60));
+  });
+
+  it("rejects a negative or non-finite weight", () => {
+    expect(() => reciprocalRankFusion({}, 60, { bm25: -1, semantic: 1 })).toThrow(RangeError);
+    expect(() => reciprocalRankFusion({}, 60, { bm25: 1, semantic: Number.NaN })).toThrow(RangeError);
   });
 });
 
