@@ -65,13 +65,19 @@ const searchResultSchema = z
     permalink: z.string().nullable().optional().meta({
       description: "Slack messages: the link to the message, null when the workspace domain is unknown",
     }),
-    score: z.number().meta({ description: "RRF score (hybrid), BM25 score or cosine similarity (one leg)" }),
+    score: z.number().meta({
+      description:
+        "Fused score (hybrid: convex or RRF, see SEARCH_FUSION), BM25 score or cosine similarity (one leg)",
+    }),
     ranks: perLeg(z.number().int().min(1).nullable()).meta({
       description: "1-based position in each leg's list; null when that leg did not find it",
     }),
     leg_scores: perLeg(z.number().nullable())
       .optional()
       .meta({ description: "Each leg's raw score (only with explain=true)" }),
+    contributions: perLeg(z.number().nullable())
+      .optional()
+      .meta({ description: "Hybrid with explain=true: what each leg added to the fused score" }),
   })
   .meta({ id: "SearchResult" });
 

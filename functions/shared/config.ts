@@ -76,18 +76,21 @@ const configSchema = z.object({
   SEARCH_PAGE_URL: z.string().url().optional(),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /**
-   * Weighted RRF: each leg's 1/(k + rank) is multiplied by its weight (bench/quality.md has the
-   * measurements behind the defaults). A request may override them (bm25_weight, semantic_weight).
+   * Fusion weights: convex fusion takes each leg's share w / (w_bm25 + w_semantic) of its normalised
+   * score; RRF multiplies each leg's 1/(k + rank) by w (bench/quality.md has the measurements
+   * behind the defaults). A request may override them (bm25_weight, semantic_weight, fusion).
    */
-  SEARCH_BM25_WEIGHT: z.coerce.number().min(0).max(10).default(1),
-  SEARCH_SEMANTIC_WEIGHT: z.coerce.number().min(0).max(10).default(1),
+  SEARCH_BM25_WEIGHT: z.coerce.number().min(0).max(10).default(0.6),
+  SEARCH_SEMANTIC_WEIGHT: z.coerce.number().min(0).max(10).default(0.4),
+  /** Hybrid fusion: "convex" (normalised scores, weighted) or "rrf" (weighted ranks, k = SEARCH_RRF_K). */
+  SEARCH_FUSION: z.enum(["convex", "rrf"]).default("convex"),
   /**
    * Message context per index (functions/core/message-context.ts): comma lists of author, channel,
    * parent, preceding:N; "none" for the bare message. Changing CONTEXT_VECTOR re-embeds through the
    * model-switch path; changing CONTEXT_KEYWORD rebuilds the keyword index.
    */
-  CONTEXT_KEYWORD: z.string().default("none"),
-  CONTEXT_VECTOR: z.string().default("none"),
+  CONTEXT_KEYWORD: z.string().default("author"),
+  CONTEXT_VECTOR: z.string().default("author"),
   /** How far back `preceding:N` reaches in a conversation. */
   CONTEXT_WINDOW_MINUTES: z.coerce
     .number()
@@ -96,7 +99,7 @@ const configSchema = z.object({
     .max(7 * 24 * 60)
     .default(60),
   /** Weight of the keyword index's context field against the message's own words (query time). */
-  CONTEXT_KEYWORD_BOOST: z.coerce.number().min(0).max(10).default(0.5),
+  CONTEXT_KEYWORD_BOOST: z.coerce.number().min(0).max(10).default(1),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),

@@ -24,6 +24,8 @@ export function searchService(c: Container): (request: SearchRequest) => Promise
       {
         rrfK: c.config.SEARCH_RRF_K,
         cursorKey: c.cursorKey,
+        weights: { bm25: c.config.SEARCH_BM25_WEIGHT, semantic: c.config.SEARCH_SEMANTIC_WEIGHT },
+        fusion: c.config.SEARCH_FUSION,
         ...(c.config.SEARCH_LEG_WINDOW ? { window: c.config.SEARCH_LEG_WINDOW } : {}),
       },
     );

@@ -127,7 +127,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
       backoffMs: opts.backoffMs ?? 200,
       warn: opts.warn ?? ((message, err) => console.warn(message, err)),
       contextVersion: opts.contextVersion ?? "",
-      contextBoost: opts.contextBoost ?? 0.5,
+      contextBoost: opts.contextBoost ?? 1,
     };
   }
 

@@ -60,6 +60,7 @@ export interface CursorScope {
   readonly limit: number;
   /** A request's own fusion weights: another weighting is another ranking, so another cursor. */
   readonly weights?: Partial<LegWeights>;
+  readonly fusion?: string;
 }
 
 /** Short stable hash of the normalised request (list order and duplicates do not matter). */
@@ -76,6 +77,7 @@ export function requestFingerprint(scope: CursorScope): string {
     scope.limit,
     // Appended only when set, so cursors of requests without weights keep their fingerprint.
     ...(scope.weights ? [scope.weights.bm25 ?? null, scope.weights.semantic ?? null] : []),
+    ...(scope.fusion ? [scope.fusion] : []),
   ]);
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
 }

@@ -100,3 +100,61 @@ export function compareFused(a: FusedHit, b: FusedHit): number {
 export function similarityFromCosineDistance(distance: number): number {
   return 1 - distance;
 }
+
+/** How hybrid fuses its legs: rank-based RRF, or a convex combination of normalised scores. */
+export type FusionMethod = "rrf" | "convex";
+
+/**
+ * Scores are normalised over each leg's top hits only, so the scale does not depend on how deep
+ * the page asked a leg to go (a leg window is 60 for a 20-result page, 300 for 100).
+ */
+export const CONVEX_NORMALISATION_DEPTH = 60;
+
+/**
+ * Convex combination of min-max normalised scores: score(d) = sum over legs of
+ * w_leg / (w_bm25 + w_semantic) * (s_leg(d) - min_leg) / (max_leg - min_leg), min and max over the
+ * leg's top CONVEX_NORMALISATION_DEPTH hits (deeper hits clip to 0). Unlike RRF it keeps how far
+ * apart the scores are, so a leg that is unsure (flat scores) moves the order less than one with
+ * a clear winner; bench/quality.md has the measurements that chose it.
+ */
+export function convexFusion(
+  legs: Partial<Record<LegName, readonly LegHit[]>>,
+  weights: LegWeights = EQUAL_WEIGHTS,
+): FusedHit[] {
+  for (const leg of LEG_NAMES) {
+    const w = weights[leg];
+    if (!Number.isFinite(w) || w < 0) throw new RangeError(`fusion weight of ${leg} must be >= 0, got ${w}`);
+  }
+  const total = weights.bm25 + weights.semantic;
+  const byId = new Map<number, Acc>();
+  for (const leg of LEG_NAMES) {
+    const hits = legs[leg];
+    if (!hits || hits.length === 0) continue;
+    const top = hits.slice(0, CONVEX_NORMALISATION_DEPTH).map((h) => h.score);
+    const max = Math.max(...top);
+    const min = Math.min(...top);
+    const share = total > 0 ? weights[leg] / total : 0;
+    hits.forEach((hit, idx) => {
+      let acc = byId.get(hit.messageId);
+      if (!acc) {
+        acc = {
+          messageId: hit.messageId,
+          score: 0,
+          ranks: { bm25: null, semantic: null },
+          legScores: { bm25: null, semantic: null },
+          contributions: { bm25: null, semantic: null },
+        };
+        byId.set(hit.messageId, acc);
+      }
+      if (acc.ranks[leg] !== null) return;
+      acc.ranks[leg] = idx + 1;
+      acc.legScores[leg] = hit.score;
+      // A leg whose top hits all score the same says nothing about their order: 1 for each.
+      const normalised = max > min ? Math.max(0, (hit.score - min) / (max - min)) : 1;
+      const contribution = share * normalised;
+      acc.contributions[leg] = contribution;
+      acc.score += contribution;
+    });
+  }
+  return [...byId.values()].sort(compareFused);
+}

@@ -2,7 +2,14 @@ import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
 import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
 import { type CursorKey, paginate, planPage } from "./cursor";
-import { EQUAL_WEIGHTS, type FusedHit, type LegWeights, reciprocalRankFusion } from "./fusion";
+import {
+  convexFusion,
+  EQUAL_WEIGHTS,
+  type FusedHit,
+  type FusionMethod,
+  type LegWeights,
+  reciprocalRankFusion,
+} from "./fusion";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
 
@@ -22,6 +29,8 @@ export interface SearchSettings {
   readonly rrfK: number;
   /** Leg weights for hybrid (default equal); a request's own weights win (SearchRequest.weights). */
   readonly weights?: LegWeights;
+  /** How hybrid fuses (default rrf); a request's own choice wins. */
+  readonly fusion?: FusionMethod;
   /** Leg depth override; default max(3 x limit, 50). */
   readonly window?: number;
   /** Signs next_cursor (parseSearchRequest verifies it with the same key). */
@@ -163,6 +172,15 @@ async function enrichFrom(
     end += batch.length;
   }
   return { rows, examined: ranked.slice(offset, end) };
+}
+
+function fuse(
+  legs: Partial<Record<LegName, LegHit[]>>,
+  method: FusionMethod,
+  rrfK: number,
+  weights: LegWeights,
+): FusedHit[] {
+  return method === "convex" ? convexFusion(legs, weights) : reciprocalRankFusion(legs, rrfK, weights);
 }
 
 /** A single leg keeps its own order and score (BM25 score, or cosine similarity). */

@@ -3,7 +3,7 @@ import { type ErrorDetail, ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy, Viewer } from "../model";
 import { storableString, unstorableReason } from "../storable";
 import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
-import type { LegWeights } from "./fusion";
+import type { FusionMethod, LegWeights } from "./fusion";
 import { parseQuery, type QueryNode } from "./query-parser";
 
 /**
@@ -19,7 +19,8 @@ import { parseQuery, type QueryNode } from "./query-parser";
  * - limit      1..100, default 20
  * - cursor     opaque, from a previous response's next_cursor
  * - explain    true/false, "true"/"false", "1"/"0"
- * - bm25_weight, semantic_weight   0..10: this request's weighted-RRF weights (hybrid)
+ * - bm25_weight, semantic_weight   0..10: this request's fusion weights (hybrid)
+ * - fusion     "convex" | "rrf": this request's fusion (hybrid)
  */
 
 export const MAX_QUERY_LENGTH = 1000;
@@ -44,6 +45,8 @@ export interface SearchRequest {
   readonly viewer?: Viewer;
   /** Fusion weights the caller chose for this request (hybrid only); others come from config. */
   readonly weights?: Partial<LegWeights>;
+  /** The fusion the caller chose for this request (hybrid only). */
+  readonly fusion?: FusionMethod;
 }
 
 /** Repeated query-string keys arrive as arrays; a scalar parameter may appear once. */
@@ -216,6 +219,9 @@ export const searchRequestSchema = z
     semantic_weight: weightField.meta({
       description: "hybrid: this request's weight of the semantic leg (0..10)",
     }),
+    fusion: z
+      .preprocess(single, z.enum(["rrf", "convex"], { error: "must be rrf or convex" }).optional())
+      .meta({ description: "hybrid: this request's fusion (convex or rrf)" }),
   })
   .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
     path: ["from"],
@@ -268,6 +274,7 @@ export function parseSearchRequest(input: unknown, cursorKey: CursorKey): Search
     limit: r.limit,
     explain: r.explain,
     ...(weights ? { weights } : {}),
+    ...(r.fusion ? { fusion: r.fusion } : {}),
   };
   if (r.cursor === undefined) return base;
   return { ...base, cursor: decodeCursor(r.cursor, base, cursorKey) };

@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { CONVEX_NORMALISATION_DEPTH, convexFusion, describe, expect, it } from "vitest";
 import type { LegHit } from "../../../functions/core/model";
 import {
+  CONVEX_NORMALISATION_DEPTH,
   compareFused,
+  convexFusion,
   DEFAULT_RRF_K,
   reciprocalRankFusion,
   similarityFromCosineDistance,
@@ -155,6 +157,49 @@ describe("weighted reciprocalRankFusion", () => {
   it("rejects a negative or non-finite weight", () => {
     expect(() => reciprocalRankFusion({}, 60, { bm25: -1, semantic: 1 })).toThrow(RangeError);
     expect(() => reciprocalRankFusion({}, 60, { bm25: 1, semantic: Number.NaN })).toThrow(RangeError);
+  });
+});
+
+describe("convexFusion", () => {
+  const scored = (...pairs: [number, number][]): LegHit[] =>
+    pairs.map(([messageId, score]) => ({ messageId, score }));
+
+  it("min-max normalises each leg and mixes them by weight share", () => {
+    const fused = convexFusion(
+      { bm25: scored([1, 10], [2, 6], [3, 2]), semantic: scored([2, 0.9], [4, 0.5]) },
+      { bm25: 0.6, semantic: 0.4 },
+    );
+    const byId = new Map(fused.map((h) => [h.messageId, h]));
+    expect(byId.get(1)!.score).toBeCloseTo(0.6, 12);
+    expect(byId.get(2)!.contributions).toEqual({ bm25: 0.6 * 0.5, semantic: 0.4 });
+    expect(byId.get(2)!.score).toBeCloseTo(0.7, 12);
+    expect(byId.get(3)!.score).toBe(0);
+    expect(byId.get(4)!.score).toBe(0);
+    // 3 and 4 tie at 0: the better rank (4 is second in its leg, 3 third) goes first.
+    expect(fused.map((h) => h.messageId)).toEqual([2, 1, 4, 3]);
+  });
+
+  it("keeps score gaps that ranks lose: a clear bm25 winner beats a semantic near-tie", () => {
+    const legs = { bm25: scored([1, 20], [2, 2], [3, 1]), semantic: scored([2, 0.81], [1, 0.8], [3, 0.1]) };
+    expect(convexFusion(legs, { bm25: 1, semantic: 1 })[0]!.messageId).toBe(1);
+    // RRF sees only ranks (1st and 2nd in each leg) and ties them: the best rank decides.
+    const rrf = reciprocalRankFusion(legs, 60);
+    expect(rrf[0]!.score).toBe(rrf[1]!.score);
+  });
+
+  it("a leg with equal scores counts 1 for each of its hits; deep hits clip to 0", () => {
+    const deep = Array.from({ length: CONVEX_NORMALISATION_DEPTH + 5 }, (_, i): [number, number] => [
+      i + 1,
+      100 - i,
+    ]);
+    const fused = convexFusion({ bm25: scored(...deep), semantic: scored([7, 0.5], [8, 0.5]) });
+    const byId = new Map(fused.map((h) => [h.messageId, h]));
+    expect(byId.get(7)!.contributions!.semantic).toBe(0.5);
+    expect(byId.get(CONVEX_NORMALISATION_DEPTH + 5)!.contributions!.bm25).toBe(0);
+  });
+
+  it("rejects a negative weight", () => {
+    expect(() => convexFusion({}, { bm25: -1, semantic: 1 })).toThrow(RangeError);
   });
 });
 
