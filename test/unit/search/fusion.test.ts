@@ -1,4 +1,4 @@
-import { CONVEX_NORMALISATION_DEPTH, convexFusion, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LegHit } from "../../../functions/core/model";
 import {
   CONVEX_NORMALISATION_DEPTH,
