@@ -18,7 +18,7 @@ import type { Embedder } from "./ports";
  * sends it through the model-switch path (a new collection, filled while search reads the old one).
  */
 
-export const CONTEXT_PARTS = ["author", "channel", "parent"] as const;
+const CONTEXT_PARTS = ["author", "channel", "parent"] as const;
 type FlagPart = (typeof CONTEXT_PARTS)[number];
 
 export interface LegContextPolicy {
@@ -37,7 +37,7 @@ export interface ContextPolicy {
 }
 
 export const NO_CONTEXT: LegContextPolicy = { author: false, channel: false, parent: false, preceding: 0 };
-export const MAX_PRECEDING = 5;
+const MAX_PRECEDING = 5;
 
 export class ContextPolicyError extends Error {
   override readonly name = "ContextPolicyError";
@@ -72,7 +72,7 @@ export function formatLegPolicy(p: LegContextPolicy): string {
 }
 
 /** Whether the leg reads other messages (and so must be refreshed when they change). */
-export function readsNeighbours(p: LegContextPolicy): boolean {
+function readsNeighbours(p: LegContextPolicy): boolean {
   return p.parent || p.preceding > 0;
 }
 
@@ -97,7 +97,7 @@ export function modelOfVectorSpace(spaceId: string): string {
 }
 
 /** A neighbouring message as context shows it. */
-export interface ContextMessage {
+interface ContextMessage {
   readonly author: string;
   readonly content: string;
 }
@@ -110,7 +110,7 @@ export interface MessageNeighbours {
   readonly preceding: readonly ContextMessage[];
 }
 
-export const NO_NEIGHBOURS: MessageNeighbours = { parent: null, preceding: [] };
+const NO_NEIGHBOURS: MessageNeighbours = { parent: null, preceding: [] };
 
 /** How an author id is shown (a directory's display name where one exists). */
 export type AuthorName = (author: string) => string;
@@ -122,7 +122,7 @@ const line = (m: ContextMessage, name: AuthorName) => `${name(m.author)}: ${m.co
  * The keyword index's `context` field: what the message lacks, never the message itself, so
  * BM25 can weigh it apart from the content (and highlighting stays on the content).
  */
-export function keywordContext(
+function keywordContext(
   message: Pick<StoredMessage, "author" | "channel">,
   neighbours: MessageNeighbours,
   p: LegContextPolicy,

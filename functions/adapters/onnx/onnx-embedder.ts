@@ -40,7 +40,7 @@ interface Loaded {
  * - maxLength: tokens per text incl. [CLS]/[SEP] (the tokenizer.json's truncation when absent).
  * A directory without the file is a mean-pooled model with no prefix (the original layout).
  */
-export const modelSettingsSchema = z.object({
+const modelSettingsSchema = z.object({
   pooling: z.enum(["mean", "cls"]).default("mean"),
   queryPrefix: z.string().default(""),
   maxLength: z.number().int().min(3).max(512).optional(),

@@ -100,7 +100,7 @@ export async function searchMessages(
 
   const ranked =
     req.strategy === "hybrid"
-      ? reciprocalRankFusion(results, settings.rrfK, {
+      ? fuse(results, req.fusion ?? settings.fusion ?? "rrf", settings.rrfK, {
           ...EQUAL_WEIGHTS,
           ...settings.weights,
           ...req.weights,

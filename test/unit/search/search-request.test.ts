@@ -266,3 +266,38 @@ describe("parseIsoDate", () => {
     expect(parseIsoDate("2025-12-14T18:60:00Z")).toBeNull();
   });
 });
+
+describe("parseSearchRequest: fusion settings a caller may choose", () => {
+  it("reads weights from query-string text or JSON numbers, and the fusion", () => {
+    const r = parseSearchRequest(
+      { q: "oauth", bm25_weight: "0.7", semantic_weight: 0.3, fusion: "rrf" },
+      KEY,
+    );
+    expect(r.weights).toEqual({ bm25: 0.7, semantic: 0.3 });
+    expect(r.fusion).toBe("rrf");
+    expect(parseSearchRequest({ q: "oauth", semantic_weight: "2" }, KEY).weights).toEqual({ semantic: 2 });
+    const plain = parseSearchRequest({ q: "oauth" }, KEY);
+    expect(plain.weights).toBeUndefined();
+    expect(plain.fusion).toBeUndefined();
+  });
+
+  it("names the field of a bad weight or fusion", () => {
+    for (const [input, path] of [
+      [{ bm25_weight: "-1" }, "bm25_weight"],
+      [{ semantic_weight: "11" }, "semantic_weight"],
+      [{ bm25_weight: "heavy" }, "bm25_weight"],
+      [{ fusion: "max" }, "fusion"],
+    ] as const) {
+      const err = (() => {
+        try {
+          parseSearchRequest({ q: "oauth", ...input }, KEY);
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).details?.map((d) => d.path)).toEqual([path]);
+    }
+  });
+});
