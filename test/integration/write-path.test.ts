@@ -47,7 +47,8 @@ describe("write path on the real local stack", () => {
       const c = await counts();
       return inSync(c) && c.postgres === DEMO_MESSAGES.length ? c : null;
     });
-    expect(final).toEqual({ postgres: 50, opensearch: 50, chroma: 50, outboxPending: 0 });
+    const n = DEMO_MESSAGES.length;
+    expect(final).toEqual({ postgres: n, opensearch: n, chroma: n, outboxPending: 0 });
     // The relay packs several jobs per SQS message: far fewer records than jobs were received.
     expect(t.app.pollers.keyword.counters.received).toBeLessThan(DEMO_MESSAGES.length / 2);
   });
