@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inSync, storeCounts } from "../../cli/commands/verify";
 import { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
 import { indexTemplateName } from "../../functions/adapters/opensearch/opensearch-keyword-index";
+import { vectorSpaceId } from "../../functions/core/message-context";
 import type { StoredMessage } from "../../functions/core/model";
 import { driftTotal, type ReconcileReport } from "../../functions/core/reconcile";
 import { collectionNameFor } from "../../functions/core/vector-collections";
@@ -126,7 +127,8 @@ describe("reconciliation on the real local stack", () => {
 
     const rec = await cli("reconcile");
     expect(rec.code, rec.stderr).toBe(0);
-    expect(rec.stdout).toMatch(/OpenSearch\s+\d+\s+50\s+0\s+0\s+50/); // checked, missing, stale, orphan, enqueued
+    // checked, missing, stale, orphan, enqueued
+    expect(rec.stdout).toMatch(new RegExp(`OpenSearch\\s+\\d+\\s+${N}\\s+0\\s+0\\s+${N}`));
     await settled(N);
     // Recreated with its own mapping, not one auto-created by a bulk write.
     const mapping = await openSearchClient(t.config).indices.getMapping({ index: t.config.OPENSEARCH_INDEX });
@@ -279,8 +281,10 @@ describe("reconciliation on the real local stack", () => {
 
   it("a changed embedding model id re-embeds every vector into the new model's collection while search keeps working, then switches", async () => {
     const oldCfg = t.config;
-    const newModel = "all-minilm-l6-v2-q@reconcile-test";
-    const cfg: Config = { ...oldCfg, ONNX_MODEL_ID: newModel };
+    const newModelBase = "all-minilm-l6-v2-q@reconcile-test";
+    // The vector space: the model id plus the vector leg's context version (message-context.ts).
+    const newModel = vectorSpaceId(newModelBase, oldCfg.contextPolicy);
+    const cfg: Config = { ...oldCfg, ONNX_MODEL_ID: newModelBase };
     const newCollection = collectionNameFor(oldCfg.CHROMA_COLLECTION, newModel);
     extraCollections.push(newCollection);
     // A redeploy with the new setting: handlers resolve the container per invocation.
