@@ -102,8 +102,31 @@ describe("search API on the demo set (real local stack)", () => {
     );
   });
 
-  it("hybrid OAuth security ranks messages found by both legs above single-leg ones", async () => {
+  it("hybrid (convex, the default) scores each hit by its legs' weighted contributions", async () => {
     const body = await search({ q: "OAuth security", explain: true });
+    expect(body.strategy).toBe("hybrid");
+    expect(body.results.length).toBeGreaterThan(0);
+    for (const r of body.results) {
+      const c = (r as unknown as { contributions: { bm25: number | null; semantic: number | null } })
+        .contributions;
+      expect((c.bm25 ?? 0) + (c.semantic ?? 0)).toBeCloseTo(r.score, 10);
+      // Normalised scores times the weight shares (0.6 / 0.4): each contribution within its share.
+      expect(c.bm25 ?? 0).toBeLessThanOrEqual(0.6 + 1e-9);
+      expect(c.semantic ?? 0).toBeLessThanOrEqual(0.4 + 1e-9);
+      expect(c.bm25 === null).toBe(r.ranks.bm25 === null);
+    }
+    const scores = body.results.map((r) => r.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it("hybrid with fusion=rrf ranks messages found by both legs above single-leg ones", async () => {
+    const body = await search({
+      q: "OAuth security",
+      explain: true,
+      fusion: "rrf",
+      bm25_weight: 1,
+      semantic_weight: 1,
+    });
     expect(body.strategy).toBe("hybrid");
     const both = body.results.filter((r) => r.ranks.bm25 !== null && r.ranks.semantic !== null);
     const single = body.results.filter((r) => r.ranks.bm25 === null || r.ranks.semantic === null);
