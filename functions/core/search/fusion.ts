@@ -39,6 +39,22 @@ interface Acc {
   contributions: { bm25: number | null; semantic: number | null };
 }
 
+/** The running sum for one message, created on its first hit. */
+function accumulatorOf(byId: Map<number, Acc>, messageId: number): Acc {
+  let acc = byId.get(messageId);
+  if (!acc) {
+    acc = {
+      messageId,
+      score: 0,
+      ranks: { bm25: null, semantic: null },
+      legScores: { bm25: null, semantic: null },
+      contributions: { bm25: null, semantic: null },
+    };
+    byId.set(messageId, acc);
+  }
+  return acc;
+}
+
 /**
  * Fuses the legs' ranked lists (best first). A leg may be missing or empty. A message listed
  * twice by one leg keeps its first (best) rank; ranks are positions in the leg's list as given.
@@ -60,17 +76,7 @@ export function reciprocalRankFusion(
     const hits = legs[leg];
     if (!hits) continue;
     hits.forEach((hit, idx) => {
-      let acc = byId.get(hit.messageId);
-      if (!acc) {
-        acc = {
-          messageId: hit.messageId,
-          score: 0,
-          ranks: { bm25: null, semantic: null },
-          legScores: { bm25: null, semantic: null },
-          contributions: { bm25: null, semantic: null },
-        };
-        byId.set(hit.messageId, acc);
-      }
+      const acc = accumulatorOf(byId, hit.messageId);
       if (acc.ranks[leg] !== null) return;
       const rank = idx + 1;
       acc.ranks[leg] = rank;
@@ -135,17 +141,7 @@ export function convexFusion(
     const min = Math.min(...top);
     const share = total > 0 ? weights[leg] / total : 0;
     hits.forEach((hit, idx) => {
-      let acc = byId.get(hit.messageId);
-      if (!acc) {
-        acc = {
-          messageId: hit.messageId,
-          score: 0,
-          ranks: { bm25: null, semantic: null },
-          legScores: { bm25: null, semantic: null },
-          contributions: { bm25: null, semantic: null },
-        };
-        byId.set(hit.messageId, acc);
-      }
+      const acc = accumulatorOf(byId, hit.messageId);
       if (acc.ranks[leg] !== null) return;
       acc.ranks[leg] = idx + 1;
       acc.legScores[leg] = hit.score;
