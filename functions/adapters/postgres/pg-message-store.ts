@@ -198,19 +198,20 @@ export class PgMessageStore
   }
 
   /**
-   * Gives `dependents` (messages whose context changed, not their own content) a new version and
-   * index jobs in the same transaction, so both indexes and the reconciler see them as changed.
+   * After `written` changed (content, position or delete), gives the messages whose context it is
+   * a new version, in the same transaction, so both indexes and the reconciler see them as changed.
+   * `before`: the dependents of the written rows where they were before the write (an edit may
+   * move a row). Returns their index jobs; the written rows themselves are never bumped twice.
    */
-  private async refreshDependents(db: pg.PoolClient, dependents: Iterable<number>): Promise<number[]> {
-    return this.enqueue(db, await this.bumpDependents(db, dependents));
-  }
-
-  /** The version bump of refreshDependents; returns the index jobs to enqueue. */
-  private async bumpDependents(
+  private async contextJobs(
     db: pg.PoolClient,
-    dependents: Iterable<number>,
+    written: readonly number[],
+    before: readonly number[] = [],
   ): Promise<{ messageId: number; version: number; op: "upsert" }[]> {
-    const ids = [...new Set(dependents)];
+    const writtenSet = new Set(written);
+    const ids = [...new Set([...before, ...(await this.contextDependents(db, written))])].filter(
+      (id) => !writtenSet.has(id),
+    );
     if (ids.length === 0) return [];
     const res = await db.query<{ id: string; version: string }>(
       `UPDATE messages SET version = version + 1, updated_at = now()
@@ -278,14 +279,7 @@ export class PgMessageStore
         })),
       );
       const writtenIds = written.rows.map((r) => Number(r.id));
-      const dependents = [...dependentsBefore, ...(await this.contextDependents(db, writtenIds))];
-      const writtenSet = new Set(writtenIds);
-      outboxIds.push(
-        ...(await this.refreshDependents(
-          db,
-          dependents.filter((id) => !writtenSet.has(id)),
-        )),
-      );
+      outboxIds.push(...(await this.enqueue(db, await this.contextJobs(db, writtenIds, dependentsBefore))));
       const outcomes = messages.map((m): IngestOutcome => {
         const w = changed.get(m.externalId);
         if (w) {
@@ -322,7 +316,7 @@ export class PgMessageStore
       if (row) {
         const version = Number(row.version);
         const outboxIds = await this.enqueue(db, [{ messageId, version, op: "delete" }]);
-        outboxIds.push(...(await this.refreshDependents(db, await this.contextDependents(db, [messageId]))));
+        outboxIds.push(...(await this.enqueue(db, await this.contextJobs(db, [messageId]))));
         return { version, outboxIds, changed: true };
       }
       const existing = await db.query<{ version: string }>("SELECT version FROM messages WHERE id = $1", [
@@ -409,9 +403,7 @@ export class PgMessageStore
         const outboxIds = await this.enqueue(db, [
           { messageId: Number(deleted.id), version: Number(deleted.version), op: "delete" },
         ]);
-        outboxIds.push(
-          ...(await this.refreshDependents(db, await this.contextDependents(db, [Number(deleted.id)]))),
-        );
+        outboxIds.push(...(await this.enqueue(db, await this.contextJobs(db, [Number(deleted.id)]))));
         return { outcome: outcome("deleted", deleted), outboxIds };
       }
 
@@ -454,12 +446,8 @@ export class PgMessageStore
       const outboxIds = await this.enqueue(db, [
         { messageId: Number(written.id), version: Number(written.version), op: "upsert" },
       ]);
-      const dependents = [...dependentsBefore, ...(await this.contextDependents(db, [Number(written.id)]))];
       outboxIds.push(
-        ...(await this.refreshDependents(
-          db,
-          dependents.filter((id) => id !== Number(written.id)),
-        )),
+        ...(await this.enqueue(db, await this.contextJobs(db, [Number(written.id)], dependentsBefore))),
       );
       return { outcome: outcome(decision === "insert" ? "created" : "updated", written), outboxIds };
     });
@@ -629,17 +617,17 @@ export class PgMessageStore
         version: row ? Number(row.version) : null,
       };
     }
-    const writtenIds = new Set(written.map((w) => Number(w.id)));
-    const dependents = [...dependentsBefore, ...(await this.contextDependents(db, [...writtenIds]))].filter(
-      (id) => !writtenIds.has(id),
-    );
     return [
       ...written.map((w) => ({
         messageId: Number(w.id),
         version: Number(w.version),
         op: "upsert" as const,
       })),
-      ...(await this.bumpDependents(db, dependents)),
+      ...(await this.contextJobs(
+        db,
+        written.map((w) => Number(w.id)),
+        dependentsBefore,
+      )),
     ];
   }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type ErrorDetail, ValidationError } from "../errors";
-import { parseIsoDate } from "../search/search-request";
+import { limitField, parseIsoDate } from "../search/search-request";
 
 /**
  * GET /gaps parameters (and `trisearch gaps` flags). Unknown keys are ignored.
@@ -101,18 +101,7 @@ export const gapsRequestSchema = z
         },
         description: "Channel(s): repeat or comma-separate",
       }),
-    limit: z.preprocess(
-      (v) => {
-        const s = single(v);
-        return typeof s === "string" && /^\s*-?\d+\s*$/.test(s) ? Number(s) : s;
-      },
-      z
-        .number({ error: "must be an integer" })
-        .int("must be an integer")
-        .min(1, `must be between 1 and ${MAX_GAPS_LIMIT}`)
-        .max(MAX_GAPS_LIMIT, `must be between 1 and ${MAX_GAPS_LIMIT}`)
-        .default(DEFAULT_GAPS_LIMIT),
-    ),
+    limit: limitField(MAX_GAPS_LIMIT, DEFAULT_GAPS_LIMIT),
   })
   .refine((r) => !(r.since?.date && r.until && r.since.date.getTime() >= r.until.getTime()), {
     path: ["since"],

@@ -39,6 +39,13 @@ interface Acc {
   contributions: { bm25: number | null; semantic: number | null };
 }
 
+function checkWeights(weights: LegWeights): void {
+  for (const leg of LEG_NAMES) {
+    const w = weights[leg];
+    if (!Number.isFinite(w) || w < 0) throw new RangeError(`fusion weight of ${leg} must be >= 0, got ${w}`);
+  }
+}
+
 /** The running sum for one message, created on its first hit. */
 function accumulatorOf(byId: Map<number, Acc>, messageId: number): Acc {
   let acc = byId.get(messageId);
@@ -66,10 +73,7 @@ export function reciprocalRankFusion(
   weights: LegWeights = EQUAL_WEIGHTS,
 ): FusedHit[] {
   if (!Number.isFinite(k) || k < 0) throw new RangeError(`RRF k must be a finite number >= 0, got ${k}`);
-  for (const leg of LEG_NAMES) {
-    const w = weights[leg];
-    if (!Number.isFinite(w) || w < 0) throw new RangeError(`RRF weight of ${leg} must be >= 0, got ${w}`);
-  }
+  checkWeights(weights);
   const byId = new Map<number, Acc>();
   // Fixed leg order keeps the floating-point sums identical for identical inputs.
   for (const leg of LEG_NAMES) {
@@ -127,10 +131,7 @@ export function convexFusion(
   legs: Partial<Record<LegName, readonly LegHit[]>>,
   weights: LegWeights = EQUAL_WEIGHTS,
 ): FusedHit[] {
-  for (const leg of LEG_NAMES) {
-    const w = weights[leg];
-    if (!Number.isFinite(w) || w < 0) throw new RangeError(`fusion weight of ${leg} must be >= 0, got ${w}`);
-  }
+  checkWeights(weights);
   const total = weights.bm25 + weights.semantic;
   const byId = new Map<number, Acc>();
   for (const leg of LEG_NAMES) {

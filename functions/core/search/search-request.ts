@@ -151,6 +151,22 @@ const dateField = (endOfDay: boolean) =>
       description: `ISO-8601 date or date-time; no zone = UTC${endOfDay ? "; a date alone covers the whole day" : ""}`,
     });
 
+/** A page size 1..max from a query-string integer or a JSON number (search, gaps). */
+export function limitField(max: number, fallback: number) {
+  return z.preprocess(
+    (v) => {
+      const s = single(v);
+      return typeof s === "string" && /^\s*-?\d+\s*$/.test(s) ? Number(s) : s;
+    },
+    z
+      .number({ error: "must be an integer" })
+      .int("must be an integer")
+      .min(1, `must be between 1 and ${max}`)
+      .max(max, `must be between 1 and ${max}`)
+      .default(fallback),
+  );
+}
+
 const weightField = z.preprocess((v) => {
   const s = single(v);
   return typeof s === "string" && s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s;
@@ -189,18 +205,7 @@ export const searchRequestSchema = z
       .meta({ description: "Source name(s) (`acme`) or `type:name` (`slack:acme`)" }),
     from: dateField(false).optional(),
     to: dateField(true).optional(),
-    limit: z.preprocess(
-      (v) => {
-        const s = single(v);
-        return typeof s === "string" && /^\s*-?\d+\s*$/.test(s) ? Number(s) : s;
-      },
-      z
-        .number({ error: "must be an integer" })
-        .int("must be an integer")
-        .min(1, `must be between 1 and ${MAX_LIMIT}`)
-        .max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`)
-        .default(DEFAULT_LIMIT),
-    ),
+    limit: limitField(MAX_LIMIT, DEFAULT_LIMIT),
     cursor: z
       .preprocess(single, z.string({ error: "must be a string" }).min(1, "must not be empty").optional())
       .meta({ description: "next_cursor of the previous page (bound to the same query)" }),
