@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import type { SQSEvent } from "aws-lambda";
 import { applyVectorJobs } from "../core/index-worker";
 import { container } from "../shared/container";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { processJobBatch } from "../shared/sqs-batch";
 
 /** Vector queue -> current Postgres rows -> Embedder -> Chroma; failed records only are retried. */
@@ -22,4 +23,6 @@ export const handler = middy(async (event: SQSEvent) => {
       ),
     "embedder",
   );
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

@@ -3,6 +3,7 @@ import { computeAndStoreGaps } from "../core/gaps/compute-gaps";
 import { container } from "../shared/container";
 import { gapDefinition, gapDetectionPorts, gapStore } from "../shared/gaps";
 import { logger } from "../shared/logger";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 
 /** Scheduled (EventBridge rule, the local runtime's timer): the window's gaps into PostgreSQL for GET /gaps. */
 export const handler = middy(async () => {
@@ -17,4 +18,6 @@ export const handler = middy(async () => {
     totalMs: result.stats.timingsMs.total,
   });
   return { runId: result.runId, gaps: result.gaps.length, stats: result.stats };
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

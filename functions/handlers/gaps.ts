@@ -5,6 +5,7 @@ import type { GapsResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { gapJson, gapStore } from "../shared/gaps";
 import { type HttpResult, httpErrorHandler, json, queryParameters } from "../shared/http";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 
 /**
  * GET /gaps?since=&until=&channel=&limit=: the gaps of the latest scheduled computation (gaps-schedule),
@@ -35,4 +36,7 @@ async function gapsHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   return json(200, body);
 }
 
-export const handler = middy(gapsHandler).use(httpErrorHandler());
+export const handler = middy(gapsHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler());

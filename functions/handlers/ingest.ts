@@ -5,6 +5,7 @@ import { parseIngestRequest, parseMessageIdParams } from "../core/ingest-request
 import type { DeleteResponse, IngestResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 
 /** POST /messages (batch upsert) and DELETE /messages/{id} (soft delete). */
 async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
@@ -28,4 +29,7 @@ async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   return json(202, body);
 }
 
-export const handler = middy(ingestHandler).use(httpErrorHandler());
+export const handler = middy(ingestHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler());

@@ -3,6 +3,7 @@ import type { SQSEvent } from "aws-lambda";
 import { applyKeywordJobs } from "../core/index-worker";
 import { withMentionsRendered } from "../core/slack/slack-mentions";
 import { container } from "../shared/container";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { processJobBatch } from "../shared/sqs-batch";
 
 /** Keyword queue -> current Postgres rows -> OpenSearch `_bulk`; failed records only are retried. */
@@ -23,4 +24,6 @@ export const handler = middy(async (event: SQSEvent) => {
       ),
     "keyword-indexer",
   );
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

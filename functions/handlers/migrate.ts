@@ -1,5 +1,6 @@
 import middy from "@middy/core";
 import { logger } from "../shared/logger";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { applyMigrations } from "../shared/migrations";
 
 /**
@@ -10,4 +11,6 @@ export const handler = middy(async () => {
   const applied = await applyMigrations(undefined, (msg) => logger.debug(msg));
   logger.info("migrations applied", { applied });
   return { applied };
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

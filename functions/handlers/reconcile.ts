@@ -2,6 +2,8 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { ValidationError } from "../core/errors";
 import { container } from "../shared/container";
+import { reconcileMetrics } from "../shared/metrics";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { runReconcile } from "../shared/reconcile-runner";
 
 /**
@@ -30,4 +32,7 @@ export const handler = middy(async (event: unknown) => {
     ...(maxPages !== undefined ? { maxPages } : {}),
     ...(restart !== undefined ? { restart } : {}),
   });
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(reconcileMetrics());

@@ -5,6 +5,7 @@ import { slackPermalink } from "../core/slack/slack-permalink";
 import type { SearchResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { searchService } from "../shared/search-service";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
@@ -43,4 +44,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   return json(200, body);
 }
 
-export const handler = middy(searchHandler).use(httpErrorHandler());
+export const handler = middy(searchHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler());

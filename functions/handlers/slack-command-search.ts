@@ -4,6 +4,7 @@ import { slackPermalink } from "../core/slack/slack-permalink";
 import { answerSlashCommand, slashSearchJobSchema } from "../core/slack/slash-command";
 import { container } from "../shared/container";
 import { logger } from "../shared/logger";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { searchService } from "../shared/search-service";
 import { processJsonRecords } from "../shared/sqs-batch";
 
@@ -33,4 +34,6 @@ export const handler = middy(async (event: SQSEvent) => {
     },
     "slack-command-search",
   );
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

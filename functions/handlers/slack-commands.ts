@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { acceptSlashCommand, type SlashAck } from "../core/slack/slash-command";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, rawBody } from "../shared/http";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { slackSignatureCheck } from "../shared/slack-verification";
 
 /**
@@ -19,4 +20,8 @@ async function slackCommandsHandler(event: APIGatewayProxyEventV2): Promise<Http
   return json(200, ack);
 }
 
-export const handler = middy(slackCommandsHandler).use(httpErrorHandler()).use(slackSignatureCheck());
+export const handler = middy(slackCommandsHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler())
+  .use(slackSignatureCheck());

@@ -5,6 +5,7 @@ import type { SlackEventsResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, rawBody } from "../shared/http";
 import { logger } from "../shared/logger";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { slackSignatureCheck } from "../shared/slack-verification";
 
 /**
@@ -23,4 +24,8 @@ async function slackEventsHandler(event: APIGatewayProxyEventV2): Promise<HttpRe
   return json(200, answer);
 }
 
-export const handler = middy(slackEventsHandler).use(httpErrorHandler()).use(slackSignatureCheck());
+export const handler = middy(slackEventsHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler())
+  .use(slackSignatureCheck());

@@ -4,6 +4,7 @@ import { toAppError } from "../core/errors";
 import { parseImportMessage, runImportJob } from "../core/slack/slack-import-job";
 import { container, importJobDeps } from "../shared/container";
 import { logger } from "../shared/logger";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 
 /**
  * Import queue -> a Slack export uploaded to the import bucket -> the importer. A run that nears
@@ -38,4 +39,6 @@ export const handler = middy(async (event: SQSEvent, context: Context): Promise<
     }
   }
   return { batchItemFailures: failures };
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

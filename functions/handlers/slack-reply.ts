@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import type { SQSEvent } from "aws-lambda";
 import { slashReplyJobSchema } from "../core/slack/slash-command";
 import { container } from "../shared/container";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { processJsonRecords } from "../shared/sqs-batch";
 
 /**
@@ -16,4 +17,6 @@ export const handler = middy(async (event: SQSEvent) => {
     (job) => responder.post(job.response_url, job.message),
     "slack-reply",
   );
-});
+})
+  .use(lambdaLogContext())
+  .use(invocationMetrics());

@@ -1,3 +1,5 @@
+import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
+
 /**
  * In AWS, credentials live in Secrets Manager, not in function configuration: the stack hands a
  * function secret ARNs (DB_SECRET_ARN, SLACK_SIGNING_SECRET_ARN, SLACK_BOT_TOKEN_ARN, CURSOR_SECRET_ARN)
@@ -86,23 +88,12 @@ export async function resolveSecretEnv(
   return env;
 }
 
-/** The subset of @aws-sdk/client-secrets-manager used here. */
-interface SecretsManagerSdk {
-  SecretsManagerClient: new (cfg: object) => { send(cmd: unknown): Promise<{ SecretString?: string }> };
-  GetSecretValueCommand: new (input: { SecretId: string }) => unknown;
-}
-
 /**
- * The Secrets Manager client ships with the Lambda Node.js runtime but is not a project
- * dependency, so it is imported by a non-literal specifier: neither tsc nor esbuild resolves it,
- * and the bundle loads the runtime's copy.
+ * Secrets Manager through Powertools Parameters (the SDK client, its retries, a short cache).
+ * @aws-sdk/client-secrets-manager is the Lambda runtime's copy: the bundle leaves @aws-sdk/* out.
  */
-const SECRETS_SDK = "@aws-sdk/client-secrets-manager";
-
 export const secretsManagerFetcher: SecretFetcher = async (secretId) => {
-  const sdk = (await import(SECRETS_SDK)) as SecretsManagerSdk;
-  const client = new sdk.SecretsManagerClient({});
-  const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
-  if (typeof out.SecretString !== "string") throw new Error(`secret ${secretId} has no SecretString`);
-  return out.SecretString;
+  const value = await getSecret(secretId);
+  if (typeof value !== "string") throw new Error(`secret ${secretId} has no SecretString`);
+  return value;
 };

@@ -68,16 +68,18 @@ export function queryParameters(
  * else is a 500 whose details stay in the log.
  */
 export function httpErrorHandler(): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> {
-  return {
-    onError: async (request) => {
-      const err = toAppError(request.error);
-      if (err.status >= 500) {
-        logger.error("request failed", { code: err.code, error: request.error as Error });
-      }
-      const response = json(err.status, err.toResponseBody());
-      if (err instanceof AppError && err.retryable)
-        response.headers = { ...response.headers, "retry-after": "1" };
-      request.response = response;
-    },
-  };
+  return { onError: errorToHttpResponse };
+}
+
+async function errorToHttpResponse(
+  request: middy.Request<APIGatewayProxyEventV2, HttpResult>,
+): Promise<void> {
+  const err = toAppError(request.error);
+  if (err.status >= 500) {
+    logger.error("request failed", { code: err.code, error: request.error as Error });
+  }
+  const response = json(err.status, err.toResponseBody());
+  if (err instanceof AppError && err.retryable)
+    response.headers = { ...response.headers, "retry-after": "1" };
+  request.response = response;
 }

@@ -1,14 +1,13 @@
 import type { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import type { ReconcilableKeywordIndex, ReconcilableVectorIndex } from "../core/ports";
-import { driftTotal, type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
+import { type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
 import type { Container } from "./container";
 import { logger } from "./logger";
-import { emfFields } from "./metrics";
 
 /**
  * Wires the reconcile use case for a container (handler, CLI and tests share it), logs the
- * report as one structured line that is also CloudWatch EMF metrics, and returns it.
+ * report as one structured line and returns it.
  */
 export async function runReconcile(c: Container, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const cfg = c.config;
@@ -107,24 +106,7 @@ async function vectorIndexForRun(
 }
 
 function logReport(report: ReconcileReport, activeCollection: string): void {
-  const { keyword: k, vector: v } = report;
-  const fields = emfFields(
-    "Trisearch",
-    { Function: "reconcile" },
-    {
-      KeywordMissing: { value: k.missing, unit: "Count" },
-      KeywordStale: { value: k.stale, unit: "Count" },
-      KeywordOrphan: { value: k.orphan, unit: "Count" },
-      VectorMissing: { value: v.missing, unit: "Count" },
-      VectorStale: { value: v.stale, unit: "Count" },
-      VectorOrphan: { value: v.orphan, unit: "Count" },
-      Repaired: { value: k.enqueued + v.enqueued + k.removed + v.removed, unit: "Count" },
-      Drift: { value: driftTotal(report), unit: "Count" },
-      PagesRead: { value: report.pagesRead, unit: "Count" },
-      DurationMs: { value: report.durationMs, unit: "Milliseconds" },
-    },
-  );
-  // Dry runs (verify) are operator checks, not the schedule's metrics.
+  // Dry runs (verify) are operator checks; the schedule's metrics are recorded by its handler.
   if (report.dryRun) logger.debug("reconcile (dry run)", { report, activeCollection });
-  else logger.info("reconcile", { report, activeCollection, ...fields });
+  else logger.info("reconcile", { report, activeCollection });
 }

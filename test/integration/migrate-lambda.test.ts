@@ -69,6 +69,7 @@ beforeAll(async () => {
   writeFileSync(
     path.join(sdk, "index.js"),
     `export class GetSecretValueCommand { constructor(input) { this.input = input; } }
+export class ResourceNotFoundException extends Error {}
 export class SecretsManagerClient {
   async send(cmd) {
     process.stderr.write("GetSecretValue " + cmd.input.SecretId + "\\n");

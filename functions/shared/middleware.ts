@@ -1,0 +1,29 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import type middy from "@middy/core";
+import { config } from "./config";
+import { logger } from "./logger";
+import { metrics } from "./metrics";
+
+/**
+ * The middlewares every function's chain starts with (functions/handlers/*): Powertools' own, named
+ * here so a handler reads as a list of steps. HTTP error mapping is `httpErrorHandler` (http.ts),
+ * SQS outcomes are `sqs-batch.ts`.
+ */
+
+/** Every log line of an invocation carries the function name, request id and cold start. */
+export const lambdaLogContext = () => injectLambdaContext(logger);
+
+/**
+ * The metrics an invocation recorded, flushed as one EMF line when it ends. Outside Lambda (the
+ * local runtime, tests) they are dropped instead: CloudWatch is the only reader of those lines.
+ */
+export function invocationMetrics(): middy.MiddlewareObj {
+  if (config().AWS_LAMBDA_FUNCTION_NAME !== undefined) return logMetrics(metrics);
+  return { after: dropMetrics, onError: dropMetrics };
+}
+
+function dropMetrics(): void {
+  metrics.clearMetrics();
+  metrics.clearDimensions();
+}
