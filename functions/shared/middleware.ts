@@ -11,8 +11,23 @@ import { metrics } from "./metrics";
  * SQS outcomes are `sqs-batch.ts`.
  */
 
-/** Every log line of an invocation carries the function name, request id and cold start. */
-export const lambdaLogContext = () => injectLambdaContext(logger);
+/**
+ * Every log line of an invocation carries the function name, request id and cold start
+ * (Powertools' injectLambdaContext). Its before step also resets the log level to the one the
+ * logger was built with, for debug sampling (unused here); the level in force is kept instead, so
+ * a level set at run time (a test's silenced logger) survives the next invocation.
+ */
+export function lambdaLogContext(): middy.MiddlewareObj {
+  const powertools = injectLambdaContext(logger);
+  return {
+    ...powertools,
+    before: async function addLambdaContext(request) {
+      const level = logger.getLevelName();
+      await powertools.before?.(request);
+      logger.setLogLevel(level);
+    },
+  };
+}
 
 /**
  * The metrics an invocation recorded, flushed as one EMF line when it ends. Outside Lambda (the
