@@ -1,10 +1,10 @@
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { toAppError } from "../core/errors";
 import { parseImportMessage, runImportJob } from "../core/slack/slack-import-job";
 import { container, importJobDeps } from "../shared/container";
 import { logger } from "../shared/logger";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
+import { processRecords } from "../shared/sqs-batch";
 
 /**
  * Import queue -> a Slack export uploaded to the import bucket -> the importer. A run that nears
@@ -12,33 +12,27 @@ import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
  */
 export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const c = container();
-  const failures: { itemIdentifier: string }[] = [];
-  for (const record of event.Records) {
-    try {
-      for (const object of parseImportMessage(record.body)) {
-        const report = await runImportJob(
-          importJobDeps(c, () => context.getRemainingTimeInMillis()),
-          object,
-          {
-            sourceName: c.config.SLACK_SOURCE_NAME,
-            storeBots: c.config.SLACK_STORE_BOTS,
-            workspaceDomain: c.config.SLACK_WORKSPACE_DOMAIN,
-          },
-        );
-        const { failures: failed, damagedFiles, ...counts } = report;
+  const deps = importJobDeps(c, () => context.getRemainingTimeInMillis());
+  const options = {
+    sourceName: c.config.SLACK_SOURCE_NAME,
+    storeBots: c.config.SLACK_STORE_BOTS,
+    workspaceDomain: c.config.SLACK_WORKSPACE_DOMAIN,
+  };
+  return processRecords(
+    event,
+    async (body) => {
+      for (const object of parseImportMessage(body)) {
+        const { failures, damagedFiles, ...counts } = await runImportJob(deps, object, options);
         logger.info("slack export import", {
           object,
           ...counts,
           damagedFiles,
-          failedSample: failed.slice(0, 20),
+          failedSample: failures.slice(0, 20),
         });
       }
-    } catch (err) {
-      logger.error("slack export import failed", { error: toAppError(err) });
-      failures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures: failures };
+    },
+    "slack-import",
+  );
 })
   .use(lambdaLogContext())
   .use(invocationMetrics());

@@ -4,6 +4,7 @@ import { ingestSlackRecords } from "../core/slack/slack-ingest";
 import { container } from "../shared/container";
 import { logger } from "../shared/logger";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
+import { retryRecords } from "../shared/sqs-batch";
 
 /** Ingest queue -> Slack events -> the POST /messages write path; failed records only are retried. */
 export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -22,7 +23,7 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
   );
   logger.info("slack ingest batch", { records: event.Records.length, counts: result.counts });
   if (result.errors.length > 0) logger.warn("slack events failed", { errors: result.errors.slice(0, 20) });
-  return { batchItemFailures: result.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
+  return retryRecords(result.failedRecordIds);
 })
   .use(lambdaLogContext())
   .use(invocationMetrics());

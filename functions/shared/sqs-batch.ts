@@ -64,13 +64,36 @@ export async function processJobBatch(
       for (const r of records) failures.add(r.recordId);
     }
   }
-  return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  return retryRecords(failures);
+}
+
+/** An SQS consumer's answer: the records to retry (the rest are deleted from the queue). */
+export function retryRecords(recordIds: Iterable<string>): SQSBatchResponse {
+  return { batchItemFailures: [...recordIds].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
 /**
- * One job per record, each parsed with `schema` and applied on its own (in parallel): a record
- * that fails is retried alone. A body that does not parse, or a PermanentError, is logged and
- * reported failed too, so the DLQ keeps it for inspection instead of losing it silently.
+ * Each record's body applied on its own (in parallel): a record that throws is logged and reported
+ * failed alone, so it is retried and, after maxReceiveCount, kept by the DLQ for inspection.
+ */
+export async function processRecords(
+  event: SQSEvent,
+  apply: (body: string) => Promise<unknown>,
+  worker: string,
+): Promise<SQSBatchResponse> {
+  const outcomes = await Promise.allSettled(event.Records.map((r) => apply(r.body)));
+  const failed = outcomes.flatMap((o, i) => {
+    if (o.status === "fulfilled") return [];
+    const recordId = event.Records[i]!.messageId;
+    logger.warn("record failed", { worker, recordId, error: o.reason as Error });
+    return [recordId];
+  });
+  return retryRecords(failed);
+}
+
+/**
+ * One job per record, each parsed with `schema` and applied on its own (see processRecords). A body
+ * that does not parse, or a PermanentError, fails its record too.
  */
 export async function processJsonRecords<T>(
   event: SQSEvent,
@@ -78,24 +101,19 @@ export async function processJsonRecords<T>(
   apply: (job: T) => Promise<unknown>,
   worker: string,
 ): Promise<SQSBatchResponse> {
-  const outcomes = await Promise.allSettled(
-    event.Records.map(async (r) => {
+  return processRecords(
+    event,
+    async (body) => {
       let json: unknown;
       try {
-        json = JSON.parse(r.body);
+        json = JSON.parse(body);
       } catch {
         throw new Error("record body is not JSON");
       }
       const parsed = schema.safeParse(json);
       if (!parsed.success) throw new Error(`invalid record: ${parsed.error.issues[0]?.message ?? "?"}`);
       await apply(parsed.data);
-    }),
+    },
+    worker,
   );
-  const failed = outcomes.flatMap((o, i) => {
-    if (o.status === "fulfilled") return [];
-    const recordId = event.Records[i]!.messageId;
-    logger.warn("record failed", { worker, recordId, error: o.reason as Error });
-    return [{ itemIdentifier: recordId }];
-  });
-  return { batchItemFailures: failed };
 }
