@@ -146,6 +146,8 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
       LOG_LEVEL: "ERROR",
       // The relay every 500 ms and batching windows of 8-17 ms: tests wait for the pipeline.
       LOCAL_SPEEDUP: "120",
+      // Tests and eval search without a viewer unless they name one (the permission tests turn it off).
+      SEARCH_ALLOW_UNSCOPED: "true",
       ...env,
       ...extra,
     });

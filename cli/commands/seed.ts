@@ -11,9 +11,10 @@ export const summary = "Load the demo messages (#platform, #auth-team, #mobile, 
 export async function seedDemo(c = createContainer()) {
   const request = parseIngestRequest({ source: DEMO_SOURCE, messages: DEMO_MESSAGES });
   return ingestMessages(
-    { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn },
+    { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn, access: c.access },
     request.source,
     request.messages,
+    request.visibility,
   );
 }
 

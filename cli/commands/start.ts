@@ -1,7 +1,7 @@
 import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
 import { migrateUp } from "../../functions/adapters/postgres/migrate";
 import { closeClients, sqsClient } from "../../functions/shared/clients";
-import { config } from "../../functions/shared/config";
+import { loadConfig, setConfig } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
 import { startLocalApp } from "../../local/app";
 import { ensureQueues, formatTable, up } from "../../local/stack/stack";
@@ -23,7 +23,10 @@ export async function run(args: string[]): Promise<number> {
   const flags = parseFlags(args, { "no-seed": { type: "boolean" }, "no-stack": { type: "boolean" } }, HELP);
   if (!flags) return 0;
   const started = Date.now();
-  const cfg = config();
+  // Locally a search without a viewer reads everything (the README's first examples), unless the
+  // environment says otherwise; the CDK stack refuses it unless its context flag turns it on.
+  const cfg = loadConfig({ SEARCH_ALLOW_UNSCOPED: "true", ...process.env });
+  setConfig(cfg);
   if (!flags.values["no-stack"]) {
     const rows = await up({ log: (line) => console.error(line) });
     console.log(formatTable(rows));
@@ -49,6 +52,11 @@ export async function run(args: string[]): Promise<number> {
     `Trisearch API on ${url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops.`,
   );
   console.log(`  curl '${url}/search?q=users+can%27t+login'`);
+  console.log(
+    cfg.SEARCH_ALLOW_UNSCOPED
+      ? '  Unscoped search is on (SEARCH_ALLOW_UNSCOPED=true): a search without viewer= reads every conversation (an admin tool; README "Permissions").'
+      : "  Searches need a viewer (viewer=<user id>): SEARCH_ALLOW_UNSCOPED=false.",
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

@@ -49,6 +49,20 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** No caller identity where one is required (a search without a viewer, unscoped mode off). */
+export class UnauthorizedError extends AppError {
+  constructor(message: string, details: readonly ErrorDetail[] = []) {
+    super("unauthorized", message, { status: 401, details });
+  }
+}
+
+/** A known caller asking for what it may not have (another viewer's cursor, another viewer's scope). */
+export class ForbiddenError extends AppError {
+  constructor(message: string, details: readonly ErrorDetail[] = []) {
+    super("forbidden", message, { status: 403, details });
+  }
+}
+
 /** A dependency failed in a way that a later attempt may fix (throttling, a store down). */
 export class RetryableError extends AppError {
   constructor(message: string, cause?: unknown) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Visibility } from "./access/access";
 import { type ErrorDetail, ValidationError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
 import {
@@ -39,9 +40,23 @@ const messageSchema = z.object({
     .optional(),
 });
 
+/** The most principals one visibility declaration may list. */
+const MAX_PRINCIPALS = 1000;
+
+const visibilitySchema = z
+  .union([
+    z.strictObject({ public: z.literal(true) }),
+    z.strictObject({ principals: z.array(nonBlank(320)).max(MAX_PRINCIPALS) }),
+  ])
+  .meta({
+    description:
+      'Who may read these messages\' conversations (each channel of the request): `{"public": true}` (every viewer) or `{"principals": [...]}` (exactly these, as of now). Omitted: a conversation nothing was recorded for is public; one already declared keeps its declaration',
+  });
+
 export const ingestRequestSchema = z.object({
   source: z.object({ type: nonBlank(64), name: nonBlank(255) }),
   messages: z.array(messageSchema).min(1).max(MAX_BATCH),
+  visibility: visibilitySchema.optional(),
 });
 
 /** DELETE /messages/{id}: the path parameter (documented in the OpenAPI contract from this schema). */
@@ -63,6 +78,7 @@ export function parseMessageIdParams(params: Record<string, string | undefined>)
 export interface IngestRequest {
   readonly source: SourceRef;
   readonly messages: readonly MessageInput[];
+  readonly visibility?: Visibility;
 }
 
 /** Zod issues -> details that name each bad field by its path, e.g. `messages.3.content`. */
@@ -89,6 +105,7 @@ export function parseIngestRequest(body: unknown): IngestRequest {
   return {
     source: parsed.data.source,
     messages: parsed.data.messages.map(toMessageInput),
+    ...(parsed.data.visibility ? { visibility: parsed.data.visibility } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { type AccessStore, declaredAccess, type Visibility } from "./access/access";
 import { NotFoundError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
 import { publishCommitted } from "./outbox-relay";
@@ -14,13 +15,23 @@ export interface IngestDeps {
 /**
  * One write to PostgreSQL (messages + outbox in one transaction), then a best-effort publish of
  * that transaction's outbox rows. If publishing fails the rows stay pending and the scheduled
- * relay sends them: an accepted message is never lost.
+ * relay sends them: an accepted message is never lost. The conversations' visibility is recorded
+ * first, so no message is ever searchable under an audience it was not declared with.
  */
 export async function ingestMessages(
-  deps: IngestDeps,
+  deps: IngestDeps & { readonly access?: AccessStore },
   source: SourceRef,
   messages: readonly MessageInput[],
+  visibility?: Visibility,
 ): Promise<IngestOutcome[]> {
+  await deps.access?.apply(
+    declaredAccess(
+      source,
+      messages.map((m) => m.channel),
+      visibility,
+      new Date(),
+    ),
+  );
   const { outcomes, outboxIds } = await deps.store.ingest(source, messages);
   await publishCommitted(deps, outboxIds);
   return outcomes;

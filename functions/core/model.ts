@@ -54,8 +54,8 @@ export interface LegHit {
 export type SearchStrategy = "hybrid" | "bm25" | "semantic";
 
 /**
- * Who a search runs for (the Slack user behind /trisearch). Carried through to the use case for the
- * permission model, which does not exist yet: today no search filters by it.
+ * Who a read runs for: a Slack user id or another source's principal (core/access/access.ts finds
+ * the conversations they may read).
  */
 export interface Viewer {
   readonly userId: string;

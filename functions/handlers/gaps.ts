@@ -7,11 +7,17 @@ import { container } from "../shared/container";
 import { gapJson, gapStore } from "../shared/gaps";
 import { type HttpResult, httpErrorHandler, json, queryParameters } from "../shared/http";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
+import { accessFor } from "../shared/viewer";
 
 /** GET /gaps?since=&until=&channel=&limit=: the gaps of the latest scheduled computation (gaps-schedule). */
 async function gapsHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const request = parseGapsRequest(queryParameters(event));
-  const run = await readGaps(gapStore(container()), request);
+  const c = container();
+  const run = await readGaps(
+    { store: gapStore(c), visibility: c.access },
+    request,
+    accessFor(event, c.config)(request.viewer),
+  );
   const body: GapsResponse = {
     computed_at: run?.computedAt.toISOString() ?? null,
     window: run ? { since: run.window.since.toISOString(), until: run.window.until.toISOString() } : null,

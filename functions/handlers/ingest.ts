@@ -22,7 +22,12 @@ async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     return json(202, body);
   }
   const request = parseIngestRequest(parseJsonBody(event));
-  const outcomes = await ingestMessages(deps, request.source, request.messages);
+  const outcomes = await ingestMessages(
+    { ...deps, access: c.access },
+    request.source,
+    request.messages,
+    request.visibility,
+  );
   const body: IngestResponse = {
     accepted: outcomes.map((o) => ({ external_id: o.externalId, message_id: o.messageId, status: o.status })),
   };

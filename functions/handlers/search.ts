@@ -7,12 +7,13 @@ import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters } from "../shared/http";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { searchService } from "../shared/search-service";
+import { accessFor } from "../shared/viewer";
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const input = event.requestContext.http.method === "POST" ? parseJsonBody(event) : queryParameters(event);
   const c = container();
-  const request = parseSearchRequest(input, c.cursorKey);
+  const request = parseSearchRequest(input, c.cursorKey, accessFor(event, c.config));
   const result = await searchService(c)(request);
   const body: SearchResponse = {
     strategy: result.strategy,

@@ -74,6 +74,14 @@ const configSchema = z.object({
   SLACK_RESPONSE_URL_PREFIX: z.string().url().default("https://hooks.slack.com/"),
   /** The search page the slash command's "More results" button opens; the local runtime serves it at GET /. */
   SEARCH_PAGE_URL: z.string().url().optional(),
+  /**
+   * Permissions (README "Permissions"): a search without a viewer (no JWT claim, no `viewer`
+   * parameter) reads every conversation when true, and is a 401 otherwise. An admin tool: `npm start`
+   * turns it on locally, the CDK stack only with the allowUnscopedSearch context flag.
+   */
+  SEARCH_ALLOW_UNSCOPED: z.stringbool().default(false),
+  /** The JWT claim that names the viewer where the API uses a JWT authorizer. */
+  SEARCH_VIEWER_CLAIM: z.string().min(1).default("sub"),
   SEARCH_RRF_K: z.coerce.number().min(0).default(60),
   /**
    * Fusion weights: convex fusion takes each leg's share w / (w_bm25 + w_semantic) of its normalised

@@ -1,6 +1,7 @@
 import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
 import { PgCollectionRegistry } from "../adapters/postgres/pg-collection-registry";
+import { PgConversationAccess } from "../adapters/postgres/pg-conversation-access";
 import { PgDirectory } from "../adapters/postgres/pg-directory";
 import { PgImportProgress } from "../adapters/postgres/pg-import-progress";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
@@ -34,6 +35,8 @@ export interface Container {
   readonly publisher: SqsJobPublisher;
   /** People and conversations per source: names for results and filters. */
   readonly directory: PgDirectory;
+  /** Who may read which conversation: audiences and members, read by every search. */
+  readonly access: PgConversationAccess;
   /** Slack's Web API for ids the directory lacks; undefined without SLACK_BOT_TOKEN. */
   readonly directoryLookup: DirectoryLookup | undefined;
   /** Import runs' committed day files (a cut-short import resumes after them). */
@@ -74,6 +77,7 @@ export function createContainer(cfg: Config = config()): Container {
   let publisher: SqsJobPublisher | undefined;
   let directory: PgDirectory | undefined;
   let directoryLookup: DirectoryLookup | undefined;
+  let access: PgConversationAccess | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let importQueue: SqsEventQueue | undefined;
   let importProgress: PgImportProgress | undefined;
@@ -113,6 +117,10 @@ export function createContainer(cfg: Config = config()): Container {
     get directory() {
       directory ??= new PgDirectory(pgPool(cfg));
       return directory;
+    },
+    get access() {
+      access ??= new PgConversationAccess(pgPool(cfg));
+      return access;
     },
     get directoryLookup() {
       if (!cfg.SLACK_BOT_TOKEN) return undefined;

@@ -60,9 +60,24 @@ const slackSignatureHeaders = z.object({
     .meta({ description: "`v0=` + hex HMAC-SHA256(signing secret, `v0:{timestamp}:{raw body}`)" }),
 });
 
+/** A read runs as a viewer (README "Permissions"): these are the refusals. */
+const viewerErrors: ZodOpenApiResponsesObject = {
+  "401": {
+    description:
+      "No viewer: no JWT claim and no `viewer` parameter, while unscoped reads are off (`unauthorized`)",
+    ...jsonContent(errorResponseSchema),
+  },
+  "403": {
+    description:
+      "`forbidden`: the token has no viewer claim, `viewer` differs from the token's, or the cursor was issued to another viewer",
+    ...jsonContent(errorResponseSchema),
+  },
+};
+
 const searchResponses: ZodOpenApiResponsesObject = {
   "200": { description: "A page of results, best first", ...jsonContent(searchResponseSchema) },
   ...errors("400", "503"),
+  ...viewerErrors,
 };
 
 /** Operations by path and method: the routes of lib/api.ts and local/app.ts. */
@@ -107,7 +122,7 @@ const OPERATIONS: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       tags: ["search"],
       summary: "Search (parameters in a JSON body)",
       requestBody: { required: true, ...jsonContent(searchRequestSchema) },
-      responses: { ...searchResponses, ...errors("400", "415", "503") },
+      responses: { ...searchResponses, ...errors("400", "415", "503"), ...viewerErrors },
     },
   },
   "/gaps": {
@@ -122,6 +137,7 @@ const OPERATIONS: Record<string, Record<string, ZodOpenApiOperationObject>> = {
           ...jsonContent(gapsResponseSchema),
         },
         ...errors("400", "503"),
+        ...viewerErrors,
       },
     },
   },

@@ -1,4 +1,4 @@
-import { searchWithNames } from "../core/directory/search-with-names";
+import { searchInScope } from "../core/access/scoped-search";
 import type { SearchResult } from "../core/search/search-messages";
 import type { SearchRequest } from "../core/search/search-request";
 import type { Container } from "./container";
@@ -7,11 +7,13 @@ import { logger } from "./logger";
 /** The search use case wired to a container's stores: what GET|POST /search and /trisearch run. */
 export function searchService(c: Container): (request: SearchRequest) => Promise<SearchResult> {
   return (request) =>
-    searchWithNames(
+    searchInScope(
       {
         // Filters written as names resolve through the directory; mentions are shown with names.
         names: c.directory,
         mentions: c.directory,
+        // The viewer's conversations, read per search: a membership change applies at once.
+        visibility: c.access,
         keyword: c.keywordIndex(),
         // The active collection and its model: during a model switch, the old one until the new one is complete.
         semantic: () => c.collections.semanticLeg(),
@@ -19,6 +21,8 @@ export function searchService(c: Container): (request: SearchRequest) => Promise
         onStaleHits: (_leg, ids) =>
           logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
         onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
+        // Who searched and how wide their scope was; never the query text.
+        onAudit: (audit) => logger.info("search audit", { ...audit }),
       },
       request,
       {

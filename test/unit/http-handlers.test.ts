@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestFingerprint } from "../../functions/core/search/cursor";
+import { handler as gapsHandler } from "../../functions/handlers/gaps";
 import { handler as ingestHandler } from "../../functions/handlers/ingest";
 import { handler as searchHandler } from "../../functions/handlers/search";
 import { closeClients } from "../../functions/shared/clients";
@@ -26,7 +27,14 @@ async function closedPort(): Promise<number> {
 function event(
   method: string,
   path: string,
-  opts: { body?: string; contentType?: string; id?: string; query?: string } = {},
+  opts: {
+    body?: string;
+    contentType?: string;
+    id?: string;
+    query?: string;
+    /** Claims as API Gateway's JWT authorizer passes them. */
+    claims?: Record<string, unknown>;
+  } = {},
 ): APIGatewayProxyEventV2 {
   return {
     version: "2.0",
@@ -35,7 +43,10 @@ function event(
     rawQueryString: opts.query ?? "",
     headers: opts.contentType ? { "content-type": opts.contentType } : {},
     ...(opts.id !== undefined ? { pathParameters: { id: opts.id } } : {}),
-    requestContext: { http: { method, path } } as APIGatewayProxyEventV2["requestContext"],
+    requestContext: {
+      http: { method, path },
+      ...(opts.claims ? { authorizer: { jwt: { claims: opts.claims, scopes: [] } } } : {}),
+    } as APIGatewayProxyEventV2["requestContext"],
     ...(opts.body !== undefined ? { body: opts.body } : {}),
     isBase64Encoded: false,
   };
@@ -94,7 +105,10 @@ describe("issue 22: the HTTP answer to a dependency outage and to client mistake
   });
 
   it("every store down: search is 503 with Retry-After", async () => {
-    const res = await call(searchHandler, event("GET", "/search", { query: "q=oauth&strategy=bm25" }));
+    const res = await call(
+      searchHandler,
+      event("GET", "/search", { query: "q=oauth&strategy=bm25&viewer=U1" }),
+    );
     expect(res.status).toBe(503);
     expect(res.headers["retry-after"]).toBe("1");
   });
@@ -139,11 +153,33 @@ describe("issue 22: the HTTP answer to a dependency outage and to client mistake
       for (const cursor of [forged, `${forged}.AAAAAAAAAAAAAAAAAAAAAA`]) {
         const res = await call(
           searchHandler,
-          event("GET", "/search", { query: `q=oauth&strategy=bm25&cursor=${cursor}` }),
+          event("GET", "/search", { query: `q=oauth&strategy=bm25&viewer=U1&cursor=${cursor}` }),
         );
         expect(res.status, cursor).toBe(400);
         expect(res.body.error.details[0].path).toBe("cursor");
       }
+    }
+  });
+
+  it("issue 16: a search or gaps read without a viewer is 401; a JWT names its viewer, viewer= may only repeat it", async () => {
+    for (const [h, path] of [
+      [searchHandler, "/search"],
+      [gapsHandler, "/gaps"],
+    ] as const) {
+      const none = await call(h, event("GET", path, { query: "q=oauth" }));
+      expect(none.status, path).toBe(401);
+      expect(none.body.error.code).toBe("unauthorized");
+      expect(none.body.error.details[0].path).toBe("viewer");
+      const otherViewer = await call(
+        h,
+        event("GET", path, { query: "q=oauth&viewer=U2", claims: { sub: "U1" } }),
+      );
+      expect(otherViewer.status, path).toBe(403);
+      const noClaim = await call(h, event("GET", path, { query: "q=oauth", claims: { email: "a@b" } }));
+      expect(noClaim.status, path).toBe(403);
+      // The claim is the viewer: the read goes on to the stores (down here: 503).
+      const claimed = await call(h, event("GET", path, { query: "q=oauth", claims: { sub: "U1" } }));
+      expect(claimed.status, path).toBe(503);
     }
   });
 

@@ -55,6 +55,7 @@ describe("the OpenAPI document", () => {
         "source",
         "strategy",
         "to",
+        "viewer",
       ].sort(),
     );
   });

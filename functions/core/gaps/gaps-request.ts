@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type ErrorDetail, ValidationError } from "../errors";
-import { limitField, parseIsoDate } from "../search/search-request";
+import { limitField, parseIsoDate, viewerField } from "../search/search-request";
 
 /**
  * GET /gaps parameters (and `trisearch gaps` flags). Unknown keys are ignored.
@@ -9,6 +9,7 @@ import { limitField, parseIsoDate } from "../search/search-request";
  *                 duration before `until`: 30m, 48h, 7d, 2w
  * - channel       one or many (repeated keys or a comma list): gaps with a side in one of them
  * - limit         1..100, default 20
+ * - viewer        whom the read runs for (as in search): gaps between conversations they may read
  */
 const MAX_GAPS_LIMIT = 100;
 const DEFAULT_GAPS_LIMIT = 20;
@@ -21,6 +22,8 @@ export interface GapsRequest {
   readonly until?: Date;
   readonly channels: readonly string[];
   readonly limit: number;
+  /** The `viewer` parameter as given (access.ts decides whom the read runs for). */
+  readonly viewer?: string;
 }
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(m|h|d|w)\s*$/i;
@@ -35,6 +38,9 @@ export function parseDuration(text: string): number | null {
 }
 
 const single = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v);
+
+/** The most gaps GET /gaps reads before a viewer's scope narrows them. */
+export const MAX_GAPS_READ = MAX_GAPS_LIMIT;
 
 export const gapsRequestSchema = z
   .object({
@@ -102,6 +108,7 @@ export const gapsRequestSchema = z
         description: "Channel(s): repeat or comma-separate",
       }),
     limit: limitField(MAX_GAPS_LIMIT, DEFAULT_GAPS_LIMIT),
+    viewer: viewerField,
   })
   .refine((r) => !(r.since?.date && r.until && r.since.date.getTime() >= r.until.getTime()), {
     path: ["since"],
@@ -127,5 +134,6 @@ export function parseGapsRequest(input: unknown): GapsRequest {
     ...(r.until ? { until: r.until } : {}),
     channels: r.channel ?? [],
     limit: r.limit,
+    ...(r.viewer !== undefined ? { viewer: r.viewer } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { ValidationError } from "../errors";
+import type { ReadAccess } from "../access/access";
+import { ForbiddenError, ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy } from "../model";
 import type { LegWeights } from "./fusion";
 
@@ -19,6 +20,8 @@ import type { LegWeights } from "./fusion";
  *   (OpenSearch sorts by score then message_id), so its window grows with the offset instead.
  * - `h` a short hash of the normalised request (q, strategy, filters, limit): a cursor replayed
  *   with another query is a 400, not a silently wrong page.
+ * - `u` a short hash of whom the search ran for (a viewer, or `*` unscoped): a cursor replayed by
+ *   another viewer is a 403 (its offsets describe a ranking of another viewer's conversations).
  */
 
 /**
@@ -61,6 +64,15 @@ export interface CursorScope {
   /** A request's own fusion weights: another weighting is another ranking, so another cursor. */
   readonly weights?: Partial<LegWeights>;
   readonly fusion?: string;
+  /** Whom the search runs for; the cursor is bound to it. */
+  readonly access?: ReadAccess;
+}
+
+/** The `u` field: who a cursor belongs to (hashed: a cursor is readable base64 JSON). */
+function accessTag(access: ReadAccess | undefined): string | undefined {
+  if (!access) return undefined;
+  if (access.kind === "unscoped") return "*";
+  return createHash("sha256").update(access.viewer.userId).digest("base64url").slice(0, 16);
 }
 
 /** Short stable hash of the normalised request (list order and duplicates do not matter). */
@@ -92,6 +104,7 @@ export function encodeCursor(cursor: SearchCursor, scope: CursorScope, key: Curs
     o: cursor.offset,
     w: cursor.window,
     h: requestFingerprint(scope),
+    ...(scope.access ? { u: accessTag(scope.access) } : {}),
   });
   return `${Buffer.from(payload, "utf8").toString("base64url")}.${mac(payload, key).toString("base64url")}`;
 }
@@ -125,13 +138,18 @@ export function decodeCursor(token: string, scope: CursorScope, key: CursorKey):
     throw invalid("is not a valid cursor");
   }
   if (typeof parsed !== "object" || parsed === null) throw invalid("is not a valid cursor");
-  const { v, o, w, h } = parsed as Record<string, unknown>;
+  const { v, o, w, h, u } = parsed as Record<string, unknown>;
   if (v !== CURSOR_VERSION) throw invalid("was issued by another version; start from the first page");
   if (!isCount(o, 0, MAX_PAGING_DEPTH) || !isCount(w, 1, MAX_CURSOR_WINDOW) || typeof h !== "string") {
     throw invalid("is not a valid cursor");
   }
   if (h !== requestFingerprint(scope))
     throw invalid("belongs to a different query; start from the first page");
+  if (u !== accessTag(scope.access)) {
+    throw new ForbiddenError("The cursor belongs to another viewer", [
+      { path: "cursor", message: "was issued to another viewer; start from the first page" },
+    ]);
+  }
   return { offset: o, window: w };
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import type { ReadAccess } from "../access/access";
 import { type ErrorDetail, ValidationError } from "../errors";
-import type { SearchFilters, SearchStrategy, Viewer } from "../model";
+import type { SearchFilters, SearchStrategy } from "../model";
 import { storableString, unstorableReason } from "../storable";
 import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
 import type { FusionMethod, LegWeights } from "./fusion";
@@ -21,6 +22,7 @@ import { parseQuery, type QueryNode } from "./query-parser";
  * - explain    true/false, "true"/"false", "1"/"0"
  * - bm25_weight, semantic_weight   0..10: this request's fusion weights (hybrid)
  * - fusion     "convex" | "rrf": this request's fusion (hybrid)
+ * - viewer     the principal the search runs for (IAM-signed callers; a JWT names its own)
  */
 
 export const MAX_QUERY_LENGTH = 1000;
@@ -41,8 +43,11 @@ export interface SearchRequest {
   /** Decoded and already checked against this request. */
   readonly cursor?: SearchCursor;
   readonly explain: boolean;
-  /** Set by callers that know the user (the Slack command); never parsed from the HTTP API. */
-  readonly viewer?: Viewer;
+  /**
+   * Whom the search runs for (access.ts resolveReadAccess; the Slack command's invoking user). The
+   * search use case refuses a request without it; the cursor is bound to it.
+   */
+  readonly access?: ReadAccess;
   /** Fusion weights the caller chose for this request (hybrid only); others come from config. */
   readonly weights?: Partial<LegWeights>;
   /** The fusion the caller chose for this request (hybrid only). */
@@ -176,6 +181,21 @@ const weightField = z.preprocess((v) => {
   .max(10, "must be between 0 and 10")
   .optional());
 
+/** The `viewer` parameter: a Slack user id or another source's principal (search, gaps). */
+export const viewerField = z
+  .preprocess(
+    single,
+    storableString({ error: "must be a single string" })
+      .trim()
+      .min(1, "must not be empty")
+      .max(MAX_FILTER_VALUE_LENGTH, `must be at most ${MAX_FILTER_VALUE_LENGTH} characters`)
+      .optional(),
+  )
+  .meta({
+    description:
+      "Whom the search runs for (a Slack user id, or another source's principal): only from IAM-signed callers; behind a JWT authorizer the token's claim names the viewer and this may only repeat it",
+  });
+
 export const searchRequestSchema = z
   .object({
     q: z
@@ -227,6 +247,7 @@ export const searchRequestSchema = z
     fusion: z
       .preprocess(single, z.enum(["rrf", "convex"], { error: "must be rrf or convex" }).optional())
       .meta({ description: "hybrid: this request's fusion (convex or rrf)" }),
+    viewer: viewerField,
   })
   .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
     path: ["from"],
@@ -246,8 +267,14 @@ function toDetails(error: z.ZodError): ErrorDetail[] {
 /**
  * Validates and normalises a merged query-string map or a JSON body. Throws ValidationError
  * (400) whose details name every bad field; a cursor from another query is also a 400.
+ * `decideAccess` turns the (validated) `viewer` parameter into whom the search runs for
+ * (resolveReadAccess); a cursor issued to another viewer is then a 403.
  */
-export function parseSearchRequest(input: unknown, cursorKey: CursorKey): SearchRequest {
+export function parseSearchRequest(
+  input: unknown,
+  cursorKey: CursorKey,
+  decideAccess?: (viewerParam: string | undefined) => ReadAccess,
+): SearchRequest {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError("Invalid search request", [
       { path: "(body)", message: "must be a JSON object" },
@@ -271,7 +298,8 @@ export function parseSearchRequest(input: unknown, cursorKey: CursorKey): Search
           ...(r.bm25_weight === undefined ? {} : { bm25: r.bm25_weight }),
           ...(r.semantic_weight === undefined ? {} : { semantic: r.semantic_weight }),
         };
-  const base = {
+  const access = decideAccess?.(r.viewer);
+  const base: SearchRequest = {
     q: r.q,
     query,
     strategy: r.strategy,
@@ -280,6 +308,7 @@ export function parseSearchRequest(input: unknown, cursorKey: CursorKey): Search
     explain: r.explain,
     ...(weights ? { weights } : {}),
     ...(r.fusion ? { fusion: r.fusion } : {}),
+    ...(access ? { access } : {}),
   };
   if (r.cursor === undefined) return base;
   return { ...base, cursor: decodeCursor(r.cursor, base, cursorKey) };

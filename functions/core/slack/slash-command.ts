@@ -123,10 +123,12 @@ export async function answerSlashCommand(
   },
   job: SlashSearchJob,
 ): Promise<SlackResponseMessage> {
-  const request: SearchRequest = {
-    ...parseSearchRequest({ q: job.query, limit: SLACK_RESULT_LIMIT }, deps.cursorKey),
-    viewer: { userId: job.user_id, teamId: job.team_id },
-  };
+  // The Slack user who typed the command is the viewer: they find only what they may read.
+  const request: SearchRequest = parseSearchRequest(
+    { q: job.query, limit: SLACK_RESULT_LIMIT },
+    deps.cursorKey,
+    () => ({ kind: "viewer", viewer: { userId: job.user_id, teamId: job.team_id } }),
+  );
   let message: SlackResponseMessage;
   try {
     const result = await deps.search(request);

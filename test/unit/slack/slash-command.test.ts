@@ -139,7 +139,7 @@ describe("answerSlashCommand (the search step)", () => {
       },
       job,
     );
-    expect(seen[0]?.viewer).toEqual({ userId: "U42", teamId: "T7" });
+    expect(seen[0]?.access).toEqual({ kind: "viewer", viewer: { userId: "U42", teamId: "T7" } });
     expect(seen[0]?.limit).toBe(5);
     const reply = slashReplyJobSchema.parse(JSON.parse(replies.sent[0]!.body));
     expect(reply.response_url).toBe(`${HOOKS}x`);

@@ -1,0 +1,89 @@
+import type { MentionNames } from "../directory/directory";
+import type { NameDirectory } from "../directory/named-filters";
+import { searchWithNames } from "../directory/search-with-names";
+import { AppError } from "../errors";
+import type { SearchFilters } from "../model";
+import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
+import type { SearchDeps, SearchResult, SearchSettings } from "../search/search-messages";
+import type { SearchRequest } from "../search/search-request";
+import { type ConversationScope, resolveScope, type VisibilityReader } from "./access";
+
+/** One search, as the audit log records it: who, how many conversations, never the query text. */
+export interface SearchAudit {
+  /** The viewer; null in the unscoped admin mode. */
+  readonly viewer: string | null;
+  /** Conversations in the viewer's scope; null when unscoped. */
+  readonly conversations: number | null;
+  readonly strategy: SearchRequest["strategy"];
+  readonly results: number;
+}
+
+/**
+ * The legs and the reader of a search, narrowed to what the scope may read: each leg gets the
+ * visible conversations as its channel filter (intersected with the caller's own), so the filter
+ * runs inside the leg and pages stay full; enrichment keeps only rows of visible conversations.
+ */
+function scopeSearchDeps(deps: SearchDeps, scope: ConversationScope): SearchDeps {
+  const narrow = (filters: SearchFilters): SearchFilters | null => {
+    const channels = scope.narrow(filters.channels);
+    return channels ? { ...filters, channels } : null;
+  };
+  const keyword: KeywordSearch = {
+    search: async (query, filters, size) => {
+      const scoped = narrow(filters);
+      return scoped ? deps.keyword.search(query, scoped, size) : [];
+    },
+  };
+  const semantic = async (): Promise<SemanticLeg> => {
+    const leg = await deps.semantic();
+    return {
+      embedder: leg.embedder,
+      vector: {
+        query: async (embedding, filters, limit) => {
+          const scoped = narrow(filters);
+          return scoped ? leg.vector.query(embedding, scoped, limit) : [];
+        },
+      },
+    };
+  };
+  const messages: MessageReader = {
+    liveMessages: async (ids) => {
+      const rows = await deps.messages.liveMessages(ids);
+      const visible = new Map<number, EnrichedMessage>();
+      for (const [id, row] of rows) if (scope.allows(row.source, row.channel)) visible.set(id, row);
+      return visible;
+    },
+  };
+  return { ...deps, keyword, semantic, messages };
+}
+
+/**
+ * The search use case as every entry point runs it (GET|POST /search, /trisearch): the request's
+ * access decides the scope, resolved now (a membership change applies to the next search), then
+ * names resolve and the legs run inside the scope. Audited once per search.
+ */
+export async function searchInScope(
+  deps: SearchDeps & {
+    readonly names: NameDirectory;
+    readonly mentions?: MentionNames;
+    readonly visibility: VisibilityReader;
+    readonly onAudit?: (audit: SearchAudit) => void;
+  },
+  req: SearchRequest,
+  settings: SearchSettings,
+): Promise<SearchResult> {
+  if (!req.access) throw new AppError("internal_error", "a search ran without deciding whom it runs for");
+  const scope = await resolveScope(deps.visibility, req.access);
+  const result = await searchWithNames(
+    scope ? { ...deps, ...scopeSearchDeps(deps, scope) } : deps,
+    req,
+    settings,
+  );
+  deps.onAudit?.({
+    viewer: scope?.viewer ?? null,
+    conversations: scope?.size ?? null,
+    strategy: req.strategy,
+    results: result.hits.length,
+  });
+  return result;
+}

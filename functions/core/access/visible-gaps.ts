@@ -1,0 +1,21 @@
+import type { CoordinationGap } from "../gaps/gap";
+import type { ConversationScope } from "./access";
+
+/**
+ * The gaps a scope may see: those whose every side is a conversation in scope. A gap relates its
+ * sides, so showing one whose other side the viewer may not read would tell them what is discussed
+ * there. Null scope (unscoped): all of them.
+ */
+export function visibleGaps(
+  gaps: readonly CoordinationGap[],
+  scope: ConversationScope | null,
+): CoordinationGap[] {
+  if (!scope) return [...gaps];
+  return gaps.filter((g) =>
+    g.sides.every(
+      (side) =>
+        side.conversations.every((c) => scope.includesChannel(c)) &&
+        side.representatives.every((m) => scope.includesChannel(m.channel)),
+    ),
+  );
+}
