@@ -2,6 +2,7 @@ import { toAppError } from "./errors";
 import { embeddingTexts, type IndexContext, keywordContexts } from "./message-context";
 import type { IndexJob, StoredMessage } from "./model";
 import type { Embedder, KeywordIndex, MessageStore, VectorIndex } from "./ports";
+import { messageFacets } from "./search/message-features";
 
 /** One claim-check job and the queue record that carried it (a record may carry several jobs). */
 export interface JobRecord {
@@ -68,7 +69,12 @@ export async function applyKeywordJobs(
       : planned.upserts;
   const outcomes = [
     ...(documents.length > 0
-      ? await deps.keywordIndex.upsert(documents, await keywordContexts(documents, deps.context))
+      ? await deps.keywordIndex.upsert(
+          documents,
+          await keywordContexts(documents, deps.context),
+          // From the stored text: rendering turns mention markup into names.
+          new Map(planned.upserts.map((m) => [m.id, messageFacets(m)])),
+        )
       : []),
     ...(planned.deletes.length > 0 ? await deps.keywordIndex.remove(planned.deletes) : []),
   ];

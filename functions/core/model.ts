@@ -43,7 +43,20 @@ export interface SearchFilters {
   readonly sources?: readonly string[];
   readonly from?: Date;
   readonly to?: Date;
+  /** `-in:`: messages in none of these channels. */
+  readonly excludeChannels?: readonly string[];
+  /** `-from:`: messages by none of these authors. */
+  readonly excludeAuthors?: readonly string[];
+  /** `to:`: messages that mention any of these user ids (message-features.ts). */
+  readonly mentions?: readonly string[];
+  /** `has:`: messages that have every one of these. */
+  readonly has?: readonly MessageFeature[];
+  /** `is:thread`: messages that carry a thread id. */
+  readonly inThread?: boolean;
 }
+
+/** What `has:` asks of a message (message-features.ts decides it, the same way in every store). */
+export type MessageFeature = "link" | "reaction" | "file";
 
 /** One ranked hit from one leg: ranks are 1-based positions in that leg's list. */
 export interface LegHit {

@@ -7,6 +7,7 @@ import type {
   SourceRef,
   StoredMessage,
 } from "./model";
+import type { MessageFacets } from "./search/message-features";
 import type { QueryNode } from "./search/query-parser";
 import type { SlackResponseMessage } from "./slack/block-kit";
 import type { SourceChange, SourceChangeOutcome } from "./source-change";
@@ -41,11 +42,13 @@ export interface JobPublisher {
 export interface KeywordIndex {
   /**
    * Writes each row at its version; an older version never overwrites a newer one. `contexts` holds
-   * each row's context text (message-context.ts), indexed apart from the content.
+   * each row's context text (message-context.ts), indexed apart from the content; `facets` what
+   * `to:` and `has:` filter on, from the raw row when `rows` were rendered (default: from `rows`).
    */
   upsert(
     rows: readonly StoredMessage[],
     contexts?: ReadonlyMap<number, string>,
+    facets?: ReadonlyMap<number, MessageFacets>,
   ): Promise<IndexWriteOutcome[]>;
   remove(jobs: readonly { messageId: number; version: number }[]): Promise<IndexWriteOutcome[]>;
   count(): Promise<number>;

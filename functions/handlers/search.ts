@@ -41,6 +41,8 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
     })),
     next_cursor: result.nextCursor,
     ...(result.degraded.length > 0 ? { degraded: result.degraded } : {}),
+    ...(result.applied ? { applied: result.applied } : {}),
+    ...(result.notApplied.length > 0 ? { not_applied: [...result.notApplied] } : {}),
   };
   return json(200, body);
 }

@@ -81,6 +81,24 @@ const searchResultSchema = z
   })
   .meta({ id: "SearchResult" });
 
+const appliedModifiersSchema = z
+  .object({
+    channel: z.array(z.string()).optional().meta({ description: "in:#channel (or an id), as typed" }),
+    dm: z.array(z.string()).optional().meta({ description: "in:@person: direct messages with them" }),
+    exclude_channel: z.array(z.string()).optional().meta({ description: "-in:#channel" }),
+    exclude_dm: z.array(z.string()).optional().meta({ description: "-in:@person" }),
+    from: z.array(z.string()).optional().meta({ description: "from:@person" }),
+    exclude_from: z.array(z.string()).optional().meta({ description: "-from:@person" }),
+    to: z.array(z.string()).optional().meta({ description: "to:@person: messages that mention them" }),
+    date: z
+      .object({ from: z.iso.datetime().optional(), to: z.iso.datetime().optional() })
+      .optional()
+      .meta({ description: "before: / after: / on: / during: as one inclusive UTC range" }),
+    has: z.array(z.enum(["link", "reaction", "file"])).optional(),
+    is: z.array(z.literal("thread")).optional(),
+  })
+  .meta({ id: "AppliedModifiers", description: "The modifiers in `q` that became filters" });
+
 export const searchResponseSchema = z
   .object({
     strategy: z.enum(["hybrid", "bm25", "semantic"]),
@@ -94,6 +112,14 @@ export const searchResponseSchema = z
       .array(legName)
       .optional()
       .meta({ description: "Legs that failed; the results come from the others" }),
+    applied: appliedModifiersSchema.optional().meta({ description: "Present when `q` has modifiers" }),
+    not_applied: z
+      .array(z.object({ modifier: z.string(), reason: z.string() }))
+      .optional()
+      .meta({
+        description:
+          "Modifiers in `q` that could not be used (unknown channel or person, bad date, ...): neither filtered on nor searched as words",
+      }),
   })
   .meta({ id: "SearchResponse" });
 

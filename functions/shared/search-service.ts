@@ -1,11 +1,11 @@
 import { searchInScope } from "../core/access/scoped-search";
-import type { SearchResult } from "../core/search/search-messages";
+import type { NamedSearchResult } from "../core/directory/search-with-names";
 import type { SearchRequest } from "../core/search/search-request";
 import type { Container } from "./container";
 import { logger } from "./logger";
 
 /** The search use case wired to a container's stores: what GET|POST /search and /trisearch run. */
-export function searchService(c: Container): (request: SearchRequest) => Promise<SearchResult> {
+export function searchService(c: Container): (request: SearchRequest) => Promise<NamedSearchResult> {
   return (request) =>
     searchInScope(
       {

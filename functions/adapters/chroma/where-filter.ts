@@ -23,7 +23,11 @@ function combine(op: "$and" | "$or", parts: Where[]): Where | undefined {
   return op === "$and" ? { $and: parts } : { $or: parts };
 }
 
-/** Returns undefined when there is nothing to filter (Chroma rejects an empty where). */
+/**
+ * Returns undefined when there is nothing to filter (Chroma rejects an empty where). `mentions`,
+ * `has` and `inThread` are not in Chroma's metadata: the semantic leg checks them in PostgreSQL
+ * (filtered-vector-search.ts), never through this filter alone.
+ */
 export function buildChromaWhere(filters: SearchFilters): Where | undefined {
   const conditions: Where[] = [];
   if (filters.channels && filters.channels.length > 0) conditions.push(anyOf("channel", filters.channels));
@@ -36,6 +40,10 @@ export function buildChromaWhere(filters: SearchFilters): Where | undefined {
     const sourceWhere = combine("$or", alternatives);
     if (sourceWhere) conditions.push(sourceWhere);
   }
+  if (filters.excludeChannels && filters.excludeChannels.length > 0)
+    conditions.push({ channel: { $nin: [...filters.excludeChannels] } });
+  if (filters.excludeAuthors && filters.excludeAuthors.length > 0)
+    conditions.push({ author: { $nin: [...filters.excludeAuthors] } });
   if (filters.from) conditions.push({ timestamp: { $gte: toEpochSeconds(filters.from) } });
   if (filters.to) conditions.push({ timestamp: { $lte: toEpochSeconds(filters.to) } });
   return combine("$and", conditions);

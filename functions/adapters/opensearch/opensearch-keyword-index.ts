@@ -7,8 +7,9 @@ import type {
   KeywordSearch,
   ReconcilableKeywordIndex,
 } from "../../core/ports";
+import { type MessageFacets, messageFacets } from "../../core/search/message-features";
 import type { QueryNode } from "../../core/search/query-parser";
-import { buildKeywordQuery } from "./query-dsl";
+import { buildKeywordQuery, FEATURES_FIELD, MENTIONS_FIELD } from "./query-dsl";
 
 export interface OpenSearchKeywordIndexOptions {
   readonly shards?: number;
@@ -41,6 +42,9 @@ interface MessageDoc {
   author: string;
   timestamp: Date;
   thread_id: string | null;
+  /** User ids the message mentions and what it has (message-features.ts): `to:` and `has:` filter on them. */
+  mentions: string[];
+  features: string[];
   metadata: Record<string, unknown>;
   version: number;
 }
@@ -217,6 +221,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
           author: { type: "keyword" },
           timestamp: { type: "date" },
           thread_id: { type: "keyword" },
+          [MENTIONS_FIELD]: { type: "keyword" },
+          [FEATURES_FIELD]: { type: "keyword" },
           // Stored, never indexed: arbitrary JSON from a source can never break the mapping.
           metadata: { type: "object", enabled: false },
           version: { type: "long" },
@@ -229,8 +235,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
    * Whether the index exists and was made from this adapter's mapping: "foreign" when created some
    * other way (e.g. auto-created by a write after both the index and its template were deleted by
    * hand, so without the English analysis and word parts BM25 relies on); "outdated" when made by
-   * this product under another keyword context policy (or before the context field existed), so
-   * its documents' context is stale. Reconcile rebuilds both.
+   * this product under another keyword context policy (or before the context, mentions and features
+   * fields existed), so its documents are stale. Reconcile rebuilds both.
    */
   async mappingState(): Promise<"missing" | "product" | "outdated" | "foreign"> {
     const res = await this.client.indices.getMapping({ index: this.indexName }).catch((err: unknown) => {
@@ -251,6 +257,8 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     if (!ours) return "foreign";
     const current =
       mapping?.properties?.["context"]?.analyzer === CONTENT_ANALYZER &&
+      // Built before `to:` and `has:` had fields: its documents lack them.
+      mapping?.properties?.[FEATURES_FIELD] !== undefined &&
       (mapping?._meta?.context_policy ?? "") === this.opts.contextVersion;
     return current ? "product" : "outdated";
   }
@@ -264,11 +272,17 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   async upsert(
     rows: readonly StoredMessage[],
     contexts?: ReadonlyMap<number, string>,
+    facets?: ReadonlyMap<number, MessageFacets>,
   ): Promise<IndexWriteOutcome[]> {
     const actions: BulkAction[] = rows.map((row) =>
       row.deletedAt
         ? { kind: "delete", id: row.id, version: row.version }
-        : { kind: "index", id: row.id, version: row.version, doc: toDoc(row, contexts?.get(row.id)) },
+        : {
+            kind: "index",
+            id: row.id,
+            version: row.version,
+            doc: toDoc(row, contexts?.get(row.id), facets?.get(row.id) ?? messageFacets(row)),
+          },
     );
     return this.bulk(actions);
   }
@@ -501,7 +515,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 }
 
-function toDoc(row: StoredMessage, context: string | undefined): MessageDoc {
+function toDoc(row: StoredMessage, context: string | undefined, facets: MessageFacets): MessageDoc {
   return {
     message_id: row.id,
     content: row.content,
@@ -513,6 +527,8 @@ function toDoc(row: StoredMessage, context: string | undefined): MessageDoc {
     // Serialised by JSON.stringify (ISO 8601); a bad value is rejected per item by the mapping.
     timestamp: row.timestamp,
     thread_id: row.threadId,
+    mentions: facets.mentions,
+    features: facets.features,
     metadata: row.metadata,
     version: row.version,
   };

@@ -11,6 +11,7 @@ import { splitSourceFilters } from "../../core/search/search-request";
  * - `channel`, `author`, `source` (source name), `source_type`   keyword
  * - `timestamp`     date
  * - `message_id`    long; the document `_id` is the message id too (tie-break sort key)
+ * - `thread_id`, `mentions`, `features` keyword (`is:thread`, `to:`, `has:`; message-features.ts)
  *
  * Mapping of the AST:
  * - term      -> `match` on content, operator "and" (every token of the one word the user typed)
@@ -27,6 +28,9 @@ const CONTENT_FIELD = "content";
 /** Message context (author, thread parent, preceding messages): found through, weighed less. */
 const CONTEXT_FIELD = "context";
 const TIE_BREAK_FIELD = "message_id";
+/** Keyword fields the indexer fills from message-features.ts (`to:`, `has:`). */
+export const MENTIONS_FIELD = "mentions";
+export const FEATURES_FIELD = "features";
 
 export interface KeywordQueryOptions {
   /** Hits to return (the leg window). */
@@ -125,6 +129,16 @@ export function buildFilterClauses(filters: SearchFilters): Dsl[] {
         : { bool: { should: alternatives, minimum_should_match: 1 } },
     );
   }
+  const excluded: Dsl[] = [];
+  if (filters.excludeChannels && filters.excludeChannels.length > 0)
+    excluded.push({ terms: { channel: [...filters.excludeChannels] } });
+  if (filters.excludeAuthors && filters.excludeAuthors.length > 0)
+    excluded.push({ terms: { author: [...filters.excludeAuthors] } });
+  if (excluded.length > 0) out.push({ bool: { must_not: excluded } });
+  if (filters.mentions && filters.mentions.length > 0)
+    out.push({ terms: { [MENTIONS_FIELD]: [...filters.mentions] } });
+  for (const feature of filters.has ?? []) out.push({ term: { [FEATURES_FIELD]: feature } });
+  if (filters.inThread) out.push({ exists: { field: "thread_id" } });
   if (filters.from || filters.to) {
     out.push({
       range: {

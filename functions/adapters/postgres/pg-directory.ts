@@ -182,6 +182,42 @@ export class PgDirectory implements DirectoryStore, NameDirectory, MentionNames 
     }));
   }
 
+  /**
+   * Direct-message conversations (kind `im`) in which one of these people wrote: what `in:@alice`
+   * searches. The directory keeps no member list, so a DM in which the person never wrote is missed.
+   */
+  async directMessageChannels(
+    userIds: readonly string[],
+    sources: readonly string[] | undefined,
+  ): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const params: unknown[] = [[...userIds]];
+    let sourceWhere = "TRUE";
+    if (sources && sources.length > 0) {
+      const { names, pairs } = splitSourceFilters(sources);
+      const alternatives: string[] = [];
+      if (names.length > 0) {
+        params.push(names);
+        alternatives.push(`s.name = ANY($${params.length}::text[])`);
+      }
+      if (pairs.length > 0) {
+        params.push(pairs.map((p) => `${p.type}:${p.name}`));
+        alternatives.push(`s.type || ':' || s.name = ANY($${params.length}::text[])`);
+      }
+      sourceWhere = `(${alternatives.join(" OR ")})`;
+    }
+    const res = await this.pool.query<{ id: string }>(
+      `SELECT DISTINCT c.conversation_id AS id
+         FROM directory_conversations c JOIN sources s ON s.id = c.source_id
+        WHERE c.kind = 'im' AND ${sourceWhere}
+          AND EXISTS (SELECT 1 FROM messages m
+                       WHERE m.source_id = c.source_id AND m.channel = c.conversation_id
+                         AND m.author = ANY($1::text[]))`,
+      params,
+    );
+    return res.rows.map((r) => r.id);
+  }
+
   async displayNames(
     source: SourceRef,
     ids: { readonly users: readonly string[]; readonly conversations: readonly string[] },

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { SearchFilters } from "../../core/model";
+import type { MessageFeature, SearchFilters } from "../../core/model";
 import type { MessageFilter } from "../../core/ports";
 import { splitSourceFilters, toEpochSeconds } from "../../core/search/search-request";
 
@@ -94,6 +94,17 @@ export class PgMessageFilter implements MessageFilter {
   }
 }
 
+/** A positive count or a non-empty list (message-features.ts `present`). */
+const present = (key: string) =>
+  `(CASE jsonb_typeof(m.message_metadata->'${key}') WHEN 'number' THEN (m.message_metadata->>'${key}')::numeric > 0
+     WHEN 'array' THEN jsonb_array_length(m.message_metadata->'${key}') > 0 ELSE false END)`;
+
+const FEATURE_SQL: Record<MessageFeature, string> = {
+  link: "m.content ~* 'https?://[^\\s>|]'",
+  reaction: present("reactions"),
+  file: present("files"),
+};
+
 /** The filters as SQL over `messages m` (joined with `sources s` only for a source filter). */
 interface FilterSql {
   readonly from: string;
@@ -138,6 +149,21 @@ function filterSql(filters: SearchFilters, first: number): FilterSql {
     }
     where.push(`(${alternatives.join(" OR ")})`);
   }
+  if (filters.excludeChannels && filters.excludeChannels.length > 0)
+    where.push(`NOT (m.channel = ANY(${param([...filters.excludeChannels], "text[]")}))`);
+  if (filters.excludeAuthors && filters.excludeAuthors.length > 0)
+    where.push(`NOT (m.author = ANY(${param([...filters.excludeAuthors], "text[]")}))`);
+  // The rules of message-features.ts, in SQL (the keyword index stores their result per message).
+  if (filters.mentions && filters.mentions.length > 0) {
+    const ids = param([...filters.mentions], "text[]");
+    where.push(
+      `(EXISTS (SELECT 1 FROM unnest(${ids}) AS u(id)
+                 WHERE strpos(m.content, '<@' || u.id || '>') > 0 OR strpos(m.content, '<@' || u.id || '|') > 0)
+        OR (jsonb_typeof(m.message_metadata->'mentions') IN ('array', 'string') AND m.message_metadata->'mentions' ?| ${ids}))`,
+    );
+  }
+  for (const feature of filters.has ?? []) where.push(FEATURE_SQL[feature]);
+  if (filters.inThread) where.push("m.thread_id IS NOT NULL");
   // Whole epoch seconds, as Chroma compares them: floor(ts) >= floor(from), floor(ts) <= floor(to).
   if (filters.from)
     where.push(`m."timestamp" >= to_timestamp(${param(toEpochSeconds(filters.from), "bigint")})`);

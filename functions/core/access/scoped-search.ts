@@ -1,10 +1,10 @@
 import type { MentionNames } from "../directory/directory";
 import type { NameDirectory } from "../directory/named-filters";
-import { searchWithNames } from "../directory/search-with-names";
+import { type NamedSearchResult, searchWithNames } from "../directory/search-with-names";
 import { AppError } from "../errors";
 import type { SearchFilters } from "../model";
 import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
-import type { SearchDeps, SearchResult, SearchSettings } from "../search/search-messages";
+import type { SearchDeps, SearchSettings } from "../search/search-messages";
 import type { SearchRequest } from "../search/search-request";
 import { type ConversationScope, resolveScope, type VisibilityReader } from "./access";
 
@@ -71,7 +71,7 @@ export async function searchInScope(
   },
   req: SearchRequest,
   settings: SearchSettings,
-): Promise<SearchResult> {
+): Promise<NamedSearchResult> {
   if (!req.access) throw new AppError("internal_error", "a search ran without deciding whom it runs for");
   const scope = await resolveScope(deps.visibility, req.access);
   const result = await searchWithNames(

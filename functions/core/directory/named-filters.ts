@@ -24,6 +24,11 @@ export interface NameDirectory {
     values: readonly string[],
     sources: readonly string[] | undefined,
   ): Promise<NameMatches[]>;
+  /** Direct-message conversations with any of these people (their ids): `in:@person`. */
+  directMessageChannels(
+    userIds: readonly string[],
+    sources: readonly string[] | undefined,
+  ): Promise<string[]>;
 }
 
 /** Which filter values are names: `#name` for channels, `@name` for authors; anything else is an id. */

@@ -1,4 +1,5 @@
 import type { KeywordSearch, SemanticLeg } from "../ports";
+import { hasModifiers, type NotApplied } from "../search/modifiers";
 import {
   type SearchDeps,
   type SearchResult,
@@ -8,20 +9,51 @@ import {
 import type { SearchRequest } from "../search/search-request";
 import { withMentionsRendered } from "../slack/slack-mentions";
 import type { MentionNames } from "./directory";
+import { type AppliedModifiers, matchesNothing, resolveModifiers } from "./modifier-filters";
 import { type NameDirectory, resolveNamedFilters } from "./named-filters";
 
+export interface NamedSearchResult extends SearchResult {
+  /** The modifiers in `q` that became filters; absent when `q` had none. */
+  readonly applied?: AppliedModifiers;
+  /** Modifiers that could not be used, with the reason. */
+  readonly notApplied: readonly NotApplied[];
+}
+
 /**
- * Search with filters written as names (`channel=#general`, `author=@alice`): the names are
- * resolved through the directory once, then every leg (BM25, semantic, and the PostgreSQL checks
- * of the semantic leg) filters on the ids the messages carry. The request keeps the names as
- * typed, so a next_cursor stays bound to what the caller sent.
+ * Search with filters written as names (`channel=#general`, `author=@alice`, and the modifiers in
+ * `q`: `in:#general`, `from:@alice`): the names are resolved through the directory once, then
+ * every leg (BM25, semantic, and the PostgreSQL checks of the semantic leg) filters on the ids the
+ * messages carry. The request keeps the names as typed, so a next_cursor stays bound to what the
+ * caller sent.
  */
 export async function searchWithNames(
   deps: SearchDeps & { readonly names: NameDirectory; readonly mentions?: MentionNames },
   req: SearchRequest,
   settings: SearchSettings,
-): Promise<SearchResult> {
-  const resolve = await resolveNamedFilters(deps.names, req.filters);
+): Promise<NamedSearchResult> {
+  const [plain, mods] = await Promise.all([
+    resolveNamedFilters(deps.names, req.filters),
+    resolveModifiers(deps.names, req.modifiers, req.filters.sources),
+  ]);
+  const resolve = (f: Parameters<typeof plain>[0]) => mods.apply(plain(f));
+  const echo = {
+    ...(hasModifiers(req.modifiers) || mods.notApplied.length > 0 || req.notApplied.length > 0
+      ? { applied: mods.applied }
+      : {}),
+    notApplied: [...req.notApplied, ...mods.notApplied],
+  };
+  // A DM with someone who has none, or an in: beside a channel filter it excludes: nothing to search.
+  if (matchesNothing(resolve(req.filters))) {
+    return {
+      strategy: req.strategy,
+      tookMs: 0,
+      hits: [],
+      nextCursor: null,
+      degraded: [],
+      staleHits: 0,
+      ...echo,
+    };
+  }
   const keyword: KeywordSearch = {
     search: (query, filters, size) => deps.keyword.search(query, resolve(filters), size),
   };
@@ -32,7 +64,7 @@ export async function searchWithNames(
       vector: { query: (embedding, filters, limit) => leg.vector.query(embedding, resolve(filters), limit) },
     };
   };
-  const result = await searchMessages({ ...deps, keyword, semantic }, req, settings);
+  const result = { ...(await searchMessages({ ...deps, keyword, semantic }, req, settings)), ...echo };
   if (!deps.mentions) return result;
   // Shown with today's names; the stored text keeps the markup.
   const shown = await withMentionsRendered(

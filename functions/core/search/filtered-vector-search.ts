@@ -33,8 +33,16 @@ export function hasFilters(f: SearchFilters): boolean {
       f.authors?.length ||
       f.sources?.length ||
       f.from !== undefined ||
-      f.to !== undefined,
+      f.to !== undefined ||
+      f.excludeChannels?.length ||
+      f.excludeAuthors?.length ||
+      sourceOfTruthOnly(f),
   );
+}
+
+/** Filters the vector store's metadata cannot answer (where-filter.ts): only PostgreSQL checks them. */
+function sourceOfTruthOnly(f: SearchFilters): boolean {
+  return Boolean(f.mentions?.length || f.has?.length || f.inThread);
 }
 
 /**
@@ -66,7 +74,9 @@ export function candidateCount(
  *    from PostgreSQL and search among those ids only.
  * 3. More than `maxIds` matches, or the store lacks a vector for one of them (a message embedded
  *    into another model's collection, or drift the reconciler has not repaired yet): the store's
- *    own filtered query.
+ *    own filtered query. Filters its metadata lacks (`to:`, `has:`, `is:thread`) are then checked
+ *    in PostgreSQL on its nearest maxCandidates, which can leave a page short only when more than
+ *    maxIds messages match and they are under 4.5% of the collection (over 440k messages).
  * Every path applies all filters inside the leg and returns a full window when enough messages match.
  */
 export function filteredVectorSearch(
@@ -88,10 +98,20 @@ export function filteredVectorSearch(
         // Fewer candidates than asked for means the whole collection was seen: the matches are complete.
         if (hits.length >= limit || candidates.length < k) return hits.slice(0, limit);
       }
+      // The store's own filter, and for what its metadata lacks, candidates checked in PostgreSQL.
+      const storeFiltered = async (): Promise<LegHit[]> => {
+        if (!sourceOfTruthOnly(filters)) return inner.query(embedding, filters, limit);
+        const candidates = await inner.query(embedding, filters, Math.max(limit, settings.maxCandidates));
+        const keep = await filter.matching(
+          candidates.map((h) => h.messageId),
+          filters,
+        );
+        return candidates.filter((h) => keep.has(h.messageId)).slice(0, limit);
+      };
       const ids = await filter.embeddedMatching(filters, settings.maxIds);
-      if (ids === null) return inner.query(embedding, filters, limit);
+      if (ids === null) return storeFiltered();
       if (ids.length === 0) return [];
-      return inner.queryAmong(embedding, ids, limit).catch(() => inner.query(embedding, filters, limit));
+      return inner.queryAmong(embedding, ids, limit).catch(storeFiltered);
     },
   };
 }

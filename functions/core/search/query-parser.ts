@@ -60,10 +60,33 @@ interface NotNode {
 /** Deeper nesting is refused: it buys nothing for message search and deep bool trees cost. */
 export const MAX_GROUP_DEPTH = 16;
 
+/** Slack's search modifiers (`in:#general`, `from:@alice`, ...): keys are matched case-insensitively. */
+const MODIFIER_KEYS = ["in", "from", "to", "before", "after", "on", "during", "has", "is"] as const;
+type ModifierKey = (typeof MODIFIER_KEYS)[number];
+
+/** A modifier as typed: taken out of the text the legs match (modifiers.ts gives it a meaning). */
+export interface RawModifier {
+  readonly key: ModifierKey;
+  readonly value: string;
+  /** Written `-in:...`, `-from:...` or after NOT. */
+  readonly negated: boolean;
+  /** As typed, for the response (`-in:#random`). */
+  readonly text: string;
+}
+
 type Token =
   | { readonly t: "word"; readonly text: string }
   | { readonly t: "phrase"; readonly text: string }
+  | { readonly t: "modifier"; readonly key: ModifierKey; readonly value: string }
   | { readonly t: "and" | "or" | "not" | "neg" | "open" | "close" };
+
+const MODIFIER = new RegExp(`^(${MODIFIER_KEYS.join("|")}):(.*)$`, "i");
+
+/** A word written `key:value` with a known key is a modifier; anything else (`read:messages`) is text. */
+function wordToken(text: string): Token {
+  const m = MODIFIER.exec(text);
+  return m ? { t: "modifier", key: m[1]!.toLowerCase() as ModifierKey, value: m[2]! } : { t: "word", text };
+}
 
 // C0 controls (NUL included), DEL and C1 controls.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -125,7 +148,7 @@ function tokenize(input: string): Token[] {
       // After a `-`, a word is always a term, never an operator (`-AND` excludes the word "AND").
       if (next !== '"' && next !== "(" && next !== "-") {
         const word = readWord(input, i);
-        tokens.push({ t: "word", text: word });
+        tokens.push(wordToken(word));
         i += word.length;
       }
       continue;
@@ -135,7 +158,7 @@ function tokenize(input: string): Token[] {
     if (word === "AND") tokens.push({ t: "and" });
     else if (word === "OR") tokens.push({ t: "or" });
     else if (word === "NOT") tokens.push({ t: "not" });
-    else tokens.push({ t: "word", text: word });
+    else tokens.push(wordToken(word));
   }
   return dropUnmatchedParens(tokens);
 }
@@ -277,14 +300,65 @@ function makeGroup(kind: "and" | "or", clauses: readonly QueryNode[]): QueryNode
 }
 
 /**
+ * Takes the modifiers out of the token stream: `-in:x` and `NOT in:x` are negated modifiers; the
+ * rest of the query is parsed as if they were not there (a modifier is a filter, never a word).
+ */
+function takeModifiers(tokens: readonly Token[]): { rest: Token[]; modifiers: RawModifier[] } {
+  const rest: Token[] = [];
+  const modifiers: RawModifier[] = [];
+  for (const tok of tokens) {
+    if (tok.t === "modifier") {
+      const prev = rest[rest.length - 1];
+      const negated = prev?.t === "neg" || prev?.t === "not";
+      if (negated) rest.pop();
+      modifiers.push({
+        key: tok.key,
+        value: tok.value,
+        negated,
+        text: `${negated ? "-" : ""}${tok.key}:${tok.value}`,
+      });
+    } else rest.push(tok);
+  }
+  return { rest, modifiers };
+}
+
+/** A query split into its text (null when only modifiers or exclusions remain) and its modifiers. */
+export interface ParsedQuery {
+  readonly ast: QueryNode | null;
+  readonly modifiers: readonly RawModifier[];
+}
+
+/**
+ * Parses a search box's text: Slack modifiers (`in:#general`, `-from:@bob`, `before:2025-12-05`;
+ * see MODIFIER_KEYS) come out as modifiers, quoted ones stay text (`"in:#general"`), and the rest is
+ * the query language above. Never throws for odd syntax; throws ValidationError (path "q") when
+ * parentheses nest too deeply. `ast` is null when no positive clause remains.
+ */
+export function parseSearchText(q: string): ParsedQuery {
+  const { rest, modifiers } = takeModifiers(tokenize(sanitizeQueryText(q)));
+  const ast = new Parser(rest).parseAll();
+  return { ast: ast && positiveClauses(ast).length > 0 ? ast : null, modifiers };
+}
+
+/** The error for a query without a positive term (modifiers alone do not make a query). */
+export function needsTermError(hasModifiers: boolean): ValidationError {
+  return new ValidationError("Invalid query", [
+    {
+      path: "q",
+      message: hasModifiers
+        ? "query needs at least one term besides modifiers"
+        : "query needs at least one term",
+    },
+  ]);
+}
+
+/**
  * Parses a user query. Never throws for odd syntax; throws ValidationError (path "q") when no
  * positive clause remains or parentheses nest too deeply.
  */
 export function parseQuery(q: string): QueryNode {
-  const ast = new Parser(tokenize(sanitizeQueryText(q))).parseAll();
-  if (!ast || positiveClauses(ast).length === 0) {
-    throw new ValidationError("Invalid query", [{ path: "q", message: "query needs at least one term" }]);
-  }
+  const { ast, modifiers } = parseSearchText(q);
+  if (!ast) throw needsTermError(modifiers.length > 0);
   return ast;
 }
 

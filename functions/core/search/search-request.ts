@@ -5,13 +5,15 @@ import type { SearchFilters, SearchStrategy } from "../model";
 import { storableString, unstorableReason } from "../storable";
 import { type CursorKey, decodeCursor, MAX_LIMIT, type SearchCursor } from "./cursor";
 import type { FusionMethod, LegWeights } from "./fusion";
-import { parseQuery, type QueryNode } from "./query-parser";
+import { interpretModifiers, type NotApplied, type SearchModifiers } from "./modifiers";
+import { needsTermError, parseSearchText, type QueryNode } from "./query-parser";
 
 /**
  * The search API's parameters, identical for `GET /search` (query-string map: values may be
  * strings or arrays from repeated keys) and `POST /search` (JSON body). Unknown keys are ignored.
  *
- * - q          1..1,000 characters (counted before trimming is rejected as blank)
+ * - q          1..1,000 characters (counted before trimming is rejected as blank); Slack's modifiers
+ *              (`in:#general from:@alice before:2025-12-05`, modifiers.ts) become filters
  * - strategy   "hybrid" (default) | "bm25" | "semantic"
  * - channel, author, source   one or many: repeated keys, comma lists ("a,b"), a JSON array (in a
  *              body, or as a query-string value: channel=["#a","#b"]; a value that is not valid JSON
@@ -35,8 +37,12 @@ const MAX_FILTER_VALUE_LENGTH = 256;
 export interface SearchRequest {
   /** Trimmed query text as given (the cursor is bound to it). */
   readonly q: string;
-  /** `q` parsed (query-parser.ts): build the BM25 query from it, embed positiveText(query). */
+  /** `q` parsed (query-parser.ts) without its modifiers: build the BM25 query from it, embed positiveText(query). */
   readonly query: QueryNode;
+  /** The Slack modifiers in `q` (modifiers.ts): filters, names not yet resolved. */
+  readonly modifiers: SearchModifiers;
+  /** Modifiers in `q` that could not be used, with the reason (names not found are added at search time). */
+  readonly notApplied: readonly NotApplied[];
   readonly strategy: SearchStrategy;
   readonly filters: SearchFilters;
   readonly limit: number;
@@ -210,7 +216,8 @@ export const searchRequestSchema = z
       )
       .meta({
         param: { required: true },
-        description: 'Terms, "quoted phrases", AND / OR / NOT, -excluded, ( )',
+        description:
+          'Terms, "quoted phrases", AND / OR / NOT, -excluded, ( ), and Slack modifiers: in:#channel, in:@person (DMs), from:@person, to:@person (mentions), before: / after: / on: / during: a date, has:link / has:reaction / has:file, is:thread, -in:, -from:',
       }),
     strategy: z.preprocess(
       single,
@@ -274,6 +281,7 @@ export function parseSearchRequest(
   input: unknown,
   cursorKey: CursorKey,
   decideAccess?: (viewerParam: string | undefined) => ReadAccess,
+  now: Date = new Date(),
 ): SearchRequest {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ValidationError("Invalid search request", [
@@ -283,7 +291,10 @@ export function parseSearchRequest(
   const parsed = searchRequestSchema.safeParse(input);
   if (!parsed.success) throw new ValidationError("Invalid search request", toDetails(parsed.error));
   const r = parsed.data;
-  const query = parseQuery(r.q);
+  const parsedText = parseSearchText(r.q);
+  if (!parsedText.ast) throw needsTermError(parsedText.modifiers.length > 0);
+  const query = parsedText.ast;
+  const { modifiers, notApplied } = interpretModifiers(parsedText.modifiers, now);
   const filters: SearchFilters = {
     ...(r.channel && r.channel.length > 0 ? { channels: r.channel } : {}),
     ...(r.author && r.author.length > 0 ? { authors: r.author } : {}),
@@ -302,6 +313,8 @@ export function parseSearchRequest(
   const base: SearchRequest = {
     q: r.q,
     query,
+    modifiers,
+    notApplied,
     strategy: r.strategy,
     filters,
     limit: r.limit,

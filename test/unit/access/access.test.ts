@@ -98,7 +98,7 @@ function fakeWorld(n: number, visible: { source: SourceRef; conversation: string
   const visibility: VisibilityReader = { visibleConversations: async () => visible };
   const audits: SearchAudit[] = [];
   const deps = {
-    names: { matchNames: async () => [] },
+    names: { matchNames: async () => [], directMessageChannels: async () => [] },
     visibility,
     onAudit: (a: SearchAudit) => audits.push(a),
     keyword: { search: async (_q: unknown, f: SearchFilters, size: number) => legHits(f, size) },

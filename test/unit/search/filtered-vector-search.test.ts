@@ -21,7 +21,9 @@ function world(
   const { estimate, missing = [] } = opts;
   const channel = (id: number) => (id % 50 === 0 ? "#rare" : id % 2 === 0 ? "#even" : "#odd");
   const calls: { filters: SearchFilters; limit: number; among?: number }[] = [];
-  const matches = (id: number, f: SearchFilters) => !f.channels || f.channels.includes(channel(id));
+  // `has: ["link"]` stands for the filters only PostgreSQL answers: every third message "has a link".
+  const matches = (id: number, f: SearchFilters) =>
+    (!f.channels || f.channels.includes(channel(id))) && (!f.has?.length || id % 3 === 0);
   const nearest = (limit: number, keep: (id: number) => boolean) => {
     const out: LegHit[] = [];
     for (let id = 1; id <= size && out.length < limit; id++) {
@@ -32,7 +34,8 @@ function world(
   const inner: NearestVectors = {
     async query(_embedding, filters, limit) {
       calls.push({ filters, limit });
-      return nearest(limit, (id) => matches(id, filters));
+      // Like Chroma: its metadata has no `has`, so it cannot apply it.
+      return nearest(limit, (id) => matches(id, { ...filters, has: [] }));
     },
     async queryAmong(_embedding, ids, limit) {
       calls.push({ filters: {}, limit, among: ids.length });
@@ -202,5 +205,20 @@ describe("filteredVectorSearch", () => {
     expect(hasFilters({ sources: ["acme"] })).toBe(true);
     expect(hasFilters({ from: new Date(0) })).toBe(true);
     expect(hasFilters({ to: new Date(0) })).toBe(true);
+  });
+});
+
+describe("filters the store's metadata lacks (to:, has:, is:thread)", () => {
+  it("count as filters, and the store's own filtered query is checked in PostgreSQL", async () => {
+    expect(hasFilters({ has: ["link"] })).toBe(true);
+    expect(hasFilters({ inThread: true })).toBe(true);
+    expect(hasFilters({ mentions: ["U1"] })).toBe(true);
+    expect(hasFilters({ excludeChannels: ["#odd"] })).toBe(true);
+    // More matches than maxIds: neither candidates (estimate 0) nor ids; the store's query, checked.
+    const w = world(9_000, { estimate: () => 0 });
+    const search = filteredVectorSearch(w.inner, w.filter, { ...settings, maxIds: 100 });
+    const hits = await search.query([1], { has: ["link"] }, 20);
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 3 * (i + 1)));
+    expect(w.calls.at(-1)).toMatchObject({ limit: settings.maxCandidates });
   });
 });

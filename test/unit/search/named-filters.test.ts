@@ -14,6 +14,7 @@ function directory(
 ): NameDirectory & { calls: number } {
   return {
     calls: 0,
+    directMessageChannels: async () => [],
     async matchNames(_kind, values) {
       this.calls++;
       return values.map((value) => ({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../functions/core/errors";
 import { encodeCursor } from "../../../functions/core/search/cursor";
+import { NO_MODIFIERS } from "../../../functions/core/search/modifiers";
 import {
   DEFAULT_LIMIT,
   parseIsoDate,
@@ -31,6 +32,8 @@ describe("parseSearchRequest: defaults and normalisation", () => {
     expect(r).toEqual({
       q: "oauth",
       query: { kind: "term", text: "oauth" },
+      modifiers: NO_MODIFIERS,
+      notApplied: [],
       strategy: "hybrid",
       filters: {},
       limit: DEFAULT_LIMIT,
