@@ -45,6 +45,12 @@ const configSchema = z.object({
     .refine((n) => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")
     .default(1024),
   BEDROCK_ENDPOINT: z.string().url().optional(),
+  /**
+   * Attempts per InvokeModel call, the first included: the SDK's adaptive retry mode (backoff from
+   * 1 s on throttling, a client-side rate limit) is the only retry layer. 3 keeps a throttled search
+   * query inside the search function's timeout; the embedder's records come back through SQS.
+   */
+  BEDROCK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   /** Source name for Slack messages; each team's id when unset. */
   SLACK_SOURCE_NAME: z.string().min(1).optional(),

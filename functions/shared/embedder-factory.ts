@@ -24,6 +24,7 @@ function createModelEmbedder(cfg: Config): Embedder {
       });
     case "bedrock":
       return new BedrockEmbedder(bedrockClient(cfg), {
+        queryClient: bedrockClient(cfg, "queries"),
         modelId: cfg.BEDROCK_MODEL_ID,
         dimensions: cfg.BEDROCK_DIMENSIONS as 256 | 512 | 1024,
       });
@@ -57,6 +58,7 @@ function embedderForBareModel(modelId: string, cfg: Config): Embedder | null {
     const dimension = Number(rest.slice(cut + 1));
     if (cut <= 0 || !BEDROCK_DIMENSIONS.has(dimension)) return null;
     return new BedrockEmbedder(bedrockClient(cfg), {
+      queryClient: bedrockClient(cfg, "queries"),
       modelId: rest.slice(0, cut),
       dimensions: dimension as 256 | 512 | 1024,
     });

@@ -11,19 +11,26 @@ import { metrics } from "./metrics";
  * SQS outcomes are `sqs-batch.ts`.
  */
 
+const inLambda = () => config().AWS_LAMBDA_FUNCTION_NAME !== undefined;
+
 /**
  * Every log line of an invocation carries the function name, request id and cold start
  * (Powertools' injectLambdaContext). Its before step also resets the log level to the one the
  * logger was built with, for debug sampling (unused here); the level in force is kept instead, so
- * a level set at run time (a test's silenced logger) survives the next invocation.
+ * a level set at run time survives the next invocation. Outside Lambda nothing is added: the local
+ * runtime runs every function in one process, concurrently, and one shared logger cannot carry
+ * one invocation's context.
  */
 export function lambdaLogContext(): middy.MiddlewareObj {
+  if (!inLambda()) return { before: withoutLambdaContext };
   const powertools = injectLambdaContext(logger);
   return {
     ...powertools,
-    before: async function addLambdaContext(request) {
+    // Synchronous on purpose: an await between the reset and the restore would let a concurrent
+    // invocation (the local runtime runs several in one process) read and keep the reset level.
+    before: function addLambdaContext(request) {
       const level = logger.getLevelName();
-      await powertools.before?.(request);
+      void powertools.before?.(request);
       logger.setLogLevel(level);
     },
   };
@@ -34,9 +41,11 @@ export function lambdaLogContext(): middy.MiddlewareObj {
  * local runtime, tests) they are dropped instead: CloudWatch is the only reader of those lines.
  */
 export function invocationMetrics(): middy.MiddlewareObj {
-  if (config().AWS_LAMBDA_FUNCTION_NAME !== undefined) return logMetrics(metrics);
+  if (inLambda()) return logMetrics(metrics);
   return { after: dropMetrics, onError: dropMetrics };
 }
+
+function withoutLambdaContext(): void {}
 
 function dropMetrics(): void {
   metrics.clearMetrics();

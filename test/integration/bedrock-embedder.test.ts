@@ -6,10 +6,12 @@ import {
   type Http2ServerResponse,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BedrockEmbedder } from "../../functions/adapters/bedrock/bedrock-embedder";
 import { PermanentError, RetryableError } from "../../functions/core/errors";
+import { bedrockClient, closeClients } from "../../functions/shared/clients";
+import { loadConfig } from "../../functions/shared/config";
 
 /** A deterministic unit vector per text, so the test can check which text each result belongs to. */
 function fakeEmbedding(text: string, dimensions: number): number[] {
@@ -56,6 +58,7 @@ const throttled = {
 describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
   let server: Http2Server;
   let client: BedrockRuntimeClient;
+  let endpoint: string;
   let calls: Call[];
   let behaviour: Behaviour;
   let inFlight = 0;
@@ -85,18 +88,10 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
       });
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    const { port } = server.address() as AddressInfo;
-    client = new BedrockRuntimeClient({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: "us-east-1",
-      credentials: { accessKeyId: "x", secretAccessKey: "x" },
-      // The SDK does not retry, so the calls counted here are the adapter's own attempts.
-      maxAttempts: 1,
-    });
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
-    client.destroy();
     await new Promise<void>((done) => server.close(() => done()));
   });
 
@@ -104,7 +99,19 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
     calls = [];
     behaviour = ok;
     maxInFlight = 0;
+    client = clientWith({});
   });
+
+  // A fresh client per test: the adaptive rate limiter of one test's throttling does not slow the next.
+  afterEach(() => closeClients());
+
+  /**
+   * The client the functions use (functions/shared/clients.ts: the SDK's adaptive retry mode, the only
+   * retry layer), so the calls counted here are the SDK's attempts.
+   */
+  function clientWith(env: Record<string, string>): BedrockRuntimeClient {
+    return bedrockClient(loadConfig({ BEDROCK_ENDPOINT: endpoint, AWS_REGION: "us-east-1", ...env }));
+  }
 
   it("sends one Titan v2 request per text and returns the vectors in order", async () => {
     const embedder = new BedrockEmbedder(client, { dimensions: 256, concurrency: 3 });
@@ -139,7 +146,7 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
 
   it("retries throttling and then succeeds", async () => {
     behaviour = (call, n) => (n <= 2 ? throttled : ok(call, n));
-    const embedder = new BedrockEmbedder(client, { dimensions: 512, baseDelayMs: 1, maxDelayMs: 5 });
+    const embedder = new BedrockEmbedder(client, { dimensions: 512 });
     const [vector] = await embedder.embed(["user login problems"]);
     expect(vector).toEqual(fakeEmbedding("user login problems", 512));
     expect(calls).toHaveLength(3);
@@ -147,7 +154,7 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
 
   it("gives up with a RetryableError after a bounded number of attempts", async () => {
     behaviour = () => throttled;
-    const embedder = new BedrockEmbedder(client, { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 });
+    const embedder = new BedrockEmbedder(clientWith({ BEDROCK_MAX_ATTEMPTS: "4" }));
     const err = await embedder.embed(["x"]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as RetryableError).retryable).toBe(true);
@@ -164,14 +171,14 @@ describe("BedrockEmbedder against a local InvokeModel endpoint", () => {
             body: { message: "busy" },
           }
         : ok(call, n);
-    const embedder = new BedrockEmbedder(client, { dimensions: 256, baseDelayMs: 1 });
+    const embedder = new BedrockEmbedder(client, { dimensions: 256 });
     expect(await embedder.embed(["a"])).toEqual([fakeEmbedding("a", 256)]);
     expect(calls).toHaveLength(2);
   });
 
   it("fails permanently, without retrying, on a wrong dimension or a validation error", async () => {
     behaviour = (call, n) => ok({ ...call, body: { ...call.body, dimensions: 512 } }, n);
-    const embedder = new BedrockEmbedder(client, { dimensions: 1024, baseDelayMs: 1 });
+    const embedder = new BedrockEmbedder(client, { dimensions: 1024 });
     const wrongDim = await embedder.embed(["a"]).catch((e: unknown) => e);
     expect(wrongDim).toBeInstanceOf(PermanentError);
     expect(wrongDim).toMatchObject({ code: "embedding_dimension_mismatch", retryable: false });

@@ -8,10 +8,8 @@ export interface BedrockEmbedderOptions {
   readonly dimensions?: 256 | 512 | 1024;
   /** Parallel InvokeModel calls per embed(): Titan v2 takes one text per request. */
   readonly concurrency?: number;
-  /** Attempts per text, first one included. */
-  readonly maxAttempts?: number;
-  readonly baseDelayMs?: number;
-  readonly maxDelayMs?: number;
+  /** The client for search queries (its own retry settings); the documents' client when absent. */
+  readonly queryClient?: BedrockRuntimeClient;
 }
 
 const responseSchema = z.object({
@@ -30,6 +28,7 @@ const RETRYABLE_NAMES = new Set([
   "ModelTimeoutException",
 ]);
 
+/** A failure a later call may fix (the SDK's attempts ran out): SQS redelivers, search answers 503. */
 function isRetryable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (RETRYABLE_NAMES.has(err.name)) return true;
@@ -38,17 +37,16 @@ function isRetryable(err: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** Amazon Titan Text Embeddings v2 through InvokeModel, with its own throttling retries. */
+/**
+ * Amazon Titan Text Embeddings v2 through InvokeModel. Retries are the client's (the SDK's adaptive
+ * retry mode, configured where the client is built): an error seen here is final for this call.
+ */
 export class BedrockEmbedder implements Embedder {
   readonly modelId: string;
   readonly dimension: number;
   private readonly bedrockModelId: string;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  private readonly queryClient: BedrockRuntimeClient;
 
   constructor(
     private readonly client: BedrockRuntimeClient,
@@ -58,9 +56,7 @@ export class BedrockEmbedder implements Embedder {
     this.dimension = opts.dimensions ?? 1024;
     this.modelId = `bedrock:${this.bedrockModelId}:${this.dimension}`;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
-    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 6);
-    this.baseDelayMs = opts.baseDelayMs ?? 100;
-    this.maxDelayMs = opts.maxDelayMs ?? 5_000;
+    this.queryClient = opts.queryClient ?? client;
   }
 
   async embed(texts: readonly string[]): Promise<number[][]> {
@@ -72,7 +68,7 @@ export class BedrockEmbedder implements Embedder {
       while (!failed && next < texts.length) {
         const i = next++;
         try {
-          out[i] = await this.embedOne(texts[i]!);
+          out[i] = await this.embedOne(this.client, texts[i]!);
         } catch (err) {
           failed = true;
           throw err;
@@ -85,10 +81,10 @@ export class BedrockEmbedder implements Embedder {
 
   /** Titan embeds queries and documents alike: one InvokeModel call. */
   embedQuery(text: string): Promise<number[]> {
-    return this.embedOne(text);
+    return this.embedOne(this.queryClient, text);
   }
 
-  private async embedOne(text: string): Promise<number[]> {
+  private async embedOne(client: BedrockRuntimeClient, text: string): Promise<number[]> {
     const command = new InvokeModelCommand({
       modelId: this.bedrockModelId,
       contentType: "application/json",
@@ -99,27 +95,20 @@ export class BedrockEmbedder implements Embedder {
         normalize: true,
       }),
     });
-    for (let attempt = 1; ; attempt++) {
-      let body: Uint8Array;
-      try {
-        body = (await this.client.send(command)).body;
-      } catch (err) {
-        if (!isRetryable(err)) {
-          throw new PermanentError("embedding_failed", `Bedrock ${this.bedrockModelId}: ${String(err)}`, err);
-        }
-        if (attempt >= this.maxAttempts) {
-          throw new RetryableError(
-            `Bedrock ${this.bedrockModelId} still failing after ${attempt} attempts`,
-            err,
-          );
-        }
-        // Full jitter: concurrent workers that were throttled together do not retry together.
-        const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
-        await sleep(Math.random() * cap);
-        continue;
+    let body: Uint8Array;
+    try {
+      body = (await client.send(command)).body;
+    } catch (err) {
+      if (!isRetryable(err)) {
+        throw new PermanentError("embedding_failed", `Bedrock ${this.bedrockModelId}: ${String(err)}`, err);
       }
-      return this.parse(body);
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      throw new RetryableError(
+        `Bedrock ${this.bedrockModelId} still failing after ${attempts} attempt${attempts === 1 ? "" : "s"}`,
+        err,
+      );
     }
+    return this.parse(body);
   }
 
   private parse(body: Uint8Array): number[] {
