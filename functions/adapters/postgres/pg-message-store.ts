@@ -14,11 +14,13 @@ import type {
   SourceUpsert,
 } from "../../core/ports";
 import {
+  type DeleteDecision,
   decideDelete,
   decideUpsert,
   type SourceChange,
   type SourceChangeOutcome,
   type SourceState,
+  type UpsertDecision,
 } from "../../core/source-change";
 import { upsertSource } from "./pg-sources";
 
@@ -69,6 +71,59 @@ const TARGETS: readonly IndexTarget[] = ["keyword", "vector"];
 function microsToIso(us: bigint): string {
   const iso = new Date(Number(us / 1000n)).toISOString(); // ...T..:..:..mmmZ
   return `${iso.slice(0, -1)}${String(us % 1000n).padStart(3, "0")}Z`;
+}
+
+/** The row a source change is about: ids as PostgreSQL returns them. */
+type SourceRow = { id: string; version: string };
+
+/** A source change's outcome for its status and the row it ends on (none: no row). */
+type OutcomeOf = (status: SourceChangeOutcome["status"], row?: SourceRow) => SourceChangeOutcome;
+
+/** Where a source change applies: its source's id, the message's external id and row, its time. */
+interface SourceTarget {
+  readonly sourceId: number;
+  readonly externalId: string;
+  readonly row: SourceRow | undefined;
+  /** The source time of the change, as an ISO timestamp with microseconds. */
+  readonly sourceTime: string;
+}
+
+/** What the decision of a source change reads: the row, its source time and hash, a tombstone. */
+async function readSourceState(
+  db: pg.PoolClient,
+  sourceId: number,
+  externalId: string,
+): Promise<{ row: SourceRow | undefined; state: SourceState }> {
+  const current = await db.query<{
+    id: string;
+    version: string;
+    content_hash: string;
+    deleted: boolean;
+    source_us: string | null;
+  }>(
+    `SELECT id, version, content_hash, deleted_at IS NOT NULL AS deleted,
+            (extract(epoch FROM source_updated_at) * 1000000)::bigint::text AS source_us
+     FROM messages WHERE source_id = $1 AND external_id = $2`,
+    [sourceId, externalId],
+  );
+  const tomb = await db.query("SELECT 1 FROM source_tombstones WHERE source_id = $1 AND external_id = $2", [
+    sourceId,
+    externalId,
+  ]);
+  const row = current.rows[0];
+  return {
+    row,
+    state: {
+      row: row
+        ? {
+            sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
+            contentHash: row.content_hash,
+            deleted: row.deleted,
+          }
+        : null,
+      tombstoned: (tomb.rowCount ?? 0) > 0,
+    },
+  };
 }
 
 export interface PgMessageStoreOptions {
@@ -327,14 +382,15 @@ export class PgMessageStore
     });
   }
 
+  /**
+   * One source change, in one transaction: the durable dedupe, the per-message lock, the state the
+   * decision reads (core `decideDelete` / `decideUpsert`), then the write that decision calls for.
+   */
   async applySourceChange(
     change: SourceChange,
   ): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }> {
     const externalId = change.kind === "upsert" ? change.message.externalId : change.externalId;
-    const outcome = (
-      status: SourceChangeOutcome["status"],
-      row?: { id: string | number; version: string | number },
-    ) => ({
+    const outcome: OutcomeOf = (status, row) => ({
       eventId: change.eventId,
       externalId,
       status,
@@ -354,103 +410,122 @@ export class PgMessageStore
       await db.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
         `message:${sourceId}:${externalId}`,
       ]);
-      const current = await db.query<{
-        id: string;
-        version: string;
-        content_hash: string;
-        deleted: boolean;
-        source_us: string | null;
-      }>(
-        `SELECT id, version, content_hash, deleted_at IS NOT NULL AS deleted,
-                (extract(epoch FROM source_updated_at) * 1000000)::bigint::text AS source_us
-         FROM messages WHERE source_id = $1 AND external_id = $2`,
-        [sourceId, externalId],
-      );
-      const tomb = await db.query(
-        "SELECT 1 FROM source_tombstones WHERE source_id = $1 AND external_id = $2",
-        [sourceId, externalId],
-      );
-      const row = current.rows[0];
-      const state: SourceState = {
-        row: row
-          ? {
-              sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
-              contentHash: row.content_hash,
-              deleted: row.deleted,
-            }
-          : null,
-        tombstoned: (tomb.rowCount ?? 0) > 0,
+      const { row, state } = await readSourceState(db, sourceId, externalId);
+      const target: SourceTarget = {
+        sourceId,
+        externalId,
+        row,
+        sourceTime: microsToIso(change.sourceTimeUs),
       };
-      const sourceTime = microsToIso(change.sourceTimeUs);
-
-      if (change.kind === "delete") {
-        const decision = decideDelete(state);
-        if (decision === "already_deleted")
-          return { outcome: outcome("already_deleted", row), outboxIds: [] };
-        await db.query(
-          "INSERT INTO source_tombstones (source_id, external_id, deleted_at) VALUES ($1, $2, $3)",
-          [sourceId, externalId, sourceTime],
-        );
-        if (decision === "tombstone_only")
-          return { outcome: outcome(row ? "already_deleted" : "deleted", row), outboxIds: [] };
-        const res = await db.query<{ id: string; version: string }>(
-          `UPDATE messages SET deleted_at = $2, version = version + 1, updated_at = now(),
-             source_updated_at = GREATEST(source_updated_at, $2::timestamptz)
-           WHERE id = $1 RETURNING id, version`,
-          [row!.id, sourceTime],
-        );
-        const deleted = res.rows[0]!;
-        const outboxIds = await this.enqueue(db, [
-          { messageId: Number(deleted.id), version: Number(deleted.version), op: "delete" },
-        ]);
-        outboxIds.push(...(await this.enqueue(db, await this.contextJobs(db, [Number(deleted.id)]))));
-        return { outcome: outcome("deleted", deleted), outboxIds };
-      }
-
-      const m = change.message;
-      const hash = messageHash(m);
-      const decision = decideUpsert(state, { sourceTimeUs: change.sourceTimeUs, contentHash: hash });
-      if (decision === "deleted") return { outcome: outcome("ignored_deleted", row), outboxIds: [] };
-      if (decision === "stale") return { outcome: outcome("stale", row), outboxIds: [] };
-      if (decision === "touch") {
-        await db.query("UPDATE messages SET source_updated_at = $2 WHERE id = $1", [row!.id, sourceTime]);
-        return { outcome: outcome("unchanged", row), outboxIds: [] };
-      }
-      const dependentsBefore = row ? await this.contextDependents(db, [Number(row.id)]) : [];
-      const values = [
-        m.content,
-        m.author,
-        m.channel,
-        m.timestamp.toISOString(),
-        m.threadId ?? null,
-        JSON.stringify(m.metadata ?? {}),
-        hash,
-        sourceTime,
-      ];
-      const res =
-        decision === "insert"
-          ? await db.query<{ id: string; version: string }>(
-              `INSERT INTO messages (content, author, channel, "timestamp", thread_id, message_metadata, content_hash,
-                                     source_updated_at, source_id, external_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, version`,
-              [...values, sourceId, externalId],
-            )
-          : await db.query<{ id: string; version: string }>(
-              `UPDATE messages SET content = $1, author = $2, channel = $3, "timestamp" = $4, thread_id = $5,
-                 message_metadata = $6, content_hash = $7, source_updated_at = $8,
-                 version = version + 1, updated_at = now()
-               WHERE id = $9 RETURNING id, version`,
-              [...values, row!.id],
-            );
-      const written = res.rows[0]!;
-      const outboxIds = await this.enqueue(db, [
-        { messageId: Number(written.id), version: Number(written.version), op: "upsert" },
-      ]);
-      outboxIds.push(
-        ...(await this.enqueue(db, await this.contextJobs(db, [Number(written.id)], dependentsBefore))),
-      );
-      return { outcome: outcome(decision === "insert" ? "created" : "updated", written), outboxIds };
+      if (change.kind === "delete") return this.applySourceDelete(db, target, decideDelete(state), outcome);
+      const contentHash = messageHash(change.message);
+      const decision = decideUpsert(state, { sourceTimeUs: change.sourceTimeUs, contentHash });
+      return this.applySourceUpsert(db, target, change.message, contentHash, decision, outcome);
     });
+  }
+
+  /** A source's delete: always final, remembered by a tombstone even for a message never seen. */
+  private async applySourceDelete(
+    db: pg.PoolClient,
+    target: SourceTarget,
+    decision: DeleteDecision,
+    outcome: OutcomeOf,
+  ): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }> {
+    const { row } = target;
+    if (decision === "already_deleted") return { outcome: outcome("already_deleted", row), outboxIds: [] };
+    await db.query("INSERT INTO source_tombstones (source_id, external_id, deleted_at) VALUES ($1, $2, $3)", [
+      target.sourceId,
+      target.externalId,
+      target.sourceTime,
+    ]);
+    if (decision === "tombstone_only")
+      return { outcome: outcome(row ? "already_deleted" : "deleted", row), outboxIds: [] };
+    const res = await db.query<{ id: string; version: string }>(
+      `UPDATE messages SET deleted_at = $2, version = version + 1, updated_at = now(),
+         source_updated_at = GREATEST(source_updated_at, $2::timestamptz)
+       WHERE id = $1 RETURNING id, version`,
+      [row!.id, target.sourceTime],
+    );
+    const deleted = res.rows[0]!;
+    const outboxIds = await this.enqueue(db, [
+      { messageId: Number(deleted.id), version: Number(deleted.version), op: "delete" },
+    ]);
+    outboxIds.push(...(await this.enqueue(db, await this.contextJobs(db, [Number(deleted.id)]))));
+    return { outcome: outcome("deleted", deleted), outboxIds };
+  }
+
+  /** A source's upsert: nothing for a deleted or stale state, the source time alone for a touch. */
+  private async applySourceUpsert(
+    db: pg.PoolClient,
+    target: SourceTarget,
+    m: MessageInput,
+    contentHash: string,
+    decision: UpsertDecision,
+    outcome: OutcomeOf,
+  ): Promise<{ outcome: SourceChangeOutcome; outboxIds: number[] }> {
+    const { row } = target;
+    switch (decision) {
+      case "deleted":
+        return { outcome: outcome("ignored_deleted", row), outboxIds: [] };
+      case "stale":
+        return { outcome: outcome("stale", row), outboxIds: [] };
+      case "touch":
+        await db.query("UPDATE messages SET source_updated_at = $2 WHERE id = $1", [
+          row!.id,
+          target.sourceTime,
+        ]);
+        return { outcome: outcome("unchanged", row), outboxIds: [] };
+      case "insert":
+      case "update": {
+        const written = await this.writeSourceMessage(db, target, m, contentHash, decision);
+        return { outcome: outcome(decision === "insert" ? "created" : "updated", written.row), ...written };
+      }
+    }
+  }
+
+  /** The new state of a source message: its row (a new version), its index job and its context jobs. */
+  private async writeSourceMessage(
+    db: pg.PoolClient,
+    target: SourceTarget,
+    m: MessageInput,
+    contentHash: string,
+    decision: "insert" | "update",
+  ): Promise<{ row: SourceRow; outboxIds: number[] }> {
+    const { row } = target;
+    const dependentsBefore = row ? await this.contextDependents(db, [Number(row.id)]) : [];
+    const values = [
+      m.content,
+      m.author,
+      m.channel,
+      m.timestamp.toISOString(),
+      m.threadId ?? null,
+      JSON.stringify(m.metadata ?? {}),
+      contentHash,
+      target.sourceTime,
+    ];
+    const res =
+      decision === "insert"
+        ? await db.query<{ id: string; version: string }>(
+            `INSERT INTO messages (content, author, channel, "timestamp", thread_id, message_metadata, content_hash,
+                                   source_updated_at, source_id, external_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, version`,
+            [...values, target.sourceId, target.externalId],
+          )
+        : await db.query<{ id: string; version: string }>(
+            `UPDATE messages SET content = $1, author = $2, channel = $3, "timestamp" = $4, thread_id = $5,
+               message_metadata = $6, content_hash = $7, source_updated_at = $8,
+               version = version + 1, updated_at = now()
+             WHERE id = $9 RETURNING id, version`,
+            [...values, row!.id],
+          );
+    const written = res.rows[0]!;
+    const outboxIds = await this.enqueue(db, [
+      { messageId: Number(written.id), version: Number(written.version), op: "upsert" },
+    ]);
+    outboxIds.push(
+      ...(await this.enqueue(db, await this.contextJobs(db, [Number(written.id)], dependentsBefore))),
+    );
+    return { row: written, outboxIds };
   }
 
   async applySourceUpserts(
