@@ -10,7 +10,7 @@ import { createContainer } from "../functions/shared/container";
 import { gapDefinition, gapDetectionPorts } from "../functions/shared/gaps";
 import { generateSearchCorpus } from "./corpus";
 import { createBenchNamespace, loadAverage, withNamespace, writeReport } from "./helpers";
-import { cachedEmbeddings, loadStores } from "./search";
+import { loadStores } from "./search";
 
 /**
  * `npx tsx bench/gaps.ts [--messages 10000,100000]`: time and memory of one gap computation over a
@@ -88,13 +88,7 @@ async function main(): Promise<void> {
     const run = await withNamespace(ns, async () => {
       const load = loadAverage();
       const corpus = generateSearchCorpus(n);
-      const embedder = new OnnxEmbedder({ modelDir: ns.config.ONNX_MODEL_DIR });
-      const loadTimes = await loadStores(
-        ns,
-        corpus,
-        await cachedEmbeddings(ns.config, embedder, corpus),
-        embedder,
-      );
+      const loadTimes = await loadStores(ns, corpus);
       const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = ns.config;
       const detection = await runChild({
         DATABASE_URL,

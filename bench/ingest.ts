@@ -7,6 +7,7 @@ import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
 import { SqsJobPublisher } from "../functions/adapters/sqs/sqs-job-publisher";
 import { parseIngestRequest } from "../functions/core/ingest-request";
+import { embeddingTexts, formatLegPolicy } from "../functions/core/message-context";
 import type { IndexJob, IndexTarget, StoredMessage } from "../functions/core/model";
 import { packJobs } from "../functions/core/outbox-relay";
 import { chromaClient, openSearchClient, sqsClient } from "../functions/shared/clients";
@@ -142,11 +143,13 @@ async function run(ns: BenchNamespace, n: number, poller: PollerSettings) {
     `keyword path: ${keyword.messagesPerSecond} msg/s (${keyword.invocations} invocations, handler ${keyword.handlerSeconds} s)`,
   );
 
-  // Limit 3: the embedder alone, called with the texts of a worker batch (it runs 32 per session.run).
+  // Limit 3: the embedder alone, called with the texts the worker embeds (the message with its
+  // context under the configured policy), in worker-sized calls (it runs 32 per session.run).
+  const embeddedTexts = await embeddingTexts(rows, setup.indexContext);
   const rawEmbedLoad = loadAverage();
   const rawEmbed = await measureRawEmbedderRate(
     new OnnxEmbedder({ modelDir: cfg.ONNX_MODEL_DIR }),
-    messages.map((m) => m.content),
+    embeddedTexts,
     poller.batchSize,
   );
   console.log(`raw embedder: ${rawEmbed.textsPerSecond} texts/s`);
@@ -192,6 +195,14 @@ async function run(ns: BenchNamespace, n: number, poller: PollerSettings) {
     host: hostname(),
     node: process.version,
     messages: n,
+    // What the vector path embeds: the message with this context (message-context.ts).
+    context: {
+      keyword: formatLegPolicy(cfg.contextPolicy.keyword),
+      vector: formatLegPolicy(cfg.contextPolicy.vector),
+      windowMinutes: cfg.contextPolicy.windowMinutes,
+      vectorSpace: setup.embedder.modelId,
+      meanEmbeddedChars: Math.round(embeddedTexts.reduce((a, t) => a + t.length, 0) / embeddedTexts.length),
+    },
     poller: {
       ...poller,
       recommended: RECOMMENDED,

@@ -6,16 +6,14 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
-import { OpenSearchKeywordIndex } from "../functions/adapters/opensearch/opensearch-keyword-index";
 import { toMessageInput } from "../functions/core/ingest-request";
-import { messageHash } from "../functions/core/message-hash";
+import { embeddingTexts, formatLegPolicy, keywordContexts } from "../functions/core/message-context";
 import type { SearchStrategy, StoredMessage } from "../functions/core/model";
 import type { Embedder } from "../functions/core/ports";
 import { legWindow } from "../functions/core/search/cursor";
 import { parseSearchRequest } from "../functions/core/search/search-request";
-import { chromaClient, closeClients, openSearchClient } from "../functions/shared/clients";
+import { closeClients, openSearchClient } from "../functions/shared/clients";
 import { type Config, loadConfig, setConfig } from "../functions/shared/config";
 import { type Container, createContainer, setContainer } from "../functions/shared/container";
 import { startHttpGateway } from "../local/runtime/http-gateway";
@@ -43,9 +41,9 @@ import type { ClientJob, ClientResult, Sample } from "./search-client";
  * (`--keep` leaves the loaded namespace and records it; `--reuse` runs only the queries against it;
  * `--drop-kept` deletes it.)
  *
- * Loads a synthetic corpus straight into an isolated namespace (rows by one multi-row INSERT per
- * chunk, OpenSearch by `_bulk`, Chroma by upsert with real ONNX embeddings, cached on disk under
- * .cache/bench/ by corpus hash), then sends a fixed set of 50 queries through the HTTP API (the
+ * Loads a synthetic corpus into an isolated namespace (rows by the store's bulk path, OpenSearch by
+ * `_bulk`, Chroma by upsert with real ONNX embeddings of the texts the embedder worker would embed
+ * under the configured context policy, cached on disk under .cache/bench/ by text hash), then sends a fixed set of 50 queries through the HTTP API (the
  * local API Gateway in front of the real search handler: what a user's client sees) for each
  * strategy at concurrency 1 and 8. Strategies are interleaved round by round so background load
  * hits them alike. The clients run in a forked process (bench/search-client.ts), so this process
@@ -150,13 +148,8 @@ async function main(): Promise<void> {
     const ns = await createBenchNamespace("search");
     const keep = args.includes("--keep");
     const body = (ns: BenchNamespace) =>
-      run(ns.config, n, rounds, async (corpus, embedder) => {
-        const load = await loadStores(
-          ns,
-          corpus,
-          await cachedEmbeddings(ns.config, embedder, corpus),
-          embedder,
-        );
+      run(ns.config, n, rounds, async (corpus) => {
+        const load = await loadStores(ns, corpus);
         if (keep) {
           const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = ns.config;
           const kept: KeptNamespace = {
@@ -198,14 +191,13 @@ async function run(
   cfg: Config,
   n: number,
   rounds: number,
-  loadCorpus: (corpus: readonly WireMessage[], embedder: Embedder) => Promise<LoadTimes>,
+  loadCorpus: (corpus: readonly WireMessage[]) => Promise<LoadTimes>,
 ) {
   setConfig(cfg);
   const loadStart = loadAverage();
   console.log(`namespace ${cfg.OPENSEARCH_INDEX}; ${n} messages; load ${JSON.stringify(loadStart)}`);
   const corpus = generateSearchCorpus(n);
-  const embedder = new OnnxEmbedder({ modelDir: cfg.ONNX_MODEL_DIR });
-  const load = await loadCorpus(corpus, embedder);
+  const load = await loadCorpus(corpus);
 
   // The search route exactly as local/app.ts declares it, without the pollers and schedules
   // (a reconciler pass over 100k rows in the middle of the run would be noise, not search).
@@ -509,20 +501,22 @@ function summarize(samples: readonly Sample[], wallMs: number): LatencyStats {
 }
 
 /**
- * One embedding per distinct text, computed once per corpus and model and kept under
+ * One embedding per distinct text, computed once per text list and vector space and kept under
  * <CACHE_DIR>/bench/embeddings/<hash>/ in chunks, so an interrupted run resumes where it stopped.
+ * The texts are what the embedder worker embeds (the message with its context), so a change of
+ * context policy is a new cache entry, as it is a new vector space.
  */
 export async function cachedEmbeddings(
   cfg: Config,
   embedder: Embedder,
-  corpus: readonly WireMessage[],
+  texts: readonly string[],
 ): Promise<{ distinct: string[]; vectors: Float32Array; indexOf: Map<string, number> }> {
   const indexOf = new Map<string, number>();
   const distinct: string[] = [];
-  for (const m of corpus) {
-    if (!indexOf.has(m.content)) {
-      indexOf.set(m.content, distinct.length);
-      distinct.push(m.content);
+  for (const text of texts) {
+    if (!indexOf.has(text)) {
+      indexOf.set(text, distinct.length);
+      distinct.push(text);
     }
   }
   const hash = createHash("sha256")
@@ -539,24 +533,27 @@ export async function cachedEmbeddings(
   let computed = 0;
   const started = performance.now();
   for (let c = 0; c < chunks; c++) {
-    const texts = distinct.slice(c * EMBED_CHUNK, (c + 1) * EMBED_CHUNK);
+    const chunkTexts = distinct.slice(c * EMBED_CHUNK, (c + 1) * EMBED_CHUNK);
     const file = join(dir, `chunk-${c}.f32`);
     if (existsSync(file)) {
       const buf = await readFile(file);
-      if (buf.byteLength === texts.length * dim * 4) {
-        vectors.set(new Float32Array(buf.buffer, buf.byteOffset, texts.length * dim), c * EMBED_CHUNK * dim);
+      if (buf.byteLength === chunkTexts.length * dim * 4) {
+        vectors.set(
+          new Float32Array(buf.buffer, buf.byteOffset, chunkTexts.length * dim),
+          c * EMBED_CHUNK * dim,
+        );
         continue;
       }
     }
-    const out = await embedder.embed(texts);
-    const chunk = new Float32Array(texts.length * dim);
+    const out = await embedder.embed(chunkTexts);
+    const chunk = new Float32Array(chunkTexts.length * dim);
     out.forEach((v, i) => {
       chunk.set(v, i * dim);
     });
     vectors.set(chunk, c * EMBED_CHUNK * dim);
     await writeFile(`${file}.tmp`, Buffer.from(chunk.buffer));
     await rename(`${file}.tmp`, file);
-    computed += texts.length;
+    computed += chunkTexts.length;
     const rate = computed / ((performance.now() - started) / 1000);
     const left = distinct.length - (c + 1) * EMBED_CHUNK;
     console.log(
@@ -572,86 +569,81 @@ export async function cachedEmbeddings(
   return { distinct, vectors, indexOf };
 }
 
-export async function loadStores(
-  ns: BenchNamespace,
-  corpus: readonly WireMessage[],
-  embeddings: { distinct: string[]; vectors: Float32Array; indexOf: Map<string, number> },
-  embedder: Embedder,
-) {
+/**
+ * Loads the corpus as the write path leaves it once both indexes caught up, through the
+ * deployment's own code: rows by the store's bulk path (the history import's applySourceUpserts,
+ * context refresh included), keyword documents and vectors by the container's adapters with the
+ * configured context policy (keywordContexts / embeddingTexts, the vector space of the policy).
+ * Only the queues and workers are skipped: their rates are bench/ingest's subject.
+ */
+export async function loadStores(ns: BenchNamespace, corpus: readonly WireMessage[]): Promise<LoadTimes> {
   const cfg = ns.config;
   const pool = ns.db.pool;
-  const dim = embedder.dimension;
+  const stores = createContainer(cfg);
+  const embedder = stores.embedder;
+  const store = stores.store;
 
-  // PostgreSQL: rows as the write path leaves them once both indexes caught up.
+  // PostgreSQL: the import's batch path, then the rows marked as indexed (the bench writes the
+  // indexes itself below) and the outbox emptied (no relay runs).
   let t = performance.now();
-  const src = await pool.query<{ id: string }>(
-    "INSERT INTO sources (type, name) VALUES ($1, $2) RETURNING id",
-    [SOURCE.type, SOURCE.name],
-  );
-  const sourceId = Number(src.rows[0]!.id);
-  const rows: StoredMessage[] = [];
-  const ROW_CHUNK = 10_000;
+  const ROW_CHUNK = 5_000;
   for (let i = 0; i < corpus.length; i += ROW_CHUNK) {
-    const chunk = corpus.slice(i, i + ROW_CHUNK);
-    const inputs = chunk.map(toMessageInput);
-    const res = await pool.query<{ id: string; external_id: string }>(
-      `INSERT INTO messages (source_id, external_id, content, author, channel, "timestamp", thread_id,
-                             message_metadata, content_hash, version, keyword_version, vector_version, vector_model)
-       SELECT $1, u.*, 1, 1, 1, $10 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
-         $6::timestamptz[], $7::text[], $8::jsonb[], $9::text[]) AS u
-       RETURNING id, external_id`,
-      [
-        sourceId,
-        inputs.map((m) => m.externalId),
-        inputs.map((m) => m.content),
-        inputs.map((m) => m.author),
-        inputs.map((m) => m.channel),
-        inputs.map((m) => m.timestamp.toISOString()),
-        inputs.map((m) => m.threadId),
-        inputs.map((m) => JSON.stringify(m.metadata)),
-        inputs.map((m) => messageHash(m)),
-        embedder.modelId,
-      ],
+    const { outcomes } = await store.applySourceUpserts(
+      corpus.slice(i, i + ROW_CHUNK).map((w) => {
+        const message = toMessageInput(w);
+        return {
+          kind: "upsert" as const,
+          eventId: `bench:${message.externalId}`,
+          source: SOURCE,
+          message,
+          sourceTimeUs: BigInt(message.timestamp.getTime()) * 1000n,
+        };
+      }),
     );
-    const ids = new Map(res.rows.map((r) => [r.external_id, Number(r.id)]));
-    for (const m of inputs) {
-      const id = ids.get(m.externalId)!;
-      rows.push({
-        id,
-        sourceId,
-        source: SOURCE,
-        externalId: m.externalId,
-        channel: m.channel,
-        author: m.author,
-        content: m.content,
-        timestamp: m.timestamp,
-        threadId: m.threadId ?? null,
-        metadata: m.metadata ?? {},
-        embeddingId: `msg_${id}`,
-        version: 1,
-        contentHash: "",
-        deletedAt: null,
-      });
-    }
+    const failed = outcomes.find((o) => o.status !== "created");
+    if (failed) throw new Error(`bulk load: ${failed.externalId} ${failed.status}`);
   }
-  await pool.query("UPDATE messages SET embedding_id = 'msg_' || id");
+  await pool.query(
+    `UPDATE messages SET keyword_version = version, vector_version = version, vector_model = $1,
+       embedding_id = 'msg_' || id`,
+    [embedder.modelId],
+  );
+  await pool.query("DELETE FROM outbox");
   // Steady state, as autovacuum leaves a table after a bulk insert: statistics and the visibility map.
   await pool.query("VACUUM (ANALYZE) messages");
+  await pool.query("VACUUM (ANALYZE) outbox");
+  const idRows = await pool.query<{ id: string }>("SELECT id FROM messages ORDER BY id");
+  const ids = idRows.rows.map((r) => Number(r.id));
+  const rows: StoredMessage[] = [];
+  for (let i = 0; i < ids.length; i += 10_000) rows.push(...(await store.getByIds(ids.slice(i, i + 10_000))));
   const pgSeconds = (performance.now() - t) / 1000;
   console.log(`postgres: ${rows.length} rows in ${pgSeconds.toFixed(1)} s`);
+
+  // What each index holds for a row under the configured policy (context included).
+  t = performance.now();
+  const CONTEXT_CHUNK = 5_000;
+  const keywordContext = new Map<number, string>();
+  const texts: string[] = [];
+  for (let i = 0; i < rows.length; i += CONTEXT_CHUNK) {
+    const chunk = rows.slice(i, i + CONTEXT_CHUNK);
+    for (const [id, text] of await keywordContexts(chunk, stores.indexContext)) keywordContext.set(id, text);
+    texts.push(...(await embeddingTexts(chunk, stores.indexContext)));
+  }
+  const contextSeconds = (performance.now() - t) / 1000;
+  const embeddings = await cachedEmbeddings(cfg, embedder, texts);
 
   // OpenSearch: the adapter's own index and `_bulk` path, refresh off while loading.
   t = performance.now();
   const os = openSearchClient(cfg);
-  const keyword = new OpenSearchKeywordIndex(os, cfg.OPENSEARCH_INDEX);
+  const keyword = stores.keywordIndex();
   await keyword.ensureIndex();
   await os.indices.putSettings({ index: cfg.OPENSEARCH_INDEX, body: { index: { refresh_interval: "-1" } } });
   const BULK = 2_000;
   for (let i = 0; i < rows.length; i += 2 * BULK) {
     const outcomes = (
       await Promise.all([
-        keyword.upsert(rows.slice(i, i + BULK)),
-        keyword.upsert(rows.slice(i + BULK, i + 2 * BULK)),
+        keyword.upsert(rows.slice(i, i + BULK), keywordContext),
+        keyword.upsert(rows.slice(i + BULK, i + 2 * BULK), keywordContext),
       ])
     ).flat();
     const bad = outcomes.find((o) => !o.ok);
@@ -664,15 +656,13 @@ export async function loadStores(
 
   // Chroma: the adapter's upsert (metadata as the embedder worker writes it), vectors from the cache.
   t = performance.now();
-  const vector = new ChromaVectorIndex(chromaClient(cfg), cfg.CHROMA_COLLECTION, {
-    modelId: embedder.modelId,
-    dimension: dim,
-  });
+  const vector = stores.vectorIndex();
+  const dim = embedder.dimension;
   const CHROMA_BATCH = 2_000;
   for (let i = 0; i < rows.length; i += CHROMA_BATCH) {
     await vector.upsert(
-      rows.slice(i, i + CHROMA_BATCH).map((message) => {
-        const k = embeddings.indexOf.get(message.content)!;
+      rows.slice(i, i + CHROMA_BATCH).map((message, j) => {
+        const k = embeddings.indexOf.get(texts[i + j]!)!;
         return { message, embedding: Array.from(embeddings.vectors.subarray(k * dim, (k + 1) * dim)) };
       }),
     );
@@ -680,12 +670,18 @@ export async function loadStores(
   }
   const chromaCount = await vector.count();
   const chromaSeconds = (performance.now() - t) / 1000;
-  console.log(`chroma: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s`);
+  console.log(`chroma: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s (${embedder.modelId})`);
   if (chromaCount !== rows.length) throw new Error(`chroma holds ${chromaCount} of ${rows.length} vectors`);
 
   const times: LoadTimes = {
     distinctTexts: embeddings.distinct.length,
+    vectorSpace: embedder.modelId,
+    contextPolicy: {
+      keyword: formatLegPolicy(cfg.contextPolicy.keyword),
+      vector: formatLegPolicy(cfg.contextPolicy.vector),
+    },
     postgresSeconds: round2(pgSeconds),
+    contextSeconds: round2(contextSeconds),
     opensearchSeconds: round2(osSeconds),
     chromaSeconds: round2(chromaSeconds),
   };
@@ -694,6 +690,9 @@ export async function loadStores(
 
 interface LoadTimes {
   distinctTexts: number;
+  vectorSpace: string;
+  contextPolicy: { keyword: string; vector: string };
+  contextSeconds: number;
   postgresSeconds: number;
   opensearchSeconds: number;
   chromaSeconds: number;

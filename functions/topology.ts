@@ -109,6 +109,12 @@ export const FUNCTIONS = {
     timeoutSeconds: 10,
     access: [],
   },
+  "search-page": {
+    description: "GET /: the search page (static HTML whose script calls GET /search)",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    access: [],
+  },
   "slack-ingest": {
     description: "Ingest queue (Slack events) -> the ingest use case -> Postgres + outbox",
     timeoutSeconds: 30,
@@ -207,6 +213,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "GET", path: "/gaps", function: "gaps", auth: "caller" },
   { method: "POST", path: "/slack/commands", function: "slack-commands", auth: "none" },
   { method: "GET", path: "/openapi.json", function: "openapi", auth: "caller" },
+  // The page holds no data (its searches go through GET /search and its auth), so it is open.
+  { method: "GET", path: "/", function: "search-page", auth: "none" },
 ];
 
 export interface QueueSpec {

@@ -179,6 +179,20 @@ const OPERATIONS: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       },
     },
   },
+  "/": {
+    get: {
+      operationId: "searchPage",
+      tags: ["meta"],
+      summary: "The search page (HTML; its script calls GET /search)",
+      description:
+        "Query box with Slack's modifiers, strategy toggle, filters, highlighted results, leg ranks " +
+        'and paging. Opened with `?q=...` (the slash command\'s "More results") it runs that search.',
+      responses: {
+        "200": { description: "The page", content: { "text/html": { schema: z.string() } } },
+        ...errors(),
+      },
+    },
+  },
   "/openapi.json": {
     get: {
       operationId: "openApi",
@@ -205,7 +219,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       title: "Trisearch API",
       version: "1",
       description:
-        "Hybrid search (BM25 + semantic, RRF) over team messages. Errors share one body: " +
+        "Hybrid search (BM25 + semantic, fused) over team messages. Errors share one body: " +
         '`{"error": {"code", "message", "details"?: [{"path", "message"}]}}`.',
     },
     tags: [

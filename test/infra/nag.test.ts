@@ -46,11 +46,12 @@ describe("cdk-nag suppressions", () => {
     }
   });
 
-  it("waives the open Slack routes only, not the authorized routes", () => {
+  it("waives the open Slack routes and the data-free search page only, not the authorized routes", () => {
     const routes = suppressions().filter(
       (x) => x.path.includes("/HttpApi/") && x.type === "AWS::ApiGatewayV2::Route",
     );
     expect(routes.map((r) => r.path).sort()).toEqual([
+      expect.stringMatching(/\/GET--\//),
       expect.stringContaining("POST--slack--commands"),
       expect.stringContaining("POST--slack--events"),
     ]);
