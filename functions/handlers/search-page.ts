@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import middy from "@middy/core";
 import { type HttpResult, httpErrorHandler } from "../shared/http";
+import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { SEARCH_PAGE_SCRIPT, SEARCH_PAGE_STYLE, searchPageHtml } from "../shared/search-page";
 
 // The page's one script and one style are inline (no second request, nothing to host), so the
@@ -33,4 +34,7 @@ async function searchPageHandler(): Promise<HttpResult> {
   };
 }
 
-export const handler = middy(searchPageHandler).use(httpErrorHandler());
+export const handler = middy(searchPageHandler)
+  .use(lambdaLogContext())
+  .use(invocationMetrics())
+  .use(httpErrorHandler());
