@@ -143,6 +143,16 @@ export interface OutboxStore {
 /** The BM25 leg of search. */
 export interface KeywordSearch {
   search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]>;
+  /**
+   * HTML-escaped fragments of these messages' content with the query's matches in `<mark>`, best
+   * first; a message whose content does not match is absent. Optional: without it, every hit gets
+   * the search function's own snippet (highlight.ts).
+   */
+  highlight?(
+    query: QueryNode,
+    messageIds: readonly number[],
+    fragmentSize: number,
+  ): Promise<Map<number, string[]>>;
 }
 
 /** The semantic leg of search. */

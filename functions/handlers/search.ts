@@ -22,6 +22,7 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
       message_id: h.message.id,
       external_id: h.message.externalId,
       content: h.message.content,
+      highlights: h.highlights,
       author: h.message.author,
       author_name: h.message.authorName ?? h.message.author,
       channel: h.message.channel,

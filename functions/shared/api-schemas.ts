@@ -50,6 +50,10 @@ const searchResultSchema = z
     message_id: z.number().int(),
     external_id: z.string(),
     content: z.string(),
+    highlights: z.array(z.string()).meta({
+      description:
+        "The best fragment of the content (up to ~200 characters), HTML-escaped, the query's matches in <mark>…</mark>: OpenSearch's highlighter for BM25 hits, the closest window for the others",
+    }),
     author: z.string(),
     author_name: z
       .string()

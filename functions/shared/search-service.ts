@@ -21,6 +21,7 @@ export function searchService(c: Container): (request: SearchRequest) => Promise
         onStaleHits: (_leg, ids) =>
           logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
         onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
+        onHighlightFailure: (what, err) => logger.warn("snippet fell back to lexical", { what, error: err }),
         // Who searched and how wide their scope was; never the query text.
         onAudit: (audit) => logger.info("search audit", { ...audit }),
       },

@@ -67,6 +67,7 @@ describe("contract checks", () => {
     message_id: 1,
     external_id: "e1",
     content: "hello",
+    highlights: ["<mark>hello</mark>"],
     author: "a",
     author_name: "Alice",
     channel: "#c",

@@ -1,4 +1,4 @@
-import type { KeywordSearch, SemanticLeg } from "../ports";
+import type { KeywordSearch, MessageReader, SemanticLeg } from "../ports";
 import { hasModifiers, type NotApplied } from "../search/modifiers";
 import {
   type SearchDeps,
@@ -54,8 +54,10 @@ export async function searchWithNames(
       ...echo,
     };
   }
+  const inner = deps.keyword;
   const keyword: KeywordSearch = {
-    search: (query, filters, size) => deps.keyword.search(query, resolve(filters), size),
+    search: (query, filters, size) => inner.search(query, resolve(filters), size),
+    ...(inner.highlight ? { highlight: inner.highlight.bind(inner) } : {}),
   };
   const semantic = async (): Promise<SemanticLeg> => {
     const leg = await deps.semantic();
@@ -64,12 +66,16 @@ export async function searchWithNames(
       vector: { query: (embedding, filters, limit) => leg.vector.query(embedding, resolve(filters), limit) },
     };
   };
-  const result = { ...(await searchMessages({ ...deps, keyword, semantic }, req, settings)), ...echo };
-  if (!deps.mentions) return result;
-  // Shown with today's names; the stored text keeps the markup.
-  const shown = await withMentionsRendered(
-    deps.mentions,
-    result.hits.map((h) => h.message),
-  );
-  return { ...result, hits: result.hits.map((h, i) => ({ ...h, message: shown[i]! })) };
+  // Shown with today's names (the stored text keeps the markup), before snippets are cut from them.
+  const { mentions } = deps;
+  const messages: MessageReader = mentions
+    ? {
+        liveMessages: async (ids) => {
+          const rows = await deps.messages.liveMessages(ids);
+          const shown = await withMentionsRendered(mentions, [...rows.values()]);
+          return new Map(shown.map((m) => [m.id, m]));
+        },
+      }
+    : deps.messages;
+  return { ...(await searchMessages({ ...deps, keyword, semantic, messages }, req, settings)), ...echo };
 }

@@ -10,6 +10,7 @@ import {
   type LegWeights,
   reciprocalRankFusion,
 } from "./fusion";
+import { FRAGMENT_SIZE, pageHighlights } from "./highlight";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
 
@@ -21,6 +22,8 @@ export interface SearchDeps {
   /** Hits whose rows are gone or soft-deleted: index drift the reconciler repairs. */
   readonly onStaleHits?: (leg: "enrichment", messageIds: number[]) => void;
   readonly onLegFailure?: (leg: LegName, err: AppError) => void;
+  /** A highlighter or snippet embedding that failed: the hit keeps its lexical snippet. */
+  readonly onHighlightFailure?: (what: "keyword" | "embedding", err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -43,6 +46,8 @@ interface SearchHit {
   readonly ranks: FusedHit["ranks"];
   readonly legScores: FusedHit["legScores"];
   readonly contributions?: FusedHit["contributions"];
+  /** HTML-escaped fragments of the content, the query's matches in `<mark>` (highlight.ts). */
+  readonly highlights: string[];
 }
 
 export interface SearchResult {
@@ -76,10 +81,14 @@ export async function searchMessages(
   const plan = planPage(req, settings.window);
   const legs = LEGS[req.strategy];
 
+  // Kept for snippets of semantic-only hits (highlight.ts).
+  let semantic: { leg: SemanticLeg; queryVector: number[] } | undefined;
   const runLeg = async (leg: LegName): Promise<LegHit[]> => {
     if (leg === "bm25") return deps.keyword.search(req.query, req.filters, plan.window);
-    const { embedder, vector } = await deps.semantic();
-    return vector.query(await embedder.embedQuery(positiveText(req.query)), req.filters, plan.window);
+    const resolved = await deps.semantic();
+    const queryVector = await resolved.embedder.embedQuery(positiveText(req.query));
+    semantic = { leg: resolved, queryVector };
+    return resolved.vector.query(queryVector, req.filters, plan.window);
   };
   const settled = await Promise.allSettled(legs.map(runLeg));
 
@@ -120,24 +129,44 @@ export async function searchMessages(
     req.strategy !== "hybrid" && ranked.length >= plan.window,
   );
 
+  // Every page item was read (enrichFrom reads past the page); the guard keeps that an invariant.
+  const pageHits = page.items.flatMap((h) => {
+    const message = rows.get(h.messageId);
+    return message ? [{ hit: h, message }] : [];
+  });
+  const keyword = deps.keyword;
+  const highlights = await pageHighlights(
+    pageHits.map(({ hit, message }) => ({
+      id: hit.messageId,
+      content: message.content,
+      bm25: hit.ranks.bm25 !== null,
+    })),
+    req.query,
+    {
+      ...(keyword.highlight
+        ? { keyword: (ids: number[]) => keyword.highlight!(req.query, ids, FRAGMENT_SIZE) }
+        : {}),
+      ...(semantic
+        ? {
+            embed: (texts: string[]) => semantic!.leg.embedder.embed(texts),
+            queryVector: semantic.queryVector,
+          }
+        : {}),
+      ...(deps.onHighlightFailure ? { onError: deps.onHighlightFailure } : {}),
+    },
+  );
+
   return {
     strategy: req.strategy,
     tookMs: now() - started,
-    // Every page item was read (enrichFrom reads past the page); the guard keeps that an invariant.
-    hits: page.items.flatMap((h) => {
-      const message = rows.get(h.messageId);
-      return message
-        ? [
-            {
-              message,
-              score: h.score,
-              ranks: h.ranks,
-              legScores: h.legScores,
-              contributions: h.contributions,
-            },
-          ]
-        : [];
-    }),
+    hits: pageHits.map(({ hit: h, message }) => ({
+      message,
+      score: h.score,
+      ranks: h.ranks,
+      legScores: h.legScores,
+      contributions: h.contributions,
+      highlights: highlights.get(h.messageId) ?? [],
+    })),
     nextCursor: page.nextCursor,
     // Only a hybrid search can be degraded: a failed single leg is a 503 above.
     degraded: req.strategy === "hybrid" ? degraded : [],

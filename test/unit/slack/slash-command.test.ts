@@ -55,6 +55,7 @@ const result = (hits: EnrichedMessage[], more = false): SearchResult => ({
     score: 0.03,
     ranks: { bm25: 1, semantic: 1 },
     legScores: { bm25: 1, semantic: 0.5 },
+    highlights: [],
   })),
   nextCursor: more ? "c" : null,
   degraded: [],

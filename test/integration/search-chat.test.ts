@@ -6,11 +6,14 @@ import { startTestApp, type TestApp } from "../helpers/local-app";
 import { waitUntil } from "../helpers/wait";
 
 /**
- * Slack's modifiers in `q` on the demo set plus a few messages with links, files, reactions,
- * mentions and a DM: every modifier, in every strategy, combined with a plain filter. Results are
- * compared with the whole expected set (limit 100 > the set), so a modifier that filters too much
- * or too little fails.
+ * Search as people search chat (issue #17), on the demo set plus a few messages with links, files,
+ * reactions, mentions, a DM, HTML in the text and a long message. Modifiers: every one, in every
+ * strategy, combined with a plain filter; results are compared with the whole expected set (limit
+ * 100 > the set), so a modifier that filters too much or too little fails. Highlights: escaped,
+ * marked, the best fragment.
  */
+
+const LONG = `${"The weekly sync notes start with the usual round of updates from every team, nothing urgent. ".repeat(4)}Decision: the OAuth consent screen gets the new scopes list before the audit. ${"Then more notes about lunch plans, the offsite and the parking situation downstairs. ".repeat(4)}`;
 
 const EXTRA: DemoMessage[] = [
   {
@@ -45,11 +48,29 @@ const EXTRA: DemoMessage[] = [
     metadata: { mentions: ["alice@company.com"] },
   },
 ];
-const ALL = [...DEMO_MESSAGES, ...EXTRA];
+const HTML: DemoMessage[] = [
+  {
+    external_id: "html-xss",
+    channel: "#security",
+    author: "mallory@company.com",
+    content: 'XSS probe <script>alert("login")</script> in a <b>login</b> message & more',
+    timestamp: "2025-12-09T09:00:00Z",
+  },
+  {
+    external_id: "long-notes",
+    channel: "#security",
+    author: "erin@company.com",
+    content: LONG,
+    timestamp: "2025-12-09T10:00:00Z",
+  },
+];
+const ALL = [...DEMO_MESSAGES, ...EXTRA, ...HTML];
 
 interface Hit {
   external_id: string;
   content: string;
+  highlights: string[];
+  ranks: { bm25: number | null; semantic: number | null };
 }
 interface Body {
   results: Hit[];
@@ -69,13 +90,17 @@ const plainMatch = (m: DemoMessage, p: Plain) =>
 const present = (v: unknown) => (typeof v === "number" ? v > 0 : Array.isArray(v) && v.length > 0);
 
 const CASES: { mod: string; plain: Plain; keep: (m: DemoMessage) => boolean; q?: string }[] = [
-  { mod: "in:#auth-team", plain: { from: "2025-12-01" }, keep: (m) => m.channel === "#auth-team" },
+  {
+    mod: "in:#auth-team",
+    plain: { from: "2025-12-01", channel: "#auth-team,#mobile" },
+    keep: (m) => m.channel === "#auth-team",
+  },
   {
     mod: "in:#auth-team in:mobile",
     plain: { to: "2025-12-31" },
     keep: (m) => ["#auth-team", "#mobile"].includes(m.channel),
   },
-  { mod: "in:@alice", plain: { from: "2025-12-01" }, keep: (m) => m.channel === "D0ALICE" },
+  { mod: "in:@alice", plain: { to: "2025-12-08" }, keep: (m) => m.channel === "D0ALICE" },
   {
     mod: "-in:#auth-team",
     plain: { channel: "#auth-team,#platform" },
@@ -88,7 +113,7 @@ const CASES: { mod: string; plain: Plain; keep: (m: DemoMessage) => boolean; q?:
     keep: (m) => m.author !== "alice@company.com",
   },
   { mod: "to:@alice", plain: { channel: "#auth-team" }, keep: (m) => m.external_id === "mod-listed-mention" },
-  { mod: "to:U0ALICE", plain: { from: "2025-12-01" }, keep: (m) => m.external_id === "mod-mention" },
+  { mod: "to:U0ALICE", plain: { to: "2025-12-08" }, keep: (m) => m.external_id === "mod-mention" },
   {
     mod: "before:2025-12-05",
     plain: { channel: "#mobile,#platform" },
@@ -106,7 +131,7 @@ const CASES: { mod: string; plain: Plain; keep: (m: DemoMessage) => boolean; q?:
     keep: (m) => m.timestamp.startsWith("2025-12"),
   },
   { mod: "has:link", plain: { channel: "#platform" }, keep: (m) => m.external_id === "mod-link" },
-  { mod: "has:file", plain: { from: "2025-12-01" }, keep: (m) => present(m.metadata?.["files"]) },
+  { mod: "has:file", plain: { to: "2025-12-08" }, keep: (m) => present(m.metadata?.["files"]) },
   {
     mod: "has:reaction",
     plain: { channel: "#auth-team,#platform" },
@@ -225,5 +250,77 @@ describe("Slack modifiers in q (real local stack)", () => {
     expect(JSON.stringify(res.body)).toContain("besides modifiers");
     const quoted = await search({ q: '"in:#auth-team"', strategy: "bm25" });
     expect(quoted.applied).toBeUndefined();
+  });
+
+  describe("highlights", () => {
+    /** A highlight without its <mark> tags holds no markup: every < > & from the content is escaped. */
+    const noRawHtml = (h: string) =>
+      expect(h.replace(/<\/?mark>/g, "")).not.toMatch(/[<>]|&(?!(amp|lt|gt|quot|#x27|#x2F);)/);
+
+    it.each(["bm25", "semantic", "hybrid"])(
+      "%s: every hit has an escaped fragment; every BM25 hit's fragment marks a query term",
+      async (strategy) => {
+        for (const q of ["login", "OAuth token", '"authorization code flow"', "users can't login"]) {
+          const body = await search({ q, strategy, limit: 100, group: "none" });
+          expect(body.results.length).toBeGreaterThan(0);
+          const terms = q.toLowerCase().match(/[a-z]+/g)!;
+          for (const r of body.results) {
+            expect(r.highlights.length, r.external_id).toBe(1);
+            noRawHtml(r.highlights[0]!);
+            if (r.ranks.bm25 !== null) {
+              const marked = [...r.highlights[0]!.matchAll(/<mark>([^<]*)<\/mark>/g)].map((m) =>
+                m[1]!.toLowerCase(),
+              );
+              expect(marked.length, `${q}: ${r.highlights[0]}`).toBeGreaterThan(0);
+              expect(
+                marked.some((w) => terms.some((t) => w.startsWith(t.slice(0, 4)))),
+                `${q}: ${r.highlights[0]}`,
+              ).toBe(true);
+            }
+          }
+        }
+      },
+    );
+
+    it.each(["bm25", "semantic", "hybrid"])(
+      "%s: <script> in a message comes back escaped",
+      async (strategy) => {
+        const body = await search({ q: "XSS probe login", strategy, limit: 100, group: "none" });
+        const hit = body.results.find((r) => r.external_id === "html-xss")!;
+        expect(hit, "the message is found").toBeDefined();
+        expect(hit.highlights[0]).toContain("&lt;script&gt;");
+        expect(hit.highlights[0]).not.toContain("<script>");
+        expect(hit.highlights[0]).not.toContain("<b>");
+        noRawHtml(hit.highlights[0]!);
+        // The content field itself stays the text as stored.
+        expect(hit.content).toContain("<script>");
+      },
+    );
+
+    it.each(["bm25", "hybrid"])(
+      "%s: a long message shows its best fragment, not its start",
+      async (strategy) => {
+        const body = await search({ q: "OAuth consent scopes", strategy, limit: 100, group: "none" });
+        const hit = body.results.find((r) => r.external_id === "long-notes")!;
+        expect(hit.highlights[0]).toContain("<mark>OAuth</mark> <mark>consent</mark>");
+        expect(hit.highlights[0]!.length).toBeLessThan(320);
+        expect(hit.highlights[0]).not.toContain("weekly sync notes start");
+      },
+    );
+
+    it("a semantic-only hit of a long message gets the window closest to the query", async () => {
+      const body = await search({
+        // No word in common with the message: its windows are embedded, the closest is shown.
+        q: "what was agreed for the permission prompt",
+        strategy: "semantic",
+        limit: 100,
+      });
+      const hit = body.results.find((r) => r.external_id === "long-notes")!;
+      expect(hit.highlights[0]).toMatch(
+        /^Decision: the OAuth consent screen gets the new scopes list before the audit\./,
+      );
+      expect(hit.highlights[0]).not.toContain("<mark>");
+      expect(hit.highlights[0]!.length).toBeLessThan(LONG.length / 2);
+    });
   });
 });
