@@ -135,6 +135,10 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
     for (const text of texts) expect(text.toLowerCase()).toContain("oauth");
     expect(await page.locator("#results .ranks").first().textContent()).toMatch(/keyword #1/);
     expect(new URL(page.url()).searchParams.get("strategy")).toBe("bm25");
+    // The API's highlights become <mark> elements (rebuilt, not inserted as HTML): one per hit at least.
+    const marks = await page.locator("#results .snippet mark").allTextContents();
+    expect(marks.length).toBeGreaterThanOrEqual(expected);
+    for (const mark of marks) expect(mark.toLowerCase()).toContain("oauth");
   });
 
   it("filters narrow the search (channel)", async () => {
