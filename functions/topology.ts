@@ -169,6 +169,15 @@ export const FUNCTIONS = {
     ephemeralStorageMb: 10240,
     access: ["database", "publish-jobs", "import-exports"],
   },
+  "membership-sync": {
+    description:
+      "Scheduled: Slack's member lists (conversations.members) -> the ingest queue, where slack-ingest applies them",
+    // One conversations.members call per private channel, group DM and DM (Tier 4: 100+ a minute).
+    timeoutSeconds: 300,
+    // It calls Slack and holds no store access: outside the VPC (the VPC has no route to Slack).
+    access: ["enqueue-ingest"],
+    network: "internet",
+  },
   migrate: {
     description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
     timeoutSeconds: 300,
@@ -324,6 +333,14 @@ export const SCHEDULES = {
     retryAttempts: 0,
     maxEventAgeSeconds: 30 * 60,
     description: "Trisearch coordination gaps: the window's gaps into PostgreSQL for GET /gaps",
+  },
+  membershipSync: {
+    function: "membership-sync",
+    // Membership events keep search current within seconds; the resync repairs what events missed.
+    everySeconds: 60 * 60,
+    retryAttempts: 0,
+    maxEventAgeSeconds: 30 * 60,
+    description: "Trisearch membership resync: Slack's conversations.members onto the ingest queue",
   },
 } as const satisfies Record<string, ScheduleSpec>;
 

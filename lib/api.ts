@@ -17,10 +17,19 @@ import type { Pipeline } from "./pipeline";
 import type { SearchDomain } from "./search-domain";
 import { TrisearchFunction } from "./trisearch-function";
 
-/** `/messages` and `/search` need IAM (SigV4) callers or a JWT from the configured issuer. */
+/**
+ * `/messages` and `/search` need IAM (SigV4) callers or a JWT from the configured issuer. With a JWT
+ * the viewer a read runs as is the token's `viewerClaim` (default `sub`); IAM callers name it with
+ * the `viewer` parameter.
+ */
 export type ApiAuth =
   | { readonly mode: "iam" }
-  | { readonly mode: "jwt"; readonly issuer: string; readonly audience: string[] };
+  | {
+      readonly mode: "jwt";
+      readonly issuer: string;
+      readonly audience: string[];
+      readonly viewerClaim?: string;
+    };
 
 export interface ApiProps {
   readonly vpc: ec2.IVpc;
@@ -38,6 +47,8 @@ export interface ApiProps {
   readonly throttleBurstLimit?: number;
   /** The hosted search page, for the slash command's "More results" button (none: no button). */
   readonly searchPageUrl?: string | undefined;
+  /** A read without a viewer sees every conversation (SEARCH_ALLOW_UNSCOPED): default false. */
+  readonly allowUnscopedSearch?: boolean;
 }
 
 /**
@@ -73,6 +84,16 @@ export class Api extends Construct {
     }
     if (props.searchPageUrl)
       this.function("slack-commands").addEnvironment("SEARCH_PAGE_URL", props.searchPageUrl);
+    // The viewer rule of every function behind the authorizer (README "Permissions"): who the
+    // viewer is, and whether a read without one is refused (the default) or unscoped.
+    for (const name of new Set(ROUTES.filter((r) => r.auth === "caller").map((r) => r.function))) {
+      const fn = this.function(name);
+      fn.addEnvironment("SEARCH_ALLOW_UNSCOPED", props.allowUnscopedSearch ? "true" : "false");
+      fn.addEnvironment(
+        "SEARCH_VIEWER_CLAIM",
+        props.auth.mode === "jwt" ? (props.auth.viewerClaim ?? "sub") : "sub",
+      );
+    }
 
     const authorizer =
       props.auth.mode === "iam"

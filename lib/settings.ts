@@ -13,6 +13,10 @@ const settingsSchema = z
     authMode: z.enum(["iam", "jwt"]).default("iam"),
     jwtIssuer: z.string().url().optional(),
     jwtAudience: csv.optional(),
+    /** authMode=jwt: the claim that names the viewer a search runs as (README "Permissions"). */
+    jwtViewerClaim: z.string().min(1).default("sub"),
+    /** A search without a viewer reads every conversation (an admin tool): off unless turned on here. */
+    allowUnscopedSearch: bool.default(false),
     deletionProtection: bool.default(true),
     multiAz: bool.default(false),
     vpcEndpointAzs: z.coerce.number().int().min(1).max(2).default(1),

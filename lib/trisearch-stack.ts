@@ -106,7 +106,7 @@ export class TrisearchStack extends Stack {
 
     const auth: ApiAuth =
       s.authMode === "jwt"
-        ? { mode: "jwt", issuer: s.jwtIssuer!, audience: s.jwtAudience! }
+        ? { mode: "jwt", issuer: s.jwtIssuer!, audience: s.jwtAudience!, viewerClaim: s.jwtViewerClaim }
         : { mode: "iam" };
     this.api = new Api(this, "Api", {
       vpc,
@@ -120,6 +120,7 @@ export class TrisearchStack extends Stack {
       throttleRateLimit: s.apiRateLimit,
       throttleBurstLimit: s.apiBurstLimit,
       searchPageUrl: s.searchPageUrl,
+      allowUnscopedSearch: s.allowUnscopedSearch,
       cursorSecret,
     });
 

@@ -155,7 +155,13 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
     // The scheduled reconciler would take documents still in the queues for drift and enqueue them
     // again; the gaps computation would run every 30 s at this speed-up. Tests and eval run both
     // through schedules.<name>.runOnce().
-    startLocalApp({ config: cfg, port: 0, quiet: true, manualSchedules: ["reconcile", "gaps"], ...appOpts });
+    startLocalApp({
+      config: cfg,
+      port: 0,
+      quiet: true,
+      manualSchedules: ["reconcile", "gaps", "membershipSync"],
+      ...appOpts,
+    });
   let config: Config | undefined;
   let queues: QueueUrls | undefined;
   try {

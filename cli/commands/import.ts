@@ -52,6 +52,7 @@ export async function importSlackExportFile(
         outbox: c.store,
         publisher: c.publisher,
         directory: c.directory,
+        access: c.access,
         warn: c.warn,
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       },

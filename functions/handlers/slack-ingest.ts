@@ -15,6 +15,7 @@ export const handler = middy(async (event: SQSEvent): Promise<SQSBatchResponse> 
       outbox: c.store,
       publisher: c.publisher,
       directory: c.directory,
+      access: c.access,
       ...(c.directoryLookup ? { lookup: c.directoryLookup } : {}),
       warn: c.warn,
     },

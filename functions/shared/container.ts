@@ -16,6 +16,7 @@ import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
 import { type IndexContext, legVersion, neighbourReach } from "../core/message-context";
 import type { Embedder, SlackResponder } from "../core/ports";
+import type { SlackMembershipSource } from "../core/slack/membership-sync";
 import { chromaClient, chromaQueryHttp, openSearchClient, pgPool, s3Client, sqsClient } from "./clients";
 import { CollectionSelector } from "./collection-selector";
 import { type Config, config, queueUrl } from "./config";
@@ -39,6 +40,8 @@ export interface Container {
   readonly access: PgConversationAccess;
   /** Slack's Web API for ids the directory lacks; undefined without SLACK_BOT_TOKEN. */
   readonly directoryLookup: DirectoryLookup | undefined;
+  /** Slack's member lists for the scheduled membership resync; undefined without SLACK_BOT_TOKEN. */
+  readonly slackMembership: SlackMembershipSource | undefined;
   /** Import runs' committed day files (a cut-short import resumes after them). */
   readonly importProgress: PgImportProgress;
   /** Uploaded exports (S3) and the import queue a cut-short import continues through. */
@@ -76,7 +79,7 @@ export function createContainer(cfg: Config = config()): Container {
   let messageFilter: PgMessageFilter | undefined;
   let publisher: SqsJobPublisher | undefined;
   let directory: PgDirectory | undefined;
-  let directoryLookup: DirectoryLookup | undefined;
+  let slackWeb: SlackWebLookup | undefined;
   let access: PgConversationAccess | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let importQueue: SqsEventQueue | undefined;
@@ -124,8 +127,13 @@ export function createContainer(cfg: Config = config()): Container {
     },
     get directoryLookup() {
       if (!cfg.SLACK_BOT_TOKEN) return undefined;
-      directoryLookup ??= new SlackWebLookup(cfg.SLACK_BOT_TOKEN, { apiUrl: cfg.SLACK_API_URL });
-      return directoryLookup;
+      slackWeb ??= new SlackWebLookup(cfg.SLACK_BOT_TOKEN, { apiUrl: cfg.SLACK_API_URL });
+      return slackWeb;
+    },
+    get slackMembership() {
+      if (!cfg.SLACK_BOT_TOKEN) return undefined;
+      slackWeb ??= new SlackWebLookup(cfg.SLACK_BOT_TOKEN, { apiUrl: cfg.SLACK_API_URL });
+      return slackWeb;
     },
     get importProgress() {
       importProgress ??= new PgImportProgress(pgPool(cfg));
@@ -209,6 +217,7 @@ export function importJobDeps(c: Container, remainingMs: () => number) {
     outbox: c.store,
     publisher: c.publisher,
     directory: c.directory,
+    access: c.access,
     progress: c.importProgress,
     opener: c.exportOpener,
     importQueue: c.importQueue,

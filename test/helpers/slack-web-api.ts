@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 /**
  * A local stand-in for Slack's Web API (https://api.slack.com/web): POST /api/<method> with a
  * form-encoded body and a bearer token, answered with Slack's {ok, ...} JSON. Serves users.info and
- * conversations.info from the maps it is given; `rateLimitFirst` answers the first N calls of a
+ * conversations.info from the maps it is given, auth.test (`teamId`), conversations.list (the
+ * conversations of the asked `types`) and conversations.members (`members`, paged by `limit`); `rateLimitFirst` answers the first N calls of a
  * method with 429 and Retry-After, as Slack does when a tier's limit is hit.
  */
 export interface SlackWebApiStandIn {
@@ -12,6 +13,10 @@ export interface SlackWebApiStandIn {
   readonly url: string;
   readonly users: Map<string, Record<string, unknown>>;
   readonly conversations: Map<string, Record<string, unknown>>;
+  /** conversations.members per conversation id. */
+  readonly members: Map<string, string[]>;
+  /** auth.test's team_id. */
+  teamId: string;
   /** Every call as received: method, the id asked for, the HTTP status answered. */
   readonly calls: { method: string; id: string | null; status: number; token: string | null }[];
   rateLimitFirst: Partial<Record<"users.info" | "conversations.info", number>>;
@@ -21,9 +26,13 @@ export interface SlackWebApiStandIn {
 export async function startSlackWebApi(token: string): Promise<SlackWebApiStandIn> {
   const users = new Map<string, Record<string, unknown>>();
   const conversations = new Map<string, Record<string, unknown>>();
+  const members = new Map<string, string[]>();
   const calls: SlackWebApiStandIn["calls"] = [];
   const seen: Record<string, number> = {};
-  const api: Pick<SlackWebApiStandIn, "rateLimitFirst"> = { rateLimitFirst: {} };
+  const api: Pick<SlackWebApiStandIn, "rateLimitFirst" | "teamId"> = {
+    rateLimitFirst: {},
+    teamId: "T0STANDIN",
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -51,6 +60,27 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
         const channel = id ? conversations.get(id) : undefined;
         return send(200, channel ? { ok: true, channel } : { ok: false, error: "channel_not_found" });
       }
+      if (method === "auth.test") return send(200, { ok: true, team_id: api.teamId, user_id: "UBOT" });
+      if (method === "conversations.list") {
+        const types = new Set((form.get("types") ?? "public_channel").split(","));
+        const typeOf = (c: Record<string, unknown>) =>
+          c.is_im ? "im" : c.is_mpim ? "mpim" : c.is_private ? "private_channel" : "public_channel";
+        const channels = [...conversations.values()].filter((c) => types.has(typeOf(c)));
+        return send(200, { ok: true, channels, response_metadata: { next_cursor: "" } });
+      }
+      if (method === "conversations.members") {
+        const list = id ? members.get(id) : undefined;
+        if (!list) return send(200, { ok: false, error: "channel_not_found" });
+        // Slack pages with an opaque cursor; here it is the offset.
+        const offset = Number(form.get("cursor") || 0);
+        const limit = Number(form.get("limit") || 100);
+        const next = offset + limit < list.length ? String(offset + limit) : "";
+        return send(200, {
+          ok: true,
+          members: list.slice(offset, offset + limit),
+          response_metadata: { next_cursor: next },
+        });
+      }
       return send(200, { ok: false, error: "unknown_method" });
     });
   });
@@ -60,6 +90,7 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
     url: `http://127.0.0.1:${port}/api/`,
     users,
     conversations,
+    members,
     calls,
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   });

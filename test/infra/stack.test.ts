@@ -463,6 +463,46 @@ describe("API", () => {
     );
   }, 120_000);
 
+  it("issue 16: the search route's authorizer and the viewer rule (IAM default: viewer= required, no unscoped reads)", () => {
+    const r = routes();
+    for (const key of ["GET /search", "POST /search", "GET /gaps"])
+      expect(r[key]!.AuthorizationType, key).toBe("AWS_IAM");
+    const fns = s.template.findResources("AWS::Lambda::Function");
+    for (const name of ["search", "gaps"]) {
+      const env = fns[s.fnIds[name]!]!.Properties.Environment.Variables;
+      expect(env.SEARCH_ALLOW_UNSCOPED, name).toBe("false");
+      expect(env.SEARCH_VIEWER_CLAIM, name).toBe("sub");
+    }
+  });
+
+  it("issue 16: with a JWT authorizer the search route takes the viewer from the configured claim; unscoped only by the context flag", () => {
+    const jwt = synthStack({
+      settings: {
+        authMode: "jwt",
+        jwtIssuer: "https://issuer.example.com/",
+        jwtAudience: "trisearch",
+        jwtViewerClaim: "slack_user_id",
+        allowUnscopedSearch: "true",
+      },
+    });
+    const authorizers = jwt.template.findResources("AWS::ApiGatewayV2::Authorizer");
+    const [authorizerId] = Object.keys(authorizers);
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    const searchRoute = Object.values(jwt.template.findResources("AWS::ApiGatewayV2::Route")).find(
+      (x) => x.Properties.RouteKey === "GET /search",
+    );
+    expect(searchRoute?.Properties).toMatchObject({
+      AuthorizationType: "JWT",
+      AuthorizerId: { Ref: authorizerId },
+    });
+    const fns = jwt.template.findResources("AWS::Lambda::Function");
+    for (const name of ["search", "gaps"]) {
+      const env = fns[jwt.fnIds[name]!]!.Properties.Environment.Variables;
+      expect(env.SEARCH_VIEWER_CLAIM, name).toBe("slack_user_id");
+      expect(env.SEARCH_ALLOW_UNSCOPED, name).toBe("true");
+    }
+  }, 120_000);
+
   it("rejects a JWT configuration without issuer/audience", () => {
     expect(() => parseSettings({ authMode: "jwt" })).toThrow(/jwtIssuer/);
     expect(() => parseSettings({ bedrockDimensions: "768" })).toThrow(/256, 512 or 1024/);

@@ -151,7 +151,15 @@ function exportFiles(): { name: string; content: string }[] {
     },
     {
       name: "groups.json",
-      content: json([{ id: SECRET_CH, name: "secret-plans", created: 1705000000, is_archived: false }]),
+      content: json([
+        {
+          id: SECRET_CH,
+          name: "secret-plans",
+          created: 1705000000,
+          is_archived: false,
+          members: ["U0ALICE01"],
+        },
+      ]),
     },
     {
       name: "dms.json",
@@ -380,6 +388,22 @@ describe("Slack export import (real local stack)", () => {
       /cut\.zip is not a readable zip file/,
     );
     expect(await count("SELECT count(*) AS n FROM outbox")).toBe(before);
+  });
+
+  it("issue 16: the export's member lists decide who finds private channels and DMs; public channels are the workspace's", async () => {
+    const sees = async (viewer: string, q: string, channel: string) => {
+      const res = await search({ q, strategy: "bm25", viewer });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.results.some((h) => h.channel === channel);
+    };
+    expect(await sees("U0ALICE01", "salary review", SECRET_CH)).toBe(true);
+    expect(await sees("U0BOB0001", "salary review", SECRET_CH)).toBe(false);
+    expect(await sees("U0BOB0001", "on-call shift", DM)).toBe(true);
+    expect(await sees("U0CAROL01", "on-call shift", DM)).toBe(false);
+    // Carol is in users.json and in no channel's list: #general is public, so she reads it.
+    expect(await sees("U0CAROL01", "kubernetes upgrade", GENERAL)).toBe(true);
+    // Someone from no workspace reads none of it.
+    expect(await sees("U0STRANGER", "kubernetes upgrade", GENERAL)).toBe(false);
   });
 
   it("author=@bob and channel=#general work in bm25, semantic and hybrid; hits carry names and permalinks", async () => {

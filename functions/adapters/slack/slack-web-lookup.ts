@@ -1,5 +1,6 @@
 import { LogLevel, type RetryOptions, WebAPIPlatformError, WebClient } from "@slack/web-api";
 import type { ConversationPatch, DirectoryLookup, DirectoryUser } from "../../core/directory/directory";
+import type { MemberListedConversation, SlackMembershipSource } from "../../core/slack/membership-sync";
 import { slackConversation, slackUser } from "../../core/slack/slack-directory";
 
 /** Errors that mean "no such id for this token": the id stays an id. */
@@ -11,8 +12,11 @@ const NOT_FOUND = new Set(["user_not_found", "users_not_found", "channel_not_fou
  */
 const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
 
-/** users.info and conversations.info through @slack/web-api (rate limits and retries are its job). */
-export class SlackWebLookup implements DirectoryLookup {
+/**
+ * users.info, conversations.info, and the membership sync's auth.test, conversations.list and
+ * conversations.members through @slack/web-api (rate limits and retries are its job).
+ */
+export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource {
   private readonly client: WebClient;
 
   constructor(token: string, opts: { apiUrl?: string | undefined; retryConfig?: RetryOptions } = {}) {
@@ -32,6 +36,50 @@ export class SlackWebLookup implements DirectoryLookup {
   async conversation(id: string): Promise<ConversationPatch | null> {
     const res = await this.call(() => this.client.conversations.info({ channel: id }));
     return res ? slackConversation(res.channel) : null;
+  }
+
+  async teamId(): Promise<string> {
+    const res = await this.client.auth.test();
+    if (!res.team_id) throw new Error("auth.test returned no team_id");
+    return res.team_id;
+  }
+
+  async memberListedConversations(): Promise<MemberListedConversation[]> {
+    const out: MemberListedConversation[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.conversations.list({
+        types: "private_channel,mpim,im",
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const c of res.channels ?? []) {
+        if (!c.id) continue;
+        out.push({
+          id: c.id,
+          isPrivate: Boolean(c.is_private),
+          isIm: Boolean(c.is_im),
+          isMpim: Boolean(c.is_mpim),
+        });
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async members(conversationId: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.conversations.members({
+        channel: conversationId,
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      out.push(...(res.members ?? []));
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return out;
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T | null> {

@@ -1,3 +1,4 @@
+import type { AccessChange, AccessStore } from "../access/access";
 import type {
   ConversationKind,
   ConversationPatch,
@@ -10,6 +11,7 @@ import { publishCommitted } from "../outbox-relay";
 import type { JobPublisher, OutboxStore, SourceChangeBatchStore, SourceUpsert } from "../ports";
 import { slackConversation, slackUser } from "./slack-directory";
 import { CHANNEL_TYPE, mapExportedMessage, slackTsToMicros } from "./slack-events";
+import { audienceOf } from "./slack-membership";
 
 /**
  * Imports a Slack export (the zip a workspace admin downloads: users.json, channels.json and,
@@ -86,6 +88,8 @@ export interface SlackImportDeps {
   readonly outbox: OutboxStore;
   readonly publisher: JobPublisher;
   readonly directory: DirectoryStore;
+  /** Who may read which conversation: each listed conversation's audience and `members`. */
+  readonly access?: AccessStore;
   readonly warn?: (message: string, err: unknown) => void;
   readonly onProgress?: (p: SlackImportProgress) => void;
   /** Called with day files whose messages are committed (a resumable run records them). */
@@ -117,6 +121,24 @@ export async function resumeSlackImport(
   );
 }
 
+/** A conversation object's `members` (user ids), or undefined when it has none. */
+function exportedMembers(raw: unknown): string[] | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const members = (raw as { members?: unknown }).members;
+  return Array.isArray(members) && members.every((m) => typeof m === "string") ? members : undefined;
+}
+
+/** A listed conversation's audience (by its list) and its member list as of the list file. */
+function exportedAccess(source: SourceRef, c: Conversation): AccessChange[] {
+  const at = c.listedAt;
+  return [
+    { kind: "audience", source, conversation: c.id, audience: audienceOf(c.kind), at },
+    ...(c.members
+      ? [{ kind: "members" as const, source, conversation: c.id, principals: c.members, at }]
+      : []),
+  ];
+}
+
 const LISTS: readonly { file: string; kind: ConversationKind }[] = [
   { file: "channels.json", kind: "public" },
   { file: "groups.json", kind: "private" },
@@ -133,6 +155,10 @@ interface Conversation {
   readonly archived?: boolean;
   /** The export's folder: the name (channels, groups, mpims) or the id (DMs). */
   readonly folder: string;
+  /** The conversation's `members` as the export lists them (absent: the export does not say). */
+  readonly members?: readonly string[];
+  /** When the list file was written: the time the member list was true at. */
+  readonly listedAt: Date;
 }
 
 export async function importSlackExport(
@@ -173,12 +199,15 @@ export async function importSlackExport(
       const patch = slackConversation(c, list.kind);
       if (!patch) continue;
       const name = patch.name ?? null;
+      const members = exportedMembers(c);
       conversations.push({
         id: patch.id,
         name,
         kind: list.kind,
         ...(patch.archived !== undefined ? { archived: patch.archived } : {}),
         folder: list.kind === "im" ? patch.id : (name ?? patch.id),
+        ...(members ? { members } : {}),
+        listedAt: asOf(list.file),
       });
     }
   }
@@ -192,7 +221,9 @@ export async function importSlackExport(
 
   if (users.length > 0) await deps.directory.apply({ kind: "users", source, users, at: asOf("users.json") });
   if (conversations.length > 0) {
-    const patches = conversations.map(({ folder: _folder, ...patch }): ConversationPatch => patch);
+    const patches = conversations.map(
+      ({ folder: _folder, members: _members, listedAt: _listedAt, ...patch }): ConversationPatch => patch,
+    );
     await deps.directory.apply({
       kind: "conversations",
       source,
@@ -200,6 +231,9 @@ export async function importSlackExport(
       at: asOf("channels.json"),
     });
   }
+
+  // Audiences and member lists before any message: nothing is searchable under the wrong audience.
+  await deps.access?.apply(conversations.flatMap((c) => exportedAccess(source, c)));
 
   const selected = selectConversations(conversations, opts.channels);
   const byFolder = new Map(selected.map((c) => [c.folder, c]));

@@ -1,3 +1,4 @@
+import type { AccessStore } from "../access/access";
 import { type DirectoryLookup, type DirectoryStore, learnUnknownIds } from "../directory/directory";
 import { toAppError } from "../errors";
 import { applySourceChange } from "../ingest";
@@ -6,6 +7,7 @@ import type { JobPublisher, OutboxStore, SourceChangeStore } from "../ports";
 import type { SourceChangeStatus } from "../source-change";
 import { mapDirectoryEvent } from "./slack-directory";
 import { mapSlackEvent, type SlackMappingOptions } from "./slack-events";
+import { mapAccessEvent } from "./slack-membership";
 import { isSlackConversationId, isSlackUserId, mentionedIds } from "./slack-mentions";
 
 export interface SlackIngestDeps {
@@ -14,6 +16,8 @@ export interface SlackIngestDeps {
   readonly publisher: JobPublisher;
   /** Kept current from user_change, channel_rename...; without it those events are ignored. */
   readonly directory?: DirectoryStore;
+  /** Who may read which conversation: kept current from membership, channel and message events. */
+  readonly access?: AccessStore;
   /** Slack's Web API (only with a bot token): names for ids the directory does not know yet. */
   readonly lookup?: DirectoryLookup;
   readonly warn?: (message: string, err: unknown) => void;
@@ -48,6 +52,13 @@ export async function ingestSlackRecords(
   for (const r of records) {
     try {
       const envelope: unknown = JSON.parse(r.body);
+      // Before the message itself: a message is never searchable before its conversation's audience.
+      const accessChanges = deps.access ? mapAccessEvent(envelope, opts) : [];
+      if (accessChanges.length > 0 && deps.access) {
+        // Idempotent on its own (the newest Slack time wins per fact).
+        await deps.access.apply(accessChanges);
+        count("access");
+      }
       const directoryChange = deps.directory ? mapDirectoryEvent(envelope, opts) : null;
       if (directoryChange && deps.directory) {
         // Idempotent on its own (newest source time wins per field): no event-id dedupe needed.

@@ -1,0 +1,56 @@
+import type { EventQueue } from "../ports";
+
+/** A conversation the Slack app can see whose readers are its members (private, group DM, DM). */
+export interface MemberListedConversation {
+  readonly id: string;
+  readonly isPrivate: boolean;
+  readonly isIm: boolean;
+  readonly isMpim: boolean;
+}
+
+/** Slack's Web API as the sync reads it (auth.test, conversations.list, conversations.members). */
+export interface SlackMembershipSource {
+  teamId(): Promise<string>;
+  /** Private channels, group DMs and DMs the token can see (public channels are open to the workspace). */
+  memberListedConversations(): Promise<MemberListedConversation[]>;
+  members(conversationId: string): Promise<string[]>;
+}
+
+/** The ingest queue's record for one conversation's member list (slack-membership.ts maps it). */
+export const MEMBERS_SNAPSHOT_EVENT = "trisearch_members_snapshot";
+
+/**
+ * The scheduled resync: every member-listed conversation's members from conversations.members,
+ * each put on the ingest queue as a snapshot event, where the ingest consumer applies it like a
+ * Slack event (the newest fact wins, so a join or leave seen live after the snapshot's time stays).
+ * This function reaches Slack and the queue only: in AWS it runs outside the VPC.
+ */
+export async function syncSlackMemberships(deps: {
+  readonly slack: SlackMembershipSource;
+  readonly queue: EventQueue;
+  readonly now?: () => number;
+}): Promise<{ conversations: number; members: number }> {
+  const teamId = await deps.slack.teamId();
+  let members = 0;
+  const conversations = await deps.slack.memberListedConversations();
+  for (const c of conversations) {
+    const list = await deps.slack.members(c.id);
+    members += list.length;
+    const ms = (deps.now ?? Date.now)();
+    const ts = (ms / 1000).toFixed(6);
+    await deps.queue.send(
+      JSON.stringify({
+        type: "event_callback",
+        team_id: teamId,
+        event_id: `Sync-${c.id}-${ms}`,
+        event_time: Math.floor(ms / 1000),
+        event: {
+          type: MEMBERS_SNAPSHOT_EVENT,
+          event_ts: ts,
+          channel: { id: c.id, is_private: c.isPrivate, is_im: c.isIm, is_mpim: c.isMpim, members: list },
+        },
+      }),
+    );
+  }
+  return { conversations: conversations.length, members };
+}
