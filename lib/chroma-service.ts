@@ -33,6 +33,8 @@ export class ChromaService extends Construct {
   readonly service: ecs.FargateService;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly fileSystem: efs.FileSystem;
+  /** The load balancer's target group (the Chroma task): its host counts feed the alarms. */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly collectionName: string;
 
   constructor(scope: Construct, id: string, props: ChromaServiceProps) {
@@ -148,7 +150,7 @@ export class ChromaService extends Construct {
       // Only bound functions are admitted (see grantConnect); never 0.0.0.0/0.
       open: false,
     });
-    listener.addTargets("Chroma", {
+    this.targetGroup = listener.addTargets("Chroma", {
       port: CHROMA_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.service],

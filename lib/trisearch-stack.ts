@@ -131,6 +131,7 @@ export class TrisearchStack extends Stack {
       functions: this.functions,
       api: this.api,
       alarmEmail: s.alarmEmail,
+      dataStores: { database: this.database, searchDomain: this.searchDomain, chroma: this.chroma },
     });
 
     suppressCdkInternalProviders(this);

@@ -1,0 +1,135 @@
+import type { CfnResource } from "aws-cdk-lib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asArray, type Synth, synthStack } from "./support";
+
+/** Issue #20: what a first deploy, its alarms and its teardown depend on. */
+let s: Synth;
+beforeAll(() => {
+  s = synthStack();
+}, 300_000);
+
+const logicalId = (c: { node: { defaultChild?: unknown } }) =>
+  s.stack.getLogicalId(c.node.defaultChild as CfnResource);
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: string;
+  Principal?: { Service?: string | string[]; AWS?: unknown };
+  Action: string | string[];
+  Resource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+const servicesOf = (st: PolicyStatement) => asArray(st.Principal?.Service);
+
+describe("the alarm topic can be published to by CloudWatch and EventBridge", () => {
+  it("is encrypted with a customer-managed, rotated key of this stack (not alias/aws/sns)", () => {
+    const topic = s.template.findResources("AWS::SNS::Topic")[logicalId(s.stack.observability.topic)]!;
+    const keyId = logicalId(s.stack.observability.topicKey);
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ "Fn::GetAtt": [keyId, "Arn"] });
+    const key = s.template.findResources("AWS::KMS::Key")[keyId]!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it("the key policy lets cloudwatch.amazonaws.com and events.amazonaws.com use the key, for this account only", () => {
+    const key = s.template.findResources("AWS::KMS::Key")[logicalId(s.stack.observability.topicKey)]!;
+    const statements = key.Properties.KeyPolicy.Statement as PolicyStatement[];
+    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"]) {
+      const grants = statements.filter((st) => st.Effect === "Allow" && servicesOf(st).includes(service));
+      const actions = grants.flatMap((st) => asArray(st.Action));
+      expect(actions, service).toEqual(expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKey*"]));
+      for (const g of grants)
+        expect(g.Condition?.StringEquals?.["aws:SourceAccount"], service).toBe("123456789012");
+    }
+  });
+
+  it("the topic policy (which replaces SNS's default) lets both services publish, and still denies non-TLS", () => {
+    const topicId = logicalId(s.stack.observability.topic);
+    const policies = Object.values(s.template.findResources("AWS::SNS::TopicPolicy")).filter((p) =>
+      asArray(p.Properties.Topics as unknown[]).some(
+        (t) => JSON.stringify(t) === JSON.stringify({ Ref: topicId }),
+      ),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as PolicyStatement[];
+    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"]) {
+      const publish = statements.find(
+        (st) =>
+          st.Effect === "Allow" &&
+          servicesOf(st).includes(service) &&
+          asArray(st.Action).includes("sns:Publish"),
+      );
+      expect(publish, service).toBeDefined();
+      expect(publish!.Resource).toEqual({ Ref: topicId });
+      expect(publish!.Condition?.StringEquals?.["aws:SourceAccount"]).toBe("123456789012");
+    }
+    expect(
+      statements.some(
+        (st) => st.Effect === "Deny" && JSON.stringify(st.Condition).includes("aws:SecureTransport"),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe("data-store alarms", () => {
+  const alarms = () =>
+    Object.values(s.template.findResources("AWS::CloudWatch::Alarm")).map(
+      (a) =>
+        a.Properties as {
+          Namespace: string;
+          MetricName: string;
+          Dimensions: unknown;
+          Threshold: number;
+          ComparisonOperator: string;
+          AlarmActions: unknown;
+        },
+    );
+  const find = (namespace: string, metricName: string, dimensionRef: string) => {
+    const found = alarms().filter(
+      (a) =>
+        a.Namespace === namespace &&
+        a.MetricName === metricName &&
+        JSON.stringify(a.Dimensions).includes(dimensionRef),
+    );
+    expect(found, `${namespace} ${metricName}`).toHaveLength(1);
+    expect(found[0]!.AlarmActions).toEqual([{ Ref: logicalId(s.stack.observability.topic) }]);
+    return found[0]!;
+  };
+
+  it("OpenSearch: cluster red, writes blocked, free storage, JVM pressure", () => {
+    const domain = logicalId(s.stack.searchDomain.domain);
+    expect(find("AWS/ES", "ClusterStatus.red", domain)).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+    });
+    expect(find("AWS/ES", "ClusterIndexWritesBlocked", domain)).toMatchObject({ Threshold: 0 });
+    expect(find("AWS/ES", "FreeStorageSpace", domain)).toMatchObject({
+      Threshold: 2048,
+      ComparisonOperator: "LessThanThreshold",
+    });
+    expect(find("AWS/ES", "JVMMemoryPressure", domain)).toMatchObject({ Threshold: 80 });
+  });
+
+  it("RDS: CPU, free storage, connections; RDS Proxy: connection borrow latency", () => {
+    const db = logicalId(s.stack.database.instance);
+    expect(find("AWS/RDS", "CPUUtilization", db)).toMatchObject({ Threshold: 80 });
+    expect(find("AWS/RDS", "FreeStorageSpace", db)).toMatchObject({
+      Threshold: 2 * 1024 ** 3,
+      ComparisonOperator: "LessThanThreshold",
+    });
+    expect(find("AWS/RDS", "DatabaseConnections", db)).toMatchObject({
+      ComparisonOperator: "GreaterThanThreshold",
+    });
+    find("AWS/RDS", "DatabaseConnectionsBorrowLatency", logicalId(s.stack.database.proxy));
+  });
+
+  it("Chroma: running ECS tasks, unhealthy load balancer targets, EFS I/O limit", () => {
+    expect(
+      find("ECS/ContainerInsights", "RunningTaskCount", logicalId(s.stack.chroma.service)),
+    ).toMatchObject({ Threshold: 1, ComparisonOperator: "LessThanThreshold" });
+    expect(
+      find("AWS/ApplicationELB", "UnHealthyHostCount", logicalId(s.stack.chroma.targetGroup)),
+    ).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
+    find("AWS/EFS", "PercentIOLimit", logicalId(s.stack.chroma.fileSystem));
+  });
+});
