@@ -60,6 +60,29 @@ function scopeSearchDeps(deps: SearchDeps, scope: ConversationScope): SearchDeps
 }
 
 /**
+ * Names resolve only to conversations in scope: `channel=#secret` or `in:#secret` from someone
+ * outside it matches no conversation, exactly as a name that does not exist (no 400 listing a
+ * private channel's id, no hint that it exists). People's names are not hidden.
+ */
+function scopedNames(names: NameDirectory, scope: ConversationScope): NameDirectory {
+  return {
+    matchNames: async (kind, values, sources) => {
+      const matches = await names.matchNames(kind, values, sources);
+      if (kind !== "conversation") return matches;
+      return matches.map((m) => ({
+        ...m,
+        candidates: m.candidates.filter((c) => scope.includesChannel(c.id)),
+        // A literal value messages carry is a channel id itself: in scope or not, like any id.
+        literal: m.literal && scope.includesChannel(m.value),
+      }));
+    },
+    // `in:@person`: the DMs with them that the viewer may read (their own, in practice).
+    directMessageChannels: async (userIds, sources) =>
+      (await names.directMessageChannels(userIds, sources)).filter((c) => scope.includesChannel(c)),
+  };
+}
+
+/**
  * The search use case as every entry point runs it (GET|POST /search, /trisearch): the request's
  * access decides the scope, resolved now (a membership change applies to the next search), then
  * names resolve and the legs run inside the scope. Audited once per search.
@@ -77,7 +100,7 @@ export async function searchInScope(
   if (!req.access) throw new AppError("internal_error", "a search ran without deciding whom it runs for");
   const scope = await resolveScope(deps.visibility, req.access);
   const result = await searchWithNames(
-    scope ? { ...deps, ...scopeSearchDeps(deps, scope) } : deps,
+    scope ? { ...deps, ...scopeSearchDeps(deps, scope), names: scopedNames(deps.names, scope) } : deps,
     req,
     settings,
   );

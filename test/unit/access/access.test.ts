@@ -174,6 +174,34 @@ describe("searchInScope: the legs, enrichment and the audit", () => {
     expect(JSON.stringify(w.audits)).not.toContain("secret");
   });
 
+  it("channel names resolve only to conversations in scope: a private channel's name is unknown to outsiders", async () => {
+    const w = fakeWorld(20, [{ source: ACME, conversation: "C1" }]);
+    const names = {
+      matchNames: async (_kind: string, values: readonly string[]) =>
+        values.map((value) => ({
+          value,
+          candidates: [{ id: value === "#open" ? "C1" : "C2", source: "slack:T1", by: "name" as const }],
+          literal: false,
+        })),
+      directMessageChannels: async () => ["C1", "C2"],
+    };
+    const run = (params: Record<string, unknown>) =>
+      searchInScope(
+        { ...w.deps, names },
+        parseSearchRequest({ q: "x", ...params }, KEY, () => viewer("U1")),
+        {
+          rrfK: 60,
+          cursorKey: KEY,
+        },
+      );
+    const open = await run({ channel: "#open", strategy: "bm25" });
+    expect(open.hits.length).toBeGreaterThan(0);
+    await expect(run({ channel: "#secret" })).rejects.toMatchObject({
+      status: 400,
+      details: [{ path: "channel", message: expect.stringMatching(/matches no conversation/) }],
+    });
+  });
+
   it("unscoped: no channel filter, every row; a request without an access decision is refused", async () => {
     const w = fakeWorld(6, []);
     const r = await searchInScope(
