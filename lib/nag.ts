@@ -17,8 +17,8 @@ interface NagMetadata {
 }
 
 /**
- * Waives cdk-nag rules on a construct's CloudFormation resources. Written as plain metadata so the
- * stack does not depend on the cdk-nag package at synth time; the tests run the AwsSolutions pack.
+ * Waives cdk-nag rules on a construct's CloudFormation resources, as the metadata cdk-nag reads (the
+ * constructs need no cdk-nag import); lib/app.ts and the tests run the AwsSolutions pack.
  */
 export function suppressNag(scope: IConstruct, suppressions: NagSuppression[], applyToChildren = true): void {
   for (const s of suppressions) {
