@@ -18,6 +18,8 @@ export interface ChromaServiceProps {
   readonly cpu?: number;
   readonly memoryLimitMiB?: number;
   readonly removalPolicy?: RemovalPolicy;
+  /** EFS automatic backups (AWS Backup keeps their recovery points after the file system is gone). */
+  readonly automaticBackups?: boolean;
 }
 
 const CHROMA_PORT = 8000;
@@ -53,7 +55,7 @@ export class ChromaService extends Construct {
       encrypted: true,
       performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
       throughputMode: efs.ThroughputMode.ELASTIC,
-      enableAutomaticBackups: true,
+      enableAutomaticBackups: props.automaticBackups ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     const accessPoint = this.fileSystem.addAccessPoint("ChromaAccessPoint", {

@@ -14,6 +14,8 @@ export interface DatabaseProps {
   readonly multiAz?: boolean;
   readonly backupRetention?: Duration;
   readonly allocatedStorageGiB?: number;
+  /** Default: SNAPSHOT when deletion-protected, else DESTROY (automated backups deleted too). */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 const DATABASE_NAME = "trisearch";
@@ -39,6 +41,10 @@ export class Database extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     const deletionProtection = props.deletionProtection ?? true;
+    const removalPolicy =
+      props.removalPolicy ?? (deletionProtection ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY);
+    // Retained data keeps a final snapshot; a destroyed (dev) database leaves no snapshot or backup.
+    const instanceRemoval = removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.SNAPSHOT : removalPolicy;
 
     const dbSg = new ec2.SecurityGroup(this, "InstanceSg", {
       vpc: props.vpc,
@@ -73,7 +79,8 @@ export class Database extends Construct {
       multiAz: props.multiAz ?? false,
       backupRetention: props.backupRetention ?? Duration.days(7),
       deletionProtection,
-      removalPolicy: deletionProtection ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      removalPolicy: instanceRemoval,
+      deleteAutomatedBackups: instanceRemoval === RemovalPolicy.DESTROY,
       autoMinorVersionUpgrade: true,
       cloudwatchLogsExports: ["postgresql"],
       parameterGroup: new rds.ParameterGroup(this, "Params", {

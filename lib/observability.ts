@@ -1,4 +1,4 @@
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -20,6 +20,8 @@ export interface ObservabilityProps {
   /** Alarm when a queue's oldest message is older than this (the pipeline is falling behind). */
   readonly maxMessageAge?: Duration;
   readonly alarmEmail?: string;
+  /** Of the alarm topic's key (CDK's default for keys: retain). */
+  readonly keyRemoval?: RemovalPolicy;
   /** The data stores whose health is alarmed on (OpenSearch, RDS and its proxy, Chroma's ECS/ALB/EFS). */
   readonly dataStores?: {
     readonly database: Database;
@@ -44,6 +46,7 @@ export class Observability extends Construct {
     this.topicKey = new kms.Key(this, "AlarmTopicKey", {
       description: "Trisearch: encrypts the alarm topic; CloudWatch and EventBridge may publish to it",
       enableKeyRotation: true,
+      removalPolicy: props.keyRemoval,
     });
     this.topic = new sns.Topic(this, "Alarms", {
       displayName: "Trisearch alarms",

@@ -74,6 +74,8 @@ export class Pipeline extends Construct {
         { expiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.importBucketRemoval ?? RemovalPolicy.RETAIN,
+      // A destroyable (dev) stack empties the bucket on delete, or CloudFormation cannot remove it.
+      autoDeleteObjects: props.importBucketRemoval === RemovalPolicy.DESTROY,
     });
     suppressNag(this.importBucket, [
       {

@@ -14,6 +14,11 @@ export interface SearchDomainProps {
   readonly dataNodes?: number;
   readonly volumeSizeGiB?: number;
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Create the service-linked role `AWSServiceRoleForAmazonOpenSearchService` that a VPC domain
+   * needs (a fresh account has none; creating it twice fails, so turn this off where it exists).
+   */
+  readonly createServiceLinkedRole?: boolean;
 }
 
 /**
@@ -24,6 +29,7 @@ export interface SearchDomainProps {
 export class SearchDomain extends Construct {
   readonly domain: opensearch.Domain;
   readonly indexName: string;
+  readonly serviceLinkedRole?: iam.CfnServiceLinkedRole;
   private readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: SearchDomainProps) {
@@ -77,6 +83,15 @@ export class SearchDomain extends Construct {
         }),
       ],
     });
+    if (props.createServiceLinkedRole ?? true) {
+      this.serviceLinkedRole = new iam.CfnServiceLinkedRole(this, "ServiceLinkedRole", {
+        awsServiceName: "opensearchservice.amazonaws.com",
+        description: "Trisearch: lets OpenSearch Service place the domain's interfaces in the VPC",
+      });
+      // Kept on stack deletion: it is free, account-wide, and other domains may rely on it.
+      this.serviceLinkedRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.domain.node.addDependency(this.serviceLinkedRole);
+    }
     suppressNag(this.domain, [
       {
         id: "AwsSolutions-OS3",

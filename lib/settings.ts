@@ -17,7 +17,12 @@ const settingsSchema = z
     jwtViewerClaim: z.string().min(1).default("sub"),
     /** A search without a viewer reads every conversation (an admin tool): off unless turned on here. */
     allowUnscopedSearch: bool.default(false),
-    deletionProtection: bool.default(true),
+    /** What `cdk destroy` does with stored data: `retain` (production) or `destroy` (a dev stack). */
+    removalPolicy: z.enum(["retain", "destroy"]).default("retain"),
+    /** RDS deletion protection; unset = on with removalPolicy=retain, off with destroy. */
+    deletionProtection: bool.optional(),
+    /** Create the OpenSearch service-linked role (a VPC domain needs it; off if the account has it). */
+    createOpenSearchServiceLinkedRole: bool.default(true),
     multiAz: bool.default(false),
     vpcEndpointAzs: z.coerce.number().int().min(1).max(2).default(1),
     dbInstanceType: z.string().default("t4g.micro"),
@@ -45,6 +50,10 @@ const settingsSchema = z
   });
 
 export type TrisearchSettings = z.infer<typeof settingsSchema>;
+
+/** RDS deletion protection: explicit, else on exactly when data is retained. */
+export const deletionProtectionOf = (s: TrisearchSettings): boolean =>
+  s.deletionProtection ?? s.removalPolicy === "retain";
 
 /** Every setting the stack reads; missing keys take the defaults above. */
 export function parseSettings(raw: Record<string, unknown> = {}): TrisearchSettings {

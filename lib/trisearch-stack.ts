@@ -12,7 +12,7 @@ import { Observability } from "./observability";
 import { Pipeline } from "./pipeline";
 import { Schedules } from "./schedules";
 import { SearchDomain } from "./search-domain";
-import { parseSettings, type TrisearchSettings } from "./settings";
+import { deletionProtectionOf, parseSettings, type TrisearchSettings } from "./settings";
 import type { TrisearchFunction } from "./trisearch-function";
 
 export interface TrisearchStackProps extends StackProps {
@@ -37,14 +37,17 @@ export class TrisearchStack extends Stack {
     super(scope, id, props);
     const s = props.settings ?? parseSettings();
     this.settings = s;
-    const dataRemoval = s.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // removalPolicy=destroy (a dev stack): `cdk destroy` leaves nothing that bills (README "Teardown").
+    const destroyData = s.removalPolicy === "destroy";
+    const dataRemoval = destroyData ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.network = new Network(this, "Network", { endpointAzs: s.vpcEndpointAzs });
     const vpc = this.network.vpc;
 
     this.database = new Database(this, "Database", {
       vpc,
-      deletionProtection: s.deletionProtection,
+      deletionProtection: deletionProtectionOf(s),
+      removalPolicy: dataRemoval,
       multiAz: s.multiAz,
       instanceType: new ec2.InstanceType(s.dbInstanceType),
     });
@@ -53,12 +56,14 @@ export class TrisearchStack extends Stack {
       instanceType: s.openSearchInstanceType,
       dataNodes: s.openSearchDataNodes,
       removalPolicy: dataRemoval,
+      createServiceLinkedRole: s.createOpenSearchServiceLinkedRole,
     });
     this.chroma = new ChromaService(this, "Chroma", {
       vpc,
       imageRepositoryName: s.chromaImageRepository,
       imageTag: s.chromaImageTag,
       removalPolicy: dataRemoval,
+      automaticBackups: !destroyData,
     });
     this.embeddingModel = new EmbeddingModel(this, "EmbeddingModel", {
       modelId: s.bedrockModelId,
@@ -80,6 +85,7 @@ export class TrisearchStack extends Stack {
 
     this.pipeline = new Pipeline(this, "Pipeline", {
       cursorSecret,
+      importBucketRemoval: dataRemoval,
       vpc,
       database: this.database,
       searchDomain: this.searchDomain,
@@ -131,6 +137,7 @@ export class TrisearchStack extends Stack {
       functions: this.functions,
       api: this.api,
       alarmEmail: s.alarmEmail,
+      keyRemoval: dataRemoval,
       dataStores: { database: this.database, searchDomain: this.searchDomain, chroma: this.chroma },
     });
 

@@ -72,15 +72,25 @@ describe("cdk-nag suppressions", () => {
 });
 
 describe.runIf(nagInstalled)("cdk-nag AwsSolutions pack", () => {
-  it("reports no unsuppressed error", async () => {
-    const nag = (await import(/* @vite-ignore */ NAG_MODULE)) as {
-      AwsSolutionsChecks: new (props?: { verbose?: boolean }) => object;
-    };
-    const fresh = synthStack({ aspects: [new nag.AwsSolutionsChecks({ verbose: true }) as IAspect] });
-    const errors = Annotations.fromStack(fresh.stack).findError(
-      "*",
-      Match.stringLikeRegexp("AwsSolutions-.*"),
-    );
-    expect(errors.map((e) => `${e.id}: ${String(e.entry.data).slice(0, 160)}`)).toEqual([]);
-  }, 300_000);
+  it.each([
+    ["the defaults", {}],
+    ["a dev stack (removalPolicy=destroy)", { removalPolicy: "destroy" }],
+  ])(
+    "reports no unsuppressed error with %s",
+    async (_name, settings) => {
+      const nag = (await import(/* @vite-ignore */ NAG_MODULE)) as {
+        AwsSolutionsChecks: new (props?: { verbose?: boolean }) => object;
+      };
+      const fresh = synthStack({
+        settings,
+        aspects: [new nag.AwsSolutionsChecks({ verbose: true }) as IAspect],
+      });
+      const errors = Annotations.fromStack(fresh.stack).findError(
+        "*",
+        Match.stringLikeRegexp("AwsSolutions-.*"),
+      );
+      expect(errors.map((e) => `${e.id}: ${String(e.entry.data).slice(0, 160)}`)).toEqual([]);
+    },
+    300_000,
+  );
 });

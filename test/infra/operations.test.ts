@@ -1,5 +1,6 @@
 import type { CfnResource } from "aws-cdk-lib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseSettings } from "../../lib/settings";
 import { asArray, type Synth, synthStack } from "./support";
 
 /** Issue #20: what a first deploy, its alarms and its teardown depend on. */
@@ -132,4 +133,68 @@ describe("data-store alarms", () => {
     ).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
     find("AWS/EFS", "PercentIOLimit", logicalId(s.stack.chroma.fileSystem));
   });
+});
+
+describe("removal policies by context (removalPolicy: retain | destroy)", () => {
+  const policies = (synth: Synth) =>
+    Object.entries(
+      synth.template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>,
+    );
+  const policyOf = (synth: Synth, c: { node: { defaultChild?: unknown } }) =>
+    synth.template.toJSON().Resources[synth.stack.getLogicalId(c.node.defaultChild as CfnResource)]
+      .DeletionPolicy as string | undefined;
+
+  it("retain (default) keeps the data: RDS protected with a final snapshot; domain, EFS, uploads and key retained", () => {
+    s.template.hasResourceProperties("AWS::RDS::DBInstance", { DeletionProtection: true });
+    expect(policyOf(s, s.stack.database.instance)).toBe("Snapshot");
+    expect(policyOf(s, s.stack.searchDomain.domain)).toBe("Retain");
+    expect(policyOf(s, s.stack.chroma.fileSystem)).toBe("Retain");
+    expect(policyOf(s, s.stack.pipeline.importBucket)).toBe("Retain");
+    expect(policyOf(s, s.stack.observability.topicKey)).toBe("Retain");
+  });
+
+  it("destroy (a dev stack) leaves nothing that bills: no retained resource, no protection, snapshot or backup", () => {
+    const dev = synthStack({ settings: { removalPolicy: "destroy" } });
+    const kept = policies(dev).filter(
+      ([, r]) =>
+        r.DeletionPolicy !== undefined &&
+        r.DeletionPolicy !== "Delete" &&
+        // Free and account-wide (see "the OpenSearch service-linked role").
+        r.Type !== "AWS::IAM::ServiceLinkedRole",
+    );
+    expect(kept.map(([id, r]) => `${id} ${r.Type} ${r.DeletionPolicy}`)).toEqual([]);
+    dev.template.hasResourceProperties("AWS::RDS::DBInstance", {
+      DeletionProtection: false,
+      DeleteAutomatedBackups: true,
+    });
+    // EFS automatic backups are off (their recovery points would outlive the file system); without
+    // a BackupPolicy CloudFormation creates the file system with them off.
+    const [efs] = Object.values(dev.template.findResources("AWS::EFS::FileSystem"));
+    expect(efs!.Properties.BackupPolicy?.Status ?? "DISABLED").toBe("DISABLED");
+    s.template.hasResourceProperties("AWS::EFS::FileSystem", { BackupPolicy: { Status: "ENABLED" } });
+    // The upload bucket is emptied on delete (CloudFormation cannot delete a non-empty bucket).
+    expect(Object.keys(dev.template.findResources("Custom::S3AutoDeleteObjects"))).toHaveLength(1);
+  }, 120_000);
+
+  it("rejects an unknown removal policy", () => {
+    expect(() => parseSettings({ removalPolicy: "snapshot" })).toThrow(/removalPolicy/);
+  });
+});
+
+describe("the OpenSearch service-linked role", () => {
+  it("is created by default, kept on stack deletion, and the domain waits for it", () => {
+    const slr = s.stack.searchDomain.serviceLinkedRole!;
+    expect(slr).toBeDefined();
+    const id = s.stack.getLogicalId(slr);
+    const resource = s.template.toJSON().Resources[id];
+    expect(resource.Properties.AWSServiceName).toBe("opensearchservice.amazonaws.com");
+    expect(resource.DeletionPolicy).toBe("Retain");
+    const domain = s.template.toJSON().Resources[logicalId(s.stack.searchDomain.domain)];
+    expect(asArray(domain.DependsOn as string[])).toContain(id);
+  });
+
+  it("is left out with createOpenSearchServiceLinkedRole=false (accounts that have it)", () => {
+    const without = synthStack({ settings: { createOpenSearchServiceLinkedRole: "false" } });
+    without.template.resourceCountIs("AWS::IAM::ServiceLinkedRole", 0);
+  }, 120_000);
 });

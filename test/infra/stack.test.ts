@@ -221,11 +221,11 @@ describe("data stores are private and admit only the functions bound to them", (
     );
   });
 
-  it("RDS deletion protection is configurable", () => {
+  it("RDS deletion protection is configurable (removal on its own: removalPolicy, test/infra/operations.test.ts)", () => {
     const off = synthStack({ settings: { deletionProtection: "false" } });
     off.template.hasResourceProperties("AWS::RDS::DBInstance", { DeletionProtection: false });
     expect(Object.values(off.template.findResources("AWS::RDS::DBInstance"))[0]!.DeletionPolicy).toBe(
-      "Delete",
+      "Snapshot",
     );
   }, 120_000);
 
