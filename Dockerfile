@@ -15,7 +15,7 @@ RUN mvn -q -B dependency:copy "-Dartifact=${MODEL_ARTIFACT}" -DoutputDirectory=/
  && mv all-minilm-l6-v2-q-tokenizer.json /opt/trisearch/models/all-minilm-l6-v2-q/tokenizer.json
 
 # --- build: every dependency (esbuild, TypeScript sources), then `npm run build` -> dist/.
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:22.23.5-bookworm-slim AS build
 # onnxruntime-node's postinstall would fetch extra (GPU) binaries; the CPU one ships in the package.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app
@@ -26,7 +26,7 @@ RUN npm run build
 
 # --- runtime: production dependencies only (the bundles' externals: onnxruntime-node, ...),
 #     the bundles, the model; runs as the unprivileged `node` user.
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:22.23.5-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /app

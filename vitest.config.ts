@@ -4,8 +4,6 @@ export default defineConfig({
   test: {
     // Integration files share one real stack (and 2 cores): run files one at a time.
     fileParallelism: false,
-    // Node 20 here, Node 22 in Lambda: silence the SDK's upgrade notice in test output.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
       {
         extends: true,

