@@ -26,8 +26,7 @@ export function lambdaLogContext(): middy.MiddlewareObj {
   const powertools = injectLambdaContext(logger);
   return {
     ...powertools,
-    // Synchronous on purpose: an await between the reset and the restore would let a concurrent
-    // invocation (the local runtime runs several in one process) read and keep the reset level.
+    // Synchronous: nothing else can log between the reset and the restore.
     before: function addLambdaContext(request) {
       const level = logger.getLevelName();
       void powertools.before?.(request);
