@@ -9,6 +9,7 @@ import { EmbeddingModel } from "./embedding-model";
 import { suppressCdkInternalProviders, suppressNag } from "./nag";
 import { Network } from "./network";
 import { Observability } from "./observability";
+import { serveTrafficAfter } from "./ordering";
 import { Pipeline } from "./pipeline";
 import { Schedules } from "./schedules";
 import { SearchDomain } from "./search-domain";
@@ -142,6 +143,8 @@ export class TrisearchStack extends Stack {
     });
 
     suppressCdkInternalProviders(this);
+    // Consumers, schedules and routes start only once the migrations have run.
+    serveTrafficAfter(this, this.database.migrationTrigger);
 
     new CfnOutput(this, "ApiUrl", { value: this.api.url });
     new CfnOutput(this, "SlackEventsUrl", { value: `${this.api.url}/slack/events` });

@@ -1,5 +1,6 @@
 import type { CfnResource } from "aws-cdk-lib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { TRAFFIC_RESOURCE_TYPES } from "../../lib/ordering";
 import { parseSettings } from "../../lib/settings";
 import { asArray, type Synth, synthStack } from "./support";
 
@@ -197,4 +198,31 @@ describe("the OpenSearch service-linked role", () => {
     const without = synthStack({ settings: { createOpenSearchServiceLinkedRole: "false" } });
     without.template.resourceCountIs("AWS::IAM::ServiceLinkedRole", 0);
   }, 120_000);
+});
+
+describe("ordering: traffic starts after the migrations", () => {
+  it("every event source mapping, schedule, route, stage and bucket notification depends on the migration trigger", () => {
+    const resources = s.template.toJSON().Resources as Record<
+      string,
+      { Type: string; DependsOn?: string | string[] }
+    >;
+    const [triggerId, ...others] = Object.keys(s.template.findResources("Custom::Trigger"));
+    expect(others).toEqual([]);
+    const serving = Object.entries(resources).filter(([, r]) =>
+      (TRAFFIC_RESOURCE_TYPES as readonly string[]).includes(r.Type),
+    );
+    const types = new Set(serving.map(([, r]) => r.Type));
+    // The types this stack has (a schedule group would be AWS::Scheduler::Schedule).
+    for (const t of [
+      "AWS::Lambda::EventSourceMapping",
+      "AWS::Events::Rule",
+      "AWS::ApiGatewayV2::Route",
+      "AWS::ApiGatewayV2::Stage",
+      "Custom::S3BucketNotifications",
+    ]) {
+      expect(types, t).toContain(t);
+    }
+    const early = serving.filter(([, r]) => !asArray(r.DependsOn).includes(triggerId!));
+    expect(early.map(([id, r]) => `${id} ${r.Type}`)).toEqual([]);
+  });
 });
