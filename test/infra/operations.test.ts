@@ -225,4 +225,32 @@ describe("ordering: traffic starts after the migrations", () => {
     const early = serving.filter(([, r]) => !asArray(r.DependsOn).includes(triggerId!));
     expect(early.map(([id, r]) => `${id} ${r.Type}`)).toEqual([]);
   });
+
+  it("the template's dependency graph (DependsOn, Ref, GetAtt, Sub) has no cycle", () => {
+    const resources = s.template.toJSON().Resources as Record<string, Record<string, unknown>>;
+    const ids = new Set(Object.keys(resources));
+    const edges = new Map<string, Set<string>>();
+    for (const [id, r] of Object.entries(resources)) {
+      const out = new Set(asArray(r.DependsOn as string | string[] | undefined));
+      const json = JSON.stringify({ p: r.Properties });
+      for (const m of json.matchAll(/"(?:Ref|Fn::GetAtt)":(?:\["|")([A-Za-z0-9]+)/g)) out.add(m[1]!);
+      for (const m of json.matchAll(/\$\{([A-Za-z0-9]+)[.}]/g)) out.add(m[1]!);
+      edges.set(id, new Set([...out].filter((d) => ids.has(d))));
+    }
+    const state = new Map<string, "visiting" | "done">();
+    const cycle: string[] = [];
+    const visit = (id: string, path: string[]): boolean => {
+      if (state.get(id) === "done") return false;
+      if (state.get(id) === "visiting") {
+        cycle.push(...path.slice(path.indexOf(id)), id);
+        return true;
+      }
+      state.set(id, "visiting");
+      for (const d of edges.get(id) ?? []) if (visit(d, [...path, id])) return true;
+      state.set(id, "done");
+      return false;
+    };
+    for (const id of ids) if (visit(id, [])) break;
+    expect(cycle).toEqual([]);
+  });
 });
