@@ -1,23 +1,35 @@
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
+import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../lib/trisearch-function";
-import { type Synth, synthStack } from "./support";
 
 /** The acceptance limit for a minified handler bundle. */
 const MAX_BUNDLE_BYTES = 1.5 * 1024 * 1024;
 
-let s: Synth;
+let template: Template;
 let outdir: string;
 const assetDir: Record<string, string> = {};
 
-beforeAll(() => {
+beforeAll(async () => {
   outdir = mkdtempSync(path.join(tmpdir(), "trisearch-cdk-"));
-  // The real thing: every function bundled by the local esbuild, as `npm run synth` does.
-  s = synthStack({ bundle: true, outdir });
-  const fns = s.template.findResources("AWS::Lambda::Function");
-  for (const [name, id] of Object.entries(s.fnIds)) {
+  // The real thing: every function bundled by the local esbuild, as `npm run synth` does, in a
+  // child process (CDK bundles synchronously; this worker must stay free to answer vitest).
+  await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", path.join(import.meta.dirname, "synth-bundled.ts"), outdir],
+    { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const synth = JSON.parse(readFileSync(path.join(outdir, "synth.json"), "utf8")) as {
+    template: Record<string, unknown>;
+    fnIds: Record<string, string>;
+  };
+  template = Template.fromJSON(synth.template);
+  const fns = template.findResources("AWS::Lambda::Function");
+  for (const [name, id] of Object.entries(synth.fnIds)) {
     const key = fns[id]!.Properties.Code.S3Key as string;
     assetDir[name] = path.join(outdir, `asset.${key.replace(/\.zip$/, "")}`);
   }
