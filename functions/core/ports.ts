@@ -7,6 +7,7 @@ import type {
   SourceRef,
   StoredMessage,
 } from "./model";
+import type { HitFacts } from "./search/grouping";
 import type { MessageFacets } from "./search/message-features";
 import type { QueryNode } from "./search/query-parser";
 import type { SlackResponseMessage } from "./slack/block-kit";
@@ -197,6 +198,19 @@ export interface EnrichedMessage {
 /** Enrichment: one round trip per call; deleted or missing ids are simply absent. */
 export interface MessageReader {
   liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>>;
+}
+
+/** Threads and neighbours of search hits (thread grouping, `context=N`); ids only. */
+export interface ThreadReader {
+  /** Facts of these messages' rows, deleted rows included; an id without a row is absent. */
+  facts(ids: readonly number[]): Promise<Map<number, HitFacts>>;
+  /** For each message: its thread's parent (live; itself when it is the parent) and live reply count. */
+  threads(ids: readonly number[]): Promise<Map<number, { parentId: number | null; replyCount: number }>>;
+  /**
+   * For each message: up to `n` live messages before and after it (oldest first), in its thread when
+   * it is in one, else among its channel's top-level messages.
+   */
+  around(ids: readonly number[], n: number): Promise<Map<number, { before: number[]; after: number[] }>>;
 }
 
 /** Search filters answered by the source of truth for the semantic leg (filtered-vector-search.ts). */

@@ -1,5 +1,6 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { EnrichedMessage } from "../core/ports";
 import { parseSearchRequest } from "../core/search/search-request";
 import { slackPermalink } from "../core/slack/slack-permalink";
 import type { SearchResponse } from "../shared/api-schemas";
@@ -8,6 +9,16 @@ import { type HttpResult, httpErrorHandler, json, parseJsonBody, queryParameters
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { searchService } from "../shared/search-service";
 import { accessFor } from "../shared/viewer";
+
+/** A message shown beside a hit (its thread's parent, its context). */
+const brief = (m: EnrichedMessage) => ({
+  message_id: m.id,
+  external_id: m.externalId,
+  author: m.author,
+  author_name: m.authorName ?? m.author,
+  content: m.content,
+  timestamp: m.timestamp.toISOString(),
+});
 
 /** GET /search?q=... and POST /search {q, ...}: same parameters, same response. */
 async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
@@ -36,6 +47,18 @@ async function searchHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
         : {}),
       score: h.score,
       ranks: h.ranks,
+      ...(h.thread
+        ? {
+            thread: {
+              parent: h.thread.parent ? brief(h.thread.parent) : null,
+              reply_count: h.thread.replyCount,
+              other_matching_ids: [...h.thread.otherMatchingIds],
+            },
+          }
+        : {}),
+      ...(h.context
+        ? { context: { before: h.context.before.map(brief), after: h.context.after.map(brief) } }
+        : {}),
       ...(request.explain
         ? { leg_scores: h.legScores, ...(h.contributions ? { contributions: h.contributions } : {}) }
         : {}),

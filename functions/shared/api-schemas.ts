@@ -45,6 +45,17 @@ export const deleteResponseSchema = z
   })
   .meta({ id: "DeleteResponse" });
 
+const briefMessageSchema = z
+  .object({
+    message_id: z.number().int(),
+    external_id: z.string(),
+    author: z.string(),
+    author_name: z.string(),
+    content: z.string(),
+    timestamp: z.iso.datetime(),
+  })
+  .meta({ id: "BriefMessage" });
+
 const searchResultSchema = z
   .object({
     message_id: z.number().int(),
@@ -76,6 +87,25 @@ const searchResultSchema = z
     ranks: perLeg(z.number().int().min(1).nullable()).meta({
       description: "1-based position in each leg's list; null when that leg did not find it",
     }),
+    thread: z
+      .object({
+        parent: briefMessageSchema
+          .nullable()
+          .meta({ description: "The thread's first message; null when the hit is it, or it is not stored" }),
+        reply_count: z.number().int().min(0),
+        other_matching_ids: z
+          .array(z.number().int())
+          .meta({ description: "Other messages of the thread that matched (grouped into this result)" }),
+      })
+      .optional()
+      .meta({ description: "group=thread and the hit is in a thread" }),
+    context: z
+      .object({ before: z.array(briefMessageSchema), after: z.array(briefMessageSchema) })
+      .optional()
+      .meta({
+        description:
+          "context=N: up to N messages before and after the hit in its thread or channel, oldest first",
+      }),
     leg_scores: perLeg(z.number().nullable())
       .optional()
       .meta({ description: "Each leg's raw score (only with explain=true)" }),

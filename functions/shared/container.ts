@@ -7,6 +7,7 @@ import { PgImportProgress } from "../adapters/postgres/pg-import-progress";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
 import { PgReconcileStore } from "../adapters/postgres/pg-reconcile-store";
+import { PgThreadReader } from "../adapters/postgres/pg-thread-reader";
 import { S3ExportOpener } from "../adapters/s3/s3-export-opener";
 import { HttpSlackResponder } from "../adapters/slack/slack-response-url";
 import { SlackWebLookup } from "../adapters/slack/slack-web-lookup";
@@ -33,6 +34,8 @@ export interface Container {
   readonly store: PgMessageStore;
   /** Search filters answered by PostgreSQL for the semantic leg (filtered-vector-search.ts). */
   readonly messageFilter: PgMessageFilter;
+  /** Threads and neighbours of search hits (group=thread, sort=recent, context=N). */
+  readonly threads: PgThreadReader;
   readonly publisher: SqsJobPublisher;
   /** People and conversations per source: names for results and filters. */
   readonly directory: PgDirectory;
@@ -77,6 +80,7 @@ export interface Container {
 export function createContainer(cfg: Config = config()): Container {
   let store: PgMessageStore | undefined;
   let messageFilter: PgMessageFilter | undefined;
+  let threads: PgThreadReader | undefined;
   let publisher: SqsJobPublisher | undefined;
   let directory: PgDirectory | undefined;
   let slackWeb: SlackWebLookup | undefined;
@@ -105,6 +109,10 @@ export function createContainer(cfg: Config = config()): Container {
     get messageFilter() {
       messageFilter ??= new PgMessageFilter(pgPool(cfg));
       return messageFilter;
+    },
+    get threads() {
+      threads ??= new PgThreadReader(pgPool(cfg));
+      return threads;
     },
     get publisher() {
       publisher ??= new SqsJobPublisher(

@@ -18,6 +18,7 @@ export function searchService(c: Container): (request: SearchRequest) => Promise
         // The active collection and its model: during a model switch, the old one until the new one is complete.
         semantic: () => c.collections.semanticLeg(),
         messages: c.store,
+        threads: c.threads,
         onStaleHits: (_leg, ids) =>
           logger.warn("search hits without a live row", { count: ids.length, ids: ids.slice(0, 20) }),
         onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),

@@ -64,10 +64,44 @@ const HTML: DemoMessage[] = [
     timestamp: "2025-12-09T10:00:00Z",
   },
 ];
-const ALL = [...DEMO_MESSAGES, ...EXTRA, ...HTML];
+/** A 12-reply thread, every message about the failover (Slack style: the parent carries the thread id too). */
+const THREAD: DemoMessage[] = [
+  {
+    external_id: "T-100",
+    channel: "#incidents",
+    author: "judy@company.com",
+    content: "Database failover drill tonight at 22:00, reply here with findings.",
+    timestamp: "2025-12-10T12:00:00Z",
+    thread_id: "T-100",
+  },
+  ...Array.from({ length: 12 }, (_, i) => ({
+    external_id: `T-100-r${i + 1}`,
+    channel: "#incidents",
+    author: i % 2 === 0 ? "oscar@company.com" : "peggy@company.com",
+    content: `Failover finding ${i + 1}: replica ${i + 1} promoted in ${20 + i} seconds.`,
+    timestamp: new Date(Date.parse("2025-12-10T12:05:00Z") + i * 60_000).toISOString(),
+    thread_id: "T-100",
+  })),
+  {
+    external_id: "after-thread",
+    channel: "#incidents",
+    author: "judy@company.com",
+    content: "Failover drill report goes out tomorrow morning.",
+    timestamp: "2025-12-10T14:00:00Z",
+  },
+];
+const ALL = [...DEMO_MESSAGES, ...EXTRA, ...HTML, ...THREAD];
 
-interface Hit {
+interface Brief {
   external_id: string;
+  content: string;
+}
+interface Hit {
+  message_id: number;
+  external_id: string;
+  timestamp: string;
+  thread?: { parent: Brief | null; reply_count: number; other_matching_ids: number[] };
+  context?: { before: Brief[]; after: Brief[] };
   content: string;
   highlights: string[];
   ranks: { bm25: number | null; semantic: number | null };
@@ -322,5 +356,101 @@ describe("Slack modifiers in q (real local stack)", () => {
       expect(hit.highlights[0]).not.toContain("<mark>");
       expect(hit.highlights[0]!.length).toBeLessThan(LONG.length / 2);
     });
+  });
+
+  describe("threads, context and sort", () => {
+    it.each(["hybrid", "bm25", "semantic"])(
+      "%s, group=thread: the 12-reply thread takes one result; paging has no duplicates or gaps",
+      async (strategy) => {
+        const seen: number[] = [];
+        const results: Hit[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Body = await search({
+            q: "failover",
+            strategy,
+            group: "thread",
+            limit: 3,
+            ...(cursor ? { cursor } : {}),
+          });
+          results.push(...page.results);
+          for (const r of page.results) seen.push(r.message_id, ...(r.thread?.other_matching_ids ?? []));
+          cursor = page.next_cursor;
+        } while (cursor);
+        expect(new Set(seen).size, "no message twice").toBe(seen.length);
+        // The same window ungrouped (sort=recent pins it too) holds the same messages: nothing lost.
+        const flat: number[] = [];
+        cursor = null;
+        do {
+          const page: Body = await search({
+            q: "failover",
+            strategy,
+            group: "none",
+            sort: "recent",
+            limit: 3,
+            ...(cursor ? { cursor } : {}),
+          });
+          flat.push(...page.results.map((r) => r.message_id));
+          cursor = page.next_cursor;
+        } while (cursor);
+        expect([...seen].sort((a, b) => a - b)).toEqual(flat.sort((a, b) => a - b));
+        const threadIds = new Set(THREAD.filter((m) => m.thread_id).map((m) => m.external_id));
+        const inThread = results.filter((r) => threadIds.has(r.external_id));
+        expect(inThread, "one result for the thread").toHaveLength(1);
+        const t = inThread[0]!;
+        expect(t.thread?.reply_count).toBe(12);
+        if (t.external_id !== "T-100") expect(t.thread?.parent?.external_id).toBe("T-100");
+        if (strategy === "bm25") expect(t.thread?.other_matching_ids).toHaveLength(12);
+      },
+    );
+
+    it("hybrid groups by default; bm25 and semantic do not", async () => {
+      const hybrid = await search({ q: "failover finding replica", limit: 50 });
+      expect(hybrid.results.filter((r) => r.external_id.startsWith("T-100"))).toHaveLength(1);
+      const bm25 = await search({ q: "failover finding replica", strategy: "bm25", limit: 50 });
+      expect(bm25.results.filter((r) => r.external_id.startsWith("T-100")).length).toBeGreaterThan(1);
+      expect(bm25.results.every((r) => r.thread === undefined)).toBe(true);
+    });
+
+    it("context=2 adds the two messages before and after a hit in its thread or channel", async () => {
+      const body = await search({ q: '"Failover finding 6"', strategy: "bm25", group: "none", context: 2 });
+      const hit = body.results.find((r) => r.external_id === "T-100-r6")!;
+      expect(hit.context?.before.map((m) => m.external_id)).toEqual(["T-100-r4", "T-100-r5"]);
+      expect(hit.context?.after.map((m) => m.external_id)).toEqual(["T-100-r7", "T-100-r8"]);
+      // A top-level message: its channel's top-level neighbours (the thread's replies stay in it).
+      const report = (await search({ q: "report tomorrow", strategy: "bm25", context: 1 })).results.find(
+        (r) => r.external_id === "after-thread",
+      )!;
+      expect(report.context?.before.map((m) => m.external_id)).toEqual(["T-100"]);
+      expect(report.context?.after).toEqual([]);
+    });
+
+    it.each(["hybrid", "bm25", "semantic"])(
+      "%s, sort=recent: newest first, paged without duplicates",
+      async (strategy) => {
+        const ids: number[] = [];
+        const times: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Body = await search({
+            q: "login",
+            strategy,
+            sort: "recent",
+            group: "none",
+            limit: 5,
+            ...(cursor ? { cursor } : {}),
+          });
+          ids.push(...page.results.map((r) => r.message_id));
+          times.push(...page.results.map((r) => r.timestamp));
+          cursor = page.next_cursor;
+        } while (cursor);
+        expect(ids.length).toBeGreaterThan(5);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(times).toEqual([...times].sort().reverse());
+        const relevance = await search({ q: "login", strategy, group: "none", limit: 100 });
+        if (strategy === "bm25")
+          expect([...ids].sort()).toEqual(relevance.results.map((r) => r.message_id).sort());
+      },
+    );
   });
 });

@@ -56,6 +56,9 @@ describe("the OpenAPI document", () => {
         "strategy",
         "to",
         "viewer",
+        "group",
+        "sort",
+        "context",
       ].sort(),
     );
   });

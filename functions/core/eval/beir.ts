@@ -224,6 +224,8 @@ export function searchParams(
     q: mode === "plain" ? plainQueryText(q.text) : q.text,
     strategy,
     limit: String(limit),
+    // Relevance is judged per message: one result per thread would hide judged replies.
+    group: "none",
   });
   const f = q.filters;
   const many = (v: string | readonly string[] | undefined) => (v === undefined ? [] : [v].flat());

@@ -64,6 +64,9 @@ export interface CursorScope {
   /** A request's own fusion weights: another weighting is another ranking, so another cursor. */
   readonly weights?: Partial<LegWeights>;
   readonly fusion?: string;
+  /** Thread grouping and recency order make other lists: pages of one are not pages of another. */
+  readonly group?: "thread" | "none";
+  readonly sort?: "relevance" | "recent";
   /** Whom the search runs for; the cursor is bound to it. */
   readonly access?: ReadAccess;
 }
@@ -90,6 +93,9 @@ export function requestFingerprint(scope: CursorScope): string {
     // Appended only when set, so cursors of requests without weights keep their fingerprint.
     ...(scope.weights ? [scope.weights.bm25 ?? null, scope.weights.semantic ?? null] : []),
     ...(scope.fusion ? [scope.fusion] : []),
+    // Only when not the plain per-message relevance list, so those cursors keep their fingerprint.
+    ...(scope.group === "thread" ? ["group:thread"] : []),
+    ...(scope.sort === "recent" ? ["sort:recent"] : []),
   ]);
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
 }
@@ -163,6 +169,19 @@ export function legWindow(limit: number, offset: number, configuredWindow?: numb
   return Math.max(base, offset + limit + 1);
 }
 
+/**
+ * Whether paging keeps the first page's window: hybrid (fusion depends on it), sort=recent (a
+ * deeper window could put a newer hit before an earlier page's) and group=thread (offsets count
+ * groups, which a window of hits cannot be sized for). Paging then ends with that window's list.
+ */
+export function pinsWindow(req: {
+  readonly strategy: SearchStrategy;
+  readonly sort?: "relevance" | "recent";
+  readonly group?: "thread" | "none";
+}): boolean {
+  return req.strategy === "hybrid" || req.sort === "recent" || req.group === "thread";
+}
+
 export interface PagePlan {
   readonly offset: number;
   /** How many hits to ask each leg for. */
@@ -171,11 +190,17 @@ export interface PagePlan {
 
 /** Offset and leg window for this request's page (see the module comment for why). */
 export function planPage(
-  req: { readonly strategy: SearchStrategy; readonly limit: number; readonly cursor?: SearchCursor },
+  req: {
+    readonly strategy: SearchStrategy;
+    readonly limit: number;
+    readonly cursor?: SearchCursor;
+    readonly sort?: "relevance" | "recent";
+    readonly group?: "thread" | "none";
+  },
   configuredWindow?: number,
 ): PagePlan {
   const offset = req.cursor?.offset ?? 0;
-  if (req.strategy === "hybrid") {
+  if (pinsWindow(req)) {
     return { offset, window: req.cursor?.window ?? legWindow(req.limit, 0, configuredWindow) };
   }
   const pinned = req.cursor?.window ?? legWindow(req.limit, 0, configuredWindow);

@@ -1,7 +1,7 @@
 import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
-import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
-import { type CursorKey, paginate, planPage } from "./cursor";
+import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg, ThreadReader } from "../ports";
+import { type CursorKey, type PagePlan, paginate, pinsWindow, planPage } from "./cursor";
 import {
   convexFusion,
   EQUAL_WEIGHTS,
@@ -10,6 +10,7 @@ import {
   type LegWeights,
   reciprocalRankFusion,
 } from "./fusion";
+import { byRecency, groupByThread, type HitFacts } from "./grouping";
 import { FRAGMENT_SIZE, pageHighlights } from "./highlight";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
@@ -19,6 +20,8 @@ export interface SearchDeps {
   /** Resolved only by strategies that run the semantic leg; a failure degrades that leg alone. */
   readonly semantic: () => Promise<SemanticLeg>;
   readonly messages: MessageReader;
+  /** Threads and neighbours (group=thread, sort=recent, context=N); without it, those are off. */
+  readonly threads?: ThreadReader;
   /** Hits whose rows are gone or soft-deleted: index drift the reconciler repairs. */
   readonly onStaleHits?: (leg: "enrichment", messageIds: number[]) => void;
   readonly onLegFailure?: (leg: LegName, err: AppError) => void;
@@ -48,6 +51,55 @@ interface SearchHit {
   readonly contributions?: FusedHit["contributions"];
   /** HTML-escaped fragments of the content, the query's matches in `<mark>` (highlight.ts). */
   readonly highlights: string[];
+  /** group=thread and the hit is in a thread: its parent (null when the hit is it), replies, other matches. */
+  readonly thread?: {
+    readonly parent: EnrichedMessage | null;
+    readonly replyCount: number;
+    readonly otherMatchingIds: readonly number[];
+  };
+  /** context=N: up to N messages before and after the hit in its thread or channel, oldest first. */
+  readonly context?: { readonly before: EnrichedMessage[]; readonly after: EnrichedMessage[] };
+}
+
+/** A page entry: a hit, and with grouping the other live hits of its thread (list order). */
+interface PageItem {
+  readonly hit: FusedHit;
+  readonly others: number[];
+}
+
+/**
+ * The ranked list reordered (sort=recent) and grouped (group=thread) from the facts of every
+ * ranked hit (one read), and the page cut from it: offsets count positions in that list, so paging
+ * has no duplicate and no gap (grouping.ts). Hits whose rows are gone or deleted are reported stale.
+ */
+async function listGroups(
+  reader: ThreadReader,
+  ranked: readonly FusedHit[],
+  plan: PagePlan,
+  req: SearchRequest,
+  key: CursorKey,
+  mayGoDeeper: boolean,
+): Promise<{ items: PageItem[]; nextCursor: string | null; stale: number[]; facts: Map<number, HitFacts> }> {
+  const facts = await reader.facts(ranked.map((h) => h.messageId));
+  const live = (h: FusedHit) => facts.get(h.messageId)?.live === true;
+  const stale = ranked.filter((h) => !live(h)).map((h) => h.messageId);
+  const list = req.sort === "recent" ? byRecency(ranked, facts) : ranked;
+  if (req.group !== "thread") {
+    const page = paginate(list, plan, req, key, live, mayGoDeeper);
+    return {
+      items: page.items.map((hit) => ({ hit, others: [] })),
+      nextCursor: page.nextCursor,
+      stale,
+      facts,
+    };
+  }
+  const groups = groupByThread(list, facts);
+  const page = paginate(groups, plan, req, key, (g) => g.members.some(live), mayGoDeeper);
+  const items = page.items.map((g) => {
+    const [hit, ...others] = g.members.filter(live);
+    return { hit: hit!, others: others.map((o) => o.messageId) };
+  });
+  return { items, nextCursor: page.nextCursor, stale, facts };
 }
 
 export interface SearchResult {
@@ -115,24 +167,72 @@ export async function searchMessages(
           ...req.weights,
         })
       : singleLeg(results);
-  const { rows, examined } = await enrichFrom(deps.messages, ranked, plan.offset, req.limit + 1);
-  const stale = examined.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
-  if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
-  const looked = new Set(examined.map((h) => h.messageId));
-  const page = paginate(
-    ranked,
-    plan,
-    req,
-    settings.cursorKey,
-    (h) => (looked.has(h.messageId) ? rows.has(h.messageId) : undefined),
+  const mayGoDeeper =
     // A single leg cut at its window may hold more hits deeper; the fused list is all there is.
-    req.strategy !== "hybrid" && ranked.length >= plan.window,
-  );
+    !pinsWindow(req) && ranked.length >= plan.window;
+  const listed =
+    deps.threads && (req.group === "thread" || req.sort === "recent")
+      ? await listGroups(deps.threads, ranked, plan, req, settings.cursorKey, mayGoDeeper)
+      : undefined;
+  let rows: Map<number, EnrichedMessage>;
+  let items: PageItem[];
+  let nextCursor: string | null;
+  let stale: number[];
+  if (listed) {
+    ({ items, nextCursor, stale } = listed);
+    rows = new Map();
+  } else {
+    const enriched = await enrichFrom(deps.messages, ranked, plan.offset, req.limit + 1);
+    rows = enriched.rows;
+    stale = enriched.examined.filter((h) => !rows.has(h.messageId)).map((h) => h.messageId);
+    const looked = new Set(enriched.examined.map((h) => h.messageId));
+    const page = paginate(
+      ranked,
+      plan,
+      req,
+      settings.cursorKey,
+      (h) => (looked.has(h.messageId) ? rows.has(h.messageId) : undefined),
+      mayGoDeeper,
+    );
+    items = page.items.map((hit) => ({ hit, others: [] }));
+    nextCursor = page.nextCursor;
+  }
+  if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
+
+  // Threads (grouped) and neighbours (context=N) of the page's hits; then every row the page shows
+  // in one read through the reader (names, mentions, visibility).
+  const pageIds = items.map((i) => i.hit.messageId);
+  const threads = deps.threads;
+  const [threadInfo, around] = await Promise.all([
+    threads && req.group === "thread" ? threads.threads(pageIds) : undefined,
+    threads && req.context > 0 ? threads.around(pageIds, req.context) : undefined,
+  ]);
+  const wanted = new Set<number>();
+  if (listed) for (const id of pageIds) wanted.add(id);
+  for (const t of threadInfo?.values() ?? []) if (t.parentId !== null) wanted.add(t.parentId);
+  for (const a of around?.values() ?? []) for (const id of [...a.before, ...a.after]) wanted.add(id);
+  for (const id of rows.keys()) wanted.delete(id);
+  if (wanted.size > 0)
+    for (const [id, row] of await deps.messages.liveMessages([...wanted])) rows.set(id, row);
 
   // Every page item was read (enrichFrom reads past the page); the guard keeps that an invariant.
-  const pageHits = page.items.flatMap((h) => {
-    const message = rows.get(h.messageId);
-    return message ? [{ hit: h, message }] : [];
+  const pageHits = items.flatMap((item) => {
+    const message = rows.get(item.hit.messageId);
+    if (!message) return [];
+    const t = threadInfo?.get(item.hit.messageId);
+    const inThread = listed?.facts.get(item.hit.messageId)?.inThread ?? message.threadId !== null;
+    const thread =
+      t && (inThread || t.replyCount > 0)
+        ? {
+            parent: t.parentId !== null && t.parentId !== message.id ? (rows.get(t.parentId) ?? null) : null,
+            replyCount: t.replyCount,
+            otherMatchingIds: item.others,
+          }
+        : undefined;
+    const a = around?.get(item.hit.messageId);
+    const rowsOf = (ids: number[]) => ids.flatMap((id) => rows.get(id) ?? []);
+    const context = a ? { before: rowsOf(a.before), after: rowsOf(a.after) } : undefined;
+    return [{ hit: item.hit, message, thread, context }];
   });
   const keyword = deps.keyword;
   const highlights = await pageHighlights(
@@ -159,15 +259,17 @@ export async function searchMessages(
   return {
     strategy: req.strategy,
     tookMs: now() - started,
-    hits: pageHits.map(({ hit: h, message }) => ({
+    hits: pageHits.map(({ hit: h, message, thread, context }) => ({
       message,
+      ...(thread ? { thread } : {}),
+      ...(context ? { context } : {}),
       score: h.score,
       ranks: h.ranks,
       legScores: h.legScores,
       contributions: h.contributions,
       highlights: highlights.get(h.messageId) ?? [],
     })),
-    nextCursor: page.nextCursor,
+    nextCursor,
     // Only a hybrid search can be degraded: a failed single leg is a 503 above.
     degraded: req.strategy === "hybrid" ? degraded : [],
     staleHits: stale.length,

@@ -24,12 +24,17 @@ import { needsTermError, parseSearchText, type QueryNode } from "./query-parser"
  * - explain    true/false, "true"/"false", "1"/"0"
  * - bm25_weight, semantic_weight   0..10: this request's fusion weights (hybrid)
  * - fusion     "convex" | "rrf": this request's fusion (hybrid)
+ * - group      "thread" (default for hybrid) | "none" (default for bm25, semantic)
+ * - sort       "relevance" (default) | "recent"
+ * - context    0..10 messages before and after each hit
  * - viewer     the principal the search runs for (IAM-signed callers; a JWT names its own)
  */
 
 export const MAX_QUERY_LENGTH = 1000;
 export { MAX_LIMIT };
 export const DEFAULT_LIMIT = 20;
+/** Most messages of context before and after a hit (context=N). */
+const MAX_CONTEXT = 10;
 /** Bounds a filter list so one request cannot build a huge terms/$in clause. */
 const MAX_FILTER_VALUES = 100;
 const MAX_FILTER_VALUE_LENGTH = 256;
@@ -58,6 +63,12 @@ export interface SearchRequest {
   readonly weights?: Partial<LegWeights>;
   /** The fusion the caller chose for this request (hybrid only). */
   readonly fusion?: FusionMethod;
+  /** `thread`: one result per thread (default for hybrid); `none`: one per message. */
+  readonly group: "thread" | "none";
+  /** `relevance` (default) or `recent`: newest first among the matches. */
+  readonly sort: "relevance" | "recent";
+  /** Messages before and after each hit in its thread or channel (0 = none). */
+  readonly context: number;
 }
 
 /** Repeated query-string keys arrive as arrays; a scalar parameter may appear once. */
@@ -254,6 +265,34 @@ export const searchRequestSchema = z
     fusion: z
       .preprocess(single, z.enum(["rrf", "convex"], { error: "must be rrf or convex" }).optional())
       .meta({ description: "hybrid: this request's fusion (convex or rrf)" }),
+    group: z
+      .preprocess(single, z.enum(["thread", "none"], { error: "must be thread or none" }).optional())
+      .meta({
+        description:
+          "thread: one result per thread (its best hit, the parent, the reply count, the other matching messages' ids); none: one per message. Default: thread for hybrid, none for bm25 and semantic",
+      }),
+    sort: z
+      .preprocess(
+        single,
+        z.enum(["relevance", "recent"], { error: "must be relevance or recent" }).default("relevance"),
+      )
+      .meta({ description: "relevance (default), or recent: newest first among the best matches" }),
+    context: z
+      .preprocess(
+        (v) => {
+          const s = single(v);
+          return typeof s === "string" && /^\s*-?\d+\s*$/.test(s) ? Number(s) : s;
+        },
+        z
+          .number({ error: "must be an integer" })
+          .int("must be an integer")
+          .min(0, `must be between 0 and ${MAX_CONTEXT}`)
+          .max(MAX_CONTEXT, `must be between 0 and ${MAX_CONTEXT}`)
+          .default(0),
+      )
+      .meta({
+        description: `0..${MAX_CONTEXT}: messages before and after each hit in its thread or channel`,
+      }),
     viewer: viewerField,
   })
   .refine((r) => !(r.from && r.to && r.from.getTime() > r.to.getTime()), {
@@ -321,6 +360,9 @@ export function parseSearchRequest(
     explain: r.explain,
     ...(weights ? { weights } : {}),
     ...(r.fusion ? { fusion: r.fusion } : {}),
+    group: r.group ?? (r.strategy === "hybrid" ? "thread" : "none"),
+    sort: r.sort,
+    context: r.context,
     ...(access ? { access } : {}),
   };
   if (r.cursor === undefined) return base;

@@ -38,6 +38,9 @@ describe("parseSearchRequest: defaults and normalisation", () => {
       filters: {},
       limit: DEFAULT_LIMIT,
       explain: false,
+      group: "thread",
+      sort: "relevance",
+      context: 0,
     });
     expect(DEFAULT_LIMIT).toBe(20);
     expect(r.cursor).toBeUndefined();
