@@ -69,8 +69,9 @@ class Model {
     }
   }
 
+  /** The directory's people (team_join); joining a channel does not make U6 one of them. */
   private inWorkspace(user: string): boolean {
-    return USERS.includes(user) || [...this.members.values()].some((m) => m.has(user));
+    return USERS.includes(user);
   }
 
   /** `slack:T0PERMS/C01` or `app:wiki/eng` keys of every conversation `user` may read now. */

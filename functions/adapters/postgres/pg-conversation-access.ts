@@ -31,8 +31,10 @@ export class PgConversationAccess implements AccessStore, VisibilityReader {
   }
 
   async visibleConversations(principal: string): Promise<ConversationRef[]> {
-    // Members see their conversations (unless the source marks them deleted); a workspace's
-    // members see its public channels; everyone sees what is open to everyone.
+    // Members see their conversations (unless the source marks them deleted); a workspace's people
+    // (its directory: users.json, team_join, user_change) see its public channels; everyone sees
+    // what is open to everyone. Membership of a shared channel alone (a Slack Connect guest from
+    // another organisation) opens that channel only, never the workspace's public channels.
     const res = await this.pool.query<{ type: string; name: string; conversation_id: string }>(
       `WITH mine AS (
          SELECT m.source_id, m.conversation_id FROM conversation_members m
@@ -41,7 +43,6 @@ export class PgConversationAccess implements AccessStore, VisibilityReader {
                            WHERE d.source_id = m.source_id AND d.user_id = m.principal AND d.deleted)
        ), workspaces AS (
          SELECT source_id FROM directory_users WHERE user_id = $1 AND NOT deleted
-         UNION SELECT source_id FROM mine
        )
        SELECT s.type, s.name, v.conversation_id FROM (
          SELECT source_id, conversation_id FROM mine
