@@ -24,7 +24,13 @@ export function searchService(c: Container): (request: SearchRequest) => Promise
         onLegFailure: (leg, err) => logger.error("search leg failed", { leg, code: err.code, error: err }),
         onHighlightFailure: (what, err) => logger.warn("snippet fell back to lexical", { what, error: err }),
         // Who searched and how wide their scope was; never the query text.
-        onAudit: (audit) => logger.info("search audit", { ...audit }),
+        // (The logger drops null fields: unscoped is written out.)
+        onAudit: (audit) =>
+          logger.info("search audit", {
+            ...audit,
+            viewer: audit.viewer ?? "(unscoped)",
+            conversations: audit.conversations ?? "all",
+          }),
       },
       request,
       {
