@@ -102,17 +102,22 @@ interface Page {
   next_cursor: string | null;
 }
 
-/** Slack's clock for the events: strictly increasing, so each event is newer than the last. */
-let clock = Math.floor(Date.now() / 1000);
+/**
+ * Slack's clock for the events: strictly increasing (each event newer than the last) and never ahead
+ * of real time, so the resync's snapshot (stamped now) is newer than every event before it.
+ */
+let clockUs = Date.now() * 1000;
+let clock = Math.floor(clockUs / 1e6);
 let seq = 0;
 function envelope(event: Record<string, unknown>) {
-  clock += 1;
+  clockUs = Math.max(clockUs + 1000, Date.now() * 1000);
+  clock = Math.floor(clockUs / 1e6);
   return {
     type: "event_callback",
     team_id: TEAM,
     event_id: `EvPerm${++seq}`,
     event_time: clock,
-    event: { event_ts: `${clock}.000100`, ...event },
+    event: { event_ts: `${clock}.${String(clockUs % 1e6).padStart(6, "0")}`, ...event },
   };
 }
 
