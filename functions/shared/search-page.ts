@@ -70,6 +70,7 @@ export const SEARCH_PAGE_SCRIPT = String.raw`
     ["channel", "author", "from", "to"].forEach(function (name) { if (value(name)) p.set(name, value(name)); });
     p.set("limit", "10");
     p.set("explain", "true");
+    p.set("context", "1");
     if (cursor) p.set("cursor", cursor);
     return p;
   }
@@ -138,16 +139,17 @@ export const SEARCH_PAGE_SCRIPT = String.raw`
         meta.appendChild(a);
       }
       article.appendChild(meta);
-      (hit.context_before || []).forEach(function (m) { article.appendChild(contextLine(m)); });
+      var around = hit.context || { before: [], after: [] };
+      around.before.forEach(function (m) { article.appendChild(contextLine(m)); });
       snippets(hit).forEach(function (s) { article.appendChild(s); });
-      (hit.context_after || []).forEach(function (m) { article.appendChild(contextLine(m)); });
+      around.after.forEach(function (m) { article.appendChild(contextLine(m)); });
       var thread = hit.thread;
       if (thread && (thread.parent || thread.reply_count)) {
         var t = el("div", "thread");
         if (thread.parent && thread.parent.message_id !== hit.message_id)
           t.appendChild(el("p", null, "In reply to " + (thread.parent.author_name || thread.parent.author) + ": " + thread.parent.content));
         if (thread.reply_count) t.appendChild(el("p", null, thread.reply_count + " replies" +
-          (thread.matching_reply_ids && thread.matching_reply_ids.length ? ", " + thread.matching_reply_ids.length + " more matching" : "")));
+          (thread.other_matching_ids && thread.other_matching_ids.length ? ", " + thread.other_matching_ids.length + " more matching" : "")));
         article.appendChild(t);
       } else if (hit.thread_id) {
         article.appendChild(el("p", "thread", "In a thread"));
@@ -165,8 +167,8 @@ export const SEARCH_PAGE_SCRIPT = String.raw`
     var text = n === 0 ? "No results" : n + (n === 1 ? " result" : " results") + " on this page";
     text += " (" + body.strategy + ", " + body.took_ms + " ms)";
     if (body.degraded && body.degraded.length) text += "; unavailable: " + body.degraded.join(", ");
-    if (body.unusable && body.unusable.length)
-      text += "; not applied: " + body.unusable.map(function (u) { return u.modifier + " (" + u.reason + ")"; }).join(", ");
+    if (body.not_applied && body.not_applied.length)
+      text += "; not applied: " + body.not_applied.map(function (u) { return u.modifier + " (" + u.reason + ")"; }).join(", ");
     status.textContent = text;
     status.classList.remove("error");
   }

@@ -152,6 +152,12 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
     expect(new Set(channels)).toEqual(new Set(["#auth-team"]));
   });
 
+  it("a modifier the API could not use is shown, not silently searched", async () => {
+    await page.goto(`${t.app.url}/?q=${encodeURIComponent("OAuth in:#nope")}&strategy=bm25`);
+    await waitForStatus(/not applied: in:#nope \(unknown channel/);
+    expect(await resultIds()).toHaveLength(DEMO_MESSAGES.filter((m) => /oauth/i.test(m.content)).length);
+  });
+
   it("message text is shown as text: a <script> in a message runs nothing and adds no element", async () => {
     await page.goto(`${t.app.url}/?q=zanzibar&strategy=bm25`);
     await waitForStatus(/1 result on this page/);
