@@ -5,7 +5,7 @@ import type { CoordinationGap } from "../../functions/core/gaps/gap";
 import { parseGapsRequest } from "../../functions/core/gaps/gaps-request";
 import { closeClients } from "../../functions/shared/clients";
 import { createContainer } from "../../functions/shared/container";
-import { gapDefinition, gapDetectionPorts, gapJson, gapStore } from "../../functions/shared/gaps";
+import { gapDefinition, gapDetectionPorts, gapJson } from "../../functions/shared/gaps";
 import { parseFlags } from "../args";
 import { formatTable } from "../progress";
 
@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
       (request.sinceMs !== undefined ? new Date(window.until.getTime() - request.sinceMs) : window.since);
     const opts = { definition: def, channels: request.channels, limit: request.limit };
     const result = v.save
-      ? await computeAndStoreGaps(ports, gapStore(c), { ...opts, since, until: window.until })
+      ? await computeAndStoreGaps(ports, c.gapStore, { ...opts, since, until: window.until })
       : await detectGaps(ports, { ...opts, window: { since, until: window.until } });
     if (v.json) {
       console.log(

@@ -4,7 +4,7 @@ import { parseGapsRequest } from "../core/gaps/gaps-request";
 import { readGaps } from "../core/gaps/read-gaps";
 import type { GapsResponse } from "../shared/api-schemas";
 import { container } from "../shared/container";
-import { gapJson, gapStore } from "../shared/gaps";
+import { gapJson } from "../shared/gaps";
 import { type HttpResult, httpErrorHandler, json, queryParameters } from "../shared/http";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { accessFor } from "../shared/viewer";
@@ -14,7 +14,7 @@ async function gapsHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const request = parseGapsRequest(queryParameters(event));
   const c = container();
   const run = await readGaps(
-    { store: gapStore(c), visibility: c.access },
+    { store: c.gapStore, visibility: c.access },
     request,
     accessFor(event, c.config)(request.viewer),
   );

@@ -3,6 +3,7 @@ import { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keywor
 import { PgCollectionRegistry } from "../adapters/postgres/pg-collection-registry";
 import { PgConversationAccess } from "../adapters/postgres/pg-conversation-access";
 import { PgDirectory } from "../adapters/postgres/pg-directory";
+import { PgGapStore } from "../adapters/postgres/pg-gap-store";
 import { PgImportProgress } from "../adapters/postgres/pg-import-progress";
 import { PgMessageFilter } from "../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../adapters/postgres/pg-message-store";
@@ -15,6 +16,7 @@ import { ZipExportArchive } from "../adapters/slack/zip-export-archive";
 import { SqsEventQueue } from "../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../adapters/sqs/sqs-job-publisher";
 import type { DirectoryLookup } from "../core/directory/directory";
+import type { GapStore, WindowMessageSource } from "../core/gaps/ports";
 import { type IndexContext, legVersion, neighbourReach } from "../core/message-context";
 import type { Embedder, SlackResponder } from "../core/ports";
 import type { SlackMembershipSource } from "../core/slack/membership-sync";
@@ -41,6 +43,9 @@ export interface Container {
   readonly directory: PgDirectory;
   /** Who may read which conversation: audiences and members, read by every search. */
   readonly access: PgConversationAccess;
+  /** Coordination gaps: the detection window's messages and the stored runs (one PostgreSQL adapter). */
+  readonly gapWindow: WindowMessageSource;
+  readonly gapStore: GapStore;
   /** Slack's Web API for ids the directory lacks; undefined without SLACK_BOT_TOKEN. */
   readonly directoryLookup: DirectoryLookup | undefined;
   /** Slack's member lists for the scheduled membership resync; undefined without SLACK_BOT_TOKEN. */
@@ -85,6 +90,7 @@ export function createContainer(cfg: Config = config()): Container {
   let directory: PgDirectory | undefined;
   let slackWeb: SlackWebLookup | undefined;
   let access: PgConversationAccess | undefined;
+  let gaps: PgGapStore | undefined;
   let ingestQueue: SqsEventQueue | undefined;
   let importQueue: SqsEventQueue | undefined;
   let importProgress: PgImportProgress | undefined;
@@ -128,6 +134,14 @@ export function createContainer(cfg: Config = config()): Container {
     get directory() {
       directory ??= new PgDirectory(pgPool(cfg));
       return directory;
+    },
+    get gapWindow() {
+      gaps ??= new PgGapStore(pgPool(cfg));
+      return gaps;
+    },
+    get gapStore() {
+      gaps ??= new PgGapStore(pgPool(cfg));
+      return gaps;
     },
     get access() {
       access ??= new PgConversationAccess(pgPool(cfg));

@@ -1,10 +1,8 @@
-import { PgGapStore } from "../adapters/postgres/pg-gap-store";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../core/gaps/definition";
 import type { CoordinationGap } from "../core/gaps/gap";
 import type { GapDetectionPorts } from "../core/gaps/ports";
 import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import { slackPermalink } from "../core/slack/slack-permalink";
-import { pgPool } from "./clients";
 import type { Config } from "./config";
 import type { Container } from "./container";
 
@@ -21,10 +19,6 @@ export function gapDefinition(cfg: Config): GapDefinition {
   };
 }
 
-export function gapStore(c: Container): PgGapStore {
-  return new PgGapStore(pgPool(c.config));
-}
-
 /**
  * Gap detection's ports: the window from PostgreSQL, vectors from the collection search reads,
  * the semantic leg's filter paths, and OpenSearch's more-like-this.
@@ -32,7 +26,7 @@ export function gapStore(c: Container): PgGapStore {
 export async function gapDetectionPorts(c: Container): Promise<GapDetectionPorts> {
   const { index } = await c.collections.activeIndex();
   return {
-    messages: gapStore(c),
+    messages: c.gapWindow,
     vectors: index,
     semantic: filteredVectorSearch(index, c.messageFilter),
     keyword: c.keywordIndex(),
