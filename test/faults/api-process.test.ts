@@ -115,7 +115,9 @@ describe("fault: the API/worker process killed mid-batch", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-    const batches = [0, 50, 100].map((from) => batch(from, 50));
+    // Enough messages for several embedder invocations (250 jobs each): with 150 the poller could
+    // take every job in one invocation, the count jumped from 0 to all, and "part-way" never held.
+    const batches = [0, 400, 800].map((from) => batch(from, 400));
     for (const b of batches) expect((await post(b)).status).toBe(202);
     // Kill while the workers are part-way through (some vectors written, not all).
     await waitUntil(
@@ -125,11 +127,11 @@ describe("fault: the API/worker process killed mid-batch", () => {
           "SELECT count(*) AS n FROM messages WHERE vector_version = version",
         );
         const n = Number(r.rows[0]!.n);
-        return n > 0 && n < 150;
+        return n > 0 && n < 1_200;
       },
       { timeoutMs: 60_000, everyMs: 50 },
     );
-    const last = batch(150, 50);
+    const last = batch(1_200, 50);
     const inFlight = post(last).then(
       (r) => r.status,
       () => "no answer" as const,
@@ -147,12 +149,12 @@ describe("fault: the API/worker process killed mid-batch", () => {
     );
     expect(statuses.every((s) => s === "created" || s === "unchanged")).toBe(true);
 
-    await expectConverged(createContainer(cfg), 200, 120_000);
+    await expectConverged(createContainer(cfg), 1_250, 180_000);
     const recoveryMs = Math.round(performance.now() - t0) + restartMs;
     recordFault({
       fault: "API/worker process SIGKILL mid-batch, one POST in flight",
-      accepted: `150 (202) before the kill; the in-flight 50: ${lastOutcome}, re-sent after restart (202, ${statuses.filter((s) => s === "unchanged").length} unchanged)`,
-      after: "200 in PostgreSQL, OpenSearch and Chroma, outbox empty, no drift",
+      accepted: `1,200 (202) before the kill; the in-flight 50: ${lastOutcome}, re-sent after restart (202, ${statuses.filter((s) => s === "unchanged").length} unchanged)`,
+      after: "1,250 in PostgreSQL, OpenSearch and Chroma, outbox empty, no drift",
       recoveryMs,
     });
   });
