@@ -79,6 +79,8 @@ const subchannels = (channel: string) =>
 function benchCorpus(n: number): WireMessage[] {
   return generateSearchCorpus(n).map((m, i) => ({ ...m, channel: subchannel(m.channel, i) }));
 }
+/** The viewer's channels, set once the corpus exists (queryString names only these as the viewer). */
+let viewerScope: ReadonlySet<string> = new Set();
 /** The viewer's 20 channels: the first 20 of the 200 in a fixed order (`-0` and `-1` of each, then `-2`). */
 function viewerChannels(corpus: readonly WireMessage[]): string[] {
   const all = [...new Set(corpus.map((m) => m.channel))].sort((a, b) => {
@@ -267,6 +269,7 @@ async function run(
   const loadStart = loadAverage();
   console.log(`namespace ${cfg.OPENSEARCH_INDEX}; ${n} messages; load ${JSON.stringify(loadStart)}`);
   const corpus = benchCorpus(n);
+  viewerScope = new Set(viewerChannels(corpus));
   const load = await loadCorpus(corpus);
 
   // The search route exactly as local/app.ts declares it, without the pollers and schedules
@@ -532,7 +535,9 @@ export function queryString(spec: QuerySpec, strategy: SearchStrategy, viewer?: 
   // A channel filter names one of the corpus's 8 channels: all 25 of its parts (the same messages).
   const channels =
     spec.channel === undefined ? [] : Array.isArray(spec.channel) ? spec.channel : [spec.channel];
-  if (channels.length > 0) p.set("channel", channels.flatMap(subchannels).join(","));
+  // As the viewer, only the parts they may read: naming a channel one cannot read is a 400 (#16).
+  const named = channels.flatMap(subchannels).filter((c) => !viewer || viewerScope.has(c));
+  if (channels.length > 0) p.set("channel", named.join(","));
   for (const x of spec.author === undefined ? [] : Array.isArray(spec.author) ? spec.author : [spec.author])
     p.append("author", x);
   if (spec.from) p.set("from", spec.from);
