@@ -43,7 +43,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
   let browser: Browser;
   let page: Page;
 
-  const resultIds = () =>
+  const resultTexts = () =>
     page.locator("#results > li").evaluateAll((items) => items.map((li) => li.textContent ?? ""));
   const waitForStatus = (pattern: RegExp) =>
     page.waitForFunction(
@@ -99,7 +99,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
     await page.getByRole("radio", { name: "Semantic" }).check();
     await page.keyboard.press("Enter");
     await waitForStatus(/results? on this page \(semantic/);
-    const first = await resultIds();
+    const first = await resultTexts();
     expect(first).toHaveLength(10);
     // The page's address keeps the search, so it can be shared.
     expect(new URL(page.url()).searchParams.get("q")).toBe("token refresh");
@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
       () =>
         (globalThis as unknown as BrowserGlobals).document.getElementById("page")?.textContent === "Page 2",
     );
-    const second = await resultIds();
+    const second = await resultTexts();
     expect(second.length).toBeGreaterThan(0);
     for (const text of second) expect(first).not.toContain(text);
 
@@ -119,7 +119,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
       () =>
         (globalThis as unknown as BrowserGlobals).document.getElementById("page")?.textContent === "Page 1",
     );
-    expect(await resultIds()).toEqual(first);
+    expect(await resultTexts()).toEqual(first);
     expect(await page.getByRole("button", { name: "Previous page" }).isDisabled()).toBe(true);
     expect(errors).toEqual([]);
   });
@@ -129,7 +129,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
     await waitForStatus(/\(hybrid/);
     await page.getByRole("radio", { name: "Keyword" }).check();
     await waitForStatus(/\(bm25/);
-    const texts = await resultIds();
+    const texts = await resultTexts();
     const expected = DEMO_MESSAGES.filter((m) => /oauth/i.test(m.content)).length;
     expect(texts).toHaveLength(expected);
     for (const text of texts) expect(text.toLowerCase()).toContain("oauth");
@@ -155,7 +155,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
   it("a modifier the API could not use is shown, not silently searched", async () => {
     await page.goto(`${t.app.url}/?q=${encodeURIComponent("OAuth in:#nope")}&strategy=bm25`);
     await waitForStatus(/not applied: in:#nope \(unknown channel/);
-    expect(await resultIds()).toHaveLength(DEMO_MESSAGES.filter((m) => /oauth/i.test(m.content)).length);
+    expect(await resultTexts()).toHaveLength(DEMO_MESSAGES.filter((m) => /oauth/i.test(m.content)).length);
   });
 
   it("message text is shown as text: a <script> in a message runs nothing and adds no element", async () => {

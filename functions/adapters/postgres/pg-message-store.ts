@@ -88,6 +88,19 @@ interface SourceTarget {
   readonly sourceTime: string;
 }
 
+/** A stored row as the upsert/delete decisions read it (one mapping for the single and batch paths). */
+function decisionRow(
+  row: { content_hash: string; deleted: boolean; source_us: string | null } | undefined,
+): SourceState["row"] {
+  return row
+    ? {
+        sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
+        contentHash: row.content_hash,
+        deleted: row.deleted,
+      }
+    : null;
+}
+
 /** What the decision of a source change reads: the row, its source time and hash, a tombstone. */
 async function readSourceState(
   db: pg.PoolClient,
@@ -114,13 +127,7 @@ async function readSourceState(
   return {
     row,
     state: {
-      row: row
-        ? {
-            sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
-            contentHash: row.content_hash,
-            deleted: row.deleted,
-          }
-        : null,
+      row: decisionRow(row),
       tombstoned: (tomb.rowCount ?? 0) > 0,
     },
   };
@@ -604,13 +611,7 @@ export class PgMessageStore
       const row = rows.get(externalId);
       const decision = decideUpsert(
         {
-          row: row
-            ? {
-                sourceTimeUs: row.source_us === null ? null : BigInt(row.source_us),
-                contentHash: row.content_hash,
-                deleted: row.deleted,
-              }
-            : null,
+          row: decisionRow(row),
           tombstoned: tombstoned.has(externalId),
         },
         { sourceTimeUs: h.change.sourceTimeUs, contentHash: h.hash },
