@@ -3,14 +3,16 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { deleteMessage, ingestMessages } from "../core/ingest";
 import { parseIngestRequest, parseMessageIdParams } from "../core/ingest-request";
 import type { DeleteResponse, IngestResponse } from "../shared/api-schemas";
-import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, parseJsonBody } from "../shared/http";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
+import { postgres } from "../shared/wiring/postgres";
+import { queues } from "../shared/wiring/queues";
+import { runtime } from "../shared/wiring/runtime";
 
 /** POST /messages (batch upsert) and DELETE /messages/{id} (soft delete). */
 async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-  const c = container();
-  const deps = { store: c.store, outbox: c.store, publisher: c.publisher, warn: c.warn };
+  const pg = postgres();
+  const deps = { store: pg.store, outbox: pg.store, publisher: queues().publisher, warn: runtime().warn };
   if (event.requestContext.http.method === "DELETE") {
     const { id } = parseMessageIdParams(event.pathParameters ?? {});
     const deleted = await deleteMessage(deps, id);
@@ -23,7 +25,7 @@ async function ingestHandler(event: APIGatewayProxyEventV2): Promise<HttpResult>
   }
   const request = parseIngestRequest(parseJsonBody(event));
   const outcomes = await ingestMessages(
-    { ...deps, access: c.access },
+    { ...deps, access: pg.access },
     request.source,
     request.messages,
     request.visibility,

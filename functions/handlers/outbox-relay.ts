@@ -1,13 +1,13 @@
 import middy from "@middy/core";
 import { relayOutbox } from "../core/outbox-relay";
-import { container } from "../shared/container";
 import { logger } from "../shared/logger";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
+import { postgres } from "../shared/wiring/postgres";
+import { queues } from "../shared/wiring/queues";
 
 /** Scheduled: publishes outbox rows the after-commit fast path could not (SQS down, partial batch). */
 export const handler = middy(async () => {
-  const deps = container();
-  const report = await relayOutbox({ outbox: deps.store, publisher: deps.publisher });
+  const report = await relayOutbox({ outbox: postgres().store, publisher: queues().publisher });
   if (report.sent + report.failed > 0) logger.info("outbox relay", { ...report });
   return report;
 })

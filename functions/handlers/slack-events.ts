@@ -2,11 +2,11 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { acceptSlackRequest } from "../core/slack/slack-webhook";
 import type { SlackEventsResponse } from "../shared/api-schemas";
-import { container } from "../shared/container";
 import { type HttpResult, httpErrorHandler, json, rawBody } from "../shared/http";
 import { logger } from "../shared/logger";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { slackSignatureCheck } from "../shared/slack-verification";
+import { queues } from "../shared/wiring/queues";
 
 /**
  * POST /slack/events: (signature checked by the middleware) answer url_verification, enqueue each
@@ -14,7 +14,7 @@ import { slackSignatureCheck } from "../shared/slack-verification";
  */
 async function slackEventsHandler(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const headers = event.headers ?? {};
-  const result = await acceptSlackRequest({ queue: container().ingestQueue }, rawBody(event), {
+  const result = await acceptSlackRequest({ queue: queues().ingestQueue }, rawBody(event), {
     retryNum: headers["x-slack-retry-num"],
     retryReason: headers["x-slack-retry-reason"],
   });

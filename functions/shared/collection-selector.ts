@@ -9,7 +9,7 @@ import {
   type VectorCollectionRef,
   type VectorCollectionRegistry,
 } from "../core/vector-collections";
-import { chromaClient, chromaQueryHttp } from "./clients";
+import { chromaClient, chromaQueryHttp } from "./clients/chroma";
 import type { Config } from "./config";
 import { embedderForModel } from "./embedder-factory";
 

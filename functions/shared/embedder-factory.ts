@@ -4,7 +4,7 @@ import { BedrockEmbedder } from "../adapters/bedrock/bedrock-embedder";
 import { OnnxEmbedder, resolveModelDir } from "../adapters/onnx/onnx-embedder";
 import { asVectorSpace, inVectorSpace, modelOfVectorSpace } from "../core/message-context";
 import type { Embedder } from "../core/ports";
-import { bedrockClient } from "./clients";
+import { bedrockClient } from "./clients/bedrock";
 import { type Config, config } from "./config";
 
 /**

@@ -1,9 +1,9 @@
 import type middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { verifySlackSignature } from "../core/slack/slack-signature";
-import { container } from "./container";
 import { type HttpResult, json, rawBodyBytes } from "./http";
 import { logger } from "./logger";
+import { runtime } from "./wiring/runtime";
 
 /**
  * Slack's request signing for every Slack route (events, slash commands): the HMAC over the raw
@@ -17,7 +17,7 @@ export function slackSignatureCheck(): middy.MiddlewareObj<APIGatewayProxyEventV
 async function verifySlackRequest(
   request: middy.Request<APIGatewayProxyEventV2, HttpResult>,
 ): Promise<HttpResult | undefined> {
-  const secret = container().config.SLACK_SIGNING_SECRET;
+  const secret = runtime().config.SLACK_SIGNING_SECRET;
   if (!secret) {
     logger.error("SLACK_SIGNING_SECRET is not configured: refusing Slack request");
     return json(500, {

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatImportReport, importSlackExportFile, nothingImported } from "../../cli/commands/import";
 import { inSync, storeCounts } from "../../cli/commands/verify";
 import { parseImportMessage, runImportJob } from "../../functions/core/slack/slack-import-job";
-import { createContainer, importJobDeps } from "../../functions/shared/container";
+import { createContainer } from "../../functions/shared/container";
+import { importJobDeps } from "../../functions/shared/wiring/imports";
 import { deliverSlackEvents, startTestApp, type TestApp } from "../helpers/local-app";
 import { exportUser, json, writeZip } from "../helpers/slack-export";
 import type { SlackPayload } from "../helpers/slack-fixtures";
@@ -513,7 +514,7 @@ describe("Slack export import (real local stack)", () => {
     // which the local runtime's slack-import consumer (the import queue) picks up and finishes.
     let asked = 0;
     const first = await runImportJob(
-      importJobDeps(c, () => (++asked <= 1 ? 600_000 : 10_000)),
+      importJobDeps({ pg: c, queues: c, imports: c, runtime: c }, () => (++asked <= 1 ? 600_000 : 10_000)),
       object!,
       { storeBots: true },
     );

@@ -1,0 +1,18 @@
+import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
+import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws-v3";
+import { type Config, config } from "../config";
+import { ClientCache } from "./cache";
+
+export const openSearchClients = new ClientCache<OpenSearchClient>((c) => c.close());
+
+export function openSearchClient(cfg: Config = config()): OpenSearchClient {
+  return openSearchClients.get(
+    `${cfg.OPENSEARCH_URL}|${cfg.OPENSEARCH_AUTH}`,
+    () =>
+      new OpenSearchClient({
+        node: cfg.OPENSEARCH_URL,
+        // The AWS domain admits only requests signed by a granted IAM role.
+        ...(cfg.OPENSEARCH_AUTH === "sigv4" ? AwsSigv4Signer({ region: cfg.AWS_REGION, service: "es" }) : {}),
+      }),
+  );
+}
