@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Visibility } from "./access/access";
 import { type ErrorDetail, ValidationError } from "./errors";
 import type { MessageInput, SourceRef } from "./model";
@@ -9,6 +9,7 @@ import {
   storableString,
   timestampOutOfRange,
 } from "./storable";
+import { zodDetails } from "./zod-details";
 
 export const MAX_BATCH = 500;
 export const MAX_CONTENT_CHARS = 40_000;
@@ -79,11 +80,6 @@ export interface IngestRequest {
   readonly source: SourceRef;
   readonly messages: readonly MessageInput[];
   readonly visibility?: Visibility;
-}
-
-/** Zod issues -> details that name each bad field by its path, e.g. `messages.3.content`. */
-export function zodDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
-  return issues.map((i) => ({ path: i.path.map(String).join(".") || "(body)", message: i.message }));
 }
 
 /** Validates a POST /messages body. The whole request is rejected if any message is bad. */

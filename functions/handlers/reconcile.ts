@@ -1,5 +1,5 @@
 import middy from "@middy/core";
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../core/errors";
 import { container } from "../shared/container";
 import { reconcileMetrics } from "../shared/metrics";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The API's response bodies as zod schemas. Handlers type what they send with these (z.infer), and

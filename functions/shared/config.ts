@@ -1,4 +1,7 @@
-import { z } from "zod";
+// zod/mini (functional checks, tree-shakeable): config is in every bundle, and the classic API
+// alone is ~100 kB minified; with mini the Slack webhook stays far under its 150 kB (README "Bundle sizes").
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { type ContextPolicy, ContextPolicyError, parseLegPolicy } from "../core/message-context";
 import type { QueueName } from "../topology";
 
@@ -6,166 +9,177 @@ import type { QueueName } from "../topology";
 const ONNX_MODELS = ["all-minilm-l6-v2-q", "bge-small-en-v15-q"] as const;
 export type OnnxModelName = (typeof ONNX_MODELS)[number];
 
+// zod/mini loads no messages of its own: the same English ones classic zod prints.
+z.config(en());
+
+const nonEmpty = () => z.string().check(z.minLength(1));
+/** A number from its env string, within [min, max]. */
+const num = (min: number, max?: number) =>
+  z.coerce.number().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+/** An integer from its env string, within [min, max]. */
+const int = (min: number, max?: number) =>
+  z.coerce.number().check(z.int(), z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+const withDefault = z._default;
+
 /**
  * The one place that reads the environment. Every variable has a documented default that
  * matches the local stack (README "Configuration"), so `npm start` needs no .env file.
  */
 const configSchema = z.object({
-  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/trisearch"),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
-  OPENSEARCH_URL: z.string().url().default("http://127.0.0.1:9200"),
-  OPENSEARCH_INDEX: z.string().min(1).default("messages"),
+  DATABASE_URL: withDefault(z.url(), "postgres://postgres@127.0.0.1:5432/trisearch"),
+  DATABASE_POOL_MAX: withDefault(int(1, 50), 2),
+  OPENSEARCH_URL: withDefault(z.url(), "http://127.0.0.1:9200"),
+  OPENSEARCH_INDEX: withDefault(nonEmpty(), "messages"),
   /** "sigv4" signs requests with the function's IAM role (Amazon OpenSearch Service, set by the CDK stack). */
-  OPENSEARCH_AUTH: z.enum(["none", "sigv4"]).default("none"),
+  OPENSEARCH_AUTH: withDefault(z.enum(["none", "sigv4"]), "none"),
   /** "aws" = the SDK's regional endpoint (the default inside Lambda). */
-  SQS_ENDPOINT: z
-    .union([z.literal("aws"), z.string().url()])
-    .default("http://127.0.0.1:9324")
-    .transform((v) => (v === "aws" ? undefined : v)),
-  AWS_REGION: z.string().min(1).default("us-east-1"),
-  QUEUE_PREFIX: z.string().default("trisearch"),
-  KEYWORD_QUEUE_URL: z.string().url().optional(),
-  VECTOR_QUEUE_URL: z.string().url().optional(),
-  INGEST_QUEUE_URL: z.string().url().optional(),
-  IMPORT_QUEUE_URL: z.string().url().optional(),
+  SQS_ENDPOINT: z.pipe(
+    withDefault(z.union([z.literal("aws"), z.url()]), "http://127.0.0.1:9324"),
+    z.transform((v) => (v === "aws" ? undefined : v)),
+  ),
+  AWS_REGION: withDefault(nonEmpty(), "us-east-1"),
+  QUEUE_PREFIX: withDefault(z.string(), "trisearch"),
+  KEYWORD_QUEUE_URL: z.optional(z.url()),
+  VECTOR_QUEUE_URL: z.optional(z.url()),
+  INGEST_QUEUE_URL: z.optional(z.url()),
+  IMPORT_QUEUE_URL: z.optional(z.url()),
   /** S3 endpoint override (tests use a local GetObject stand-in); unset: the regional endpoint. */
-  S3_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.optional(z.url()),
   /** The slash command's queues: search jobs (ack -> search) and finished replies (search -> Slack). */
-  COMMANDS_QUEUE_URL: z.string().url().optional(),
-  REPLIES_QUEUE_URL: z.string().url().optional(),
-  CHROMA_URL: z.string().url().default("http://127.0.0.1:8000"),
-  CHROMA_COLLECTION: z.string().min(1).default("messages"),
-  EMBEDDER: z.enum(["onnx", "bedrock"]).default("onnx"),
+  COMMANDS_QUEUE_URL: z.optional(z.url()),
+  REPLIES_QUEUE_URL: z.optional(z.url()),
+  CHROMA_URL: withDefault(z.url(), "http://127.0.0.1:8000"),
+  CHROMA_COLLECTION: withDefault(nonEmpty(), "messages"),
+  EMBEDDER: withDefault(z.enum(["onnx", "bedrock"]), "onnx"),
   /** The local model; its files live in ONNX_MODEL_DIR (default .cache/models/<ONNX_MODEL>). */
-  ONNX_MODEL: z.enum(ONNX_MODELS).default("all-minilm-l6-v2-q"),
-  ONNX_MODEL_DIR: z.string().min(1).optional(),
-  BEDROCK_MODEL_ID: z.string().min(1).default("amazon.titan-embed-text-v2:0"),
-  BEDROCK_DIMENSIONS: z.coerce
-    .number()
-    .refine((n) => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")
-    .default(1024),
-  BEDROCK_ENDPOINT: z.string().url().optional(),
+  ONNX_MODEL: withDefault(z.enum(ONNX_MODELS), "all-minilm-l6-v2-q"),
+  ONNX_MODEL_DIR: z.optional(nonEmpty()),
+  BEDROCK_MODEL_ID: withDefault(nonEmpty(), "amazon.titan-embed-text-v2:0"),
+  BEDROCK_DIMENSIONS: withDefault(
+    z.coerce
+      .number()
+      .check(z.refine((n) => n === 256 || n === 512 || n === 1024, "must be 256, 512 or 1024")),
+    1024,
+  ),
+  BEDROCK_ENDPOINT: z.optional(z.url()),
   /**
    * Attempts per InvokeModel call, the first included: the SDK's adaptive retry mode (backoff from
    * 1 s on throttling, a client-side rate limit) is the only retry layer. 3 keeps a throttled search
    * query inside the search function's timeout; the embedder's records come back through SQS.
    */
-  BEDROCK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  BEDROCK_MAX_ATTEMPTS: withDefault(int(1, 10), 3),
+  SLACK_SIGNING_SECRET: z.optional(nonEmpty()),
   /** Source name for Slack messages; each team's id when unset. */
-  SLACK_SOURCE_NAME: z.string().min(1).optional(),
+  SLACK_SOURCE_NAME: z.optional(nonEmpty()),
   /** Store bot_message events (marked metadata.bot = true); "false" ignores them. */
-  SLACK_STORE_BOTS: z.stringbool().default(true),
+  SLACK_STORE_BOTS: withDefault(z.stringbool(), true),
   /**
    * A bot token (xoxb-...) with users:read and channels:read/groups:read: ids the directory does not
    * know are looked up with Slack's Web API. Unset: ids stay ids (Secrets Manager in AWS).
    */
-  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_BOT_TOKEN: z.optional(nonEmpty()),
   /** Slack's Web API base URL (tests point it at a local stand-in). */
-  SLACK_API_URL: z.string().url().optional(),
+  SLACK_API_URL: z.optional(z.url()),
   /** The workspace's domain for permalinks (acme.slack.com); else what an import found. */
-  SLACK_WORKSPACE_DOMAIN: z
-    .string()
-    .regex(/^[a-z0-9.-]+$/i, "must be a host name like acme.slack.com")
-    .optional(),
+  SLACK_WORKSPACE_DOMAIN: z.optional(
+    z.string().check(z.regex(/^[a-z0-9.-]+$/i, "must be a host name like acme.slack.com")),
+  ),
   /**
    * Signs search cursors (HMAC-SHA256), so a client cannot forge one. In AWS it comes from
    * Secrets Manager (CURSOR_SECRET_ARN); locally, unset means a key generated once under CACHE_DIR.
    */
-  CURSOR_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  CURSOR_SECRET: z.optional(z.string().check(z.minLength(32, "must be at least 32 characters"))),
   /**
    * A slash command's response_url must start with this (Slack's hooks): the reply step posts to it,
    * so a forged form must not aim it elsewhere. Tests point it at their stand-in server.
    */
-  SLACK_RESPONSE_URL_PREFIX: z.string().url().default("https://hooks.slack.com/"),
+  SLACK_RESPONSE_URL_PREFIX: withDefault(z.url(), "https://hooks.slack.com/"),
   /** The search page the slash command's "More results" button opens; the local runtime serves it at GET /. */
-  SEARCH_PAGE_URL: z.string().url().optional(),
+  SEARCH_PAGE_URL: z.optional(z.url()),
   /**
    * Permissions (README "Permissions"): a search without a viewer (no JWT claim, no `viewer`
    * parameter) reads every conversation when true, and is a 401 otherwise. An admin tool: `npm start`
    * turns it on locally, the CDK stack only with the allowUnscopedSearch context flag.
    */
-  SEARCH_ALLOW_UNSCOPED: z.stringbool().default(false),
+  SEARCH_ALLOW_UNSCOPED: withDefault(z.stringbool(), false),
   /** The JWT claim that names the viewer where the API uses a JWT authorizer. */
-  SEARCH_VIEWER_CLAIM: z.string().min(1).default("sub"),
-  SEARCH_RRF_K: z.coerce.number().min(0).default(60),
+  SEARCH_VIEWER_CLAIM: withDefault(nonEmpty(), "sub"),
+  SEARCH_RRF_K: withDefault(num(0), 60),
   /**
    * Fusion weights: convex fusion takes each leg's share w / (w_bm25 + w_semantic) of its normalised
    * score; RRF multiplies each leg's 1/(k + rank) by w (bench/quality.md has the measurements
    * behind the defaults). A request may override them (bm25_weight, semantic_weight, fusion).
    */
-  SEARCH_BM25_WEIGHT: z.coerce.number().min(0).max(10).default(0.6),
-  SEARCH_SEMANTIC_WEIGHT: z.coerce.number().min(0).max(10).default(0.4),
+  SEARCH_BM25_WEIGHT: withDefault(num(0, 10), 0.6),
+  SEARCH_SEMANTIC_WEIGHT: withDefault(num(0, 10), 0.4),
   /** Hybrid fusion: "convex" (normalised scores, weighted) or "rrf" (weighted ranks, k = SEARCH_RRF_K). */
-  SEARCH_FUSION: z.enum(["convex", "rrf"]).default("convex"),
+  SEARCH_FUSION: withDefault(z.enum(["convex", "rrf"]), "convex"),
   /**
    * Message context per index (functions/core/message-context.ts): comma lists of author, channel,
    * parent, preceding:N; "none" for the bare message. Changing CONTEXT_VECTOR re-embeds through the
    * model-switch path; changing CONTEXT_KEYWORD rebuilds the keyword index.
    */
-  CONTEXT_KEYWORD: z.string().default("author"),
-  CONTEXT_VECTOR: z.string().default("author"),
+  CONTEXT_KEYWORD: withDefault(z.string(), "author"),
+  CONTEXT_VECTOR: withDefault(z.string(), "author"),
   /** How far back `preceding:N` reaches in a conversation. */
-  CONTEXT_WINDOW_MINUTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60)
-    .default(60),
+  CONTEXT_WINDOW_MINUTES: withDefault(int(1, 7 * 24 * 60), 60),
   /** Weight of the keyword index's context field against the message's own words (query time). */
-  CONTEXT_KEYWORD_BOOST: z.coerce.number().min(0).max(10).default(1),
+  CONTEXT_KEYWORD_BOOST: withDefault(num(0, 10), 1),
   /** Each leg's depth; unset = max(3 x limit, 50). */
-  SEARCH_LEG_WINDOW: z.coerce.number().int().min(1).max(1000).optional(),
-  API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  SEARCH_LEG_WINDOW: z.optional(int(1, 1000)),
+  API_PORT: withDefault(int(1, 65535), 3000),
   /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */
-  API_HOST: z.string().min(1).default("127.0.0.1"),
-  CACHE_DIR: z.string().min(1).default(".cache"),
-  LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+  API_HOST: withDefault(nonEmpty(), "127.0.0.1"),
+  CACHE_DIR: withDefault(nonEmpty(), ".cache"),
+  LOG_LEVEL: withDefault(z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]), "INFO"),
   /**
    * Local runtime only: divides the schedule intervals and SQS batching windows of
    * functions/topology.ts (1 = as deployed; 12 = the relay every 5 s, the reconciler every 75 s).
    */
-  LOCAL_SPEEDUP: z.coerce.number().min(1).max(1000).default(1),
+  LOCAL_SPEEDUP: withDefault(num(1, 1000), 1),
   /** The reconciler's per-run page budget. */
-  RECONCILE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
-  RECONCILE_MAX_PAGES: z.coerce.number().int().min(1).default(50),
+  RECONCILE_PAGE_SIZE: withDefault(int(1, 10_000), 1000),
+  RECONCILE_MAX_PAGES: withDefault(int(1), 50),
   // Coordination gaps (functions/core/gaps/definition.ts explains each number).
-  GAPS_WINDOW_DAYS: z.coerce.number().min(0.01).max(365).default(7),
-  GAPS_MIN_CONVERSATIONS: z.coerce.number().int().min(2).max(20).default(2),
-  GAPS_MIN_MESSAGES_PER_SIDE: z.coerce.number().int().min(1).max(100).default(2),
-  GAPS_MAX_PARTICIPANT_OVERLAP: z.coerce.number().min(0).max(1).default(0.25),
-  GAPS_MIN_SIMILARITY: z.coerce.number().min(-1).max(1).default(0.5),
-  GAPS_BACKGROUND_FENCE: z.coerce.number().min(0).max(10).default(1.5),
+  GAPS_WINDOW_DAYS: withDefault(num(0.01, 365), 7),
+  GAPS_MIN_CONVERSATIONS: withDefault(int(2, 20), 2),
+  GAPS_MIN_MESSAGES_PER_SIDE: withDefault(int(1, 100), 2),
+  GAPS_MAX_PARTICIPANT_OVERLAP: withDefault(num(0, 1), 0.25),
+  GAPS_MIN_SIMILARITY: withDefault(num(-1, 1), 0.5),
+  GAPS_BACKGROUND_FENCE: withDefault(num(0, 10), 1.5),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).
    */
-  JOBS_PER_MESSAGE: z.coerce.number().int().min(1).max(250).default(25),
+  JOBS_PER_MESSAGE: withDefault(int(1, 250), 25),
   /** Set by the Lambda runtime: the local-only fallbacks (a generated cursor key) do not apply. */
-  AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
+  AWS_LAMBDA_FUNCTION_NAME: z.optional(nonEmpty()),
   /** Overrides the ONNX model id recorded on vectors (a new id = a new vector collection). */
-  ONNX_MODEL_ID: z.string().min(1).optional(),
+  ONNX_MODEL_ID: z.optional(nonEmpty()),
 });
 
-const withDerivedDefaults = configSchema.transform((c, ctx) => {
-  let contextPolicy: ContextPolicy | undefined;
-  try {
-    contextPolicy = {
-      keyword: parseLegPolicy(c.CONTEXT_KEYWORD),
-      vector: parseLegPolicy(c.CONTEXT_VECTOR),
-      windowMinutes: c.CONTEXT_WINDOW_MINUTES,
+const withDerivedDefaults = z.pipe(
+  configSchema,
+  z.transform((c, payload) => {
+    let contextPolicy: ContextPolicy | undefined;
+    try {
+      contextPolicy = {
+        keyword: parseLegPolicy(c.CONTEXT_KEYWORD),
+        vector: parseLegPolicy(c.CONTEXT_VECTOR),
+        windowMinutes: c.CONTEXT_WINDOW_MINUTES,
+      };
+    } catch (err) {
+      if (!(err instanceof ContextPolicyError)) throw err;
+      payload.issues.push({ code: "custom", path: ["CONTEXT_*"], message: err.message, input: c });
+      return z.NEVER;
+    }
+    return {
+      ...c,
+      ONNX_MODEL_DIR: c.ONNX_MODEL_DIR ?? `.cache/models/${c.ONNX_MODEL}`,
+      contextPolicy,
     };
-  } catch (err) {
-    if (!(err instanceof ContextPolicyError)) throw err;
-    ctx.addIssue({ code: "custom", path: ["CONTEXT_*"], message: err.message });
-    return z.NEVER;
-  }
-  return {
-    ...c,
-    ONNX_MODEL_DIR: c.ONNX_MODEL_DIR ?? `.cache/models/${c.ONNX_MODEL}`,
-    contextPolicy,
-  };
-});
+  }),
+);
 
 export type Config = z.infer<typeof withDerivedDefaults>;
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from "zod-openapi";
 import { gapsRequestSchema } from "../core/gaps/gaps-request";
 import { ingestRequestSchema, messageIdParamsSchema } from "../core/ingest-request";

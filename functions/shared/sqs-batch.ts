@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { JobRecord, WorkerResult } from "../core/index-worker";
 import type { IndexJob } from "../core/model";
 import { logger } from "./logger";

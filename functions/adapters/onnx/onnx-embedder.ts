@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
-import { z } from "zod";
+import * as z from "zod";
 import type { Embedder } from "../../core/ports";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer";
 

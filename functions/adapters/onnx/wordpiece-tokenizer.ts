@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * BERT (uncased) WordPiece tokenizer driven by a HuggingFace `tokenizer.json`: BertNormalizer,

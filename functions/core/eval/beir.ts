@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_CONTENT_CHARS } from "../ingest-request";
 import { MAX_QUERY_LENGTH } from "../search/search-request";
 import type { Qrels } from "./metrics";

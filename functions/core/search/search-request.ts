@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ReadAccess } from "../access/access";
 import { type ErrorDetail, ValidationError } from "../errors";
 import type { SearchFilters, SearchStrategy } from "../model";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The part of Slack's Block Kit that Trisearch sends, as a schema with Slack's documented limits

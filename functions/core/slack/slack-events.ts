@@ -1,7 +1,8 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors";
-import { zodDetails } from "../ingest-request";
 import type { SourceChange } from "../source-change";
+import { zodDetails } from "../zod-details";
+import { callbackSchema } from "./slack-envelope";
 
 /**
  * Slack Events API payloads -> source changes. Pure: the webhook enqueues the envelope as
@@ -62,15 +63,6 @@ const messageEventSchema = messageFields.extend({
   message: messageFields.nullish(),
   deleted_ts: slackTs.nullish(),
 });
-
-const callbackSchema = z
-  .object({
-    type: z.literal("event_callback"),
-    team_id: z.string().min(1),
-    event_id: z.string().min(1),
-    event: z.object({ type: z.string() }).loose(),
-  })
-  .loose();
 
 /** Subtypes that are someone's message; every other subtype (joins, topics, pins...) is ignored. */
 const STORED_SUBTYPES = new Set(["thread_broadcast", "bot_message", "file_share", "me_message"]);
@@ -220,33 +212,4 @@ function contentOf(m: SlackMessage): string | null {
     ...(m.files ?? []).map((f) => f.title || f.name || ""),
   ].filter((p) => p.trim() !== "");
   return parts.length > 0 ? parts.join("\n") : null;
-}
-
-export type SlackEnvelopeRoute =
-  | { readonly kind: "challenge"; readonly challenge: string }
-  | { readonly kind: "event"; readonly eventId: string; readonly teamId: string }
-  | { readonly kind: "other"; readonly type: string };
-
-const routeSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("url_verification"), challenge: z.string().min(1) }).loose(),
-  callbackSchema,
-]);
-
-/** What the webhook needs to know about a verified body: answer it, enqueue it, or ack it. */
-export function routeSlackEnvelope(body: unknown): SlackEnvelopeRoute {
-  const base = z
-    .object({ type: z.string().min(1) })
-    .loose()
-    .safeParse(body);
-  if (!base.success)
-    throw new ValidationError("Not a Slack Events API payload", zodDetails(base.error.issues));
-  if (base.data.type !== "url_verification" && base.data.type !== "event_callback") {
-    return { kind: "other", type: base.data.type };
-  }
-  const parsed = routeSchema.safeParse(body);
-  if (!parsed.success)
-    throw new ValidationError("Invalid Slack Events API payload", zodDetails(parsed.error.issues));
-  return parsed.data.type === "url_verification"
-    ? { kind: "challenge", challenge: parsed.data.challenge }
-    : { kind: "event", eventId: parsed.data.event_id, teamId: parsed.data.team_id };
 }

@@ -1,7 +1,7 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors";
-import { zodDetails } from "../ingest-request";
 import type { EventQueue } from "../ports";
+import { zodDetails } from "../zod-details";
 import {
   type ExportArchive,
   type ImportProgressStore,

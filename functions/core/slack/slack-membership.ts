@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { AccessChange } from "../access/access";
 import type { ConversationKind } from "../directory/directory";
 import type { SourceRef } from "../model";

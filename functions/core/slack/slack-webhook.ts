@@ -1,6 +1,6 @@
 import { RetryableError, ValidationError } from "../errors";
 import type { EventQueue } from "../ports";
-import { routeSlackEnvelope } from "./slack-events";
+import { routeSlackEnvelope } from "./slack-envelope";
 
 export type SlackWebhookResult =
   | { readonly kind: "challenge"; readonly challenge: string }

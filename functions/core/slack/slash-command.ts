@@ -1,10 +1,10 @@
-import { z } from "zod";
+import * as z from "zod";
 import { AppError, RetryableError, ValidationError } from "../errors";
-import { zodDetails } from "../ingest-request";
 import type { EnrichedMessage, EventQueue } from "../ports";
 import type { CursorKey } from "../search/cursor";
 import type { SearchResult } from "../search/search-messages";
 import { parseSearchRequest, type SearchRequest, searchRequestSchema } from "../search/search-request";
+import { zodDetails } from "../zod-details";
 import { type SlackResponseMessage, slackResponseMessageSchema } from "./block-kit";
 import { noticeMessage, SLACK_RESULT_LIMIT, searchReplyMessage } from "./search-blocks";
 

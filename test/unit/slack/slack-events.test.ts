@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../functions/core/errors";
-import {
-  mapSlackEvent,
-  routeSlackEnvelope,
-  slackTsToDate,
-  slackTsToMicros,
-} from "../../../functions/core/slack/slack-events";
+import { routeSlackEnvelope } from "../../../functions/core/slack/slack-envelope";
+import { mapSlackEvent, slackTsToDate, slackTsToMicros } from "../../../functions/core/slack/slack-events";
 import { acceptSlackRequest } from "../../../functions/core/slack/slack-webhook";
 import { slackFixture } from "../../helpers/slack-fixtures";
 
