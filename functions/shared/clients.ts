@@ -13,7 +13,6 @@ export { bedrockClient } from "./clients/bedrock";
 export { chromaClient, chromaQueryHttp } from "./clients/chroma";
 export { openSearchClient } from "./clients/opensearch";
 export { pgPool } from "./clients/pg";
-export { s3Client } from "./clients/s3";
 export { sqsClient } from "./clients/sqs";
 
 /** Closes what was opened (CLI commands and tests end cleanly instead of hanging on sockets). */
