@@ -1,15 +1,26 @@
 import "./quiet-env";
 import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import { detectGaps } from "../functions/core/gaps/detect-gaps";
 import { closeClients } from "../functions/shared/clients";
-import { loadConfig } from "../functions/shared/config";
+import { type Config, loadConfig } from "../functions/shared/config";
 import { createContainer } from "../functions/shared/container";
 import { gapDefinition, gapDetectionPorts } from "../functions/shared/gaps";
+import { dropDatabase } from "../test/helpers/test-db";
 import { generateSearchCorpus } from "./corpus";
-import { createBenchNamespace, loadAverage, withNamespace, writeReport } from "./helpers";
+import {
+  createBenchNamespace,
+  deleteNamespaceStores,
+  loadAverage,
+  REPO_ROOT,
+  withNamespace,
+  writeReport,
+} from "./helpers";
 import { loadStores } from "./search";
 
 /**
@@ -18,7 +29,15 @@ import { loadStores } from "./search";
  * generated team chatter, real ONNX embeddings from the cache), then the computation runs in a
  * child process of its own, so its memory is the computation's (not the loader's corpus and
  * embeddings): peak RSS sampled every 50 ms, and the use case's own phase timings.
+ * `--keep` leaves each size's namespace loaded (recorded under .cache/bench/) and `--reuse` runs the
+ * computation again on it (a change to the detector without the ~10-min load of 100k messages);
+ * `--load-only` keeps without measuring; `--drop-kept` deletes them.
  */
+
+type Kept = Pick<Config, "DATABASE_URL" | "OPENSEARCH_INDEX" | "CHROMA_COLLECTION" | "QUEUE_PREFIX"> & {
+  load: unknown;
+};
+const keptPath = (n: number) => join(REPO_ROOT, ".cache", "bench", `gaps-kept-${n}.json`);
 
 const WINDOW = { since: new Date(Date.UTC(2025, 8, 1)), until: new Date(Date.UTC(2025, 11, 16)) };
 
@@ -72,6 +91,20 @@ function runChild(env: Record<string, string>): Promise<ChildResult> {
   });
 }
 
+function detectionEnv(
+  cfg: Pick<Config, "DATABASE_URL" | "OPENSEARCH_INDEX" | "CHROMA_COLLECTION" | "QUEUE_PREFIX">,
+) {
+  const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = cfg;
+  return {
+    DATABASE_URL,
+    OPENSEARCH_INDEX,
+    CHROMA_COLLECTION,
+    QUEUE_PREFIX,
+    DATABASE_POOL_MAX: "4",
+    LOG_LEVEL: "ERROR",
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args.includes("--child")) return child();
@@ -82,22 +115,16 @@ async function main(): Promise<void> {
           .split(",")
           .map(Number)
       : [10_000, 100_000];
+  const keep = args.includes("--keep") || args.includes("--load-only");
+  if (args.includes("--drop-kept")) {
+    for (const n of sizes) if (existsSync(keptPath(n))) await dropKept(n);
+    return;
+  }
   const runs = [];
   for (const n of sizes) {
-    const ns = await createBenchNamespace("gaps");
-    const run = await withNamespace(ns, async () => {
+    const measure = async (cfg: Kept) => {
       const load = loadAverage();
-      const corpus = generateSearchCorpus(n);
-      const loadTimes = await loadStores(ns, corpus);
-      const { DATABASE_URL, OPENSEARCH_INDEX, CHROMA_COLLECTION, QUEUE_PREFIX } = ns.config;
-      const detection = await runChild({
-        DATABASE_URL,
-        OPENSEARCH_INDEX,
-        CHROMA_COLLECTION,
-        QUEUE_PREFIX,
-        DATABASE_POOL_MAX: "4",
-        LOG_LEVEL: "ERROR",
-      });
+      const detection = await runChild(detectionEnv(cfg));
       console.log(
         `${n} messages: ${detection.seconds} s, peak RSS ${detection.peakRssMb} MB; ${JSON.stringify(detection.stats.timingsMs)}`,
       );
@@ -105,13 +132,30 @@ async function main(): Promise<void> {
         messages: n,
         loadAverageBefore: load,
         loadAverageAfter: loadAverage(),
-        load: loadTimes,
+        load: cfg.load,
         ...detection,
       };
-    });
-    runs.push(run);
+    };
+    if (args.includes("--reuse")) {
+      runs.push(await measure(JSON.parse(await readFile(keptPath(n), "utf8")) as Kept));
+      continue;
+    }
+    const ns = await createBenchNamespace("gaps");
+    const body = async () => {
+      const load = await loadStores(ns, generateSearchCorpus(n));
+      const cfg: Kept = { ...detectionEnv(ns.config), load };
+      if (keep) {
+        await writeFile(keptPath(n), JSON.stringify(cfg, null, 2));
+        console.log(`kept the namespace for --reuse: ${keptPath(n)} (--drop-kept deletes it)`);
+      }
+      return args.includes("--load-only") ? undefined : measure(cfg);
+    };
+    const run = keep ? await body() : await withNamespace(ns, body);
+    if (keep) await ns.db.pool.end();
+    if (run) runs.push(run);
   }
   await OnnxEmbedder.closeAll();
+  if (runs.length === 0) return closeClients();
   const path = await writeReport("gaps", {
     date: new Date().toISOString(),
     host: hostname(),
@@ -121,6 +165,15 @@ async function main(): Promise<void> {
   });
   console.log(`wrote ${path}`);
   await closeClients();
+}
+
+async function dropKept(n: number): Promise<void> {
+  const kept = JSON.parse(await readFile(keptPath(n), "utf8")) as Kept;
+  const cfg = loadConfig({ ...process.env, ...detectionEnv(kept) });
+  await deleteNamespaceStores(cfg);
+  await dropDatabase(new URL(cfg.DATABASE_URL).pathname.slice(1));
+  await rm(keptPath(n));
+  console.log(`dropped the kept ${n}-message namespace (${cfg.OPENSEARCH_INDEX})`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

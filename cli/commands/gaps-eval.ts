@@ -8,7 +8,8 @@ import { formatTable } from "../progress";
 
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
 
-const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N] [--json FILE]
+const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N]
+                          [--background-authors N] [--json FILE]
 
 Builds a planted-gap benchmark from a judged collection (functions/core/eval/planted-gaps.ts):
 some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
@@ -20,6 +21,9 @@ runs gap detection over the window and prints precision, recall, false gaps and 
   --seed N          generator seed (default 18)
   --gaps N          planted gaps (default 10)
   --channels N      channels (default 8)
+  --background-authors N
+                    0 (default): each channel's own people write its background; N: N people
+                    who post in every channel write it (bench/quality.md says why)
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)`;
@@ -40,6 +44,7 @@ export async function run(args: string[]): Promise<number> {
       seed: { type: "string" },
       gaps: { type: "string" },
       channels: { type: "string" },
+      "background-authors": { type: "string" },
       json: { type: "string" },
       keep: { type: "boolean" },
       reuse: { type: "string" },
@@ -52,6 +57,7 @@ export async function run(args: string[]): Promise<number> {
   const seed = intFlag("seed", v.seed);
   const gaps = intFlag("gaps", v.gaps);
   const channels = intFlag("channels", v.channels);
+  const backgroundAuthors = intFlag("background-authors", v["background-authors"]);
   let cleanup: (() => Promise<void>) | undefined;
   const onSigint = () => {
     console.error("\nInterrupted: removing the namespace...");
@@ -65,6 +71,7 @@ export async function run(args: string[]): Promise<number> {
         ...(seed !== undefined ? { seed } : {}),
         ...(gaps !== undefined ? { plantedGaps: gaps } : {}),
         ...(channels !== undefined ? { channels } : {}),
+        ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
       },
       keep: Boolean(v.keep),
       ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),
@@ -101,12 +108,14 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
     `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
       `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,
     `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,
+    `(secondary) planted gaps held on both sides by some reported gap, majority or not: ${s.recallContained.toFixed(3)}`,
   ];
   if (s.verdicts.length > 0) {
     lines.push(
       "",
       formatTable(
-        s.verdicts.map((x) => ({
+        s.verdicts.map((x, k) => ({
+          "#": k + 1,
           gap: x.label.slice(0, 40),
           channels: x.channels.join(" "),
           msgs: x.messages,
@@ -118,6 +127,21 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
       ),
     );
   }
+  lines.push(
+    "",
+    "Where each planted topic went (the reported gap holding most of its documents):",
+    formatTable(
+      s.topics.map((t) => ({
+        topic: t.queryId,
+        kind: t.kind,
+        docs: t.docs,
+        gap: t.gap === null ? "-" : `#${t.gap + 1} (${t.gapMessages} msgs)`,
+        "its docs there": Object.entries(t.inGap)
+          .map(([c, n]) => `${c}:${n}`)
+          .join(" "),
+      })),
+    ),
+  );
   lines.push(
     "",
     `load ${r.timings.loadSeconds}s, index ${r.timings.indexSeconds}s, detect ${r.timings.detectSeconds}s`,

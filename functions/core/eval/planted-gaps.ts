@@ -15,7 +15,9 @@ import type { Qrels } from "./metrics";
  * - control "one channel": a topic whose documents all sit in one channel (one conversation);
  * - control "shared people": a topic split across two channels but written on both sides by the
  *   same two people (they are talking);
- * - background: every other document stays in its subject's channel, by one of its people.
+ * - background: every other document stays in its subject's channel, by one of its people; with
+ *   `backgroundAuthors` > 0, by one of that many people who post in every channel instead (a
+ *   background whose subjects span channels without being coordination gaps: see bench/quality.md).
  * Planted and control topics have disjoint documents. Timestamps are random inside one window.
  */
 export interface PlantedGapSettings {
@@ -27,6 +29,8 @@ export interface PlantedGapSettings {
   readonly minDocsPerSide: number;
   /** Topics with more documents than this are not planted (one discussion, not half the collection). */
   readonly maxTopicDocs: number;
+  /** 0: each channel's own people write its background; N: N people who post in every channel do. */
+  readonly backgroundAuthors: number;
   readonly windowStart: string;
   readonly windowDays: number;
 }
@@ -38,6 +42,7 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   plantedGaps: 10,
   minDocsPerSide: 2,
   maxTopicDocs: 16,
+  backgroundAuthors: 0,
   windowStart: "2026-01-05T00:00:00.000Z",
   windowDays: 7,
 };
@@ -97,11 +102,16 @@ function homeChannels(
     channels.length,
     rand,
   );
+  const everywhere = Array.from({ length: settings.backgroundAuthors }, (_, k) => `core${k + 1}@example.com`);
   return {
     channels,
     people,
     channelOf: new Map(docs.map((d, i) => [d.id, clusters[i]!])),
-    authorOf: new Map(),
+    authorOf: new Map(
+      everywhere.length > 0
+        ? docs.map((d) => [d.id, everywhere[Math.floor(rand() * everywhere.length)]!])
+        : [],
+    ),
   };
 }
 
@@ -227,7 +237,9 @@ export function buildPlantedBenchmark(
     const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
     split.forEach((d, k) => {
       const c = k < half ? a : b;
-      assigned.set(d, { channel: channels[c]!, author: kind === "gap" ? pick(pools[c]!) : pick(shared) });
+      // The control's two people both write on each side (alternating), so its sides always share them.
+      const author = kind === "gap" ? pick(pools[c]!) : shared[(k < half ? k : k - half) % 2]!;
+      assigned.set(d, { channel: channels[c]!, author });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
   }
@@ -283,10 +295,29 @@ export interface PlantedScore {
   readonly correct: number;
   readonly precision: number;
   readonly recall: number;
+  /**
+   * Secondary, not the target: planted gaps whose documents the reported gap holding most of them
+   * has on both sides (at least minDocsPerSide in each of the topic's two channels), even where the
+   * topic is not the majority of that gap (a larger subject of the background around it).
+   */
+  readonly recallContained: number;
   readonly falseGaps: readonly ReportedGapVerdict[];
   /** Controls a reported gap was mostly made of (should be empty). */
   readonly controlsReported: readonly string[];
   readonly verdicts: readonly ReportedGapVerdict[];
+  /** Where each planted topic and control went: the reported gap holding most of its documents. */
+  readonly topics: readonly TopicTrace[];
+}
+
+interface TopicTrace {
+  readonly queryId: string;
+  readonly kind: PlantedTopic["kind"];
+  readonly docs: number;
+  /** The reported gap holding most of the topic's documents (its index in the report), or null. */
+  readonly gap: number | null;
+  /** The topic's documents in that gap per channel, and that gap's size. */
+  readonly inGap: Readonly<Record<string, number>>;
+  readonly gapMessages: number;
 }
 
 /**
@@ -322,6 +353,31 @@ export function scorePlanted(
       correct,
     };
   });
+  const channelOf = new Map(bench.messages.map((m) => [m.external_id, m.channel]));
+  const traces: TopicTrace[] = bench.topics.map((t) => {
+    const docs = new Set(t.docIds);
+    let best: { gap: number; inGap: Record<string, number>; count: number } | undefined;
+    for (const [k, g] of gaps.entries()) {
+      const inGap: Record<string, number> = {};
+      let count = 0;
+      for (const id of g.messageIds) {
+        const doc = externalIdOf(id) ?? "";
+        if (!docs.has(doc)) continue;
+        const ch = channelOf.get(doc) ?? "?";
+        inGap[ch] = (inGap[ch] ?? 0) + 1;
+        count++;
+      }
+      if (count > 0 && (!best || count > best.count)) best = { gap: k, inGap, count };
+    }
+    return {
+      queryId: t.queryId,
+      kind: t.kind,
+      docs: t.docIds.length,
+      gap: best?.gap ?? null,
+      inGap: best?.inGap ?? {},
+      gapMessages: best ? gaps[best.gap]!.messageIds.length : 0,
+    };
+  });
   const planted = bench.topics.filter((t) => t.kind === "gap").length;
   const correct = verdicts.filter((v) => v.correct).length;
   return {
@@ -331,6 +387,16 @@ export function scorePlanted(
     correct,
     precision: gaps.length === 0 ? 1 : correct / gaps.length,
     recall: planted === 0 ? 1 : found.size / planted,
+    recallContained:
+      planted === 0
+        ? 1
+        : traces.filter(
+            (t) =>
+              t.kind === "gap" &&
+              bench.topics
+                .find((x) => x.queryId === t.queryId)!
+                .channels.every((c) => (t.inGap[c] ?? 0) >= bench.settings.minDocsPerSide),
+          ).length / planted,
     falseGaps: verdicts.filter((v) => !v.correct),
     controlsReported: [
       ...new Set(
@@ -340,5 +406,6 @@ export function scorePlanted(
       ),
     ],
     verdicts,
+    topics: traces,
   };
 }

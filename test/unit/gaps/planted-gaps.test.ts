@@ -89,4 +89,81 @@ describe("planted gap benchmark", () => {
     expect(score.recall).toBeCloseTo(1 / 10);
     expect(score.controlsReported).toEqual([control.queryId]);
   });
+
+  it("writes the shared-people control with both people on each side", () => {
+    // Over many seeds: a random choice of author per document would leave some side with one person.
+    for (let seed = 1; seed <= 30; seed++) {
+      const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, seed });
+      const control = b.topics.find((t) => t.kind === "shared_people")!;
+      const byId = new Map(b.messages.map((m) => [m.external_id, m]));
+      for (const c of control.channels) {
+        const side = control.docIds.map((d) => byId.get(d)!).filter((m) => m.channel === c);
+        expect(new Set(side.map((m) => m.author)).size).toBe(2);
+      }
+    }
+  });
+
+  it("with backgroundAuthors, the background is written by people who post in every channel", () => {
+    const shared = buildPlantedBenchmark(corpus, qrels, {
+      ...DEFAULT_PLANTED_SETTINGS,
+      backgroundAuthors: 3,
+    });
+    const inTopics = new Set(shared.topics.flatMap((t) => t.docIds));
+    const background = shared.messages.filter((m) => !inTopics.has(m.external_id));
+    expect(new Set(background.map((m) => m.author))).toEqual(
+      new Set(["core1@example.com", "core2@example.com", "core3@example.com"]),
+    );
+    const channelsOf = (author: string) =>
+      new Set(background.filter((m) => m.author === author).map((m) => m.channel)).size;
+    expect(channelsOf("core1@example.com")).toBeGreaterThan(1);
+    // The planted gaps' sides are still written by disjoint people, none of them a background author.
+    const gapAuthors = shared.messages.filter((m) =>
+      shared.topics.some((t) => t.kind === "gap" && t.docIds.includes(m.external_id)),
+    );
+    expect(gapAuthors.some((m) => m.author.startsWith("core"))).toBe(false);
+    // The default keeps each channel's own people.
+    const own = bench.messages.filter(
+      (m) => !new Set(bench.topics.flatMap((t) => t.docIds)).has(m.external_id),
+    );
+    expect(own.every((m) => m.author.startsWith("team"))).toBe(true);
+  });
+
+  it("traces where a planted topic went, and counts it as held when a larger gap has it on both sides", () => {
+    const planted = bench.topics.find((t) => t.kind === "gap")!;
+    const inTopics = new Set(bench.topics.flatMap((t) => t.docIds));
+    const background = bench.messages.filter((m) => !inTopics.has(m.external_id)).map((m) => m.external_id);
+    const idOf = new Map(bench.messages.map((m, i) => [i + 1, m.external_id]));
+    const numeric = new Map([...idOf].map(([n, e]) => [e, n]));
+    const perSide = DEFAULT_PLANTED_SETTINGS.minDocsPerSide;
+    const [a, b] = planted.channels;
+    const onSide = (c: string | undefined) =>
+      planted.docIds
+        .filter((d) => bench.messages.find((m) => m.external_id === d)!.channel === c)
+        .slice(0, perSide);
+    // The topic's documents on both sides, inside a gap mostly made of background.
+    const docs = [...onSide(a), ...onSide(b), ...background.slice(0, 4 * perSide)];
+    const big = {
+      label: "x",
+      messageIds: docs.map((d) => numeric.get(d)!),
+      sides: planted.channels.map((c) => ({ conversations: [c] })),
+    } as unknown as CoordinationGap;
+    const score = scorePlanted(bench, [big], (id) => idOf.get(id));
+    expect(score.correct).toBe(0);
+    expect(score.recall).toBe(0);
+    expect(score.recallContained).toBeCloseTo(1 / 10);
+    const trace = score.topics.find((t) => t.queryId === planted.queryId)!;
+    expect(trace).toMatchObject({
+      gap: 0,
+      gapMessages: docs.length,
+      inGap: { [a!]: perSide, [b!]: perSide },
+    });
+    expect(score.topics.find((t) => t.kind === "one_channel")!.gap).toBeNull();
+    // One side only: not held.
+    const oneSide = scorePlanted(
+      bench,
+      [{ ...big, messageIds: onSide(a).map((d) => numeric.get(d)!) }],
+      (id) => idOf.get(id),
+    );
+    expect(oneSide.recallContained).toBe(0);
+  });
 });
