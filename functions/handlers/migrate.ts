@@ -8,9 +8,9 @@ import { applyMigrations } from "../shared/migrations";
  * fails the deploy. The SQL files travel next to index.mjs in the bundle (see MIGRATIONS_DIR).
  */
 export const handler = middy(async () => {
-  const applied = await applyMigrations(undefined, (msg) => logger.debug(msg));
-  logger.info("migrations applied", { applied });
-  return { applied };
+  const { applied, logins } = await applyMigrations(undefined, (msg) => logger.debug(msg));
+  logger.info("migrations applied", { applied, logins });
+  return { applied, logins };
 })
   .use(lambdaLogContext())
   .use(invocationMetrics());

@@ -53,8 +53,9 @@ export function databaseUrlFromSecret(
 }
 
 /**
- * Fills DATABASE_URL, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and CURSOR_SECRET from their secrets when the ARN is set and the value
- * is not (an explicit value always wins, e.g. in tests). Mutates and returns `env`.
+ * Fills DATABASE_URL, DATABASE_READER_USER/_PASSWORD, DATABASE_WRITER_USER/_PASSWORD (the migrate
+ * function only), SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and CURSOR_SECRET from their secrets when the
+ * ARN is set and the value is not (an explicit value always wins, e.g. in tests). Mutates and returns `env`.
  */
 export async function resolveSecretEnv(
   env: Record<string, string | undefined>,
@@ -71,6 +72,18 @@ export async function resolveSecretEnv(
           database: env.DB_NAME,
           sslmode: env.DB_SSLMODE,
         });
+      }),
+    );
+  }
+  // The migrate function's login users: their name and password become DATABASE_<ROLE>_USER/_PASSWORD.
+  for (const role of ["READER", "WRITER"] as const) {
+    const arn = env[`DB_${role}_SECRET_ARN`];
+    if (!arn || env[`DATABASE_${role}_USER`]) continue;
+    jobs.push(
+      fetchSecret(arn).then((text) => {
+        const s = parseDbSecret(text);
+        env[`DATABASE_${role}_USER`] = s.username;
+        env[`DATABASE_${role}_PASSWORD`] = s.password;
       }),
     );
   }

@@ -152,6 +152,15 @@ const configSchema = z.object({
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).
    */
   JOBS_PER_MESSAGE: withDefault(int(1, 250), 25),
+  /**
+   * The migrate function's login users (README "Database roles"): created or updated in the reader
+   * and writer roles after the migrations. In AWS they come from their secrets (DB_READER_SECRET_ARN,
+   * DB_WRITER_SECRET_ARN); unset locally, where everything connects as DATABASE_URL's user.
+   */
+  DATABASE_READER_USER: z.optional(nonEmpty()),
+  DATABASE_READER_PASSWORD: z.optional(nonEmpty()),
+  DATABASE_WRITER_USER: z.optional(nonEmpty()),
+  DATABASE_WRITER_PASSWORD: z.optional(nonEmpty()),
   /** Set by the Lambda runtime: the local-only fallbacks (a generated cursor key) do not apply. */
   AWS_LAMBDA_FUNCTION_NAME: z.optional(nonEmpty()),
   /** Overrides the ONNX model id recorded on vectors (a new id = a new vector collection). */

@@ -64,6 +64,26 @@ describe("resolveSecretEnv", () => {
     expect(f.calls.sort()).toEqual(["arn:cursor", "arn:db", "arn:slack"]);
   });
 
+  it("gives the migrate function its login users' names and passwords (reader and writer secrets)", async () => {
+    const reader = JSON.stringify({ username: "trisearch_search", password: "r-pw", engine: "postgres" });
+    const writer = JSON.stringify({ username: "trisearch_app_clone", password: "w-pw" });
+    const f = fetcher({ "arn:reader": reader, "arn:writer": writer });
+    const env: Record<string, string | undefined> = {
+      DB_READER_SECRET_ARN: "arn:reader",
+      DB_WRITER_SECRET_ARN: "arn:writer",
+    };
+    await resolveSecretEnv(env, f.fetch);
+    expect(env).toMatchObject({
+      DATABASE_READER_USER: "trisearch_search",
+      DATABASE_READER_PASSWORD: "r-pw",
+      DATABASE_WRITER_USER: "trisearch_app_clone",
+      DATABASE_WRITER_PASSWORD: "w-pw",
+    });
+    await expect(
+      resolveSecretEnv({ DB_READER_SECRET_ARN: "arn:bad" }, fetcher({ "arn:bad": "{}" }).fetch),
+    ).rejects.toThrow("database secret lacks username/password");
+  });
+
   it("keeps explicit values and fetches nothing without ARNs", async () => {
     const f = fetcher({});
     const env: Record<string, string | undefined> = {

@@ -3,6 +3,8 @@ import type { VectorCollectionRegistry, VectorCollectionState } from "../../core
 import { loadState, saveState } from "./reconcile-state";
 
 const COLLECTIONS = "vector_collections";
+/** PostgreSQL's SQLSTATE for "permission denied". */
+const INSUFFICIENT_PRIVILEGE = "42501";
 
 /** Which vector collection search reads (and which it read before), kept in PostgreSQL. */
 export class PgCollectionRegistry implements VectorCollectionRegistry {
@@ -14,10 +16,16 @@ export class PgCollectionRegistry implements VectorCollectionRegistry {
   }
 
   async initCollections(initial: VectorCollectionState): Promise<VectorCollectionState> {
-    await this.pool.query(
-      "INSERT INTO reconcile_state (name, cursor) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING",
-      [COLLECTIONS, JSON.stringify(initial)],
-    );
+    try {
+      await this.pool.query(
+        "INSERT INTO reconcile_state (name, cursor) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING",
+        [COLLECTIONS, JSON.stringify(initial)],
+      );
+    } catch (err) {
+      // The search functions connect as the read-only role (README "Database roles"): until a
+      // writer (the embedder, the reconciler) stores the state, the initial one is what applies.
+      if ((err as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw err;
+    }
     return (await this.loadCollections()) ?? initial;
   }
 
