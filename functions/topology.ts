@@ -20,8 +20,14 @@
 
 /** What a function may reach in AWS; lib/ turns each into grants, security-group rules and env vars. */
 type Access =
-  /** PostgreSQL through the RDS proxy (credentials from Secrets Manager). */
-  | "database"
+  /**
+   * PostgreSQL through the RDS proxy, credentials from Secrets Manager (README "Database roles"):
+   * "database-read" as a member of trisearch_reader (SELECT only), "database-write" as a member of
+   * trisearch_writer (rows, no schema), "database-owner" as the owner (migrations only).
+   */
+  | "database-read"
+  | "database-write"
+  | "database-owner"
   /** OpenSearch: search only. */
   | "keyword-read"
   /** OpenSearch: index, delete, put the index template. */
@@ -75,14 +81,14 @@ export const FUNCTIONS = {
     // A full request (500 messages of up to 40,000 characters) is one transaction: 20 s was too
     // short for it on a loaded 2-core machine (trisearch eval); 29 s stays inside API Gateway's 30 s.
     timeoutSeconds: 29,
-    access: ["database", "publish-jobs"],
+    access: ["database-write", "publish-jobs"],
   },
   search: {
     description: "GET|POST /search: BM25, semantic and hybrid (RRF)",
     timeoutSeconds: 20,
     // The semantic leg embeds the query (ONNX locally); more memory is more CPU.
     memoryMb: 1024,
-    access: ["database", "keyword-read", "vectors", "embed", "cursor-secret"],
+    access: ["database-read", "keyword-read", "vectors", "embed", "cursor-secret"],
   },
   "slack-events": {
     description: "POST /slack/events: verify the Slack signature, enqueue, ack within 3 s",
@@ -102,7 +108,7 @@ export const FUNCTIONS = {
     timeoutSeconds: 20,
     // The search function's sizing: it runs the same search.
     memoryMb: 1024,
-    access: ["database", "keyword-read", "vectors", "embed", "cursor-secret", "enqueue-replies"],
+    access: ["database-read", "keyword-read", "vectors", "embed", "cursor-secret", "enqueue-replies"],
   },
   "slack-reply": {
     description: "Replies queue -> POST to Slack's response_url (outside the VPC: it has no route out)",
@@ -125,36 +131,36 @@ export const FUNCTIONS = {
   "slack-ingest": {
     description: "Ingest queue (Slack events) -> the ingest use case -> Postgres + outbox",
     timeoutSeconds: 30,
-    access: ["database", "publish-jobs"],
+    access: ["database-write", "publish-jobs"],
   },
   "keyword-indexer": {
     description: "Keyword queue -> Postgres rows -> OpenSearch _bulk",
     timeoutSeconds: 60,
-    access: ["database", "keyword-write"],
+    access: ["database-write", "keyword-write"],
   },
   embedder: {
     description: "Vector queue -> Postgres rows -> Bedrock embeddings -> Chroma",
     // 4 records x 25 jobs = up to 100 Bedrock calls, well inside 120 s.
     timeoutSeconds: 120,
     memoryMb: 1024,
-    access: ["database", "vectors", "embed"],
+    access: ["database-write", "vectors", "embed"],
   },
   "outbox-relay": {
     description: "Scheduled: publishes outbox rows the after-commit fast path could not",
     timeoutSeconds: 60,
-    access: ["database", "publish-jobs"],
+    access: ["database-write", "publish-jobs"],
   },
   reconcile: {
     description: "Scheduled: finds drift between Postgres and the indexes, re-enqueues and removes orphans",
     timeoutSeconds: 600,
     memoryMb: 1024,
     // Orphan deletes go straight to the index; missing/stale rows go back through the queues.
-    access: ["database", "keyword-write", "vectors", "embedding-settings", "publish-jobs"],
+    access: ["database-write", "keyword-write", "vectors", "embedding-settings", "publish-jobs"],
   },
   gaps: {
     description: "GET /gaps: coordination gaps of the latest scheduled computation (PostgreSQL)",
     timeoutSeconds: 10,
-    access: ["database"],
+    access: ["database-read"],
   },
   "gaps-schedule": {
     description: "Scheduled: the window's coordination gaps into PostgreSQL (GET /gaps reads them)",
@@ -163,7 +169,7 @@ export const FUNCTIONS = {
     memoryMb: 2048,
     // Reads the window from PostgreSQL, vectors from Chroma, more_like_this from OpenSearch; names
     // the active vector collection from the embedding settings (it embeds nothing).
-    access: ["database", "keyword-read", "vectors", "embedding-settings"],
+    access: ["database-write", "keyword-read", "vectors", "embedding-settings"],
   },
   "slack-import": {
     description:
@@ -174,7 +180,7 @@ export const FUNCTIONS = {
     memoryMb: 2048,
     // The zip is downloaded to /tmp (its central directory is at the end): exports up to ~10 GB.
     ephemeralStorageMb: 10240,
-    access: ["database", "publish-jobs", "import-exports"],
+    access: ["database-write", "publish-jobs", "import-exports"],
   },
   "membership-sync": {
     description:
@@ -188,7 +194,7 @@ export const FUNCTIONS = {
   migrate: {
     description: "Applies migrations/*.sql (node-pg-migrate) on every deploy that changes them",
     timeoutSeconds: 300,
-    access: ["database"],
+    access: ["database-owner"],
   },
 } as const satisfies Record<string, FunctionSpec>;
 

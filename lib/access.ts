@@ -30,8 +30,14 @@ export interface AccessProviders {
 export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
   for (const access of FUNCTIONS[fn.handlerName as FunctionName].access) {
     switch (access) {
-      case "database":
-        p.database.bind(fn);
+      case "database-read":
+        p.database.bind(fn, "read");
+        break;
+      case "database-write":
+        p.database.bind(fn, "write");
+        break;
+      case "database-owner":
+        p.database.bind(fn, "owner");
         break;
       case "keyword-read":
         p.searchDomain.grantIndexRead(fn);

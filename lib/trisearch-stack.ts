@@ -51,6 +51,7 @@ export class TrisearchStack extends Stack {
       removalPolicy: dataRemoval,
       multiAz: s.multiAz,
       instanceType: new ec2.InstanceType(s.dbInstanceType),
+      secretsManagerEndpoint: this.network.interfaceEndpoints.SecretsManager!,
     });
     this.searchDomain = new SearchDomain(this, "Search", {
       vpc,

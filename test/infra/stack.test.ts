@@ -317,7 +317,7 @@ describe("least privilege", () => {
       JSON.stringify([{ "Fn::GetAtt": [logicalId(s.stack.pipeline.keyword.queue), "Arn"] }]),
     );
     expect(resourcesFor(st, "secretsmanager:GetSecretValue")).toBe(
-      JSON.stringify([{ Ref: logicalId(s.stack.database.instance.secret!) }]),
+      JSON.stringify([{ Ref: logicalId(s.stack.database.writerSecret) }]),
     );
     expect(resourcesFor(st, "es:ESHttpPut")).toContain("/messages/*");
     // The template the adapter puts beside the index, under the name the adapter gives it.
@@ -403,9 +403,141 @@ describe("least privilege", () => {
     }
   });
 
-  it("the migration function only reads the DB secret", () => {
+  it("the migration function only reads the DB secrets (its own, the owner's; the reader's and writer's to create them)", () => {
     const actions = new Set(actionsOf(statements("migrate")));
     expect(actions).toEqual(new Set(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]));
+  });
+});
+
+describe("database roles and secret rotation (README 'Database roles')", () => {
+  const db = () => s.stack.database;
+  const statements = (name: string) => statementsOfRole(s.template, s.roleIds[name]!);
+  const secretRef = (access: "read" | "write" | "owner") => ({
+    Ref: logicalId(
+      { read: db().readerSecret, write: db().writerSecret, owner: db().instance.secret! }[access],
+    ),
+  });
+  const dbSecretRefs = () =>
+    new Set(
+      [db().readerSecret, db().writerSecret, db().instance.secret!].map((x) =>
+        JSON.stringify({ Ref: logicalId(x) }),
+      ),
+    );
+  const env = (name: string) =>
+    s.template.findResources("AWS::Lambda::Function")[s.fnIds[name]!]!.Properties.Environment
+      .Variables as Record<string, unknown>;
+
+  it("each function connects as the user of its topology access: readers, writers, the owner for migrations only", () => {
+    const expected: Record<string, "read" | "write" | "owner"> = {};
+    for (const [name, spec] of Object.entries(FUNCTIONS)) {
+      for (const a of spec.access as readonly string[])
+        if (a.startsWith("database-"))
+          expected[name] = a.slice("database-".length) as "read" | "write" | "owner";
+    }
+    // The searches only read; migrations alone own the schema.
+    expect(
+      Object.entries(expected)
+        .filter(([, a]) => a === "read")
+        .map(([n]) => n)
+        .sort(),
+    ).toEqual(["gaps", "search", "slack-command-search"]);
+    expect(
+      Object.entries(expected)
+        .filter(([, a]) => a === "owner")
+        .map(([n]) => n),
+    ).toEqual(["migrate"]);
+    for (const name of ALL_FUNCTIONS) {
+      const read = JSON.parse(resourcesFor(statements(name), "secretsmanager:GetSecretValue")) as unknown[];
+      const dbSecretsRead = read.map((r) => JSON.stringify(r)).filter((r) => dbSecretRefs().has(r));
+      const access = expected[name];
+      if (!access) {
+        expect(dbSecretsRead, name).toEqual([]);
+        expect(env(name).DB_SECRET_ARN, name).toBeUndefined();
+        continue;
+      }
+      expect(env(name).DB_SECRET_ARN, name).toEqual(secretRef(access));
+      const reads = name === "migrate" ? ["owner", "read", "write"] : [access];
+      expect(dbSecretsRead.sort(), name).toEqual(
+        reads.map((a) => JSON.stringify(secretRef(a as "read"))).sort(),
+      );
+    }
+    // The migrate function creates the reader and writer users from their secrets.
+    expect(env("migrate")).toMatchObject({
+      DB_READER_SECRET_ARN: secretRef("read"),
+      DB_WRITER_SECRET_ARN: secretRef("write"),
+    });
+  });
+
+  it("the proxy authenticates all three users", () => {
+    const proxy = Object.values(resources("AWS::RDS::DBProxy"))[0]!;
+    const arns = (proxy.Properties.Auth as { SecretArn: unknown }[])
+      .map((a) => JSON.stringify(a.SecretArn))
+      .sort();
+    expect(arns).toEqual([...dbSecretRefs()].sort());
+  });
+
+  it("every database secret rotates (30 days), after the migrations, with the single-user or multi-user application", () => {
+    const schedules = Object.entries(resources("AWS::SecretsManager::RotationSchedule")).filter(([, r]) =>
+      dbSecretRefs().has(JSON.stringify(r.Properties.SecretId)),
+    );
+    expect(schedules.map(([, r]) => JSON.stringify(r.Properties.SecretId)).sort()).toEqual(
+      [...dbSecretRefs()].sort(),
+    );
+    const apps = resources("AWS::Serverless::Application");
+    const trigger = logicalId(db().migrationTrigger);
+    for (const [id, r] of schedules) {
+      expect(r.Properties.RotationRules.ScheduleExpression, id).toBe("rate(30 days)");
+      expect(r.DependsOn, id).toContain(trigger);
+      const appId = r.Properties.RotationLambdaARN["Fn::GetAtt"][0] as string;
+      const app = apps[appId]!.Properties;
+      const owner = JSON.stringify(r.Properties.SecretId) === JSON.stringify(secretRef("owner"));
+      expect(JSON.stringify(s.template.toJSON().Mappings), id).toContain(
+        owner
+          ? "SecretsManagerRDSPostgreSQLRotationSingleUser"
+          : "SecretsManagerRDSPostgreSQLRotationMultiUser",
+      );
+      expect(JSON.stringify(app.Location), id).toContain(owner ? "RotationSingleUser" : "Rotation");
+      // Multi-user: the master secret logs in to set the password or create the `_clone` user.
+      if (!owner) expect(app.Parameters.masterSecretArn, id).toEqual(secretRef("owner"));
+      // Through the Secrets Manager endpoint, from the isolated subnets.
+      expect(JSON.stringify(app.Parameters.endpoint), id).toContain(
+        logicalId(s.stack.network.interfaceEndpoints.SecretsManager!),
+      );
+      const isolated = s.stack.network.vpc.isolatedSubnets.map((sn) =>
+        JSON.stringify({ Ref: logicalId(sn) }),
+      );
+      for (const sn of isolated)
+        expect(JSON.stringify(app.Parameters.vpcSubnetIds), id).toContain(JSON.parse(sn).Ref);
+    }
+    expect(Object.keys(apps)).toHaveLength(3);
+  });
+
+  it("the instance admits the proxy and the three rotation functions, nothing else", () => {
+    const instanceSg = s.stack.getLogicalId(
+      db().instance.connections.securityGroups[0]!.node.defaultChild as CfnResource,
+    );
+    // (Every rule on the instance's group, whatever its port: the rotations' name the endpoint port.)
+    const admitted = [
+      ...new Set(
+        Object.values(resources("AWS::EC2::SecurityGroupIngress"))
+          .filter((r) => r.Properties.GroupId["Fn::GetAtt"]?.[0] === instanceSg)
+          .map((r) => r.Properties.SourceSecurityGroupId["Fn::GetAtt"][0] as string),
+      ),
+    ].sort();
+    const proxy = logicalId(db().proxySecurityGroup);
+    expect(admitted).toContain(proxy);
+    const rotations = admitted.filter((g) => g !== proxy);
+    expect(rotations).toHaveLength(3);
+    for (const g of rotations)
+      expect(g).toMatch(/^DatabaseInstance(RotationSingleUser|ReaderRotation|WriterRotation)SecurityGroup/);
+  });
+
+  it("no cdk-nag SMG4 suppression is left on a database secret", () => {
+    const template = s.template.toJSON() as { Resources: Record<string, { Metadata?: unknown }> };
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (!id.startsWith("Database")) continue;
+      expect(JSON.stringify(r.Metadata ?? {}), id).not.toContain("AwsSolutions-SMG4");
+    }
   });
 });
 
