@@ -27,7 +27,7 @@ export interface DatabaseProps {
 export type DatabaseAccess = "read" | "write" | "owner";
 
 /** The login users the migrate function creates in the group roles of migrations/*_database-roles.sql. */
-export const DATABASE_LOGINS = { read: "trisearch_search", write: "trisearch_app" } as const;
+const DATABASE_LOGINS = { read: "trisearch_search", write: "trisearch_app" } as const;
 
 const DATABASE_NAME = "trisearch";
 /** Characters that would need escaping in a connection URL are left out of generated passwords. */

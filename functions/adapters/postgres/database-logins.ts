@@ -1,7 +1,7 @@
 import pg from "pg";
 
 /** The group roles migrations/1733400000000_database-roles.sql creates: they hold the grants. */
-export type DatabaseRole = "trisearch_reader" | "trisearch_writer";
+type DatabaseRole = "trisearch_reader" | "trisearch_writer";
 
 export interface DatabaseLogin {
   readonly username: string;
