@@ -2,8 +2,8 @@ import "./quiet-env";
 import { appendFile, readFile } from "node:fs/promises";
 import { cpus, hostname } from "node:os";
 import { join } from "node:path";
-import type { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-index";
 import type { StoredMessage } from "../functions/core/model";
+import type { VectorCollection } from "../functions/core/ports";
 import { driftTotal, type ReconcileReport } from "../functions/core/reconcile";
 import { setConfig } from "../functions/shared/config";
 import { createContainer } from "../functions/shared/container";
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
         [messages, model.modelId],
       );
       const keyword = c.keywordIndex();
-      const vectors: ChromaVectorIndex = await c.collections.writeIndex();
+      const vectors: VectorCollection = await c.collections.writeIndex();
       const store = c.reconcileStore;
       let afterId = 0;
       for (;;) {

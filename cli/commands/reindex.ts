@@ -1,5 +1,5 @@
-import type { ChromaVectorIndex } from "../../functions/adapters/chroma/chroma-vector-index";
 import type { StoredMessage } from "../../functions/core/model";
+import type { VectorCollection } from "../../functions/core/ports";
 import { withMentionsRendered } from "../../functions/core/slack/slack-mentions";
 import { closeClients } from "../../functions/shared/clients";
 import { type Container, createContainer } from "../../functions/shared/container";
@@ -99,7 +99,7 @@ export async function reindex(
 
 async function reindexVectors(
   c: Container,
-  vector: ChromaVectorIndex,
+  vector: VectorCollection,
   rows: readonly StoredMessage[],
 ): Promise<void> {
   const live = rows.filter((r) => !r.deletedAt);

@@ -77,6 +77,28 @@ export interface ReconcilableVectorIndex extends VectorIndex {
   getVersions(messageIds: readonly number[]): Promise<Map<number, IndexedVersion>>;
 }
 
+/**
+ * One embedding model's vectors in a vector store (a Chroma collection, an OpenSearch k-NN index):
+ * what the composition root, the reconciler, reindex and gap detection use, whichever store it is.
+ */
+export interface VectorCollection extends ReconcilableVectorIndex, NearestVectors {
+  readonly collectionName: string;
+  /**
+   * True when `query` applies every SearchFilters field inside the store's own nearest-neighbour
+   * search (OpenSearch k-NN efficient filtering): the semantic leg then needs no PostgreSQL pre-check.
+   */
+  readonly filtersInStore: boolean;
+  exists(): Promise<boolean>;
+  /** The model recorded when the collection was created (null: none recorded, or no collection yet). */
+  collectionModel(): Promise<{ modelId: string; dimension: number } | null>;
+  ensureCollection(): Promise<unknown>;
+  deleteCollection(): Promise<void>;
+  /** Stored vectors of the given messages; ids without a vector are absent. */
+  vectorsOf(messageIds: readonly number[]): Promise<Map<number, Float32Array>>;
+  /** The unfiltered nearest neighbours of each query vector, best first per query. */
+  nearestMany(queries: readonly Float32Array[], limit: number): Promise<LegHit[][]>;
+}
+
 /** What an index holds for one message, as reconciliation compares it with PostgreSQL. */
 export interface IndexedVersion {
   readonly messageId: number;

@@ -11,7 +11,7 @@ import { sqsClients } from "./clients/sqs";
  */
 export { bedrockClient } from "./clients/bedrock";
 export { chromaClient, chromaQueryHttp } from "./clients/chroma";
-export { openSearchClient } from "./clients/opensearch";
+export { openSearchClient, openSearchVectorClient } from "./clients/opensearch";
 export { pgPool } from "./clients/pg";
 export { sqsClient } from "./clients/sqs";
 

@@ -1,6 +1,5 @@
-import { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import { RetryableError } from "../core/errors";
-import type { Embedder, MessageFilter, SemanticLeg } from "../core/ports";
+import type { Embedder, MessageFilter, SemanticLeg, VectorCollection } from "../core/ports";
 import { filteredVectorSearch } from "../core/search/filtered-vector-search";
 import {
   promoteVectorCollection,
@@ -9,7 +8,6 @@ import {
   type VectorCollectionRef,
   type VectorCollectionRegistry,
 } from "../core/vector-collections";
-import { chromaClient, chromaQueryHttp } from "./clients/chroma";
 import type { Config } from "./config";
 import { embedderForModel } from "./embedder-factory";
 
@@ -20,11 +18,18 @@ export interface CollectionSelectorDeps {
   /** The configured embedder. */
   embedder(): Embedder;
   /** The base collection's index (the container's own). */
-  baseIndex(): ChromaVectorIndex;
+  baseIndex(): VectorCollection;
+  /** The configured store's index for another collection (a model switch's). */
+  openIndex(ref: VectorCollectionRef): VectorCollection;
   messageFilter(): MessageFilter;
 }
 
 const CACHE_MS = 5_000;
+
+/** The configured store's base collection (index) name. */
+export function vectorBaseName(cfg: Config): string {
+  return cfg.VECTOR_STORE === "opensearch" ? cfg.OPENSEARCH_VECTOR_INDEX : cfg.CHROMA_COLLECTION;
+}
 
 /**
  * Which Chroma collection to read and which to write, for one container (the container builds one
@@ -35,7 +40,7 @@ const CACHE_MS = 5_000;
  */
 export class CollectionSelector {
   private resolved: { at: number; value: Promise<ResolvedVectorCollections> } | undefined;
-  private readonly indexes = new Map<string, ChromaVectorIndex>();
+  private readonly indexes = new Map<string, VectorCollection>();
   /** Embedders of models other than the configured one (null: this deployment cannot embed with it). */
   private readonly embedders = new Map<string, Embedder | null>();
 
@@ -47,7 +52,7 @@ export class CollectionSelector {
     if (!opts.fresh && this.resolved && now - this.resolved.at < CACHE_MS) return this.resolved.value;
     const value = resolveVectorCollections(
       { registry: this.deps.registry, baseCollectionModel: () => this.deps.baseIndex().collectionModel() },
-      this.deps.config.CHROMA_COLLECTION,
+      vectorBaseName(this.deps.config),
       this.deps.embedder(),
     );
     this.resolved = { at: now, value };
@@ -65,24 +70,20 @@ export class CollectionSelector {
   }
 
   /** The index for a collection: the container's own one for the base collection, else one per name. */
-  indexFor(ref: VectorCollectionRef): ChromaVectorIndex {
+  indexFor(ref: VectorCollectionRef): VectorCollection {
     const base = this.deps.baseIndex();
     if (ref.name === base.collectionName && ref.model === this.deps.embedder().modelId) return base;
     const key = `${ref.name}|${ref.model}|${ref.dimension}`;
     let index = this.indexes.get(key);
     if (!index) {
-      index = new ChromaVectorIndex(chromaClient(this.deps.config), ref.name, {
-        modelId: ref.model,
-        dimension: ref.dimension,
-        queryHttp: chromaQueryHttp(this.deps.config),
-      });
+      index = this.deps.openIndex(ref);
       this.indexes.set(key, index);
     }
     return index;
   }
 
   /** Where the configured embedder's vectors go. */
-  async writeIndex(): Promise<ChromaVectorIndex> {
+  async writeIndex(): Promise<VectorCollection> {
     return this.indexFor((await this.collections()).write);
   }
 
@@ -90,7 +91,7 @@ export class CollectionSelector {
    * What search reads: during a model switch the previous model's collection, whose vectors came
    * from that model (same model id and dimension as `active`).
    */
-  async activeIndex(): Promise<{ index: ChromaVectorIndex; collection: VectorCollectionRef }> {
+  async activeIndex(): Promise<{ index: VectorCollection; collection: VectorCollectionRef }> {
     const resolved = await this.collections();
     return { index: this.indexFor(resolved.active), collection: resolved.active };
   }
@@ -111,7 +112,11 @@ export class CollectionSelector {
           "when the model switch completes",
       );
     }
-    return { embedder, vector: filteredVectorSearch(index, this.deps.messageFilter()) };
+    // A store that filters inside its own k-NN query needs no PostgreSQL pre-check.
+    return {
+      embedder,
+      vector: index.filtersInStore ? index : filteredVectorSearch(index, this.deps.messageFilter()),
+    };
   }
 
   /** An embedder for `modelId`: the configured one, or one built from the id (embedderForModel). */

@@ -50,6 +50,24 @@ const configSchema = z.object({
   REPLIES_QUEUE_URL: z.optional(z.url()),
   CHROMA_URL: withDefault(z.url(), "http://127.0.0.1:8000"),
   CHROMA_COLLECTION: withDefault(nonEmpty(), "messages"),
+  /**
+   * Where vectors live: "chroma" (the default: one process, one machine's memory) or "opensearch"
+   * (the k-NN plugin's Lucene HNSW: sharded and replicated, README "Vector store").
+   */
+  VECTOR_STORE: withDefault(z.enum(["chroma", "opensearch"]), "chroma"),
+  /**
+   * The OpenSearch that holds the k-NN index. Locally a second node with the k-NN plugin
+   * (`stack up --knn`, OpenSearch 2.19.1 on 9201); in AWS the search domain (set by the CDK stack).
+   */
+  OPENSEARCH_VECTOR_URL: withDefault(z.url(), "http://127.0.0.1:9201"),
+  /** The k-NN index's base name (a model switch writes `<base>__<model>` beside it). */
+  OPENSEARCH_VECTOR_INDEX: withDefault(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]*$/, "must be a lowercase OpenSearch index name")),
+    "message-vectors",
+  ),
+  /** Shards and replicas of a new k-NN index (README "Vector store" sizes them). */
+  OPENSEARCH_VECTOR_SHARDS: withDefault(int(1, 64), 1),
+  OPENSEARCH_VECTOR_REPLICAS: withDefault(int(0, 5), 0),
   EMBEDDER: withDefault(z.enum(["onnx", "bedrock"]), "onnx"),
   /** The local model; its files live in ONNX_MODEL_DIR (default .cache/models/<ONNX_MODEL>). */
   ONNX_MODEL: withDefault(z.enum(ONNX_MODELS), "all-minilm-l6-v2-q"),

@@ -1,6 +1,5 @@
-import type { ChromaVectorIndex } from "../adapters/chroma/chroma-vector-index";
 import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
-import type { ReconcilableKeywordIndex, ReconcilableVectorIndex } from "../core/ports";
+import type { ReconcilableKeywordIndex, ReconcilableVectorIndex, VectorCollection } from "../core/ports";
 import { type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
 import type { Container } from "./container";
 import { logger } from "./logger";
@@ -90,10 +89,7 @@ async function keywordIndexForRun(
 }
 
 /** A collection deleted by hand (or never created): a real run recreates it, a dry run sees it as empty. */
-async function vectorIndexForRun(
-  index: ChromaVectorIndex,
-  dryRun: boolean,
-): Promise<ReconcilableVectorIndex> {
+async function vectorIndexForRun(index: VectorCollection, dryRun: boolean): Promise<ReconcilableVectorIndex> {
   if (!dryRun || (await index.exists())) return index;
   return {
     upsert: (rows) => index.upsert(rows),

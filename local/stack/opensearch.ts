@@ -50,8 +50,12 @@ async function probe(): Promise<string | undefined> {
 }
 
 /** Resolves once the cluster is yellow (indices can be created and written). */
-async function waitYellow(timeoutMs: number, pid?: number): Promise<void> {
-  const url = new URL("_cluster/health?wait_for_status=yellow&timeout=5s", config().OPENSEARCH_URL);
+export async function waitYellow(
+  timeoutMs: number,
+  pid?: number,
+  baseUrl = config().OPENSEARCH_URL,
+): Promise<void> {
+  const url = new URL("_cluster/health?wait_for_status=yellow&timeout=5s", baseUrl);
   await waitFor(
     "opensearch (cluster health yellow)",
     async () => {
@@ -101,8 +105,10 @@ export async function startOpenSearch(opts: {
   baseDir: string;
   log: string;
   heap?: string;
+  /** Another provisioned install (the k-NN node's OpenSearch 2.19.1); default the shared node's. */
+  home?: string;
 }): Promise<{ wrapperPid: number; javaPid: () => Promise<number>; log: string }> {
-  const home = homeDir();
+  const home = opts.home ?? homeDir();
   const jdk = javaHome();
   for (const d of ["data", "logs", "run"]) mkdirSync(path.join(opts.baseDir, d), { recursive: true });
   const pid = path.join(opts.baseDir, "run", "opensearch.pid");

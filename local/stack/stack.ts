@@ -1,7 +1,9 @@
+import { config } from "../../functions/shared/config";
 import { chroma } from "./chroma";
 import { elasticmq } from "./elasticmq";
 import { ensureModel, modelReady, modelRow } from "./model";
 import { opensearch } from "./opensearch";
+import { opensearchKnn } from "./opensearch-knn";
 import { postgres } from "./postgres";
 import {
   isAlive,
@@ -20,11 +22,21 @@ export { type ServiceRow, StackError } from "./process";
 export { ensureQueues } from "./queues";
 
 /** Start order matters only for logs; starts and health waits run in parallel. */
-const services: StackService[] = [postgres, opensearch, elasticmq, chroma];
+const baseServices: StackService[] = [postgres, opensearch, elasticmq, chroma];
 
 export interface StackOptions {
   /** Progress lines (provisioning, starting); silent by default. */
   log?: (line: string) => void;
+  /**
+   * Also the k-NN node (OpenSearch 2.19.1 + k-NN, opensearch-knn.ts): when asked, and always when
+   * VECTOR_STORE=opensearch. Off by default so `npm start` starts one OpenSearch, not two.
+   */
+  knn?: boolean;
+}
+
+function servicesFor(opts: { knn?: boolean }): StackService[] {
+  const knn = opts.knn === true || config().VECTOR_STORE === "opensearch";
+  return knn ? [...baseServices, opensearchKnn] : baseServices;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -37,6 +49,8 @@ function liveState(state: StackState): StackState {
 /** Probes every service without starting anything. */
 export async function status(): Promise<ServiceRow[]> {
   const state = liveState(await readState());
+  // The k-NN node is listed whenever it runs (or the config uses it).
+  const services = servicesFor({ knn: Boolean(state[opensearchKnn.name]) });
   const rows = await Promise.all(
     services.map(async (s): Promise<ServiceRow> => {
       const version = await s.probe();
@@ -58,6 +72,7 @@ export async function status(): Promise<ServiceRow[]> {
  */
 export async function up(opts: StackOptions = {}): Promise<ServiceRow[]> {
   const log = opts.log ?? (() => undefined);
+  const services = servicesFor(opts);
   const versions = new Map<string, string>();
   const failures: string[] = [];
 

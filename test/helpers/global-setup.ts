@@ -12,7 +12,8 @@ export const TEST_DATABASE = "trisearch_test";
  */
 export default async function setup(): Promise<void> {
   const started = Date.now();
-  const rows = await up({ log: (line) => console.log(`[stack] ${line}`) });
+  // The k-NN node too: the vector store contract runs against both adapters.
+  const rows = await up({ log: (line) => console.log(`[stack] ${line}`), knn: true });
   await ensureDatabase(TEST_DATABASE);
   // Workers are forked after globalSetup and inherit this environment; config() parses it there.
   process.env["DATABASE_URL"] = databaseUrl(TEST_DATABASE);

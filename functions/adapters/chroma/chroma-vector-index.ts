@@ -1,7 +1,7 @@
 import { type ChromaClient, ChromaNotFoundError, type Collection, type Metadata, type Where } from "chromadb";
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
-import type { IndexedVersion, NearestVectors, ReconcilableVectorIndex } from "../../core/ports";
+import type { IndexedVersion, VectorCollection } from "../../core/ports";
 import { exactNearest } from "../../core/search/exact-nearest";
 import { toEpochSeconds } from "../../core/search/search-request";
 import type { ChromaQueryBody, ChromaQueryHttp } from "./chroma-query-http";
@@ -33,7 +33,9 @@ function vectorId(messageId: number): string {
 }
 
 /** Vector index in Chroma: one vector per message, id `msg_<id>`, cosine space, our own embeddings. */
-export class ChromaVectorIndex implements ReconcilableVectorIndex, NearestVectors {
+export class ChromaVectorIndex implements VectorCollection {
+  /** Chroma metadata lacks `to:`, `has:` and `is:thread`: PostgreSQL checks them (filtered-vector-search.ts). */
+  readonly filtersInStore = false;
   private collectionPromise: Promise<Collection> | undefined;
   private readonly batchSize: number;
   private readonly exactAmongMax: number;

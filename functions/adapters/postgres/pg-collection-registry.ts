@@ -6,12 +6,24 @@ const COLLECTIONS = "vector_collections";
 /** PostgreSQL's SQLSTATE for "permission denied". */
 const INSUFFICIENT_PRIVILEGE = "42501";
 
-/** Which vector collection search reads (and which it read before), kept in PostgreSQL. */
+/**
+ * Which vector collection search reads (and which it read before), kept in PostgreSQL. Each vector
+ * store keeps its own record (`store`), so switching VECTOR_STORE never points one store at the
+ * other's collection names.
+ */
 export class PgCollectionRegistry implements VectorCollectionRegistry {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly key: string;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    store: "chroma" | "opensearch" = "chroma",
+  ) {
+    // Chroma keeps the original key, so existing deployments keep their state.
+    this.key = store === "chroma" ? COLLECTIONS : `${COLLECTIONS}:${store}`;
+  }
 
   async loadCollections(): Promise<VectorCollectionState | null> {
-    const state = await loadState(this.pool, COLLECTIONS);
+    const state = await loadState(this.pool, this.key);
     return state && typeof state === "object" && "active" in state ? (state as VectorCollectionState) : null;
   }
 
@@ -19,7 +31,7 @@ export class PgCollectionRegistry implements VectorCollectionRegistry {
     try {
       await this.pool.query(
         "INSERT INTO reconcile_state (name, cursor) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING",
-        [COLLECTIONS, JSON.stringify(initial)],
+        [this.key, JSON.stringify(initial)],
       );
     } catch (err) {
       // The search functions connect as the read-only role (README "Database roles"): until a
@@ -30,6 +42,6 @@ export class PgCollectionRegistry implements VectorCollectionRegistry {
   }
 
   async saveCollections(state: VectorCollectionState): Promise<void> {
-    await saveState(this.pool, COLLECTIONS, state);
+    await saveState(this.pool, this.key, state);
   }
 }

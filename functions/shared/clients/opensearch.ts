@@ -6,11 +6,20 @@ import { ClientCache } from "./cache";
 export const openSearchClients = new ClientCache<OpenSearchClient>((c) => c.close());
 
 export function openSearchClient(cfg: Config = config()): OpenSearchClient {
+  return openSearchAt(cfg.OPENSEARCH_URL, cfg);
+}
+
+/** The OpenSearch that holds the k-NN vector index (VECTOR_STORE=opensearch). */
+export function openSearchVectorClient(cfg: Config = config()): OpenSearchClient {
+  return openSearchAt(cfg.OPENSEARCH_VECTOR_URL, cfg);
+}
+
+function openSearchAt(url: string, cfg: Config): OpenSearchClient {
   return openSearchClients.get(
-    `${cfg.OPENSEARCH_URL}|${cfg.OPENSEARCH_AUTH}`,
+    `${url}|${cfg.OPENSEARCH_AUTH}`,
     () =>
       new OpenSearchClient({
-        node: cfg.OPENSEARCH_URL,
+        node: url,
         // The AWS domain admits only requests signed by a granted IAM role.
         ...(cfg.OPENSEARCH_AUTH === "sigv4" ? AwsSigv4Signer({ region: cfg.AWS_REGION, service: "es" }) : {}),
       }),

@@ -1,9 +1,12 @@
 import { ChromaVectorIndex } from "../../adapters/chroma/chroma-vector-index";
+import { OpenSearchVectorIndex } from "../../adapters/opensearch/opensearch-vector-index";
 import { PgCollectionRegistry } from "../../adapters/postgres/pg-collection-registry";
-import type { Embedder, MessageFilter } from "../../core/ports";
+import type { Embedder, MessageFilter, VectorCollection } from "../../core/ports";
+import type { VectorCollectionRef } from "../../core/vector-collections";
 import { chromaClient, chromaQueryHttp } from "../clients/chroma";
+import { openSearchVectorClient } from "../clients/opensearch";
 import { pgPool } from "../clients/pg";
-import { CollectionSelector } from "../collection-selector";
+import { CollectionSelector, vectorBaseName } from "../collection-selector";
 import type { Config } from "../config";
 import { createEmbedder } from "../embedder-factory";
 import { Part } from "./part";
@@ -11,8 +14,11 @@ import { postgres } from "./postgres";
 
 export interface VectorPorts {
   readonly embedder: Embedder;
-  /** The base collection's index; what the workers write and search reads is `collections`' call. */
-  vectorIndex(): ChromaVectorIndex;
+  /**
+   * The base collection's index in the configured store (VECTOR_STORE); what the workers write and
+   * search reads is `collections`' call.
+   */
+  vectorIndex(): VectorCollection;
   /** Which vector collection search reads and the embedder writes (embedding model switches). */
   readonly collections: CollectionSelector;
 }
@@ -20,7 +26,7 @@ export interface VectorPorts {
 /** `messageFilter`: the semantic leg's PostgreSQL filter (the container's PgPorts). */
 export function createVectorPorts(cfg: Config, messageFilter: () => MessageFilter): VectorPorts {
   let embedder: Embedder | undefined;
-  let vectorIndex: ChromaVectorIndex | undefined;
+  let vectorIndex: VectorCollection | undefined;
   let collections: CollectionSelector | undefined;
   const theEmbedder = () => {
     embedder ??= createEmbedder(cfg);
@@ -28,11 +34,7 @@ export function createVectorPorts(cfg: Config, messageFilter: () => MessageFilte
   };
   const baseIndex = () => {
     const e = theEmbedder();
-    vectorIndex ??= new ChromaVectorIndex(chromaClient(cfg), cfg.CHROMA_COLLECTION, {
-      modelId: e.modelId,
-      dimension: e.dimension,
-      queryHttp: chromaQueryHttp(cfg),
-    });
+    vectorIndex ??= openVectorIndex(cfg, { name: vectorBaseName(cfg), model: e.modelId, dimension: e.dimension });
     return vectorIndex;
   };
   return {
@@ -43,14 +45,32 @@ export function createVectorPorts(cfg: Config, messageFilter: () => MessageFilte
     get collections() {
       collections ??= new CollectionSelector({
         config: cfg,
-        registry: new PgCollectionRegistry(pgPool(cfg)),
+        registry: new PgCollectionRegistry(pgPool(cfg), cfg.VECTOR_STORE),
         embedder: theEmbedder,
         baseIndex,
+        openIndex: (ref) => openVectorIndex(cfg, ref),
         messageFilter,
       });
       return collections;
     },
   };
+}
+
+/** One collection's index in the configured vector store: the one line that picks the adapter. */
+function openVectorIndex(cfg: Config, ref: VectorCollectionRef): VectorCollection {
+  if (cfg.VECTOR_STORE === "opensearch") {
+    return new OpenSearchVectorIndex(openSearchVectorClient(cfg), ref.name, {
+      modelId: ref.model,
+      dimension: ref.dimension,
+      shards: cfg.OPENSEARCH_VECTOR_SHARDS,
+      replicas: cfg.OPENSEARCH_VECTOR_REPLICAS,
+    });
+  }
+  return new ChromaVectorIndex(chromaClient(cfg), ref.name, {
+    modelId: ref.model,
+    dimension: ref.dimension,
+    queryHttp: chromaQueryHttp(cfg),
+  });
 }
 
 export const vectorsPart = new Part((cfg) => createVectorPorts(cfg, () => postgres().messageFilter));
