@@ -2,8 +2,15 @@ import { randomBytes } from "node:crypto";
 import { DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import pg from "pg";
 import { deleteIndexAndTemplate } from "../functions/adapters/opensearch/opensearch-keyword-index";
+import { deleteVectorIndices } from "../functions/adapters/opensearch/opensearch-vector-index";
 import { migrateUp } from "../functions/adapters/postgres/migrate";
-import { chromaClient, closeClients, openSearchClient, sqsClient } from "../functions/shared/clients";
+import {
+  chromaClient,
+  closeClients,
+  openSearchClient,
+  openSearchVectorClient,
+  sqsClient,
+} from "../functions/shared/clients";
 import { type Config, loadConfig } from "../functions/shared/config";
 import { type LocalApp, type LocalAppOptions, startLocalApp } from "./app";
 import { ensureQueues, type QueueUrls } from "./stack/queues";
@@ -120,6 +127,10 @@ export async function deleteNamespaceResources(
       deleteIndexAndTemplate(openSearchClient(config), index),
     ),
     deleteCollections(config),
+    // The k-NN node runs only when asked (stack up --knn): its indices are ours only when used.
+    ...(config.VECTOR_STORE === "opensearch"
+      ? [deleteVectorIndices(openSearchVectorClient(config), config.OPENSEARCH_VECTOR_INDEX)]
+      : []),
     ...Object.values(extra.queues ?? {})
       .flatMap((q) => [q.url, q.dlqUrl])
       .map((QueueUrl) => sqsClient(config).send(new DeleteQueueCommand({ QueueUrl }))),
@@ -143,6 +154,7 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
       QUEUE_PREFIX: name,
       OPENSEARCH_INDEX: name,
       CHROMA_COLLECTION: name,
+      OPENSEARCH_VECTOR_INDEX: `${name}-vectors`,
       LOG_LEVEL: "ERROR",
       // The relay every 500 ms and batching windows of 8-17 ms: tests wait for the pipeline.
       LOCAL_SPEEDUP: "120",

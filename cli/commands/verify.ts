@@ -75,7 +75,10 @@ export async function run(args: string[]): Promise<number> {
         formatTable([
           { store: "PostgreSQL (live messages)", count: counts.postgres },
           { store: "OpenSearch", count: counts.opensearch },
-          { store: `Chroma (${collections.write.name})`, count: counts.chroma },
+          {
+            store: `${c.config.VECTOR_STORE === "opensearch" ? "OpenSearch k-NN" : "Chroma"} (${collections.write.name})`,
+            count: counts.chroma,
+          },
           { store: "Outbox (unsent)", count: counts.outboxPending },
         ]),
       );

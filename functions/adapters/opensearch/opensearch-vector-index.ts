@@ -487,3 +487,15 @@ function errorType(err: unknown): string | undefined {
 function statusOf(err: unknown): number | undefined {
   return err instanceof errors.ResponseError ? err.statusCode : undefined;
 }
+
+/**
+ * Deletes every k-NN index named `prefix` or after it (`<base>__<model>`) with its template: a test or
+ * benchmark namespace's cleanup.
+ */
+export async function deleteVectorIndices(client: Client, prefix: string): Promise<void> {
+  const res = await client.cat.indices({ index: `${prefix}*`, format: "json" });
+  const names = (res.body as { index?: string }[]).flatMap((r) => (r.index ? [r.index] : []));
+  for (const name of new Set([prefix, ...names])) {
+    await new OpenSearchVectorIndex(client, name, { modelId: "-", dimension: 1 }).deleteCollection();
+  }
+}
