@@ -34,7 +34,11 @@ export function createVectorPorts(cfg: Config, messageFilter: () => MessageFilte
   };
   const baseIndex = () => {
     const e = theEmbedder();
-    vectorIndex ??= openVectorIndex(cfg, { name: vectorBaseName(cfg), model: e.modelId, dimension: e.dimension });
+    vectorIndex ??= openVectorIndex(cfg, {
+      name: vectorBaseName(cfg),
+      model: e.modelId,
+      dimension: e.dimension,
+    });
     return vectorIndex;
   };
   return {
