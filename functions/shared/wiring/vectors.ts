@@ -1,14 +1,11 @@
-import { ChromaVectorIndex } from "../../adapters/chroma/chroma-vector-index";
-import { OpenSearchVectorIndex } from "../../adapters/opensearch/opensearch-vector-index";
 import { PgCollectionRegistry } from "../../adapters/postgres/pg-collection-registry";
 import type { Embedder, MessageFilter, VectorCollection } from "../../core/ports";
 import type { VectorCollectionRef } from "../../core/vector-collections";
-import { chromaClient, chromaQueryHttp } from "../clients/chroma";
-import { openSearchVectorClient } from "../clients/opensearch";
 import { pgPool } from "../clients/pg";
 import { CollectionSelector, vectorBaseName } from "../collection-selector";
 import type { Config } from "../config";
 import { createEmbedder } from "../embedder-factory";
+import { LazyVectorCollection } from "./lazy-vector-collection";
 import { Part } from "./part";
 import { postgres } from "./postgres";
 
@@ -60,20 +57,31 @@ export function createVectorPorts(cfg: Config, messageFilter: () => MessageFilte
   };
 }
 
-/** One collection's index in the configured vector store: the one line that picks the adapter. */
+/**
+ * Set by the CDK stack's bundler to the one store a deployment uses (lib/trisearch-function.ts), so
+ * the other store's adapter and driver are not in the bundle; unbundled (local runtime, CLI, tests)
+ * it is undefined and both stores can be picked.
+ */
+declare const TRISEARCH_VECTOR_STORE: string;
+
+/**
+ * One collection's index in the configured vector store: the one line that picks the adapter. The
+ * adapter's module is imported on first use; each `import()` sits in a branch the bundler's
+ * TRISEARCH_VECTOR_STORE removes when the bundle is built for the other store.
+ */
 function openVectorIndex(cfg: Config, ref: VectorCollectionRef): VectorCollection {
-  if (cfg.VECTOR_STORE === "opensearch") {
-    return new OpenSearchVectorIndex(openSearchVectorClient(cfg), ref.name, {
-      modelId: ref.model,
-      dimension: ref.dimension,
-      shards: cfg.OPENSEARCH_VECTOR_SHARDS,
-      replicas: cfg.OPENSEARCH_VECTOR_REPLICAS,
-    });
-  }
-  return new ChromaVectorIndex(chromaClient(cfg), ref.name, {
-    modelId: ref.model,
-    dimension: ref.dimension,
-    queryHttp: chromaQueryHttp(cfg),
+  const store = cfg.VECTOR_STORE;
+  return new LazyVectorCollection(ref.name, store === "opensearch", async () => {
+    if (typeof TRISEARCH_VECTOR_STORE === "undefined" || TRISEARCH_VECTOR_STORE === "opensearch") {
+      if (store === "opensearch")
+        return (await import("./vector-store-opensearch")).openOpenSearchCollection(cfg, ref);
+    }
+    if (typeof TRISEARCH_VECTOR_STORE === "undefined" || TRISEARCH_VECTOR_STORE === "chroma") {
+      if (store === "chroma") return (await import("./vector-store-chroma")).openChromaCollection(cfg, ref);
+    }
+    throw new Error(
+      `VECTOR_STORE=${store}, but this function was built for VECTOR_STORE=${TRISEARCH_VECTOR_STORE} (cdk context vectorStore)`,
+    );
   });
 }
 
