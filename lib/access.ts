@@ -1,16 +1,23 @@
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { FUNCTIONS, type FunctionName } from "../functions/topology";
-import type { ChromaService } from "./chroma-service";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
 import type { SearchDomain } from "./search-domain";
 import type { TrisearchFunction } from "./trisearch-function";
 
+/** The vector store the stack deployed (ChromaService, or the search domain's k-NN index). */
+export interface VectorStoreAccess {
+  /** Which store it is: the functions are bundled with its adapter only. */
+  readonly vectorStore: "chroma" | "opensearch";
+  /** Network access, permissions and the environment the functions' vector adapter needs. */
+  grantVectors(fn: TrisearchFunction): void;
+}
+
 /** The constructs that hand out access; the Slack secret only where a function needs it. */
 export interface AccessProviders {
   readonly database: Database;
   readonly searchDomain: SearchDomain;
-  readonly chroma: ChromaService;
+  readonly vectors: VectorStoreAccess;
   readonly embeddingModel: EmbeddingModel;
   readonly jobs: {
     grantPublishJobs(fn: TrisearchFunction): void;
@@ -46,7 +53,7 @@ export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
         p.searchDomain.grantIndexWrite(fn);
         break;
       case "vectors":
-        p.chroma.grantConnect(fn);
+        p.vectors.grantVectors(fn);
         break;
       case "embed":
         p.embeddingModel.grantInvoke(fn);

@@ -8,8 +8,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { type FunctionName, ROUTES, routeKey } from "../functions/topology";
-import { type AccessProviders, constructId, grantAccess } from "./access";
-import type { ChromaService } from "./chroma-service";
+import { type AccessProviders, constructId, grantAccess, type VectorStoreAccess } from "./access";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
 import { suppressNag } from "./nag";
@@ -36,7 +35,8 @@ export interface ApiProps {
   readonly auth: ApiAuth;
   readonly database: Database;
   readonly searchDomain: SearchDomain;
-  readonly chroma: ChromaService;
+  /** Where vectors live (Chroma or the k-NN index): what the "vectors" access grants. */
+  readonly vectors: VectorStoreAccess;
   readonly embeddingModel: EmbeddingModel;
   readonly pipeline: Pipeline;
   readonly slackSigningSecret: secretsmanager.ISecret;
@@ -71,14 +71,18 @@ export class Api extends Construct {
     const providers: AccessProviders = {
       database: props.database,
       searchDomain: props.searchDomain,
-      chroma: props.chroma,
+      vectors: props.vectors,
       embeddingModel: props.embeddingModel,
       jobs: props.pipeline,
       slackSigningSecret: props.slackSigningSecret,
       cursorSecret: this.cursorSecret,
     };
     for (const name of new Set(ROUTES.map((r) => r.function))) {
-      const fn = new TrisearchFunction(this, constructId(name), { handlerName: name, vpc: props.vpc });
+      const fn = new TrisearchFunction(this, constructId(name), {
+        handlerName: name,
+        vpc: props.vpc,
+        vectorStore: props.vectors.vectorStore,
+      });
       grantAccess(fn, providers);
       this.functions[name] = fn;
     }

@@ -170,6 +170,13 @@ export class ChromaService extends Construct {
     return `http://${this.loadBalancer.loadBalancerDnsName}`;
   }
 
+  readonly vectorStore = "chroma" as const;
+
+  /** The vector store's grant (access.ts): connect to Chroma. */
+  grantVectors(fn: TrisearchFunction): void {
+    this.grantConnect(fn);
+  }
+
   /** Admits the function at the load balancer and hands it CHROMA_URL/CHROMA_COLLECTION. */
   grantConnect(fn: TrisearchFunction): void {
     this.loadBalancer.connections.allowFrom(fn, ec2.Port.tcp(LISTENER_PORT), `${fn.handlerName} to Chroma`);

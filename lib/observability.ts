@@ -26,7 +26,8 @@ export interface ObservabilityProps {
   readonly dataStores?: {
     readonly database: Database;
     readonly searchDomain: SearchDomain;
-    readonly chroma: ChromaService;
+    /** Absent with vectorStore=opensearch (the vectors are in the search domain, alarmed above). */
+    readonly chroma?: ChromaService | undefined;
     /** The OpenSearch EBS volume per data node (GiB): free storage alarms below 20% of it. */
     readonly openSearchVolumeGiB?: number;
   };
@@ -207,31 +208,40 @@ export class Observability extends Construct {
         100_000,
         "RDS Proxy takes > 100 ms to hand out a database connection (pool exhausted).",
       );
-      const efsIoLimit = new cloudwatch.Metric({
-        namespace: "AWS/EFS",
-        metricName: "PercentIOLimit",
-        dimensionsMap: { FileSystemId: chroma.fileSystem.fileSystemId },
-        ...max,
-      });
-      // Chroma: the ECS service's running tasks, the load balancer's view of them, and EFS.
-      const runningTasks = new cloudwatch.Metric({
-        namespace: "ECS/ContainerInsights",
-        metricName: "RunningTaskCount",
-        dimensionsMap: {
-          ClusterName: chroma.service.cluster.clusterName,
-          ServiceName: chroma.service.serviceName,
-        },
-        period,
-        statistic: "Minimum",
-      });
-      alarm("ChromaNoRunningTask", runningTasks, 1, "No Chroma task is running.", below);
-      alarm(
-        "ChromaUnhealthyHosts",
-        chroma.targetGroup.metrics.unhealthyHostCount(max),
-        0,
-        "The Chroma load balancer sees an unhealthy target.",
-      );
-      alarm("ChromaEfsIoLimit", efsIoLimit, 90, "Chroma's EFS file system is near its I/O limit.");
+      let chromaWidget: cloudwatch.IWidget | undefined;
+      if (chroma) {
+        const efsIoLimit = new cloudwatch.Metric({
+          namespace: "AWS/EFS",
+          metricName: "PercentIOLimit",
+          dimensionsMap: { FileSystemId: chroma.fileSystem.fileSystemId },
+          ...max,
+        });
+        // Chroma: the ECS service's running tasks, the load balancer's view of them, and EFS.
+        const runningTasks = new cloudwatch.Metric({
+          namespace: "ECS/ContainerInsights",
+          metricName: "RunningTaskCount",
+          dimensionsMap: {
+            ClusterName: chroma.service.cluster.clusterName,
+            ServiceName: chroma.service.serviceName,
+          },
+          period,
+          statistic: "Minimum",
+        });
+        alarm("ChromaNoRunningTask", runningTasks, 1, "No Chroma task is running.", below);
+        alarm(
+          "ChromaUnhealthyHosts",
+          chroma.targetGroup.metrics.unhealthyHostCount(max),
+          0,
+          "The Chroma load balancer sees an unhealthy target.",
+        );
+        alarm("ChromaEfsIoLimit", efsIoLimit, 90, "Chroma's EFS file system is near its I/O limit.");
+        chromaWidget = new cloudwatch.GraphWidget({
+          title: "Chroma",
+          left: [runningTasks, chroma.targetGroup.metrics.unhealthyHostCount(max)],
+          right: [efsIoLimit],
+          width: 8,
+        });
+      }
       storeWidgets.push(
         new cloudwatch.GraphWidget({
           title: "OpenSearch",
@@ -245,13 +255,8 @@ export class Observability extends Construct {
           right: [db.metricCPUUtilization(max), db.metricDatabaseConnections(max)],
           width: 8,
         }),
-        new cloudwatch.GraphWidget({
-          title: "Chroma",
-          left: [runningTasks, chroma.targetGroup.metrics.unhealthyHostCount(max)],
-          right: [efsIoLimit],
-          width: 8,
-        }),
       );
+      if (chromaWidget) storeWidgets.push(chromaWidget);
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {

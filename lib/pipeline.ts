@@ -14,8 +14,7 @@ import {
   type ScheduleName,
   visibilityTimeoutSeconds,
 } from "../functions/topology";
-import { type AccessProviders, constructId, grantAccess } from "./access";
-import type { ChromaService } from "./chroma-service";
+import { type AccessProviders, constructId, grantAccess, type VectorStoreAccess } from "./access";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
 import { suppressNag } from "./nag";
@@ -26,7 +25,8 @@ export interface PipelineProps {
   readonly vpc: ec2.IVpc;
   readonly database: Database;
   readonly searchDomain: SearchDomain;
-  readonly chroma: ChromaService;
+  /** Where vectors live (Chroma or the k-NN index): what the "vectors" access grants. */
+  readonly vectors: VectorStoreAccess;
   readonly embeddingModel: EmbeddingModel;
   /** Signs search cursors: the slash command's search step reads it. */
   readonly cursorSecret: secretsmanager.ISecret;
@@ -98,6 +98,7 @@ export class Pipeline extends Construct {
         const fn = new TrisearchFunction(this, constructId(name), {
           handlerName: schedule.function,
           vpc: props.vpc,
+          vectorStore: props.vectors.vectorStore,
         });
         grantAccess(fn, providers);
         return [name, fn];
@@ -177,6 +178,7 @@ export class Pipeline extends Construct {
     const consumer = new TrisearchFunction(this, `${id}Consumer`, {
       handlerName: spec.consumer,
       vpc: this.props.vpc,
+      vectorStore: this.props.vectors.vectorStore,
     });
     const deadLetterQueue = new sqs.Queue(this, `${id}Dlq`, {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -4,12 +4,15 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as opensearch from "aws-cdk-lib/aws-opensearchservice";
 import { Construct } from "constructs";
+import type { VectorStoreAccess } from "./access";
 import { suppressNag } from "./nag";
 import type { TrisearchFunction } from "./trisearch-function";
 
 export interface SearchDomainProps {
   readonly vpc: ec2.IVpc;
   readonly indexName?: string;
+  /** The k-NN vector index's base name (vectorStore=opensearch). */
+  readonly vectorIndexName?: string;
   readonly instanceType?: string;
   readonly dataNodes?: number;
   readonly volumeSizeGiB?: number;
@@ -26,16 +29,21 @@ export interface SearchDomainProps {
  * no resource policy, so only IAM principals granted here (the functions' roles) can call it, and
  * only functions bound here are admitted by its security group.
  */
-export class SearchDomain extends Construct {
+export class SearchDomain extends Construct implements VectorStoreAccess {
   readonly domain: opensearch.Domain;
   readonly indexName: string;
+  readonly vectorIndexName: string;
+  private readonly dataNodes: number;
+  readonly vectorStore = "opensearch" as const;
   readonly serviceLinkedRole?: iam.CfnServiceLinkedRole;
   private readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: SearchDomainProps) {
     super(scope, id);
     this.indexName = props.indexName ?? "messages";
+    this.vectorIndexName = props.vectorIndexName ?? "message-vectors";
     const dataNodes = props.dataNodes ?? 1;
+    this.dataNodes = dataNodes;
     this.securityGroup = new ec2.SecurityGroup(this, "Sg", {
       vpc: props.vpc,
       description: "Trisearch OpenSearch (HTTPS from bound functions only)",
@@ -151,6 +159,44 @@ export class SearchDomain extends Construct {
     );
   }
 
+  /**
+   * The vector store's grant with vectorStore=opensearch: the k-NN indexes only (the base index and
+   * each model's `<base>__<model>`, their documents, `_bulk`, `_msearch`, `_mget`, `_count`) and
+   * their templates (opensearch-vector-index.ts puts `trisearch-vectors-<index>`); never the keyword
+   * index. One replica per extra data node, so a node loss keeps every vector searchable.
+   */
+  grantVectors(fn: TrisearchFunction): void {
+    this.connect(fn);
+    fn.addEnvironment("OPENSEARCH_AUTH", "sigv4");
+    fn.addEnvironment("VECTOR_STORE", "opensearch");
+    fn.addEnvironment("OPENSEARCH_VECTOR_URL", this.url);
+    fn.addEnvironment("OPENSEARCH_VECTOR_INDEX", this.vectorIndexName);
+    fn.addEnvironment("OPENSEARCH_VECTOR_REPLICAS", String(Math.max(0, this.dataNodes - 1)));
+    const arn = this.domain.domainArn;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
+        resources: [
+          `${arn}/${this.vectorIndexName}`,
+          `${arn}/${this.vectorIndexName}*`,
+          `${arn}/_index_template/trisearch-vectors-${this.vectorIndexName}*`,
+        ],
+      }),
+    );
+    suppressNag(fn.role!, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "The k-NN vector indexes (the base one and one per embedding model) and their templates: the wildcard follows the index name, never the whole domain",
+        appliesTo: [
+          {
+            regex: `/^Resource::<.*>\\/(_index_template\\/trisearch-vectors-)?${this.vectorIndexName}\\*$/g`,
+          },
+        ],
+      },
+    ]);
+  }
+
   private indexPaths(): string[] {
     return [`${this.domain.domainArn}/${this.indexName}`, `${this.domain.domainArn}/${this.indexName}/*`];
   }
@@ -167,8 +213,17 @@ export class SearchDomain extends Construct {
     ]);
   }
 
-  private bind(fn: TrisearchFunction): void {
+  private connect(fn: TrisearchFunction): void {
+    // Once per function: the keyword and vector grants may both connect the same one.
+    if (this.connected.has(fn)) return;
+    this.connected.add(fn);
     this.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(443), `${fn.handlerName} to OpenSearch`);
+  }
+
+  private readonly connected = new Set<TrisearchFunction>();
+
+  private bind(fn: TrisearchFunction): void {
+    this.connect(fn);
     fn.addEnvironment("OPENSEARCH_URL", this.url);
     fn.addEnvironment("OPENSEARCH_INDEX", this.indexName);
     fn.addEnvironment("OPENSEARCH_AUTH", "sigv4");

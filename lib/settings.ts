@@ -28,6 +28,11 @@ const settingsSchema = z
     dbInstanceType: z.string().default("t4g.micro"),
     openSearchInstanceType: z.string().default("t3.small.search"),
     openSearchDataNodes: z.coerce.number().int().min(1).default(1),
+    /**
+     * Where vectors live (README "Vector store"): `chroma` (a Fargate task on EFS behind an internal
+     * ALB) or `opensearch` (a k-NN index in the search domain: no ECS service, EFS or ALB is created).
+     */
+    vectorStore: z.enum(["chroma", "opensearch"]).default("chroma"),
     chromaImageRepository: z.string().default("trisearch/chroma"),
     chromaImageTag: z.string().default("1.0.20"),
     bedrockModelId: z.string().default("amazon.titan-embed-text-v2:0"),

@@ -57,6 +57,11 @@ export interface TrisearchFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Extra files copied into the bundle (e.g. migrations/). */
   readonly commandHooks?: ICommandHooks;
+  /**
+   * The vector store the deployment uses (default chroma): the bundle carries only its adapter and
+   * driver (functions/shared/wiring/vectors.ts, TRISEARCH_VECTOR_STORE).
+   */
+  readonly vectorStore?: "chroma" | "opensearch";
 }
 
 /**
@@ -121,7 +126,10 @@ export class TrisearchFunction extends NodejsFunction {
         // ESM builds first, CJS as the fallback: smaller, tree-shakeable bundles.
         mainFields: ["module", "main"],
         banner: CJS_SHIM_BANNER,
-        define: { TRISEARCH_HANDLER: JSON.stringify(entry) },
+        define: {
+          TRISEARCH_HANDLER: JSON.stringify(entry),
+          TRISEARCH_VECTOR_STORE: JSON.stringify(props.vectorStore ?? "chroma"),
+        },
         // The SDK v3 ships with the Node.js runtime (keeps bundles well under 1.5 MB);
         // onnxruntime-node is the local embedder only (EMBEDDER=bedrock in AWS, loaded lazily).
         externalModules: ["@aws-sdk/*", "onnxruntime-node"],

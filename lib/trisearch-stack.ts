@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
+import type { VectorStoreAccess } from "./access";
 import { Api, type ApiAuth } from "./api";
 import { ChromaService } from "./chroma-service";
 import { Database } from "./database";
@@ -26,7 +27,9 @@ export class TrisearchStack extends Stack {
   readonly network: Network;
   readonly database: Database;
   readonly searchDomain: SearchDomain;
-  readonly chroma: ChromaService;
+  /** Only with vectorStore=chroma (the default); with opensearch the search domain holds the vectors. */
+  readonly chroma: ChromaService | undefined;
+  readonly vectors: VectorStoreAccess;
   readonly embeddingModel: EmbeddingModel;
   readonly pipeline: Pipeline;
   readonly api: Api;
@@ -60,13 +63,17 @@ export class TrisearchStack extends Stack {
       removalPolicy: dataRemoval,
       createServiceLinkedRole: s.createOpenSearchServiceLinkedRole,
     });
-    this.chroma = new ChromaService(this, "Chroma", {
-      vpc,
-      imageRepositoryName: s.chromaImageRepository,
-      imageTag: s.chromaImageTag,
-      removalPolicy: dataRemoval,
-      automaticBackups: !destroyData,
-    });
+    this.chroma =
+      s.vectorStore === "chroma"
+        ? new ChromaService(this, "Chroma", {
+            vpc,
+            imageRepositoryName: s.chromaImageRepository,
+            imageTag: s.chromaImageTag,
+            removalPolicy: dataRemoval,
+            automaticBackups: !destroyData,
+          })
+        : undefined;
+    this.vectors = this.chroma ?? this.searchDomain;
     this.embeddingModel = new EmbeddingModel(this, "EmbeddingModel", {
       modelId: s.bedrockModelId,
       dimensions: s.bedrockDimensions as 256 | 512 | 1024,
@@ -91,7 +98,7 @@ export class TrisearchStack extends Stack {
       vpc,
       database: this.database,
       searchDomain: this.searchDomain,
-      chroma: this.chroma,
+      vectors: this.vectors,
       embeddingModel: this.embeddingModel,
       maxConcurrency: {
         keyword: s.keywordMaxConcurrency,
@@ -121,7 +128,7 @@ export class TrisearchStack extends Stack {
       auth,
       database: this.database,
       searchDomain: this.searchDomain,
-      chroma: this.chroma,
+      vectors: this.vectors,
       embeddingModel: this.embeddingModel,
       pipeline: this.pipeline,
       slackSigningSecret: this.slackSigningSecret,

@@ -127,12 +127,12 @@ describe("data-store alarms", () => {
 
   it("Chroma: running ECS tasks, unhealthy load balancer targets, EFS I/O limit", () => {
     expect(
-      find("ECS/ContainerInsights", "RunningTaskCount", logicalId(s.stack.chroma.service)),
+      find("ECS/ContainerInsights", "RunningTaskCount", logicalId(s.stack.chroma!.service)),
     ).toMatchObject({ Threshold: 1, ComparisonOperator: "LessThanThreshold" });
     expect(
-      find("AWS/ApplicationELB", "UnHealthyHostCount", logicalId(s.stack.chroma.targetGroup)),
+      find("AWS/ApplicationELB", "UnHealthyHostCount", logicalId(s.stack.chroma!.targetGroup)),
     ).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
-    find("AWS/EFS", "PercentIOLimit", logicalId(s.stack.chroma.fileSystem));
+    find("AWS/EFS", "PercentIOLimit", logicalId(s.stack.chroma!.fileSystem));
   });
 });
 
@@ -149,7 +149,7 @@ describe("removal policies by context (removalPolicy: retain | destroy)", () => 
     s.template.hasResourceProperties("AWS::RDS::DBInstance", { DeletionProtection: true });
     expect(policyOf(s, s.stack.database.instance)).toBe("Snapshot");
     expect(policyOf(s, s.stack.searchDomain.domain)).toBe("Retain");
-    expect(policyOf(s, s.stack.chroma.fileSystem)).toBe("Retain");
+    expect(policyOf(s, s.stack.chroma!.fileSystem)).toBe("Retain");
     expect(policyOf(s, s.stack.pipeline.importBucket)).toBe("Retain");
     expect(policyOf(s, s.stack.observability.topicKey)).toBe("Retain");
   });

@@ -274,7 +274,7 @@ describe("data stores are private and admit only the functions bound to them", (
       HealthCheckPath: "/api/v2/heartbeat",
       Port: 8000,
     });
-    const lbSg = logicalId(s.stack.chroma.loadBalancer.connections.securityGroups[0]!);
+    const lbSg = logicalId(s.stack.chroma!.loadBalancer.connections.securityGroups[0]!);
     expect(admittedGroups(lbSg, 80)).toEqual(
       sgOf(["embedder", "search", "slack-command-search", "reconcile", "gaps-schedule"]),
     );
