@@ -1,17 +1,23 @@
+import path from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecr from "aws-cdk-lib/aws-ecr";
+import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as efs from "aws-cdk-lib/aws-efs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { suppressNag } from "./nag";
-import type { TrisearchFunction } from "./trisearch-function";
+import { REPO_ROOT, type TrisearchFunction } from "./trisearch-function";
 
 export interface ChromaServiceProps {
   readonly vpc: ec2.IVpc;
-  /** An ECR repository in this account/region holding the Chroma server image (no NAT to reach Docker Hub). */
+  /**
+   * An ECR repository in this account/region that already holds the Chroma server image (a mirror
+   * you maintain), with `imageTag`. Unset (the default): the stack builds docker/chroma/Dockerfile
+   * for arm64 during `cdk deploy` (a DockerImageAsset), so no manual push can be missing.
+   */
   readonly imageRepositoryName?: string;
   readonly imageTag?: string;
   readonly collectionName?: string;
@@ -23,6 +29,10 @@ export interface ChromaServiceProps {
 }
 
 const CHROMA_PORT = 8000;
+/** The image the stack builds: docker/chroma/Dockerfile (FROM the Chroma version the tests run). */
+export const CHROMA_IMAGE_DIR = path.join(REPO_ROOT, "docker", "chroma");
+/** That version (the Dockerfile's FROM tag; test/infra/chroma-image.test.ts checks it). */
+export const CHROMA_VERSION = "1.0.0";
 const LISTENER_PORT = 80;
 
 /**
@@ -84,13 +94,21 @@ export class ChromaService extends Construct {
     });
     this.fileSystem.grantReadWrite(taskDefinition.taskRole);
 
-    const repository = ecr.Repository.fromRepositoryName(
-      this,
-      "ImageRepo",
-      props.imageRepositoryName ?? "trisearch/chroma",
-    );
+    const image = props.imageRepositoryName
+      ? ecs.ContainerImage.fromEcrRepository(
+          ecr.Repository.fromRepositoryName(this, "ImageRepo", props.imageRepositoryName),
+          props.imageTag ?? CHROMA_VERSION,
+        )
+      : ecs.ContainerImage.fromDockerImageAsset(
+          new ecrAssets.DockerImageAsset(this, "Image", {
+            directory: CHROMA_IMAGE_DIR,
+            // Fargate runs ARM64 (runtimePlatform above): an image without an arm64 variant fails
+            // the asset build, before CloudFormation changes anything.
+            platform: ecrAssets.Platform.LINUX_ARM64,
+          }),
+        );
     const container = taskDefinition.addContainer("chroma", {
-      image: ecs.ContainerImage.fromEcrRepository(repository, props.imageTag ?? "1.0.20"),
+      image,
       portMappings: [{ containerPort: CHROMA_PORT }],
       environment: { ANONYMIZED_TELEMETRY: "FALSE" },
       logging: ecs.LogDrivers.awsLogs({

@@ -33,8 +33,10 @@ const settingsSchema = z
      * ALB) or `opensearch` (a k-NN index in the search domain: no ECS service, EFS or ALB is created).
      */
     vectorStore: z.enum(["chroma", "opensearch"]).default("chroma"),
-    chromaImageRepository: z.string().default("trisearch/chroma"),
-    chromaImageTag: z.string().default("1.0.20"),
+    /** A mirror repository in ECR holding the Chroma image; unset: the stack builds docker/chroma. */
+    chromaImageRepository: z.string().min(1).optional(),
+    /** The tag in chromaImageRepository; unset: CHROMA_VERSION (lib/chroma-service.ts). */
+    chromaImageTag: z.string().min(1).optional(),
     bedrockModelId: z.string().default("amazon.titan-embed-text-v2:0"),
     bedrockDimensions: z.coerce
       .number()
