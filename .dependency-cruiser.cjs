@@ -1,6 +1,6 @@
 /**
  * The layer fence (README "Architecture"), checked by `npm run check` (npm run layers):
- *   core      imports only core, node: built-ins and zod;
+ *   core      imports only core, node: built-ins, zod and stemmer (pure functions, no I/O);
  *   adapters  import core and their own folder: never handlers, shared (the wiring) or another adapter;
  *   handlers  import the composition root (functions/shared) and core, never an adapter;
  *   topology  imports nothing; lib/ (CDK) reads only the topology from functions/.
@@ -12,11 +12,11 @@ module.exports = {
     {
       name: "core-imports-only-core",
       comment:
-        "functions/core is pure: core, node: built-ins and zod only (no drivers, SDKs, adapters or wiring)",
+        "functions/core is pure: core, node: built-ins, zod and stemmer only (no drivers, SDKs, adapters or wiring)",
       severity: "error",
       from: { path: "^functions/core/" },
       to: {
-        pathNot: ["^functions/core/", "(^|/)node_modules/zod/"],
+        pathNot: ["^functions/core/", "(^|/)node_modules/zod/", "(^|/)node_modules/stemmer/"],
         dependencyTypesNot: ["core"],
       },
     },

@@ -251,4 +251,7 @@ class VectorSpaceEmbedder implements Embedder {
   embedQuery(text: string): Promise<number[]> {
     return this.model.embedQuery(text);
   }
+  embedForSearch(texts: readonly string[]): Promise<number[][]> {
+    return this.model.embedForSearch(texts);
+  }
 }

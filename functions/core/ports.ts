@@ -22,6 +22,12 @@ export interface Embedder {
   embed(texts: readonly string[]): Promise<number[][]>;
   /** One search query: tuned for latency (the same model and vector space as `embed`). */
   embedQuery(text: string): Promise<number[]>;
+  /**
+   * Document texts embedded while a search waits (snippet windows): like `embed`, on the query path's
+   * resources (one ONNX thread: a 2-thread session spins and cost ~3x the CPU at the search's
+   * concurrency; Bedrock's fail-fast query client).
+   */
+  embedForSearch(texts: readonly string[]): Promise<number[][]>;
 }
 
 /** One queue message: several claim-check jobs for the same target (fewer receives and deletes per job). */
@@ -166,16 +172,6 @@ export interface OutboxStore {
 /** The BM25 leg of search. */
 export interface KeywordSearch {
   search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]>;
-  /**
-   * HTML-escaped fragments of these messages' content with the query's matches in `<mark>`, best
-   * first; a message whose content does not match is absent. Optional: without it, every hit gets
-   * the search function's own snippet (highlight.ts).
-   */
-  highlight?(
-    query: QueryNode,
-    messageIds: readonly number[],
-    fragmentSize: number,
-  ): Promise<Map<number, string[]>>;
 }
 
 /** The semantic leg of search. */

@@ -63,7 +63,7 @@ const searchResultSchema = z
     content: z.string(),
     highlights: z.array(z.string()).meta({
       description:
-        "The best fragment of the content (up to ~200 characters), HTML-escaped, the query's matches in <mark>…</mark>: OpenSearch's highlighter for BM25 hits, the closest window for the others",
+        "The best fragment of the content (up to ~200 characters), HTML-escaped, the query's matches in <mark>…</mark>: the window marking most query words (phrases only where they occur), else the window closest to the query by embedding",
     }),
     author: z.string(),
     author_name: z

@@ -188,6 +188,9 @@ export class FixedEmbedder implements Embedder {
     const [vector] = await this.embed([text]);
     return vector!;
   }
+  embedForSearch(texts: readonly string[]) {
+    return this.embed(texts);
+  }
 }
 
 /** Gap detection over plain arrays: exact nearest neighbours, filters and more-like-this in memory. */

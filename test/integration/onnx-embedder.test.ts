@@ -65,6 +65,15 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     expect(maxDiff(asQuery, asDocument!)).toBeLessThan(1e-4);
   });
 
+  it("embedForSearch gives embed's vectors (documents, on the one-thread query session)", async () => {
+    const texts = [text, "Rolled back the checkout deploy after the p99 alert fired."];
+    const [a, b] = await embedder.embedForSearch(texts);
+    const [x, y] = await embedder.embed(texts);
+    expect(maxDiff(a!, x!)).toBeLessThan(1e-4);
+    expect(maxDiff(b!, y!)).toBeLessThan(1e-4);
+    expect(maxDiff(a!, b!)).toBeGreaterThan(1e-2);
+  });
+
   it("keeps input order and is deterministic", async () => {
     const texts = Array.from({ length: 70 }, (_, i) => `message ${i} about release ${"x".repeat(i % 13)}`);
     const first = await embedder.embed(texts);

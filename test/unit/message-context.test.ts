@@ -124,6 +124,7 @@ describe("context policy parsing and versions", () => {
       dimension: 2,
       embed: async (texts) => texts.map((t) => [t.length, 1]),
       embedQuery: async (t) => [t.length, 0],
+      embedForSearch: async (texts) => texts.map((t) => [t.length, 2]),
     };
     expect(inVectorSpace(model, policy("author", "none"))).toBe(model);
     const spaced = inVectorSpace(model, policy("none", "author"));
@@ -131,6 +132,7 @@ describe("context policy parsing and versions", () => {
     expect(spaced.dimension).toBe(2);
     expect(await spaced.embed(["abc"])).toEqual([[3, 1]]);
     expect(await spaced.embedQuery("ab")).toEqual([2, 0]);
+    expect(await spaced.embedForSearch(["abcd"])).toEqual([[4, 2]]);
   });
 
   it("reads as far as the wider leg needs", () => {

@@ -59,7 +59,15 @@ export class BedrockEmbedder implements Embedder {
     this.queryClient = opts.queryClient ?? client;
   }
 
-  async embed(texts: readonly string[]): Promise<number[][]> {
+  embed(texts: readonly string[]): Promise<number[][]> {
+    return this.embedAll(this.client, texts);
+  }
+
+  embedForSearch(texts: readonly string[]): Promise<number[][]> {
+    return this.embedAll(this.queryClient, texts);
+  }
+
+  private async embedAll(client: BedrockRuntimeClient, texts: readonly string[]): Promise<number[][]> {
     const out = new Array<number[]>(texts.length);
     let next = 0;
     let failed = false;
@@ -68,7 +76,7 @@ export class BedrockEmbedder implements Embedder {
       while (!failed && next < texts.length) {
         const i = next++;
         try {
-          out[i] = await this.embedOne(this.client, texts[i]!);
+          out[i] = await this.embedOne(client, texts[i]!);
         } catch (err) {
           failed = true;
           throw err;

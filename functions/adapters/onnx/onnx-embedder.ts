@@ -151,9 +151,17 @@ export class OnnxEmbedder implements Embedder {
     return vector!;
   }
 
-  async embed(texts: readonly string[]): Promise<number[][]> {
+  embed(texts: readonly string[]): Promise<number[][]> {
+    return this.embedWith(this.threads, texts);
+  }
+
+  embedForSearch(texts: readonly string[]): Promise<number[][]> {
+    return this.embedWith(this.queryThreads, texts);
+  }
+
+  private async embedWith(threads: number, texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
-    const model = await this.loaded(this.threads);
+    const model = await this.loaded(threads);
     // Similar lengths share a sub-batch, so little compute goes to padding; ties break on the text
     // so the same set of texts forms the same sub-batches in any order. Order is restored below.
     const order = texts.map((_, i) => i).sort((a, b) => compareForBatching(texts[a]!, texts[b]!));

@@ -9,7 +9,7 @@ import type {
 } from "../../core/ports";
 import { type MessageFacets, messageFacets } from "../../core/search/message-features";
 import type { QueryNode } from "../../core/search/query-parser";
-import { buildHighlightQuery, buildKeywordQuery, FEATURES_FIELD, MENTIONS_FIELD } from "./query-dsl";
+import { buildKeywordQuery, FEATURES_FIELD, MENTIONS_FIELD } from "./query-dsl";
 
 export interface OpenSearchKeywordIndexOptions {
   readonly shards?: number;
@@ -323,27 +323,6 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
         ...(this.opts.contextVersion ? { contextBoost: this.opts.contextBoost } : {}),
       }),
     );
-  }
-
-  /** Highlighted fragments of these hits' content (query-dsl.ts buildHighlightQuery). */
-  async highlight(
-    query: QueryNode,
-    messageIds: readonly number[],
-    fragmentSize: number,
-  ): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
-    if (messageIds.length === 0) return out;
-    const res = await this.client
-      .search({ index: this.indexName, body: buildHighlightQuery(query, messageIds, fragmentSize) })
-      .catch((err: unknown) => {
-        if (errorType(err) === "index_not_found_exception") return null;
-        throw err;
-      });
-    for (const hit of res?.body.hits.hits ?? []) {
-      const fragments = (hit.highlight as Record<string, string[]> | undefined)?.["content"];
-      if (fragments && fragments.length > 0) out.set(Number(hit._id ?? hit.sort?.[0]), fragments);
-    }
-    return out;
   }
 
   /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */

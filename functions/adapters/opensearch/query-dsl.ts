@@ -176,39 +176,3 @@ export function buildKeywordQuery(
     stored_fields: "_none_",
   };
 }
-
-/**
- * Highlights for given hits: the query on the content field only (the context field is found
- * through, never shown), OpenSearch's unified highlighter (phrase-aware), HTML-encoded content with
- * `<mark>` tags, the best-scoring fragment. A hit whose content does not match (it matched through
- * its context) gets none; the caller falls back to its own snippet.
- */
-export function buildHighlightQuery(
-  ast: QueryNode,
-  messageIds: readonly number[],
-  fragmentSize: number,
-): Dsl {
-  return {
-    size: messageIds.length,
-    query: { bool: { must: [compileQuery(ast)], filter: [{ ids: { values: messageIds.map(String) } }] } },
-    // The id comes back as the sort value: no stored fields are read (see buildKeywordQuery).
-    sort: [{ [TIE_BREAK_FIELD]: { order: "asc" } }],
-    track_total_hits: false,
-    _source: false,
-    stored_fields: "_none_",
-    highlight: {
-      encoder: "html",
-      pre_tags: ["<mark>"],
-      post_tags: ["</mark>"],
-      order: "score",
-      fields: {
-        [CONTENT_FIELD]: {
-          type: "unified",
-          number_of_fragments: 1,
-          fragment_size: fragmentSize,
-          no_match_size: 0,
-        },
-      },
-    },
-  };
-}

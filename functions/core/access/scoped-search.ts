@@ -34,7 +34,6 @@ function scopeSearchDeps(deps: SearchDeps, scope: ConversationScope): SearchDeps
       return scoped ? deps.keyword.search(query, scoped, size) : [];
     },
     // Highlights only the page's hits, which the scoped legs and reader already let through.
-    ...(deps.keyword.highlight ? { highlight: deps.keyword.highlight.bind(deps.keyword) } : {}),
   };
   const semantic = async (): Promise<SemanticLeg> => {
     const leg = await deps.semantic();

@@ -57,7 +57,6 @@ export async function searchWithNames(
   const inner = deps.keyword;
   const keyword: KeywordSearch = {
     search: (query, filters, size) => inner.search(query, resolve(filters), size),
-    ...(inner.highlight ? { highlight: inner.highlight.bind(inner) } : {}),
   };
   const semantic = async (): Promise<SemanticLeg> => {
     const leg = await deps.semantic();

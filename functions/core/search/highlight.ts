@@ -1,17 +1,22 @@
+import { stemmer } from "stemmer";
 import { positiveClauses, type QueryNode } from "./query-parser";
 
 /**
- * Highlighted snippets for hits the keyword index did not highlight (semantic-only hits, and BM25
- * hits that matched through their context only). The keyword index highlights its own hits with
- * OpenSearch's highlighter (phrase-aware, the same analysis as the match); this is the cheap
- * counterpart: the content is HTML-escaped first, then the query's words are wrapped in `<mark>`.
+ * Highlighted snippets for every hit, computed here from the row's content: the content is
+ * HTML-escaped first, then the query's matches are wrapped in `<mark>`: the words of its terms, and
+ * its phrases only where the phrase occurs. Words compare by their Porter stem, the English stemmer
+ * the keyword index analyses content with, so "tokens" marks "token" and "failing" marks "fail".
+ * OpenSearch's highlighter did this before (2026-12-04): measured on the 100k bench, its request cost
+ * ~3 ms of OpenSearch CPU per search against ~2 ms for the BM25 query itself, which on 2 cores at c=8
+ * was the margin to the p95 target; the rows are already here.
  *
  * A message longer than one fragment shows its best fragment: sentences packed into windows of up
- * to FRAGMENT_SIZE characters, the one sharing most query words; when none shares a word (a
- * semantic match by meaning), the caller may choose by embedding the windows (pickBySimilarity).
+ * to FRAGMENT_SIZE characters, the one marking most query words; when none marks one (a semantic
+ * match by meaning, or a BM25 match through the context field), the caller may choose by embedding
+ * the windows (pickBySimilarity).
  */
 
-/** Characters per fragment: the OpenSearch highlighter's fragment_size too. */
+/** Characters per fragment. */
 export const FRAGMENT_SIZE = 200;
 
 const HTML_ESCAPES: Record<string, string> = {
@@ -28,18 +33,6 @@ export function escapeHtml(s: string): string {
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
-/**
- * A word's comparison key: lowercase, common English endings removed (a rough stand-in for the
- * index's stemmer, so "tokens" marks "token" and "failing" marks "fail").
- */
-function wordKey(word: string): string {
-  const w = word.toLowerCase();
-  for (const suffix of ["ing", "ed", "es", "s"]) {
-    if (w.length - suffix.length >= 3 && w.endsWith(suffix)) return w.slice(0, -suffix.length);
-  }
-  return w;
-}
-
 /** Lucene's English stop words (the index drops them too): never marked, never counted. */
 const STOP_WORDS = new Set(
   "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split(
@@ -47,25 +40,83 @@ const STOP_WORDS = new Set(
   ),
 );
 
-/** The keys of the query's positive words (terms and the words of phrases), stop words aside. */
-export function queryWordKeys(ast: QueryNode): Set<string> {
-  const keys = new Set<string>();
-  for (const clause of positiveClauses(ast))
-    for (const m of clause.text.matchAll(WORD))
-      if (!STOP_WORDS.has(m[0].toLowerCase())) keys.add(wordKey(m[0]));
-  return keys;
+/** A word's comparison key: its Porter stem, lowercase; null for a stop word. */
+function wordKey(word: string): string | null {
+  const w = word.toLowerCase();
+  return STOP_WORDS.has(w) ? null : stemmer(w);
 }
 
-/** Escapes `text` and marks the words whose key is in `keys`. */
-export function markWords(text: string, keys: ReadonlySet<string>): string {
+/** What a query marks: the keys of its terms' words, and each phrase as its key sequence (null = a stop word's slot). */
+export interface QueryMarks {
+  readonly words: ReadonlySet<string>;
+  readonly phrases: readonly (readonly (string | null)[])[];
+}
+
+/** The marks of the query's positive clauses (terms and phrases not under a negation). */
+export function queryMarks(ast: QueryNode): QueryMarks {
+  const words = new Set<string>();
+  const phrases: (string | null)[][] = [];
+  for (const clause of positiveClauses(ast)) {
+    const keys = [...clause.text.matchAll(WORD)].map((m) => wordKey(m[0]));
+    if (clause.kind === "phrase" && keys.filter((k) => k !== null).length > 1) {
+      // Leading and trailing stop words do not constrain a match (the index drops them).
+      while (keys[0] === null) keys.shift();
+      while (keys.at(-1) === null) keys.pop();
+      phrases.push(keys);
+    } else for (const k of keys) if (k !== null) words.add(k);
+  }
+  return { words, phrases };
+}
+
+interface Token {
+  readonly start: number;
+  readonly end: number;
+  /** The word's key, then (a word mixing letters and digits) its parts' keys, as the index splits "OAuth2". */
+  readonly keys: readonly (string | null)[];
+}
+
+const PARTS = /\p{L}+|\p{N}+/gu;
+
+/** The indexes of the tokens the query marks: term words anywhere, phrase words where the phrase occurs. */
+function markedTokens(tokens: readonly Token[], marks: QueryMarks): Set<number> {
+  const marked = new Set<number>();
+  tokens.forEach((t, i) => {
+    if (t.keys.some((k) => k !== null && marks.words.has(k))) marked.add(i);
+  });
+  for (const phrase of marks.phrases) {
+    for (let i = 0; i + phrase.length <= tokens.length; i++) {
+      if (phrase.every((k, j) => tokens[i + j]!.keys.includes(k))) {
+        phrase.forEach((k, j) => {
+          if (k !== null) marked.add(i + j);
+        });
+      }
+    }
+  }
+  return marked;
+}
+
+function tokenize(text: string): Token[] {
+  return [...text.matchAll(WORD)].map((m) => {
+    const parts = m[0].match(PARTS) ?? [];
+    return {
+      start: m.index,
+      end: m.index + m[0].length,
+      keys: [wordKey(m[0]), ...(parts.length > 1 ? parts.map(wordKey) : [])],
+    };
+  });
+}
+
+/** Escapes `text` and wraps the query's matches in `<mark>`. */
+export function markWords(text: string, marks: QueryMarks): string {
+  const tokens = tokenize(text);
+  const marked = markedTokens(tokens, marks);
   let out = "";
   let last = 0;
-  for (const m of text.matchAll(WORD)) {
-    const start = m.index;
-    out += escapeHtml(text.slice(last, start));
-    out += keys.has(wordKey(m[0])) ? `<mark>${escapeHtml(m[0])}</mark>` : escapeHtml(m[0]);
-    last = start + m[0].length;
-  }
+  tokens.forEach((t, i) => {
+    if (!marked.has(i)) return;
+    out += `${escapeHtml(text.slice(last, t.start))}<mark>${escapeHtml(text.slice(t.start, t.end))}</mark>`;
+    last = t.end;
+  });
   return out + escapeHtml(text.slice(last));
 }
 
@@ -100,22 +151,18 @@ export function fragmentWindows(content: string, size = FRAGMENT_SIZE): string[]
   return windows;
 }
 
-/** How many distinct query words a window holds. */
-function overlap(window: string, keys: ReadonlySet<string>): number {
-  const seen = new Set<string>();
-  for (const m of window.matchAll(WORD)) {
-    const k = wordKey(m[0]);
-    if (keys.has(k)) seen.add(k);
-  }
-  return seen.size;
+/** How many distinct query words a window marks. */
+function overlap(window: string, marks: QueryMarks): number {
+  const tokens = tokenize(window);
+  return new Set([...markedTokens(tokens, marks)].map((i) => tokens[i]!.keys[0])).size;
 }
 
-/** The window sharing most query words (the first on ties), or null when none shares one. */
-function bestLexicalWindow(windows: readonly string[], keys: ReadonlySet<string>): string | null {
+/** The window marking most query words (the first on ties), or null when none marks one. */
+function bestLexicalWindow(windows: readonly string[], marks: QueryMarks): string | null {
   let best: string | null = null;
   let bestScore = 0;
   for (const w of windows) {
-    const score = overlap(w, keys);
+    const score = overlap(w, marks);
     if (score > bestScore) {
       best = w;
       bestScore = score;
@@ -144,61 +191,46 @@ function pickBySimilarity(
 }
 
 /**
- * Most fragment windows embedded per page to choose the snippets of long hits that share no word
- * with the query (semantic-only hits), in one embed call. Measured with the local ONNX model on the
- * 2-core machine at load ~7 (2026-12-04): 1 window 8 ms, 4 windows 30 ms, 8 windows 75 ms, 24
- * windows 172 ms (median). 6 covers one message of ~1.2 kB (a window is up to 200 characters) for
- * ~45 ms at that load; a page's further long semantic-only hits show their first window (words
- * still marked and escaped). Only such hits pay it: short messages and word matches cost nothing.
+ * Most fragment windows embedded per page to choose the snippets of long hits that mark no query
+ * word (semantic-only hits), in one call. Measured with the local ONNX model on the 2-core machine
+ * (2026-12-04, one thread: Embedder.embedForSearch): 3 windows of ~200 characters ~11 ms of CPU.
+ * 6 covers one message of ~1.2 kB; a page's further such hits show their first window (still
+ * escaped). Only such hits pay it: short messages and word matches cost nothing.
  */
 export const MAX_EMBEDDED_WINDOWS = 6;
 
 export interface HighlightTarget {
   readonly id: number;
   readonly content: string;
-  /** Found by the BM25 leg: the keyword index highlights it. */
-  readonly bm25: boolean;
 }
 
 export interface HighlightSources {
-  /** The keyword index's highlighter (KeywordSearch.highlight), bound to the query. */
-  readonly keyword?: (ids: number[]) => Promise<Map<number, string[]>>;
-  /** The semantic leg's embedder and the query's vector, when that leg ran. */
+  /** The semantic leg's embedder (Embedder.embedForSearch) and the query's vector, when that leg ran. */
   readonly embed?: (texts: string[]) => Promise<number[][]>;
   readonly queryVector?: readonly number[];
-  /** A failed highlighter or embedding degrades to the lexical snippet; told here. */
-  readonly onError?: (what: "keyword" | "embedding", err: unknown) => void;
+  /** A failed embedding degrades to the first window; told here. */
+  readonly onError?: (what: "embedding", err: unknown) => void;
 }
 
 /**
- * One fragment per hit: the keyword index's highlight for BM25 hits whose content matched; for the
- * others the window sharing most query words, else (long messages only) the window closest to the
- * query by embedding, else the first; always HTML-escaped, query words marked.
+ * One fragment per hit: the window marking most query words, else (long messages only) the window
+ * closest to the query by embedding, else the first; always HTML-escaped, query matches marked.
  */
 export async function pageHighlights(
   hits: readonly HighlightTarget[],
   ast: QueryNode,
   sources: HighlightSources,
 ): Promise<Map<number, string[]>> {
-  const keys = queryWordKeys(ast);
-  const bm25Ids = hits.filter((h) => h.bm25).map((h) => h.id);
-  const fromIndex =
-    sources.keyword && bm25Ids.length > 0
-      ? sources.keyword(bm25Ids).catch((err: unknown) => {
-          sources.onError?.("keyword", err);
-          return new Map<number, string[]>();
-        })
-      : Promise.resolve(new Map<number, string[]>());
-
+  const marks = queryMarks(ast);
   const chosen = new Map<number, string>();
   const undecided: { id: number; windows: string[] }[] = [];
   for (const h of hits) {
     const windows = fragmentWindows(h.content);
-    const lexical = windows.length === 1 ? windows[0]! : bestLexicalWindow(windows, keys);
+    const lexical = windows.length === 1 ? windows[0]! : bestLexicalWindow(windows, marks);
     if (lexical !== null) chosen.set(h.id, lexical);
     else undecided.push({ id: h.id, windows });
   }
-  // Long messages sharing no query word: embed their windows, as far as the budget goes.
+  // Long messages marking no query word: embed their windows, as far as the budget goes.
   const embedded: { id: number; windows: string[] }[] = [];
   let budget = MAX_EMBEDDED_WINDOWS;
   for (const u of undecided) {
@@ -221,7 +253,5 @@ export async function pageHighlights(
     }
   }
   for (const u of undecided) if (!chosen.has(u.id)) chosen.set(u.id, u.windows[0]!);
-
-  const indexed = await fromIndex;
-  return new Map(hits.map((h) => [h.id, indexed.get(h.id) ?? [markWords(chosen.get(h.id)!, keys)]]));
+  return new Map(hits.map((h) => [h.id, [markWords(chosen.get(h.id)!, marks)]]));
 }

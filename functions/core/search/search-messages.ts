@@ -11,7 +11,7 @@ import {
   reciprocalRankFusion,
 } from "./fusion";
 import { byRecency, groupByThread, type HitFacts } from "./grouping";
-import { FRAGMENT_SIZE, pageHighlights } from "./highlight";
+import { pageHighlights } from "./highlight";
 import { positiveText } from "./query-parser";
 import type { SearchRequest } from "./search-request";
 
@@ -25,8 +25,8 @@ export interface SearchDeps {
   /** Hits whose rows are gone or soft-deleted: index drift the reconciler repairs. */
   readonly onStaleHits?: (leg: "enrichment", messageIds: number[]) => void;
   readonly onLegFailure?: (leg: LegName, err: AppError) => void;
-  /** A highlighter or snippet embedding that failed: the hit keeps its lexical snippet. */
-  readonly onHighlightFailure?: (what: "keyword" | "embedding", err: unknown) => void;
+  /** A snippet embedding that failed: the hit shows its first window. */
+  readonly onHighlightFailure?: (what: "embedding", err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -234,21 +234,13 @@ export async function searchMessages(
     const context = a ? { before: rowsOf(a.before), after: rowsOf(a.after) } : undefined;
     return [{ hit: item.hit, message, thread, context }];
   });
-  const keyword = deps.keyword;
   const highlights = await pageHighlights(
-    pageHits.map(({ hit, message }) => ({
-      id: hit.messageId,
-      content: message.content,
-      bm25: hit.ranks.bm25 !== null,
-    })),
+    pageHits.map(({ hit, message }) => ({ id: hit.messageId, content: message.content })),
     req.query,
     {
-      ...(keyword.highlight
-        ? { keyword: (ids: number[]) => keyword.highlight!(req.query, ids, FRAGMENT_SIZE) }
-        : {}),
       ...(semantic
         ? {
-            embed: (texts: string[]) => semantic!.leg.embedder.embed(texts),
+            embed: (texts: string[]) => semantic!.leg.embedder.embedForSearch(texts),
             queryVector: semantic.queryVector,
           }
         : {}),

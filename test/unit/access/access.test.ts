@@ -109,6 +109,7 @@ function fakeWorld(n: number, visible: { source: SourceRef; conversation: string
         dimension: 1,
         embed: async (texts: readonly string[]) => texts.map(() => [1]),
         embedQuery: async () => [1],
+        embedForSearch: async (texts: readonly string[]) => texts.map(() => [1]),
       },
     }),
     messages: {

@@ -73,6 +73,7 @@ function world(deleted: Set<number> = new Set()) {
           dimension: 1,
           embed: async (t: readonly string[]) => t.map(() => [1]),
           embedQuery: async () => [1],
+          embedForSearch: async (texts: readonly string[]) => texts.map(() => [1]),
         },
       }),
       messages: {

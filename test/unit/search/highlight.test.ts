@@ -6,11 +6,11 @@ import {
   MAX_EMBEDDED_WINDOWS,
   markWords,
   pageHighlights,
-  queryWordKeys,
+  queryMarks,
 } from "../../../functions/core/search/highlight";
 import { parseQuery } from "../../../functions/core/search/query-parser";
 
-const keys = (q: string) => queryWordKeys(parseQuery(q));
+const keys = (q: string) => queryMarks(parseQuery(q));
 
 describe("snippets", () => {
   it("escapes the content before marking: no raw HTML ever comes through", () => {
@@ -22,10 +22,23 @@ describe("snippets", () => {
     expect(escapeHtml(`<a href="x">`)).toBe("&lt;a href=&quot;x&quot;&gt;");
   });
 
-  it("marks words of terms and phrases, endings aside; excluded words are not marked", () => {
-    expect(markWords("Tokens rotated, token rotation failing", keys('"token rotation" fail -rotated'))).toBe(
-      "<mark>Tokens</mark> rotated, <mark>token</mark> <mark>rotation</mark> <mark>failing</mark>",
+  it("marks the words of terms by their stem; excluded words and stop words are not marked", () => {
+    expect(markWords("Tokens rotated; the failing token", keys("token fail the -rotated"))).toBe(
+      "<mark>Tokens</mark> rotated; the <mark>failing</mark> <mark>token</mark>",
     );
+  });
+
+  it("marks a phrase only where it occurs (stems compared, a stop word's slot kept)", () => {
+    expect(
+      markWords("The code flow broke; authorization code flow fixed", keys('"authorization code flow"')),
+    ).toBe("The code flow broke; <mark>authorization</mark> <mark>code</mark> <mark>flow</mark> fixed");
+    expect(markWords("closing the tickets, closing tickets", keys('"closing the ticket"'))).toBe(
+      "<mark>closing</mark> the <mark>tickets</mark>, closing tickets",
+    );
+    // A word mixing letters and digits matches by its parts too, as the index splits it.
+    expect(markWords("OAuth2 rollout", keys("oauth"))).toBe("<mark>OAuth2</mark> rollout");
+    // A phrase of one word is a word.
+    expect(markWords("Refunds pending", keys('"refund"'))).toBe("<mark>Refunds</mark> pending");
   });
 
   it("a long message is cut into sentence windows of at most FRAGMENT_SIZE characters", () => {
@@ -42,18 +55,15 @@ describe("snippets", () => {
 describe("pageHighlights", () => {
   const long = `${"Filler sentence about nothing in particular. ".repeat(8)}The OAuth refresh token rotates on every use. ${"More filler words here. ".repeat(8)}`;
 
-  it("BM25 hits take the index's highlight; the others the window sharing most query words", async () => {
+  it("every hit shows the window marking most query words; a hit marking none its own text", async () => {
     const out = await pageHighlights(
       [
-        { id: 1, content: "OAuth rollout", bm25: true },
-        { id: 2, content: long, bm25: false },
-        { id: 3, content: "matched through its context only", bm25: true },
+        { id: 1, content: "OAuth rollout" },
+        { id: 2, content: long },
+        { id: 3, content: "matched through its context only" },
       ],
       parseQuery("oauth token"),
-      {
-        keyword: async (ids) =>
-          new Map(ids.filter((id) => id === 1).map((id) => [id, ["<mark>OAuth</mark> rollout"]])),
-      },
+      {},
     );
     expect(out.get(1)).toEqual(["<mark>OAuth</mark> rollout"]);
     expect(out.get(2)![0]).toContain("The <mark>OAuth</mark> refresh <mark>token</mark> rotates");
@@ -64,7 +74,7 @@ describe("pageHighlights", () => {
   it("a long message sharing no query word: the window closest to the query by embedding", async () => {
     const content = `${"Filler sentence about nothing in particular. ".repeat(6)}Users cannot sign in on mobile. ${"More filler words here. ".repeat(8)}`;
     let embedded = 0;
-    const out = await pageHighlights([{ id: 7, content, bm25: false }], parseQuery("login problems"), {
+    const out = await pageHighlights([{ id: 7, content }], parseQuery("login problems"), {
       queryVector: [1, 0],
       embed: async (texts) => {
         embedded += texts.length;
@@ -76,18 +86,15 @@ describe("pageHighlights", () => {
     expect(embedded).toBeLessThanOrEqual(MAX_EMBEDDED_WINDOWS);
   });
 
-  it("a failing highlighter or embedding falls back to the lexical snippet and is reported", async () => {
+  it("a failing embedding falls back to the first window and is reported", async () => {
     const errors: string[] = [];
     const out = await pageHighlights(
       [
-        { id: 1, content: "OAuth <b>rollout</b>", bm25: true },
-        { id: 2, content: `${"Nothing here at all. ".repeat(20)}`, bm25: false },
+        { id: 1, content: "OAuth <b>rollout</b>" },
+        { id: 2, content: `${"Nothing here at all. ".repeat(20)}` },
       ],
       parseQuery("oauth"),
       {
-        keyword: async () => {
-          throw new Error("down");
-        },
         queryVector: [1],
         embed: async () => {
           throw new Error("down");
@@ -97,6 +104,6 @@ describe("pageHighlights", () => {
     );
     expect(out.get(1)).toEqual(["<mark>OAuth</mark> &lt;b&gt;rollout&lt;/b&gt;"]);
     expect(out.get(2)![0]!.startsWith("Nothing here at all.")).toBe(true);
-    expect(errors.sort()).toEqual(["embedding", "keyword"]);
+    expect(errors).toEqual(["embedding"]);
   });
 });

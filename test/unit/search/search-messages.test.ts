@@ -48,6 +48,7 @@ function world(n: number, stale: ReadonlySet<number>) {
           dimension: 1,
           embed: async (texts: readonly string[]) => texts.map(() => [1]),
           embedQuery: async () => [1],
+          embedForSearch: async (texts: readonly string[]) => texts.map(() => [1]),
         },
       };
     },
