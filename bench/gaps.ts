@@ -60,9 +60,20 @@ async function child(): Promise<void> {
   const timer = setInterval(sample, 50);
   const t = performance.now();
   const c = createContainer(cfg);
+  let phase = "";
+  let shown = 0;
   const result = await detectGaps(await gapDetectionPorts(c), {
     window: WINDOW,
     definition: gapDefinition(cfg),
+    // One line per phase and per tenth of it, on stderr (a long run shows where it is).
+    onProgress: (p, done, total) => {
+      if (p !== phase || done >= shown + total / 10 || done === total) {
+        if (p !== phase) shown = 0;
+        phase = p;
+        shown = done;
+        console.error(`  ${p} ${done}/${total} at ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      }
+    },
   });
   sample();
   clearInterval(timer);

@@ -31,6 +31,8 @@ export interface GapDetectionStats {
   readonly threshold: { readonly floor: number; readonly background: number; readonly used: number };
   /** Seeds answered by the unfiltered batch (nearestMany), and by the semantic leg's filter paths. */
   readonly vectorSeeds: number;
+  /** Seeds asked again unfiltered with more candidates (all of theirs were in their own channel), per round. */
+  readonly widenedQueries: number;
   readonly filteredQueries: number;
   readonly keywordQueries: number;
   /** Seeds with no message elsewhere near enough for any BM25 pair to pass: no more_like_this asked. */
@@ -120,7 +122,13 @@ export async function detectGaps(
   };
   const inWindow = (hit: LegHit) => index.get(hit.messageId);
 
-  const stats = { vectorSeeds: 0, filteredQueries: 0, keywordQueries: 0, keywordSkipped: 0 };
+  const stats = {
+    vectorSeeds: 0,
+    widenedQueries: 0,
+    filteredQueries: 0,
+    keywordQueries: 0,
+    keywordSkipped: 0,
+  };
   // Per seed, the highest cosine any message of another conversation in the window can have with
   // it, as the semantic leg saw it; the BM25 leg skips seeds under its threshold (every pair it
   // could find would fail the cosine check).
@@ -139,7 +147,24 @@ export async function detectGaps(
       const others = channels.filter((c) => c !== channel);
       const share = collectionSize > 0 ? (withVectors - seeds.length) / collectionSize : undefined;
       const k = candidateCount(def.neighbours, share, DEFAULT_FILTERED_SEARCH);
-      const unsettled: number[] = [];
+      // Reads one seed's unfiltered candidates (best first, k asked for); true when they do not
+      // settle it: fewer than `neighbours` elsewhere in the window, and the last candidate still
+      // above the threshold (something nearer elsewhere may lie beyond them).
+      const unsettledBy = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
+        let kept = 0;
+        for (const hit of hits) {
+          const j = inWindow(hit);
+          if (j === undefined || messages[j]!.channel === channel) continue;
+          if (kept === 0) ceiling[seed] = hit.score;
+          addPair(seed, j, SEMANTIC, threshold);
+          if (++kept >= def.neighbours) break;
+        }
+        const last = hits[hits.length - 1];
+        // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
+        if (kept === 0) ceiling[seed] = hits.length >= asked && last ? last.score : Number.NEGATIVE_INFINITY;
+        return kept < def.neighbours && hits.length >= asked && last !== undefined && last.score >= threshold;
+      };
+      let unsettled: number[] = [];
       if (k === null) unsettled.push(...seeds);
       else {
         await inPool(chunks(seeds, vectorBatch), concurrency, async (batch) => {
@@ -148,25 +173,37 @@ export async function detectGaps(
             k,
           );
           batch.forEach((seed, b) => {
-            const hits = answers[b] ?? [];
-            let kept = 0;
-            for (const hit of hits) {
-              const j = inWindow(hit);
-              if (j === undefined || messages[j]!.channel === channel) continue;
-              if (kept === 0) ceiling[seed] = hit.score;
-              addPair(seed, j, SEMANTIC, threshold);
-              if (++kept >= def.neighbours) break;
-            }
-            const last = hits[hits.length - 1];
-            // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
-            if (kept === 0) ceiling[seed] = hits.length >= k && last ? last.score : Number.NEGATIVE_INFINITY;
-            if (kept < def.neighbours && hits.length >= k && last && last.score >= threshold)
-              unsettled.push(seed);
+            if (unsettledBy(seed, answers[b] ?? [], k)) unsettled.push(seed);
           });
           stats.vectorSeeds += batch.length;
           done += batch.length;
           opts.onProgress?.("semantic", done, withVectors);
         });
+        // A seed whose candidates were all near-copies in its own channel (or outside the window)
+        // asks again unfiltered for 8 times as many, up to the filter paths' ceiling, before the
+        // filtered path: in a window of 100k templated messages thousands of seeds are such, and
+        // each filtered query (7 of 8 channels, too many ids to list) took Chroma seconds.
+        for (let asked = k; unsettled.length > 0 && asked < DEFAULT_FILTERED_SEARCH.maxCandidates; ) {
+          asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8);
+          const wide = asked;
+          const still: number[] = [];
+          // About as many candidates per round trip as a batch of the first pass asks for.
+          await inPool(
+            chunks(unsettled, Math.max(1, Math.floor((vectorBatch * k) / wide))),
+            concurrency,
+            async (batch) => {
+              const answers = await ports.vectors.nearestMany(
+                batch.map((i) => vectors[i]!),
+                wide,
+              );
+              batch.forEach((seed, b) => {
+                if (unsettledBy(seed, answers[b] ?? [], wide)) still.push(seed);
+              });
+              stats.widenedQueries += batch.length;
+            },
+          );
+          unsettled = still;
+        }
       }
       const filters = { channels: others, from: opts.window.since, to: opts.window.until };
       await inPool(unsettled, concurrency, async (seed) => {

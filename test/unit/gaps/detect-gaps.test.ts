@@ -181,12 +181,26 @@ describe("detectGaps", () => {
     expect((await detectGaps(ports, { window, limit: 0 })).gaps).toEqual([]);
   });
 
-  it("asks the semantic leg's filter paths when the unfiltered neighbours are all in the seed's own channel", async () => {
+  it("asks again unfiltered with more candidates when the first ones are all out of reach", async () => {
     const ports = workspace();
     const rand = seededRandom(3);
-    // Sixty near-copies of the topic outside the window fill every topic seed's unfiltered candidates (k = 48).
+    // Sixty near-copies of the topic outside the window fill every topic seed's first candidates (k = 48).
     for (let i = 0; i < 60; i++) ports.outside.set(1000 + i, Float32Array.from(vector(rand, 0, 0.01)));
     const { gaps, stats } = await detectGaps(ports, { window });
+    expect(stats.widenedQueries).toBeGreaterThan(0);
+    expect(stats.filteredQueries).toBe(0);
+    expect(ports.filteredQueries).toBe(0);
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]!.sides.map((s) => s.conversations[0]).sort()).toEqual(["#auth", "#mobile"]);
+  });
+
+  it("asks the semantic leg's filter paths when even the filter paths' most candidates are out of reach", async () => {
+    const ports = workspace();
+    const rand = seededRandom(3);
+    // More near-copies outside the window than the unfiltered passes may ask for (2,000).
+    for (let i = 0; i < 2_100; i++) ports.outside.set(10_000 + i, Float32Array.from(vector(rand, 0, 0.01)));
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(stats.widenedQueries).toBeGreaterThan(0);
     expect(stats.filteredQueries).toBeGreaterThan(0);
     expect(ports.filteredQueries).toBe(stats.filteredQueries);
     expect(gaps).toHaveLength(1);
