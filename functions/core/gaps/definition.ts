@@ -42,6 +42,14 @@ export interface GapDefinition {
   readonly mutualNeighbours: boolean;
   /** Nearest messages in other conversations asked for per message, on each leg. */
   readonly neighbours: number;
+  /**
+   * The BM25 leg skips a message whose own vector query already found `neighbours` messages
+   * elsewhere at or above the threshold: meaning alone has tied it to a topic, and anything more
+   * the BM25 leg could add ranks below ten stronger neighbours. It is one more_like_this query per
+   * message otherwise, the computation's largest cost (bench/README.md, gaps: at 100k templated
+   * messages nearly every message is such).
+   */
+  readonly keywordSkipsConnected: boolean;
   /** Representative messages shown per side. */
   readonly representatives: number;
   /** Distinctive terms in a gap's label. */
@@ -64,6 +72,7 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   lexicalAllowance: 0.05,
   mutualNeighbours: true,
   neighbours: 10,
+  keywordSkipsConnected: true,
   representatives: 3,
   labelTerms: 4,
   crossReference: { channelMention: true, participantMention: true, sharedLink: true },

@@ -35,7 +35,10 @@ export interface GapDetectionStats {
   readonly widenedQueries: number;
   readonly filteredQueries: number;
   readonly keywordQueries: number;
-  /** Seeds with no message elsewhere near enough for any BM25 pair to pass: no more_like_this asked. */
+  /**
+   * Seeds not asked on the BM25 leg: nothing elsewhere near enough for any of its pairs to pass, or
+   * (keywordSkipsConnected) their own vector query already found `neighbours` messages elsewhere.
+   */
   readonly keywordSkipped: number;
   readonly pairs: { readonly semantic: number; readonly lexical: number; readonly both: number };
   readonly topics: number;
@@ -133,6 +136,8 @@ export async function detectGaps(
   // it, as the semantic leg saw it; the BM25 leg skips seeds under its threshold (every pair it
   // could find would fail the cosine check).
   const ceiling = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
+  // Per seed, how many messages elsewhere its own vector query found at or above the threshold.
+  const semanticFound = new Uint16Array(n);
   const channels = [...seedsByChannel.keys()];
   const concurrency = opts.concurrency ?? 2;
 
@@ -152,13 +157,16 @@ export async function detectGaps(
       // above the threshold (something nearer elsewhere may lie beyond them).
       const unsettledBy = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
         let kept = 0;
+        let found = 0;
         for (const hit of hits) {
           const j = inWindow(hit);
           if (j === undefined || messages[j]!.channel === channel) continue;
           if (kept === 0) ceiling[seed] = hit.score;
           addPair(seed, j, SEMANTIC, threshold);
+          if (cosine(seed, j) >= threshold) found++;
           if (++kept >= def.neighbours) break;
         }
+        semanticFound[seed] = found;
         const last = hits[hits.length - 1];
         // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
         if (kept === 0) ceiling[seed] = hits.length >= asked && last ? last.score : Number.NEGATIVE_INFINITY;
@@ -210,10 +218,14 @@ export async function detectGaps(
         const hits = await ports.semantic.query(Array.from(vectors[seed]!), filters, def.neighbours);
         stats.filteredQueries++;
         ceiling[seed] = hits[0]?.score ?? Number.NEGATIVE_INFINITY;
+        let found = 0;
         for (const hit of hits) {
           const j = inWindow(hit);
-          if (j !== undefined) addPair(seed, j, SEMANTIC, threshold);
+          if (j === undefined) continue;
+          addPair(seed, j, SEMANTIC, threshold);
+          if (cosine(seed, j) >= threshold) found++;
         }
+        semanticFound[seed] = found;
       });
     }
     t = lap("semantic", t);
@@ -221,7 +233,11 @@ export async function detectGaps(
     // BM25 leg: messages elsewhere that share this message's rare terms (more-like-this).
     const keywordBatch = opts.keywordBatch ?? 50;
     const all = channels.flatMap((c) => seedsByChannel.get(c)!);
-    const seeds = all.filter((i) => ceiling[i]! >= lexicalThreshold);
+    const seeds = all.filter(
+      (i) =>
+        ceiling[i]! >= lexicalThreshold &&
+        !(def.keywordSkipsConnected && semanticFound[i]! >= def.neighbours),
+    );
     stats.keywordSkipped = all.length - seeds.length;
     done = 0;
     await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {

@@ -206,6 +206,20 @@ describe("detectGaps", () => {
     expect(gaps).toHaveLength(1);
   });
 
+  it("asks the BM25 leg only for messages their vector query has not tied to enough messages elsewhere", async () => {
+    // With 2 neighbours, each topic message finds 2 of the other side's 3 by vector: connected.
+    const definition = { ...DEFAULT_GAP_DEFINITION, neighbours: 2 };
+    const skipping = await detectGaps(workspace(), { window, definition });
+    const asking = await detectGaps(workspace(), {
+      window,
+      definition: { ...definition, keywordSkipsConnected: false },
+    });
+    expect(asking.stats.keywordQueries - skipping.stats.keywordQueries).toBe(6);
+    expect(skipping.stats.keywordSkipped - asking.stats.keywordSkipped).toBe(6);
+    expect(skipping.gaps.map((g) => g.messageIds)).toEqual(asking.gaps.map((g) => g.messageIds));
+    expect(skipping.gaps).toHaveLength(1);
+  });
+
   it("joins a pair BM25 found with less semantic similarity than a vector-only pair needs", async () => {
     const rand = seededRandom(11);
     // Cosine `c` with axis 0: c along it, the rest along axis 1.
