@@ -194,15 +194,18 @@ describe("detectGaps", () => {
     expect(gaps[0]!.sides.map((s) => s.conversations[0]).sort()).toEqual(["#auth", "#mobile"]);
   });
 
-  it("asks the semantic leg's filter paths when even the filter paths' most candidates are out of reach", async () => {
+  it("bounds the vector leg at 2,000 candidates; such a boilerplate seed keeps the BM25 leg", async () => {
     const ports = workspace();
     const rand = seededRandom(3);
     // More near-copies outside the window than the unfiltered passes may ask for (2,000).
     for (let i = 0; i < 2_100; i++) ports.outside.set(10_000 + i, Float32Array.from(vector(rand, 0, 0.01)));
     const { gaps, stats } = await detectGaps(ports, { window });
     expect(stats.widenedQueries).toBeGreaterThan(0);
-    expect(stats.filteredQueries).toBeGreaterThan(0);
-    expect(ports.filteredQueries).toBe(stats.filteredQueries);
+    expect(stats.unsettledSeeds).toBe(6);
+    expect(stats.filteredQueries).toBe(0);
+    expect(ports.filteredQueries).toBe(0);
+    // The six topic messages were still asked on the BM25 leg, which pairs them (shared rare words).
+    expect(stats.keywordQueries).toBeGreaterThanOrEqual(6);
     expect(gaps).toHaveLength(1);
   });
 
