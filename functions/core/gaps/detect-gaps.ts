@@ -192,8 +192,9 @@ export async function detectGaps(
         });
         // A seed whose candidates were all near-copies in its own channel (or outside the window)
         // asks again unfiltered for 8 times as many, up to the filter paths' ceiling, before the
-        // filtered path: in a window of 100k templated messages thousands of seeds are such, and
-        // each filtered query (7 of 8 channels, too many ids to list) took Chroma seconds.
+        // filtered path, whose query for such a seed (7 of 8 channels: too many ids to list, so
+        // Chroma's `where`) is the slow one; at 100k templated messages 48 seeds needed a wider
+        // ask and none a filtered query (bench/README.md, gaps).
         for (let asked = k; unsettled.length > 0 && asked < DEFAULT_FILTERED_SEARCH.maxCandidates; ) {
           asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8);
           const wide = asked;
@@ -217,8 +218,8 @@ export async function detectGaps(
         }
         // Still more than 2,000 nearer messages out of reach (near-copies in its own channel or
         // outside the window): a boilerplate message. It keeps what it found and the BM25 leg
-        // (which it is not exempt from); a filtered query per such seed (7 of 8 channels, too many
-        // ids to list) took Chroma over 30 s at 100k messages under load.
+        // (which it is not exempt from) rather than one filtered query each: the 100k run that
+        // made such queries died on Chroma's 30 s timeout (bench/README.md, gaps).
         stats.unsettledSeeds += unsettled.length;
         unsettled = [];
       }
