@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Test output stays quiet: expected failures log nothing (a test that reads logs sets its own level).
+    env: { LOG_LEVEL: "SILENT" },
     // Integration files share one real stack (and 2 cores): run files one at a time.
     fileParallelism: false,
     projects: [

@@ -2,6 +2,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sqsClient } from "../functions/shared/clients";
 import { type Config, queueUrl, setConfig } from "../functions/shared/config";
 import { createContainer, setContainer } from "../functions/shared/container";
+import { logger as functionLogger } from "../functions/shared/logger";
 import {
   FUNCTIONS,
   type FunctionName,
@@ -61,6 +62,8 @@ export async function startLocalApp(opts: LocalAppOptions): Promise<LocalApp> {
   // Handlers resolve config and clients through the process-wide singletons.
   setConfig(cfg);
   setContainer(createContainer(cfg));
+  // The handlers' logger was built from the config at hand when its module loaded: this one decides.
+  functionLogger.setLogLevel(cfg.LOG_LEVEL);
   const served = [
     ...ROUTES.map((r) => r.function),
     ...Object.values(QUEUES).map((q) => q.consumer),

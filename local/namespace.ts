@@ -155,7 +155,8 @@ export async function startNamespace(opts: NamespaceOptions): Promise<Namespace>
       OPENSEARCH_INDEX: name,
       CHROMA_COLLECTION: name,
       OPENSEARCH_VECTOR_INDEX: `${name}-vectors`,
-      LOG_LEVEL: "ERROR",
+      // Quiet unless the caller's environment says otherwise (the test runner's is SILENT).
+      LOG_LEVEL: base.LOG_LEVEL ?? "ERROR",
       // The relay every 500 ms and batching windows of 8-17 ms: tests wait for the pipeline.
       LOCAL_SPEEDUP: "120",
       // Tests and eval search without a viewer unless they name one (the permission tests turn it off).

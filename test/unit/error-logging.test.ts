@@ -14,7 +14,7 @@ describe("errors in logs", () => {
       });
     }
     const err = new RetryableError("the vector store is down", new Error("ECONNREFUSED 127.0.0.1:8000"));
-    new Logger({ serviceName: "test" }).error("search leg failed", { error: err });
+    new Logger({ serviceName: "test", logLevel: "INFO" }).error("search leg failed", { error: err });
     const logged = lines.join("");
     expect(logged).toContain("the vector store is down");
     expect(logged).toContain("ECONNREFUSED 127.0.0.1:8000");
