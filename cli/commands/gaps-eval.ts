@@ -103,7 +103,7 @@ export async function run(args: string[]): Promise<number> {
 export function gapsEvalSummary(r: GapsEvalReport): string {
   const s = r.score;
   const lines = [
-    `${r.dataset.name}: ${r.dataset.messages} messages in ${r.generator.channels} channels, seed ${r.generator.seed}; ` +
+    `${r.dataset.name}: ${r.dataset.messages} messages in ${r.dataset.channels} channels, seed ${r.generator.seed}; ` +
       `${s.planted} planted gaps; threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
     `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
       `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,

@@ -23,7 +23,7 @@ import { loadThroughApi, waitUntilIndexed } from "./run-eval";
  * scored against the planted ones.
  */
 export interface GapsEvalReport {
-  readonly dataset: { readonly name: string; readonly messages: number };
+  readonly dataset: { readonly name: string; readonly messages: number; readonly channels: number };
   readonly generator: PlantedGapSettings;
   readonly definition: GapDefinition;
   readonly embedder: string;
@@ -143,7 +143,11 @@ async function detectAndScore(
   const ids = await pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM messages");
   const external = new Map(ids.rows.map((r) => [Number(r.id), r.external_id]));
   return {
-    dataset: { name: ds.name, messages: bench.messages.length },
+    dataset: {
+      name: ds.name,
+      messages: bench.messages.length,
+      channels: new Set(bench.messages.map((m) => m.channel)).size,
+    },
     generator: settings,
     definition,
     embedder: c.embedder.modelId,
