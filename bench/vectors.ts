@@ -33,7 +33,11 @@ import { loadAverage, numberFlag, percentile, REPO_ROOT, round2, seededRandom, w
  * bench/search.ts) when enough are there, else synthetic: the cached ones with noise, renormalised
  * (stated in the report). Queries are held-out cached vectors with noise. The model never runs.
  *
- *   npx tsx bench/vectors.ts [--sizes 10000,50000,100000] [--queries 200]
+ *   npx tsx bench/vectors.ts [--sizes 10000,50000,100000] [--queries 200] [--stores chroma,opensearch] [--merge]
+ *
+ * --merge force-merges the k-NN index to one segment after each load step: Lucene searches each
+ * segment's graph in turn, so a freshly bulk-loaded index (many small segments) is slower than one
+ * the background merges have caught up with.
  */
 const DIM = 384;
 const LIMIT = 10;
@@ -194,6 +198,11 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sizes = sizesFlag(args);
   const queryCount = numberFlag(args, "queries", 200);
+  const merge = args.includes("--merge");
+  const storesFlag = args.indexOf("--stores");
+  const wanted = new Set(
+    storesFlag === -1 ? ["chroma", "opensearch"] : String(args[storesFlag + 1]).split(","),
+  );
   const cfg = config();
   const cacheDir = cfg.CACHE_DIR.startsWith("/") ? cfg.CACHE_DIR : join(REPO_ROOT, cfg.CACHE_DIR);
   const rand = seededRandom(23);
@@ -230,7 +239,7 @@ async function main(): Promise<void> {
     modelId: "bench-384",
     dimension: DIM,
   });
-  const stores: Store[] = [
+  const allStores: Store[] = [
     {
       name: "chroma",
       index: chroma,
@@ -244,6 +253,7 @@ async function main(): Promise<void> {
       filtered: (q) => opensearch.query(q, FILTER, WINDOW),
     },
   ];
+  const stores = allStores.filter((s) => wanted.has(s.name));
   const rows: Record<string, unknown>[] = [];
   const baseline = Object.fromEntries(stores.map((s) => [s.name, rssMiB(s.pid)]));
   try {
@@ -270,8 +280,26 @@ async function main(): Promise<void> {
           await s.index.upsert(batch);
         }
         const loadSeconds = (performance.now() - t) / 1000;
-        if (s.index instanceof OpenSearchVectorIndex)
-          await openSearchVectorClient(cfg).indices.refresh({ index: s.index.collectionName });
+        if (s.index instanceof OpenSearchVectorIndex) {
+          const os = openSearchVectorClient(cfg);
+          await os.indices.refresh({ index: s.index.collectionName });
+          if (merge) {
+            await os.indices.forcemerge({ index: s.index.collectionName, max_num_segments: 1 });
+            // The merged segment is searched once a refresh opens it.
+            await os.indices.refresh({ index: s.index.collectionName });
+          }
+        }
+        const segments =
+          s.index instanceof OpenSearchVectorIndex
+            ? (
+                (
+                  await openSearchVectorClient(cfg).cat.segments({
+                    index: s.index.collectionName,
+                    format: "json",
+                  })
+                ).body as unknown[]
+              ).length
+            : null;
         const count = await s.index.count();
         if (count !== size) throw new Error(`${s.name} holds ${count} of ${size} vectors`);
         // Warm-up: the first queries after a load pay for caches (and OpenSearch for its searcher).
@@ -283,6 +311,7 @@ async function main(): Promise<void> {
           upsertPerSecond: Math.round((size - loaded) / loadSeconds),
           rssMiB: rssMiB(s.pid),
           rssBeforeMiB: baseline[s.name],
+          ...(segments !== null ? { segments, merged: merge } : {}),
         };
         for (const c of [1, 8]) {
           const unf = await timed(queries, c, (q) => s.index.query(q, {}, WINDOW));
@@ -331,7 +360,9 @@ async function main(): Promise<void> {
     },
     rows,
   };
-  console.log(`report: ${await writeReport("vectors", report)}`);
+  const name =
+    merge || wanted.size < 2 ? `vectors-${[...wanted].join("-")}${merge ? "-merged" : ""}` : "vectors";
+  console.log(`report: ${await writeReport(name, report)}`);
 }
 
 main()
