@@ -218,7 +218,11 @@ async function main(): Promise<void> {
     } else report = await withNamespace(ns, body);
   }
   await OnnxEmbedder.closeAll();
-  const path = await writeReport("search", report);
+  // The default store's report is the README's; a run with VECTOR_STORE=opensearch keeps its own.
+  const path = await writeReport(
+    report.vectorStore === "chroma" ? "search" : `search-${report.vectorStore}`,
+    report,
+  );
   console.log(`wrote ${path}`);
   await closeClients();
 }
@@ -400,6 +404,7 @@ async function run(
     }
     return {
       benchmark: "search",
+      vectorStore: cfg.VECTOR_STORE,
       at: new Date().toISOString(),
       host: hostname(),
       node: process.version,
@@ -737,7 +742,7 @@ export async function loadStores(ns: BenchNamespace, corpus: readonly WireMessag
   const osSeconds = (performance.now() - t) / 1000;
   console.log(`opensearch: ${await keyword.count()} docs in ${osSeconds.toFixed(1)} s`);
 
-  // Chroma: the adapter's upsert (metadata as the embedder worker writes it), vectors from the cache.
+  // The vector store (VECTOR_STORE): the adapter's upsert (metadata as the embedder worker writes it), vectors from the cache.
   t = performance.now();
   const vector = stores.vectorIndex();
   const dim = embedder.dimension;
@@ -749,11 +754,13 @@ export async function loadStores(ns: BenchNamespace, corpus: readonly WireMessag
         return { message, embedding: Array.from(embeddings.vectors.subarray(k * dim, (k + 1) * dim)) };
       }),
     );
-    if ((i / CHROMA_BATCH) % 10 === 9) console.log(`chroma: ${i + CHROMA_BATCH} vectors`);
+    if ((i / CHROMA_BATCH) % 10 === 9) console.log(`${ns.config.VECTOR_STORE}: ${i + CHROMA_BATCH} vectors`);
   }
   const chromaCount = await vector.count();
   const chromaSeconds = (performance.now() - t) / 1000;
-  console.log(`chroma: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s (${embedder.modelId})`);
+  console.log(
+    `${ns.config.VECTOR_STORE}: ${chromaCount} vectors in ${chromaSeconds.toFixed(1)} s (${embedder.modelId})`,
+  );
   if (chromaCount !== rows.length) throw new Error(`chroma holds ${chromaCount} of ${rows.length} vectors`);
 
   const times: LoadTimes = {
