@@ -95,7 +95,9 @@ describe("fault: Bedrock throttling", () => {
     await sleep(2000);
     storm = false;
     const t0 = performance.now();
-    await expectConverged(container(), 30, 120_000);
+    // The adaptive retry mode's client-side limiter stays slow while 1 call in 3 is still throttled:
+    // recovery measured 95-100 s on the 2-core machine (12-04), so the wait is twice that.
+    await expectConverged(container(), 30, 200_000);
     const recoveryMs = Math.round(performance.now() - t0) + 2000;
     await expectNoDeadLetters(sqsClient(ns.config), ns.queues);
     expect(throttledCalls).toBeGreaterThan(0);
@@ -106,5 +108,5 @@ describe("fault: Bedrock throttling", () => {
       after: "30 in PostgreSQL, OpenSearch and Chroma, outbox empty, no drift, no DLQ",
       recoveryMs,
     });
-  });
+  }, 280_000);
 });
