@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // Test output stays quiet: expected failures log nothing (a test that reads logs sets its own level).
-    env: { LOG_LEVEL: "SILENT" },
+    env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT" },
     // Integration files share one real stack (and 2 cores): run files one at a time.
     fileParallelism: false,
     projects: [

@@ -118,9 +118,15 @@ export async function startTestApp(
   };
 }
 
+/** Slack's own redelivery of an event its webhook did not take (X-Slack-Retry-Num 1..3). */
+const SLACK_RETRY_DELAYS_MS = [500, 2_000, 5_000] as const;
+
 /**
  * Posts signed Slack events to the app's webhook one after the other; each is consumed from the
- * ingest queue before the next is sent (so their order is the order of arrival).
+ * ingest queue before the next is sent (so their order is the order of arrival). A 5xx is
+ * redelivered with the retry headers, as Slack does (the webhook answers 503 when it could not
+ * enqueue, so that nothing is lost); a 4xx, or a 5xx on every attempt, fails the test with
+ * each answer.
  */
 export async function deliverSlackEvents(
   t: TestApp,
@@ -130,11 +136,22 @@ export async function deliverSlackEvents(
   for (const p of payloads) {
     const target = t.app.pollers.ingest.counters.deleted + 1;
     const body = JSON.stringify(p);
-    const res = await t.request("POST", "/slack/events", {
-      headers: { "content-type": "application/json", ...slackHeaders(signingSecret, body) },
-      body,
-    });
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
+    const answers: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const retry: Record<string, string> =
+        attempt === 0 ? {} : { "x-slack-retry-num": String(attempt), "x-slack-retry-reason": "http_error" };
+      const res = await t.request("POST", "/slack/events", {
+        headers: { "content-type": "application/json", ...slackHeaders(signingSecret, body), ...retry },
+        body,
+      });
+      if (res.status === 200) break;
+      answers.push(`${res.status} ${JSON.stringify(res.body)}`);
+      const delay = SLACK_RETRY_DELAYS_MS[attempt];
+      if (res.status < 500 || delay === undefined) {
+        throw new Error(`webhook refused the event: ${answers.join("; ")}`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
     await waitUntil(
       "the ingest consumer took the event",
       async () => t.app.pollers.ingest.counters.deleted >= target,

@@ -90,6 +90,31 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     expect(dot(only5!, first[5]!)).toBeGreaterThan(dot(only5!, first[6]!));
   });
 
+  it("computes off the main thread: the event loop keeps turning during a batch", async () => {
+    // On the main thread, onnxruntime-node would hold the loop for each whole batch (2 here), so
+    // only a handful of turns could happen; in the worker the loop runs freely meanwhile.
+    const texts = Array.from({ length: 64 }, (_, i) => `${long} (copy ${i})`);
+    await embedder.embed([text]); // loaded: loading itself is asynchronous either way
+    let turns = 0;
+    let done = false;
+    const embedding = embedder.embed(texts).finally(() => {
+      done = true;
+    });
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+    }
+    expect(await embedding).toHaveLength(64);
+    expect(turns).toBeGreaterThan(50);
+  });
+
+  it("a new session after closeAll embeds the same vectors", async () => {
+    const [before] = await embedder.embed([text]);
+    await OnnxEmbedder.closeAll();
+    const [after] = await embedder.embed([text]);
+    expect(maxDiff(before!, after!)).toBeLessThan(1e-6);
+  });
+
   it("fails clearly when the model directory is missing", async () => {
     const missing = new OnnxEmbedder({ modelDir: "/nonexistent/model-dir" });
     await expect(missing.embed(["x"])).rejects.toThrow(/model\.onnx not found/);

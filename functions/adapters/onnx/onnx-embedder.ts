@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { InferenceSession, Tensor } from "onnxruntime-node";
+import { Worker } from "node:worker_threads";
 import * as z from "zod";
 import type { Embedder } from "../../core/ports";
 import { WordPieceTokenizer } from "./wordpiece-tokenizer";
@@ -26,10 +26,102 @@ export interface OnnxEmbedderOptions {
 }
 
 interface Loaded {
-  readonly session: InferenceSession;
+  readonly session: WorkerSession;
   readonly tokenizer: WordPieceTokenizer;
-  readonly TensorCtor: typeof Tensor;
   readonly settings: ModelSettings;
+}
+
+interface Feed {
+  readonly name: string;
+  readonly data: BigInt64Array;
+  readonly dims: readonly number[];
+}
+interface Output {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+type WorkerReply =
+  | { readonly ready: true; readonly inputNames: string[]; readonly outputNames: string[] }
+  | { readonly ready: false; readonly error: string }
+  | { readonly id: number; readonly data: Float32Array; readonly dims: number[] }
+  | { readonly id: number; readonly error: string };
+
+/**
+ * An InferenceSession owned by a worker thread (inference-worker.mjs). onnxruntime-node computes on
+ * the thread that calls run(), so on the main thread a 32-text batch (hundreds of ms, seconds for
+ * a 12-layer model at 512 tokens) stalls every request of the one-process local runtime behind
+ * it. In the worker, searches, pollers and the HTTP gateway keep going, and query embedding runs
+ * beside the request handling instead of inside it. Costs a copy of the output per call (~0.1 ms).
+ */
+class WorkerSession {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (o: Output) => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+  #failure: Error | null = null;
+
+  private constructor(
+    worker: Worker,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {
+    this.#worker = worker;
+    worker.on("message", (reply: WorkerReply) => {
+      if (!("id" in reply)) return;
+      const waiting = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      // An idle worker must not keep a CLI or a test process alive.
+      if (this.#pending.size === 0) worker.unref();
+      if (!waiting) return;
+      if ("error" in reply) waiting.reject(new Error(`ONNX embedder: ${reply.error}`));
+      else waiting.resolve({ data: reply.data, dims: reply.dims });
+    });
+    const fail = (err: Error) => {
+      this.#failure ??= err;
+      for (const waiting of this.#pending.values()) waiting.reject(err);
+      this.#pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`ONNX embedder: inference worker exited (${code})`)));
+  }
+
+  static create(modelPath: string, threads: number): Promise<WorkerSession> {
+    const worker = new Worker(new URL("./inference-worker.mjs", import.meta.url), {
+      workerData: { modelPath, threads },
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      worker.once("error", onError);
+      worker.once("message", (reply: WorkerReply) => {
+        worker.off("error", onError);
+        if ("ready" in reply && reply.ready) {
+          worker.unref();
+          resolve(new WorkerSession(worker, reply.inputNames, reply.outputNames));
+        } else {
+          void worker.terminate();
+          reject(new Error(`ONNX embedder: ${"error" in reply ? reply.error : "inference worker failed"}`));
+        }
+      });
+    });
+  }
+
+  /** True once the worker died: the session is dropped and the next call loads a new one. */
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
+  run(feeds: readonly Feed[], output: string): Promise<Output> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise<Output>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.ref();
+      this.#worker.postMessage({ id, feeds, output });
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.#worker.terminate();
+  }
 }
 
 /**
@@ -58,7 +150,7 @@ async function readModelSettings(dir: string): Promise<ModelSettings> {
 
 const DIMENSION = 384;
 
-/** One session per model dir and settings per process: loading costs ~100-300 ms and ~90 MB. */
+/** One session (and worker) per model dir and settings per process: loading costs ~100-300 ms and ~90 MB. */
 const sessions = new Map<string, Promise<Loaded>>();
 
 /** Relative dirs resolve against cwd (CLI, Lambda task root), then against the repo root. */
@@ -77,23 +169,17 @@ async function load(dir: string, threads: number, maxLength: number | undefined)
   for (const path of [modelPath, tokenizerPath]) {
     if (!existsSync(path)) throw new Error(`ONNX embedder: ${path} not found (set ONNX_MODEL_DIR)`);
   }
-  // Imported on first use so a Bedrock-configured function never loads the native binary.
-  const ort = await import("onnxruntime-node");
   const settings = await readModelSettings(dir);
   const tokens = maxLength ?? settings.maxLength;
   const [session, tokenizer] = await Promise.all([
-    ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-    }),
+    WorkerSession.create(modelPath, threads),
     WordPieceTokenizer.fromFile(tokenizerPath, tokens === undefined ? {} : { maxLength: tokens }),
   ]);
   if (!session.outputNames.includes("last_hidden_state")) {
+    await session.release();
     throw new Error(`ONNX embedder: ${modelPath} has no last_hidden_state output`);
   }
-  return { session, tokenizer, TensorCtor: ort.Tensor, settings };
+  return { session, tokenizer, settings };
 }
 
 function normalised(v: Float64Array): number[] {
@@ -136,7 +222,15 @@ export class OnnxEmbedder implements Embedder {
   private loaded(threads: number): Promise<Loaded> {
     const key = `${this.dir}|${threads}|${this.maxLength ?? ""}`;
     let pending = sessions.get(key);
-    if (!pending) {
+    if (pending) {
+      // A dead worker (crashed, out of memory) is replaced instead of failing every later call.
+      const current = pending;
+      pending = current.then((loaded) => {
+        if (!loaded.session.failed) return loaded;
+        if (sessions.get(key) === current) sessions.delete(key);
+        return this.loaded(threads);
+      });
+    } else {
       pending = load(this.dir, threads, this.maxLength);
       // A failed load is not cached: the next call retries instead of failing forever.
       pending.catch(() => sessions.delete(key));
@@ -179,10 +273,7 @@ export class OnnxEmbedder implements Embedder {
     return out;
   }
 
-  private async runBatch(
-    { session, tokenizer, TensorCtor, settings }: Loaded,
-    texts: string[],
-  ): Promise<number[][]> {
+  private async runBatch({ session, tokenizer, settings }: Loaded, texts: string[]): Promise<number[][]> {
     const batch = tokenizer.encodeBatch(texts);
     const dims = [batch.batchSize, batch.seqLength];
     const available: Record<string, BigInt64Array> = {
@@ -191,18 +282,16 @@ export class OnnxEmbedder implements Embedder {
       token_type_ids: batch.tokenTypeIds,
     };
     // Feed only what the model declares (some exports drop token_type_ids).
-    const feeds: Record<string, Tensor> = {};
-    for (const name of session.inputNames) {
+    const feeds: Feed[] = session.inputNames.map((name) => {
       const data = available[name];
       if (!data) throw new Error(`ONNX embedder: unsupported model input ${name}`);
-      feeds[name] = new TensorCtor("int64", data, dims);
-    }
-    const result = await session.run(feeds, ["last_hidden_state"]);
-    const hidden = result["last_hidden_state"];
-    if (!hidden || hidden.dims[2] !== DIMENSION) {
+      return { name, data, dims };
+    });
+    const hidden = await session.run(feeds, "last_hidden_state");
+    if (hidden.dims[2] !== DIMENSION) {
       throw new Error(`ONNX embedder: expected last_hidden_state [*, *, ${DIMENSION}]`);
     }
-    const data = hidden.data as Float32Array;
+    const data = hidden.data;
     const { batchSize, seqLength, attentionMask } = batch;
     const vectors: number[][] = [];
     for (let row = 0; row < batchSize; row++) {
@@ -225,7 +314,7 @@ export class OnnxEmbedder implements Embedder {
     return vectors;
   }
 
-  /** Releases the native sessions (CLI/bench end cleanly). */
+  /** Releases the sessions and their workers (CLI/bench end cleanly). */
   static async closeAll(): Promise<void> {
     const loaded = await Promise.allSettled(sessions.values());
     sessions.clear();
