@@ -4,6 +4,7 @@
  *   dist/cli/main.js                 the `trisearch` CLI (local runtime: `start --no-stack` in Docker)
  *   dist/handlers/<name>/index.mjs   one Lambda-style bundle per functions/handlers/*.ts
  *   <bundle dir>/migrations/         the SQL files, beside every bundle that applies migrations
+ *   <bundle dir>/inference-worker.mjs the ONNX embedder's worker thread, beside every bundle that embeds locally
  *
  * Native and optional modules stay external: `npm ci --omit=dev` provides them at run time.
  * The Dockerfile runs this same script, so the image ships exactly these artifacts.
@@ -61,7 +62,11 @@ function entries(outRoot: string): Entry[] {
   return [{ source: path.join("cli", "main.ts"), outfile: cli }, ...handlers];
 }
 
-const usesMigrations = (meta: Metafile) => Object.keys(meta.inputs).some((i) => i.endsWith(MIGRATE_SOURCE));
+/** The ONNX embedder starts its worker from a file beside the running module (new URL(..., import.meta.url)). */
+const ONNX_SOURCE = "functions/adapters/onnx/onnx-embedder.ts";
+const ONNX_WORKER = "functions/adapters/onnx/inference-worker.mjs";
+
+const bundles = (meta: Metafile, source: string) => Object.keys(meta.inputs).some((i) => i.endsWith(source));
 
 export interface BuildAllOptions {
   /** Default dist/. Keep it inside the repository: the bundles resolve externals from node_modules. */
@@ -81,10 +86,16 @@ export async function buildAll(opts: BuildAllOptions = {}): Promise<string[]> {
   return Promise.all(
     entries(outRoot).map(async (entry) => {
       const result = await build({ ...common, entryPoints: [entry.source], outfile: entry.outfile });
-      if (result.metafile && usesMigrations(result.metafile)) {
+      if (result.metafile && bundles(result.metafile, MIGRATE_SOURCE)) {
         cpSync(path.join(root, "migrations"), path.join(path.dirname(entry.outfile), "migrations"), {
           recursive: true,
         });
+      }
+      if (result.metafile && bundles(result.metafile, ONNX_SOURCE)) {
+        cpSync(
+          path.join(root, ONNX_WORKER),
+          path.join(path.dirname(entry.outfile), path.basename(ONNX_WORKER)),
+        );
       }
       const rel = path.relative(root, entry.outfile);
       log(`built ${rel}`);

@@ -15,7 +15,7 @@ const HELP = `Usage: trisearch stack <up|down|status> [--knn]
           which VECTOR_STORE=opensearch stores vectors in; implied by VECTOR_STORE=opensearch.
 
 Services: PostgreSQL (DATABASE_URL), OpenSearch 2.19.6 (OPENSEARCH_URL), ElasticMQ
-(SQS_ENDPOINT), Chroma 1.0 (CHROMA_URL), all-minilm-l6-v2-q (ONNX_MODEL_DIR).
+(SQS_ENDPOINT), Chroma 1.0 (CHROMA_URL), the ONNX_MODEL (ONNX_MODEL_DIR).
 Logs: CACHE_DIR/logs/<service>.log; what we started: CACHE_DIR/stack-state.json.`;
 
 export async function run(args: string[]): Promise<number> {

@@ -90,7 +90,7 @@ export async function runGapsEval(
     await loadThroughApi(ns, { type: "beir", name: namespaceSlug(ds.name) }, bench.messages, progress);
     const loadSeconds = seconds(t);
     t = performance.now();
-    await waitUntilIndexed(ns, bench.messages.length, 900_000, progress);
+    await waitUntilIndexed(ns, bench.messages.length, 300_000, progress);
     const indexSeconds = seconds(t);
     return await detectAndScore(
       ns.config,

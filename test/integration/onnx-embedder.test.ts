@@ -1,17 +1,25 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
+import type { OnnxModelName } from "../../functions/shared/config";
+import { ensureModel, modelArtifact } from "../../local/stack/model";
 
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, i) => s + v * (b[i] ?? 0), 0);
 
-describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
-  const embedder = new OnnxEmbedder({ modelDir: ".cache/models/all-minilm-l6-v2-q" });
+// Both models `ONNX_MODEL` offers (the default and the previous one), each fetched like `stack up` does.
+const MODELS: readonly OnnxModelName[] = ["bge-small-en-v15-q", "all-minilm-l6-v2-q"];
 
+describe.each(MODELS)("OnnxEmbedder (%s, int8)", (model) => {
+  const modelDir = `.cache/models/${model}`;
+  const { queryPrefix } = modelArtifact(model).settings;
+  const embedder = new OnnxEmbedder({ modelDir });
+
+  beforeAll(() => ensureModel(undefined, model, modelDir), 300_000);
   afterAll(() => OnnxEmbedder.closeAll());
 
   it("returns one unit-norm 384-dimension vector per text", async () => {
     const vectors = await embedder.embed(["user login problems", "Deploy finished", ""]);
     expect(embedder.dimension).toBe(384);
-    expect(embedder.modelId).toBe("all-minilm-l6-v2-q");
+    expect(embedder.modelId).toBe(model);
     expect(vectors).toHaveLength(3);
     for (const v of vectors) {
       expect(v).toHaveLength(384);
@@ -44,7 +52,7 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     Math.max(...a.map((v, i) => Math.abs(v - (b[i] ?? Number.NaN))));
 
   it("with batchSize 1, gives exactly the same vector whatever else is in the call", async () => {
-    const exact = new OnnxEmbedder({ modelDir: ".cache/models/all-minilm-l6-v2-q", batchSize: 1 });
+    const exact = new OnnxEmbedder({ modelDir, batchSize: 1 });
     const [alone] = await exact.embed([text]);
     const mixed = await exact.embed([long, text, "ok"]);
     expect(maxDiff(alone!, mixed[1]!)).toBeLessThan(1e-4);
@@ -58,8 +66,8 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     expect(dot(alone!, padded!)).toBeGreaterThan(0.98);
   });
 
-  it("embedQuery gives a document's vector for the same text (its own one-thread session, same model)", async () => {
-    const [asDocument] = await embedder.embed([text]);
+  it("embedQuery gives a document's vector for the text behind the model's query instruction (its own one-thread session)", async () => {
+    const [asDocument] = await embedder.embed([queryPrefix + text]);
     const asQuery = await embedder.embedQuery(text);
     expect(asQuery).toHaveLength(384);
     expect(maxDiff(asQuery, asDocument!)).toBeLessThan(1e-4);
@@ -82,10 +90,7 @@ describe("OnnxEmbedder (cached all-MiniLM-L6-v2 quantised model)", () => {
     reversed.reverse();
     for (let i = 0; i < texts.length; i++) expect(maxDiff(first[i]!, reversed[i]!)).toBeLessThan(1e-6);
     // Each vector belongs to its own text, not to a neighbour's.
-    const [only5] = await new OnnxEmbedder({
-      modelDir: ".cache/models/all-minilm-l6-v2-q",
-      batchSize: 1,
-    }).embed([texts[5]!]);
+    const [only5] = await new OnnxEmbedder({ modelDir, batchSize: 1 }).embed([texts[5]!]);
     expect(dot(only5!, first[5]!)).toBeGreaterThan(0.98);
     expect(dot(only5!, first[5]!)).toBeGreaterThan(dot(only5!, first[6]!));
   });
