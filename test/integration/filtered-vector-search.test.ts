@@ -116,6 +116,23 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
     expect(taken).toEqual(["where"]);
   });
 
+  it("candidates that hold too few matches are widened, and still give exactly the nearest matching", async () => {
+    // The statistics claim every message is alice's (a third are): 10 x 2 / 1 = 20 candidates hold
+    // ~7 of hers, so a wider list follows, sized from the share those 20 showed; no search among ids.
+    const hopeful: typeof filter = Object.assign(Object.create(filter) as typeof filter, {
+      estimatedShare: async () => 1,
+    });
+    const filters = { authors: ["alice@company.com"] };
+    calls.length = 0;
+    const got = await filteredVectorSearch(recorded, hopeful, settings).query(vec(7), filters, 10);
+    const reference = await index.query(vec(7), filters, 10);
+    expect(got.map((h) => h.messageId)).toEqual(reference.map((h) => h.messageId));
+    expect(got).toHaveLength(10);
+    expect(calls[0]).toBe("nearest 20");
+    expect(calls.slice(1)).toEqual([expect.stringMatching(/^nearest (\d+)$/)]);
+    expect(Number(calls[1]!.split(" ")[1])).toBeGreaterThan(20);
+  });
+
   it("a filter matching nothing returns nothing", async () => {
     const taken = await check({ channels: ["#nowhere"] });
     expect(taken).toEqual([]);

@@ -154,7 +154,9 @@ export async function detectGaps(
     for (const [channel, seeds] of seedsByChannel) {
       const others = channels.filter((c) => c !== channel);
       const share = collectionSize > 0 ? (withVectors - seeds.length) / collectionSize : undefined;
-      const k = candidateCount(def.neighbours, share, DEFAULT_FILTERED_SEARCH);
+      // Gaps keep the first pass they were measured with (margin 1.5): a seed left unsettled asks
+      // again for 8 times as many, which costs more than the search leg's one widening.
+      const k = candidateCount(def.neighbours, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 });
       // Reads one seed's unfiltered candidates (best first, k asked for); true when they do not
       // settle it: fewer than `neighbours` elsewhere in the window, and the last candidate still
       // above the threshold (something nearer elsewhere may lie beyond them).

@@ -4,8 +4,8 @@ import type { MessageFilter, NearestVectors, VectorSearch } from "../ports";
 export interface FilteredSearchSettings {
   /**
    * Unfiltered candidates fetched per hit wanted, over the filter's estimated share: with a share
-   * of 1/8 and a margin of 1.5, 1.5 x 8 = 12 candidates per hit. At 100k messages the share of
-   * matches among the nearest 2,000 stayed within 10% of the filter's share (bench/README.md).
+   * of 1/10 and a margin of 1.25, 1.25 x 10 = 12.5 candidates per hit. Too few matches among them
+   * widen the list once, sized from the share they showed (`widenedCount`).
    */
   readonly margin: number;
   /** Candidates per hit wanted when the share is unknown (a table never analysed). */
@@ -17,11 +17,15 @@ export interface FilteredSearchSettings {
 }
 
 /**
- * A window of 60 and a margin of 1.5: filters keeping >= 4.5% of the messages check candidates; more
- * selective ones (up to 20,000 messages) search among their ids.
+ * A window of 60 and a margin of 1.25: filters keeping >= 3.75% of the messages check candidates;
+ * more selective ones (up to 20,000 messages) search among their ids. The margin was 1.5: at 100k
+ * messages, for the bench viewer (10% of the messages) the 60th visible match of the 35 unfiltered
+ * bench queries lay at depth 443-795 of the unfiltered nearest, so 743 candidates answer 33 of them
+ * at once (2 widen) where 892 answered all; Chroma's CPU per query grows with k (~5.5 ms at 743,
+ * ~6.8 at 892) and so does PostgreSQL's check (2.4 against 2.9 ms): bench/README.md, search.
  */
 export const DEFAULT_FILTERED_SEARCH: FilteredSearchSettings = {
-  margin: 1.5,
+  margin: 1.25,
   overfetch: 40,
   maxCandidates: 2_000,
   maxIds: 20_000,
@@ -62,6 +66,24 @@ export function candidateCount(
 }
 
 /**
+ * After `k` candidates held only `matched` (< limit) matches: how many to ask for next, from the
+ * share they showed (at least one match counted, so none does not mean infinitely many), or null
+ * when even `maxCandidates` would not be expected to hold `limit` (searching among ids is then
+ * cheaper than two more candidate lists) or `k` was the cap already.
+ */
+export function widenedCount(
+  limit: number,
+  k: number,
+  matched: number,
+  settings: FilteredSearchSettings,
+): number | null {
+  if (k >= settings.maxCandidates) return null;
+  const observed = Math.max(1, matched) / k;
+  if (observed * settings.maxCandidates < limit) return null;
+  return Math.min(settings.maxCandidates, Math.max(k + 1, Math.ceil((limit * settings.margin) / observed)));
+}
+
+/**
  * The semantic leg with its filters applied without the vector store's metadata pre-filter where
  * that is cheaper, which at 100k messages is nearly always: Chroma materialises every matching id
  * for a `where` (65-600 ms for one channel, an author or a date range of 100k messages), while an
@@ -69,14 +91,16 @@ export function candidateCount(
  *
  * 1. Broad filter (estimated share from PostgreSQL's statistics >= limit x margin / maxCandidates):
  *    fetch k = limit x margin / share nearest candidates unfiltered and keep those that match.
- *    When at least `limit` match they are exactly the nearest matching vectors.
+ *    When at least `limit` match they are exactly the nearest matching vectors. When fewer do, a
+ *    wider list follows, sized from the share the first one showed (only its new candidates are
+ *    checked), as long as maxCandidates is expected to hold `limit` matches.
  * 2. Otherwise (selective, or too few candidates matched): take every matching embedded message
  *    from PostgreSQL and search among those ids only.
  * 3. More than `maxIds` matches, or the store lacks a vector for one of them (a message embedded
  *    into another model's collection, or drift the reconciler has not repaired yet): the store's
  *    own filtered query. Filters its metadata lacks (`to:`, `has:`, `is:thread`) are then checked
  *    in PostgreSQL on its nearest maxCandidates, which can leave a page short only when more than
- *    maxIds messages match and they are under 4.5% of the collection (over 440k messages).
+ *    maxIds messages match and they are under 3.75% of the collection (over 533k messages).
  * Every path applies all filters inside the leg and returns a full window when enough messages match.
  */
 export function filteredVectorSearch(
@@ -87,16 +111,18 @@ export function filteredVectorSearch(
   return {
     async query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]> {
       if (!hasFilters(filters) || limit <= 0) return inner.query(embedding, filters, limit);
-      const k = candidateCount(limit, await filter.estimatedShare(filters), settings);
-      if (k !== null) {
+      let k = candidateCount(limit, await filter.estimatedShare(filters), settings);
+      // Ids already checked in PostgreSQL, and whether they matched: a wider list checks only its new ones.
+      const checked = new Map<number, boolean>();
+      while (k !== null) {
         const candidates = await inner.query(embedding, {}, k);
-        const keep = await filter.matching(
-          candidates.map((h) => h.messageId),
-          filters,
-        );
-        const hits = candidates.filter((h) => keep.has(h.messageId));
+        const unchecked = candidates.map((h) => h.messageId).filter((id) => !checked.has(id));
+        const keep = unchecked.length > 0 ? await filter.matching(unchecked, filters) : new Set<number>();
+        for (const id of unchecked) checked.set(id, keep.has(id));
+        const hits = candidates.filter((h) => checked.get(h.messageId) === true);
         // Fewer candidates than asked for means the whole collection was seen: the matches are complete.
         if (hits.length >= limit || candidates.length < k) return hits.slice(0, limit);
+        k = widenedCount(limit, k, hits.length, settings);
       }
       // The store's own filter, and for what its metadata lacks, candidates checked in PostgreSQL.
       const storeFiltered = async (): Promise<LegHit[]> => {

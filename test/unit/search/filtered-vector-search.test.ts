@@ -6,6 +6,7 @@ import {
   DEFAULT_FILTERED_SEARCH,
   filteredVectorSearch,
   hasFilters,
+  widenedCount,
 } from "../../../functions/core/search/filtered-vector-search";
 
 /**
@@ -70,7 +71,9 @@ const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000 }
 describe("candidateCount", () => {
   it("asks for limit x margin / share candidates", () => {
     expect(candidateCount(20, 0.5, settings)).toBe(80);
-    expect(candidateCount(60, 0.125, DEFAULT_FILTERED_SEARCH)).toBe(720);
+    expect(candidateCount(60, 0.125, DEFAULT_FILTERED_SEARCH)).toBe(600);
+    // The bench viewer (10% of 100k messages): 743 candidates, where 60 x 1.5 / 0.10096 asked 892.
+    expect(candidateCount(60, 0.10096, DEFAULT_FILTERED_SEARCH)).toBe(743);
     // Rounded up, and never fewer than limit x margin even if the estimate exceeds 1.
     expect(candidateCount(20, 0.3, settings)).toBe(134);
     expect(candidateCount(20, 1.7, settings)).toBe(40);
@@ -220,5 +223,36 @@ describe("filters the store's metadata lacks (to:, has:, is:thread)", () => {
     const hits = await search.query([1], { has: ["link"] }, 20);
     expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 3 * (i + 1)));
     expect(w.calls.at(-1)).toMatchObject({ limit: settings.maxCandidates });
+  });
+});
+
+describe("widening a candidate list that held too few matches", () => {
+  it("widenedCount asks for limit x margin over the share the candidates showed, capped", () => {
+    // 750 candidates held 50 of 60: observed share 1/15, so 60 x 1.25 x 15 = 1125.
+    expect(widenedCount(60, 750, 50, { ...DEFAULT_FILTERED_SEARCH, margin: 1.25 })).toBe(1125);
+    // Capped at maxCandidates (500) when the cap is still expected to hold the limit.
+    expect(widenedCount(20, 100, 5, settings)).toBe(500);
+    // Not even the cap would hold it (observed 1/80 x 500 = 6 < 20): null, search among ids.
+    expect(widenedCount(20, 80, 1, settings)).toBeNull();
+    // No match counts as one: 1/40 x 500 = 12.5 < 20.
+    expect(widenedCount(20, 40, 0, settings)).toBeNull();
+    // The cap was already asked for.
+    expect(widenedCount(20, 500, 19, settings)).toBeNull();
+    // Always wider than before, even when the observed share says otherwise.
+    expect(widenedCount(20, 100, 19, { ...settings, margin: 1 })).toBe(106);
+  });
+
+  it("asks again with more candidates and checks only the new ones in PostgreSQL", async () => {
+    // `has: link` is every third message (33%), but the statistics claim every message has one:
+    // 20 x 2 / 1 = 40 candidates hold 13 (3, 6, ..., 39); 13/40 observed -> 20 x 2 / 0.325 = 124.
+    const w = world(5000, { estimate: () => 1 });
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings).query([0], { has: ["link"] }, 20);
+    expect(hits.map((h) => h.messageId)).toEqual(Array.from({ length: 20 }, (_, i) => 3 * (i + 1)));
+    expect(w.calls).toEqual([
+      { filters: {}, limit: 40 },
+      { filters: {}, limit: 124 },
+    ]);
+    expect(w.lookups.map((l) => l.length)).toEqual([40, 84]);
+    expect(w.lookups[1]![0]).toBe(41);
   });
 });
