@@ -81,6 +81,11 @@ function benchCorpus(n: number): WireMessage[] {
 }
 /** The viewer's channels, set once the corpus exists (queryString names only these as the viewer). */
 let viewerScope: ReadonlySet<string> = new Set();
+/** For tools that query a kept namespace without loading it (bench/search-probe.ts). */
+export function useViewerScope(channels: Iterable<string>): void {
+  viewerScope = new Set(channels);
+}
+export const BENCH_VIEWER = VIEWER;
 /** The viewer's 20 channels: the first 20 of the 200 in a fixed order (`-0` and `-1` of each, then `-2`). */
 function viewerChannels(corpus: readonly WireMessage[]): string[] {
   const all = [...new Set(corpus.map((m) => m.channel))].sort((a, b) => {
