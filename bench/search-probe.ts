@@ -20,7 +20,7 @@ import { BENCH_VIEWER, QUERIES, queryString, useViewerScope } from "./search";
  * Where a search's CPU goes, query by query, in the namespace `bench/search.ts --keep` left:
  *   npx tsx bench/search-probe.ts [--reps 5] [--strategy hybrid] [--scope viewer|unscoped|both]
  *     [--margins 1.5,1.25]          A/B of the filtered leg's margin, alternating query by query
- *     [--k-curve [--k-ab 892,743] [--among]]  the semantic leg's parts alone (see kCurve)
+ *     [--k-curve [--k-ab 892,743 | --among | --among-r 800]]  the semantic leg's parts alone (kCurve)
  * Runs each of the bench's queries `reps` times one at a time in this process (no HTTP) and prints
  * the CPU per query of this process, Chroma and PostgreSQL, with the semantic leg's path: the
  * candidates asked of the vector store, the ids checked in PostgreSQL, a search among ids. Sequential,
@@ -245,7 +245,7 @@ async function kCurve(c: Container, index: VectorCollection, reps: number): Prom
       `${label.padEnd(28)} wall ${round2((performance.now() - t0) / n)} server ${round2((after.server - before.server) / n)} chroma ${round2((after.chroma - before.chroma) / n)} pg ${round2((after.postgres - before.postgres) / n)}`,
     );
   };
-  for (const k of process.argv.includes("--k-ab")
+  for (const k of ["--k-ab", "--among", "--among-r"].some((f) => process.argv.includes(f))
     ? []
     : [60, 300, 600, 660, 720, 780, 840, 900, 1200, 2000]) {
     await cpu(`knn k=${k}`, async () => {
