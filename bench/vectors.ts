@@ -8,7 +8,6 @@ import { ChromaVectorIndex } from "../functions/adapters/chroma/chroma-vector-in
 import { OpenSearchVectorIndex } from "../functions/adapters/opensearch/opensearch-vector-index";
 import type { LegHit, SearchFilters, StoredMessage } from "../functions/core/model";
 import type { VectorCollection } from "../functions/core/ports";
-import { exactNearest } from "../functions/core/search/exact-nearest";
 import {
   chromaClient,
   chromaQueryHttp,
@@ -16,7 +15,16 @@ import {
   openSearchVectorClient,
 } from "../functions/shared/clients";
 import { config } from "../functions/shared/config";
-import { loadAverage, numberFlag, percentile, REPO_ROOT, round2, seededRandom, writeReport } from "./helpers";
+import {
+  BENCH_DIR,
+  loadAverage,
+  numberFlag,
+  percentile,
+  REPO_ROOT,
+  round2,
+  seededRandom,
+  writeReport,
+} from "./helpers";
 
 /**
  * The growth curve of the two vector stores (issue #23): the same vectors loaded into Chroma and into
@@ -30,14 +38,23 @@ import { loadAverage, numberFlag, percentile, REPO_ROOT, round2, seededRandom, w
  * - the resident memory (VmRSS) of the store's server process.
  *
  * Vectors: all-MiniLM-L6-v2 embeddings from the bench cache (<CACHE_DIR>/bench/embeddings, written by
- * bench/search.ts) when enough are there, else synthetic: the cached ones with noise, renormalised
- * (stated in the report). Queries are held-out cached vectors with noise. The model never runs.
+ * bench/search.ts) when enough are there, else synthetic past them: a random cached one plus gaussian
+ * noise (sigma 0.03 per dimension), renormalised, i.e. a unit vector at cosine ~0.86 from a real
+ * embedding (the report counts them). Queries are held-out cached vectors with noise, never in the
+ * corpus when the cache has more vectors than queries. The model never runs. Recall@10 is measured
+ * against an exact cosine scan of the same vectors at every size.
  *
- *   npx tsx bench/vectors.ts [--sizes 10000,50000,100000] [--queries 200] [--stores chroma,opensearch] [--merge]
+ *   npx tsx bench/vectors.ts [--sizes 10000,50000,100000] [--queries 200] [--stores chroma,opensearch]
+ *     [--merge] [--parallel-load] [--append]
  *
  * --merge force-merges the k-NN index to one segment after each load step: Lucene searches each
  * segment's graph in turn, so a freshly bulk-loaded index (many small segments) is slower than one
  * the background merges have caught up with.
+ * --parallel-load loads every store at once (each still one batch at a time), then measures them one
+ * after the other: for 1M vectors on a shared machine; each upsert rate is then under the other's load.
+ * --append adds the rows to the existing report (replacing rows of the same store and size) instead
+ * of writing a new one; the rows carry their own run (time, load average, vectors, heap).
+ * For 1M vectors, run the stores privately (bench/private-vector-stores.ts) so the shared ones stay small.
  */
 const DIM = 384;
 const LIMIT = 10;
@@ -183,6 +200,55 @@ async function timed(
   return { ms, answers };
 }
 
+/**
+ * The exact top LIMIT by cosine among vectors [0, size) of the flat array (or among `among`, 1-based
+ * ids), ties by id: what exactNearest answers, without an object per vector (1M x 200 queries).
+ */
+function exactTop(
+  query: readonly number[],
+  vectors: Float32Array,
+  size: number,
+  among: readonly number[] | null,
+): LegHit[] {
+  const q = Float32Array.from(query);
+  const top: LegHit[] = [];
+  const n = among ? among.length : size;
+  for (let j = 0; j < n; j++) {
+    const id = among ? among[j]! : j + 1;
+    const at = (id - 1) * DIM;
+    let dot = 0;
+    let norm = 0;
+    for (let k = 0; k < DIM; k++) {
+      const x = vectors[at + k]!;
+      dot += q[k]! * x;
+      norm += x * x;
+    }
+    const score = norm > 0 ? dot / Math.sqrt(norm) : 0;
+    if (top.length === LIMIT && score <= top[LIMIT - 1]!.score) continue;
+    let i = top.length === LIMIT ? LIMIT - 1 : top.length;
+    while (i > 0 && top[i - 1]!.score < score) i--;
+    top.splice(i, 0, { messageId: id, score });
+    if (top.length > LIMIT) top.pop();
+  }
+  return top;
+}
+
+/** The k-NN node's JVM heap (max), as "2g" / "512m". */
+async function opensearchHeap(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(new URL("_nodes/stats/jvm", url), { signal: AbortSignal.timeout(5000) });
+    const body = (await res.json()) as {
+      nodes?: Record<string, { jvm?: { mem?: { heap_max_in_bytes?: number } } }>;
+    };
+    const bytes = Object.values(body.nodes ?? {})[0]?.jvm?.mem?.heap_max_in_bytes;
+    if (!bytes) return null;
+    const mib = Math.round(bytes / 2 ** 20);
+    return mib % 1024 === 0 ? `${mib / 1024}g` : `${mib}m`;
+  } catch {
+    return null;
+  }
+}
+
 function recallAt10(answers: readonly LegHit[][], exact: readonly LegHit[][]): number {
   let hit = 0;
   let total = 0;
@@ -199,6 +265,10 @@ async function main(): Promise<void> {
   const sizes = sizesFlag(args);
   const queryCount = numberFlag(args, "queries", 200);
   const merge = args.includes("--merge");
+  const parallelLoad = args.includes("--parallel-load");
+  const progress = parallelLoad || sizes.at(-1)! > 100_000;
+  const appendTo = args.includes("--append") ? "vectors" : null;
+  const startLoad = loadAverage();
   const storesFlag = args.indexOf("--stores");
   const wanted = new Set(
     storesFlag === -1 ? ["chroma", "opensearch"] : String(args[storesFlag + 1]).split(","),
@@ -208,9 +278,13 @@ async function main(): Promise<void> {
   const rand = seededRandom(23);
   const pool = cachedVectors(cacheDir);
   const max = sizes.at(-1)!;
-  // Queries: the pool's last vectors with noise, kept out of the corpus when the pool is large enough.
+  // Queries: the pool's last vectors with noise, kept out of the corpus when the pool is large enough
+  // (past the pool the corpus is synthetic anyway, so the queries are still held out).
   const poolCount = Math.floor(pool.length / DIM);
-  const heldOut = Math.min(queryCount, Math.max(0, poolCount - max));
+  const heldOut = Math.min(
+    queryCount,
+    Math.max(0, poolCount > max ? poolCount - max : poolCount - queryCount),
+  );
   const corpusPool = pool.subarray(0, (poolCount - heldOut) * DIM);
   const { vectors, real } = corpusVectors(corpusPool, max, rand);
   const queries: number[][] = [];
@@ -254,32 +328,51 @@ async function main(): Promise<void> {
     },
   ];
   const stores = allStores.filter((s) => wanted.has(s.name));
+  const heap = wanted.has("opensearch") ? await opensearchHeap(cfg.OPENSEARCH_VECTOR_URL) : null;
   const rows: Record<string, unknown>[] = [];
   const baseline = Object.fromEntries(stores.map((s) => [s.name, rssMiB(s.pid)]));
+  const vec = (i: number) => Array.from(vectors.subarray(i * DIM, (i + 1) * DIM));
+  /** Loads vectors [from, size) into a store; its seconds and the store's peak VmRSS meanwhile. */
+  const load = async (s: Store, from: number, size: number) => {
+    let peak = rssMiB(s.pid) ?? 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMiB(s.pid) ?? 0);
+    }, 2000);
+    const t = performance.now();
+    try {
+      for (let at = from; at < size; at += BATCH) {
+        const batch: { message: StoredMessage; embedding: number[] }[] = [];
+        for (let i = at; i < Math.min(size, at + BATCH); i++)
+          batch.push({ message: message(i + 1), embedding: vec(i) });
+        await s.index.upsert(batch);
+        if (progress && Math.floor((at + BATCH) / 50_000) > Math.floor(at / 50_000))
+          console.log(
+            `${s.name}: ${Math.min(size, at + BATCH)} loaded, ${round2((performance.now() - t) / 1000)} s`,
+          );
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    return {
+      seconds: (performance.now() - t) / 1000,
+      peakRssMiB: round2(Math.max(peak, rssMiB(s.pid) ?? 0)),
+    };
+  };
   try {
     for (const s of stores) await s.index.ensureCollection();
     let loaded = 0;
     for (const size of sizes) {
-      const vec = (i: number) => Array.from(vectors.subarray(i * DIM, (i + 1) * DIM));
       const matching: number[] = [];
       for (let id = 1; id <= size; id++) if (id % CHANNELS === 7) matching.push(id);
       // Exact answers (cosine scan) for recall: unfiltered and among the 1%.
-      const all = Array.from({ length: size }, (_, i) => ({
-        messageId: i + 1,
-        vector: vectors.subarray(i * DIM, (i + 1) * DIM),
-      }));
-      const few = matching.map((id) => all[id - 1]!);
-      const exact = queries.map((q) => exactNearest(q, all, LIMIT));
-      const exactFiltered = queries.map((q) => exactNearest(q, few, LIMIT));
-      for (const s of stores) {
-        const t = performance.now();
-        for (let from = loaded; from < size; from += BATCH) {
-          const batch: { message: StoredMessage; embedding: number[] }[] = [];
-          for (let i = from; i < Math.min(size, from + BATCH); i++)
-            batch.push({ message: message(i + 1), embedding: vec(i) });
-          await s.index.upsert(batch);
-        }
-        const loadSeconds = (performance.now() - t) / 1000;
+      const t0 = performance.now();
+      const exact = queries.map((q) => exactTop(q, vectors, size, null));
+      const exactFiltered = queries.map((q) => exactTop(q, vectors, size, matching));
+      if (progress) console.log(`exact answers for ${size}: ${round2((performance.now() - t0) / 1000)} s`);
+      const parallel = parallelLoad ? await Promise.all(stores.map((s) => load(s, loaded, size))) : null;
+      for (const [n, s] of stores.entries()) {
+        const loadedAt = loadAverage();
+        const { seconds: loadSeconds, peakRssMiB } = parallel?.[n] ?? (await load(s, loaded, size));
         if (s.index instanceof OpenSearchVectorIndex) {
           const os = openSearchVectorClient(cfg);
           await os.indices.refresh({ index: s.index.collectionName });
@@ -311,6 +404,7 @@ async function main(): Promise<void> {
           upsertPerSecond: Math.round((size - loaded) / loadSeconds),
           rssMiB: rssMiB(s.pid),
           rssBeforeMiB: baseline[s.name],
+          rssPeakDuringLoadMiB: peakRssMiB,
           ...(segments !== null ? { segments, merged: merge } : {}),
         };
         for (const c of [1, 8]) {
@@ -329,6 +423,24 @@ async function main(): Promise<void> {
             },
           };
         }
+        if (appendTo) {
+          // An appended row says which run measured it: the report's header describes another.
+          cell.run = {
+            at: new Date().toISOString(),
+            loadAverageAtLoad: parallelLoad ? startLoad : loadedAt,
+            loadAverage: loadAverage(),
+            vectors: {
+              cached: Math.min(real, size),
+              synthetic: size - Math.min(real, size),
+              queries: queryCount,
+              heldOutQueries: heldOut,
+            },
+            freshLoad: loaded === 0,
+            parallelLoad,
+            ...(s.name === "opensearch" ? { heap } : {}),
+            storeUrl: s.name === "chroma" ? cfg.CHROMA_URL : cfg.OPENSEARCH_VECTOR_URL,
+          };
+        }
         console.log(JSON.stringify(cell));
         rows.push(cell);
       }
@@ -336,6 +448,17 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const s of stores) await s.index.deleteCollection().catch(() => undefined);
+  }
+  if (appendTo) {
+    const path = join(BENCH_DIR, "reports", `${appendTo}.json`);
+    const report = JSON.parse(readFileSync(path, "utf8")) as { rows: Record<string, unknown>[] };
+    const key = (r: Record<string, unknown>) => `${String(r.store)}/${String(r.size)}`;
+    const fresh = new Set(rows.map(key));
+    report.rows = [...report.rows.filter((r) => !fresh.has(key(r))), ...rows].sort(
+      (a, b) => Number(a.size) - Number(b.size) || String(a.store).localeCompare(String(b.store)),
+    );
+    console.log(`report: ${await writeReport(appendTo, report)}`);
+    return;
   }
   const report = {
     bench: "vectors",
@@ -356,7 +479,7 @@ async function main(): Promise<void> {
       m: 16,
       efConstruction: 100,
       minCandidates: 100,
-      heap: "512m",
+      heap: heap ?? "512m",
     },
     rows,
   };
