@@ -1,20 +1,16 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { config } from "../../functions/shared/config";
-import { startOpenSearch, waitYellow } from "./opensearch";
+import { startStackNode, waitYellow } from "./opensearch";
 import {
   cachePath,
   getJson,
-  isAlive,
   javaHome,
-  logFile,
   mvnCopy,
-  orStop,
   requireTool,
   run,
   type StackService,
   urlPort,
-  waitFor,
 } from "./process";
 
 /**
@@ -145,36 +141,8 @@ export const opensearchKnn: StackService = {
   },
   async start(log) {
     const url = config().OPENSEARCH_VECTOR_URL;
-    const port = urlPort(url);
-    log(`opensearch-knn: starting on port ${port} (~30 s)`);
-    const started = await startOpenSearch({
-      port,
-      baseDir: baseDir(),
-      home: homeDir(),
-      log: logFile("opensearch-knn"),
-    });
-    const version = await orStop(
-      async () => [await started.javaPid(), started.wrapperPid],
-      async () => {
-        const v = await waitFor("opensearch-knn", probe, {
-          timeoutMs: 180_000,
-          pid: started.wrapperPid,
-          log: started.log,
-        });
-        await waitYellow(120_000, started.wrapperPid, url);
-        return v;
-      },
-    );
-    const javaPid = await started.javaPid();
-    return {
-      version,
-      started: {
-        pid: javaPid && isAlive(javaPid) ? javaPid : started.wrapperPid,
-        wrapperPids: javaPid ? [started.wrapperPid] : [],
-        startedAt: new Date().toISOString(),
-        log: started.log,
-      },
-    };
+    log(`opensearch-knn: starting on port ${urlPort(url)} (~30 s)`);
+    return startStackNode({ name: "opensearch-knn", url, baseDir: baseDir(), home: homeDir(), probe });
   },
   async ready() {
     await waitYellow(120_000, undefined, config().OPENSEARCH_VECTOR_URL);

@@ -15,6 +15,7 @@ import {
   run,
   StackError,
   type StackService,
+  type StartedService,
   spawnDetached,
   urlPort,
   waitFor,
@@ -139,6 +140,48 @@ export async function startOpenSearch(opts: {
   return { wrapperPid, javaPid, log: opts.log };
 }
 
+/**
+ * Starts one of the stack's OpenSearch nodes (the shared one, or the k-NN node from its own install)
+ * on its URL's port, waits until `probe` answers and the cluster is yellow (stopping it if it never
+ * does), and returns what `stack down` needs to stop it: the JVM and the `su` wrapper around it.
+ */
+export async function startStackNode(opts: {
+  name: string;
+  url: string;
+  baseDir: string;
+  home?: string;
+  probe: () => Promise<string | undefined>;
+}): Promise<{ version: string; started: StartedService }> {
+  const started = await startOpenSearch({
+    port: urlPort(opts.url),
+    baseDir: opts.baseDir,
+    log: logFile(opts.name),
+    ...(opts.home ? { home: opts.home } : {}),
+  });
+  const version = await orStop(
+    async () => [await started.javaPid(), started.wrapperPid],
+    async () => {
+      const v = await waitFor(opts.name, opts.probe, {
+        timeoutMs: 180_000,
+        pid: started.wrapperPid,
+        log: started.log,
+      });
+      await waitYellow(120_000, started.wrapperPid, opts.url);
+      return v;
+    },
+  );
+  const javaPid = await started.javaPid();
+  return {
+    version,
+    started: {
+      pid: javaPid && isAlive(javaPid) ? javaPid : started.wrapperPid,
+      wrapperPids: javaPid ? [started.wrapperPid] : [],
+      startedAt: new Date().toISOString(),
+      log: started.log,
+    },
+  };
+}
+
 export const opensearch: StackService = {
   name: "opensearch",
   get url() {
@@ -181,31 +224,8 @@ export const opensearch: StackService = {
     }
   },
   async start(log) {
-    const port = urlPort(config().OPENSEARCH_URL);
-    log(`opensearch: starting on port ${port} (~20 s)`);
-    const started = await startOpenSearch({ port, baseDir: baseDir(), log: logFile("opensearch") });
-    const version = await orStop(
-      async () => [await started.javaPid(), started.wrapperPid],
-      async () => {
-        const v = await waitFor("opensearch", probe, {
-          timeoutMs: 180_000,
-          pid: started.wrapperPid,
-          log: started.log,
-        });
-        await waitYellow(120_000, started.wrapperPid);
-        return v;
-      },
-    );
-    const javaPid = await started.javaPid();
-    return {
-      version,
-      started: {
-        pid: javaPid && isAlive(javaPid) ? javaPid : started.wrapperPid,
-        wrapperPids: javaPid ? [started.wrapperPid] : [],
-        startedAt: new Date().toISOString(),
-        log: started.log,
-      },
-    };
+    log(`opensearch: starting on port ${urlPort(config().OPENSEARCH_URL)} (~20 s)`);
+    return startStackNode({ name: "opensearch", url: config().OPENSEARCH_URL, baseDir: baseDir(), probe });
   },
   async ready() {
     await waitYellow(120_000);

@@ -9,6 +9,7 @@ import type {
 } from "../../core/ports";
 import { type MessageFacets, messageFacets } from "../../core/search/message-features";
 import type { QueryNode } from "../../core/search/query-parser";
+import { createIndexIfAbsent, deleteIndexWithTemplate, nullIfIndexMissing, statusOf } from "./index-errors";
 import { buildKeywordQuery, FEATURES_FIELD, MENTIONS_FIELD } from "./query-dsl";
 
 export interface OpenSearchKeywordIndexOptions {
@@ -107,10 +108,7 @@ export function indexTemplateName(indexName: string): string {
 
 /** Deletes an index and its template; either one missing is fine. */
 export async function deleteIndexAndTemplate(client: Client, indexName: string): Promise<void> {
-  await client.indices.delete({ index: indexName, ignore_unavailable: true });
-  await client.indices.deleteIndexTemplate({ name: indexTemplateName(indexName) }).catch((err: unknown) => {
-    if (statusOf(err) !== NOT_FOUND) throw err;
-  });
+  await deleteIndexWithTemplate(client, indexName, indexTemplateName(indexName));
 }
 
 /** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
@@ -157,11 +155,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
   }
 
   private async createIndexOnly(): Promise<void> {
-    try {
-      await this.client.indices.create({ index: this.indexName, body: this.indexBody() });
-    } catch (err) {
-      if (errorType(err) !== "resource_already_exists_exception") throw err;
-    }
+    await createIndexIfAbsent(this.client, this.indexName, this.indexBody());
   }
 
   /**
@@ -239,10 +233,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
    * fields existed), so its documents are stale. Reconcile rebuilds both.
    */
   async mappingState(): Promise<"missing" | "product" | "outdated" | "foreign"> {
-    const res = await this.client.indices.getMapping({ index: this.indexName }).catch((err: unknown) => {
-      if (errorType(err) === "index_not_found_exception") return null;
-      throw err;
-    });
+    const res = await this.client.indices.getMapping({ index: this.indexName }).catch(nullIfIndexMissing);
     if (!res) return "missing";
     const mapping = Object.values(res.body)[0]?.mappings as
       | {
@@ -327,13 +318,10 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
 
   /** Runs a prepared query body (see query-dsl.ts) and keeps only what fusion needs. */
   async searchBody(body: object): Promise<LegHit[]> {
+    // No index yet (nothing written since a deploy, or deleted until reconcile rebuilds it): no hits.
     const res = await this.client
       .search({ index: this.indexName, body: body as Record<string, unknown> })
-      .catch((err: unknown) => {
-        // No index yet (nothing written since a deploy, or deleted until reconcile rebuilds it): no hits.
-        if (errorType(err) === "index_not_found_exception") return null;
-        throw err;
-      });
+      .catch(nullIfIndexMissing);
     if (!res) return [];
     // Bodies from buildKeywordQuery fetch no stored fields (no _id) and sort by [score, message_id].
     return res.body.hits.hits.map((hit) => ({
@@ -386,10 +374,7 @@ export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, Keyword
     }
     const res = await this.client
       .msearch({ index: this.indexName, body: body as never })
-      .catch((err: unknown) => {
-        if (errorType(err) === "index_not_found_exception") return null;
-        throw err;
-      });
+      .catch(nullIfIndexMissing);
     if (!res) return queries.map(() => []);
     const responses = (
       res.body as {
@@ -550,16 +535,6 @@ function itemOutcome(action: BulkAction, item: BulkItemResult): IndexWriteOutcom
     retryable: status >= 500 || status === TOO_MANY_REQUESTS,
     error: `${status} ${reason}`,
   };
-}
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof errors.ResponseError ? err.statusCode : undefined;
-}
-
-function errorType(err: unknown): string | undefined {
-  if (!(err instanceof errors.ResponseError)) return undefined;
-  const body = err.body as { error?: { type?: string } } | undefined;
-  return body?.error?.type;
 }
 
 function describe(err: unknown): string {

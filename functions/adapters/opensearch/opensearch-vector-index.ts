@@ -1,8 +1,9 @@
-import { type Client, errors } from "@opensearch-project/opensearch";
+import type { Client } from "@opensearch-project/opensearch";
 import { PermanentError, RetryableError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, VectorCollection } from "../../core/ports";
 import { messageFacets } from "../../core/search/message-features";
+import { createIndexIfAbsent, deleteIndexWithTemplate, errorType, nullIfIndexMissing } from "./index-errors";
 import { buildFilterClauses, type Dsl, FEATURES_FIELD, MENTIONS_FIELD } from "./query-dsl";
 
 /** HNSW settings of a new k-NN index (README "Vector store" explains the numbers). */
@@ -152,11 +153,7 @@ export class OpenSearchVectorIndex implements VectorCollection {
         template: { settings, mappings },
       },
     });
-    try {
-      await this.client.indices.create({ index: this.collectionName, body: { settings, mappings } });
-    } catch (err) {
-      if (errorType(err) !== "resource_already_exists_exception") throw err;
-    }
+    await createIndexIfAbsent(this.client, this.collectionName, { settings, mappings });
   }
 
   async exists(): Promise<boolean> {
@@ -164,10 +161,9 @@ export class OpenSearchVectorIndex implements VectorCollection {
   }
 
   async collectionModel(): Promise<{ modelId: string; dimension: number } | null> {
-    const res = await this.client.indices.getMapping({ index: this.collectionName }).catch((err: unknown) => {
-      if (errorType(err) === "index_not_found_exception") return null;
-      throw err;
-    });
+    const res = await this.client.indices
+      .getMapping({ index: this.collectionName })
+      .catch(nullIfIndexMissing);
     const meta = (
       Object.values(res?.body ?? {})[0]?.mappings as { _meta?: Record<string, unknown> } | undefined
     )?._meta;
@@ -180,12 +176,7 @@ export class OpenSearchVectorIndex implements VectorCollection {
   async deleteCollection(): Promise<void> {
     this.ensured = undefined;
     this.cursor = undefined;
-    await this.client.indices.delete({ index: this.collectionName }).catch((err: unknown) => {
-      if (errorType(err) !== "index_not_found_exception") throw err;
-    });
-    await this.client.indices.deleteIndexTemplate({ name: this.templateName }).catch((err: unknown) => {
-      if (statusOf(err) !== 404) throw err;
-    });
+    await deleteIndexWithTemplate(this.client, this.collectionName, this.templateName);
   }
 
   /**
@@ -334,10 +325,7 @@ export class OpenSearchVectorIndex implements VectorCollection {
       const ids = messageIds.slice(i, i + this.batchSize).map(String);
       const res = await this.client
         .mget({ index: this.collectionName, body: { ids }, _source_includes: fields })
-        .catch((err: unknown) => {
-          if (errorType(err) === "index_not_found_exception") return null;
-          throw err;
-        });
+        .catch(nullIfIndexMissing);
       const docs = (res?.body.docs ?? []) as { _id: string; found?: boolean; _source?: Partial<VectorDoc> }[];
       for (const d of docs) if (d.found) out.push({ messageId: Number(d._id), source: d._source ?? {} });
     }
@@ -345,10 +333,7 @@ export class OpenSearchVectorIndex implements VectorCollection {
   }
 
   async count(): Promise<number> {
-    const res = await this.client.count({ index: this.collectionName }).catch((err: unknown) => {
-      if (errorType(err) === "index_not_found_exception") return null;
-      throw err;
-    });
+    const res = await this.client.count({ index: this.collectionName }).catch(nullIfIndexMissing);
     return res?.body.count ?? 0;
   }
 
@@ -370,10 +355,7 @@ export class OpenSearchVectorIndex implements VectorCollection {
           track_total_hits: false,
         },
       })
-      .catch((err: unknown) => {
-        if (errorType(err) === "index_not_found_exception") return null;
-        throw err;
-      });
+      .catch(nullIfIndexMissing);
     const hits = (res?.body.hits.hits ?? []) as SearchHit[];
     const page = hits.map((h) => toIndexedVersion(Number(h._id), h._source ?? {}));
     const last = page.at(-1);
@@ -404,11 +386,8 @@ export class OpenSearchVectorIndex implements VectorCollection {
   }
 
   private async search(body: Dsl): Promise<LegHit[]> {
-    const res = await this.client.search({ index: this.collectionName, body }).catch((err: unknown) => {
-      // No index yet: nothing was written, so nothing is near.
-      if (errorType(err) === "index_not_found_exception") return null;
-      throw err;
-    });
+    // No index yet: nothing was written, so nothing is near.
+    const res = await this.client.search({ index: this.collectionName, body }).catch(nullIfIndexMissing);
     return toHits((res?.body.hits.hits ?? []) as SearchHit[]);
   }
 
@@ -476,16 +455,6 @@ function toIndexedVersion(messageId: number, src: Partial<VectorDoc>): IndexedVe
     version: typeof src.version === "number" ? src.version : 0,
     ...(typeof src.model === "string" ? { model: src.model } : {}),
   };
-}
-
-function errorType(err: unknown): string | undefined {
-  if (!(err instanceof errors.ResponseError)) return undefined;
-  const body = err.body as { error?: { type?: string } } | undefined;
-  return body?.error?.type;
-}
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof errors.ResponseError ? err.statusCode : undefined;
 }
 
 /**
