@@ -52,7 +52,7 @@ import {
  * the background merges have caught up with.
  * --parallel-load loads every store at once (each still one batch at a time), then measures them one
  * after the other: for 1M vectors on a shared machine; each upsert rate is then under the other's load.
- * --append adds the rows to the existing report (replacing rows of the same store and size) instead
+ * --append adds the rows to the existing report of the same name (replacing rows of the same store and size) instead
  * of writing a new one; the rows carry their own run (time, load average, vectors, heap).
  * For 1M vectors, run the stores privately (bench/private-vector-stores.ts) so the shared ones stay small.
  */
@@ -267,12 +267,15 @@ async function main(): Promise<void> {
   const merge = args.includes("--merge");
   const parallelLoad = args.includes("--parallel-load");
   const progress = parallelLoad || sizes.at(-1)! > 100_000;
-  const appendTo = args.includes("--append") ? "vectors" : null;
   const startLoad = loadAverage();
   const storesFlag = args.indexOf("--stores");
   const wanted = new Set(
     storesFlag === -1 ? ["chroma", "opensearch"] : String(args[storesFlag + 1]).split(","),
   );
+  // vectors.json for both stores as loaded; vectors-<stores>[-merged].json otherwise.
+  const name =
+    merge || wanted.size < 2 ? `vectors-${[...wanted].join("-")}${merge ? "-merged" : ""}` : "vectors";
+  const appendTo = args.includes("--append") ? name : null;
   const cfg = config();
   const cacheDir = cfg.CACHE_DIR.startsWith("/") ? cfg.CACHE_DIR : join(REPO_ROOT, cfg.CACHE_DIR);
   const rand = seededRandom(23);
@@ -483,8 +486,6 @@ async function main(): Promise<void> {
     },
     rows,
   };
-  const name =
-    merge || wanted.size < 2 ? `vectors-${[...wanted].join("-")}${merge ? "-merged" : ""}` : "vectors";
   console.log(`report: ${await writeReport(name, report)}`);
 }
 
