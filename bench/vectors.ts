@@ -296,8 +296,8 @@ async function main(): Promise<void> {
       i < heldOut
         ? pool.subarray((poolCount - heldOut + i) * DIM, (poolCount - heldOut + i + 1) * DIM)
         : null;
-    const base =
-      src ?? vectors.subarray(Math.floor(rand() * max) * DIM, (Math.floor(rand() * max) + 1) * DIM);
+    const at = Math.floor(rand() * max) * DIM;
+    const base = src ?? vectors.subarray(at, at + DIM);
     const v = new Float32Array(DIM);
     for (let k = 0; k < DIM; k++) v[k] = base[k]! + (rand() - 0.5) * 0.05;
     queries.push(Array.from(normalise(v)));
@@ -380,7 +380,11 @@ async function main(): Promise<void> {
           const os = openSearchVectorClient(cfg);
           await os.indices.refresh({ index: s.index.collectionName });
           if (merge) {
-            await os.indices.forcemerge({ index: s.index.collectionName, max_num_segments: 1 });
+            // Merging 1M vectors into one graph takes many minutes: far past the client's request timeout.
+            await os.indices.forcemerge(
+              { index: s.index.collectionName, max_num_segments: 1 },
+              { requestTimeout: 3 * 3_600_000 },
+            );
             // The merged segment is searched once a refresh opens it.
             await os.indices.refresh({ index: s.index.collectionName });
           }
