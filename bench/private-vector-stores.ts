@@ -2,7 +2,7 @@ import "./quiet-env";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startChroma } from "../local/stack/chroma";
-import { startOpenSearch } from "../local/stack/opensearch";
+import { startOpenSearch, waitYellow } from "../local/stack/opensearch";
 import { cachePath, getJson, isAlive, stopPid, waitFor } from "../local/stack/process";
 
 /**
@@ -65,17 +65,7 @@ async function start(dir: string, args: readonly string[]): Promise<void> {
       timeoutMs: 60_000,
       pid: chromaPid,
     });
-    await waitFor(
-      "private k-NN node",
-      async () => {
-        const h = await getJson<{ status?: string }>(
-          `${knnUrl}/_cluster/health?wait_for_status=yellow&timeout=2s`,
-          5000,
-        );
-        return h?.status === "yellow" || h?.status === "green" ? true : undefined;
-      },
-      { timeoutMs: 240_000, pid: knn.wrapperPid, log: path.join(dir, "knn.log") },
-    );
+    await waitYellow(240_000, knn.wrapperPid, knnUrl, path.join(dir, "knn.log"));
     // The JVM first: stopping the su wrapper alone would leave it running.
     pids.unshift(await knn.javaPid());
     remember();

@@ -6,6 +6,7 @@ import {
   cachePath,
   getJson,
   javaHome,
+  logFile,
   mvnCopy,
   requireTool,
   run,
@@ -145,6 +146,6 @@ export const opensearchKnn: StackService = {
     return startStackNode({ name: "opensearch-knn", url, baseDir: baseDir(), home: homeDir(), probe });
   },
   async ready() {
-    await waitYellow(120_000, undefined, config().OPENSEARCH_VECTOR_URL);
+    await waitYellow(120_000, undefined, config().OPENSEARCH_VECTOR_URL, logFile("opensearch-knn"));
   },
 };

@@ -55,6 +55,7 @@ export async function waitYellow(
   timeoutMs: number,
   pid?: number,
   baseUrl = config().OPENSEARCH_URL,
+  log = logFile("opensearch"),
 ): Promise<void> {
   const url = new URL("_cluster/health?wait_for_status=yellow&timeout=5s", baseUrl);
   await waitFor(
@@ -63,7 +64,7 @@ export async function waitYellow(
       const health = await getJson<{ status?: string }>(url.toString(), 10_000);
       return health?.status === "yellow" || health?.status === "green" ? true : undefined;
     },
-    { timeoutMs, ...(pid ? { pid } : {}), log: logFile("opensearch") },
+    { timeoutMs, ...(pid ? { pid } : {}), log },
   );
 }
 
@@ -166,7 +167,7 @@ export async function startStackNode(opts: {
         pid: started.wrapperPid,
         log: started.log,
       });
-      await waitYellow(120_000, started.wrapperPid, opts.url);
+      await waitYellow(120_000, started.wrapperPid, opts.url, started.log);
       return v;
     },
   );

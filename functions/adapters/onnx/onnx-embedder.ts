@@ -63,6 +63,7 @@ class WorkerSession {
     worker: Worker,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
+    onDeath: () => void,
   ) {
     this.#worker = worker;
     worker.on("message", (reply: WorkerReply) => {
@@ -76,6 +77,7 @@ class WorkerSession {
       else waiting.resolve({ data: reply.data, dims: reply.dims });
     });
     const fail = (err: Error) => {
+      if (!this.#failure) onDeath();
       this.#failure ??= err;
       for (const waiting of this.#pending.values()) waiting.reject(err);
       this.#pending.clear();
@@ -84,29 +86,28 @@ class WorkerSession {
     worker.on("exit", (code) => fail(new Error(`ONNX embedder: inference worker exited (${code})`)));
   }
 
-  static create(modelPath: string, threads: number): Promise<WorkerSession> {
+  /** `onDeath` runs once if the worker dies later (crash, out of memory), so its owner can replace it. */
+  static create(modelPath: string, threads: number, onDeath: () => void): Promise<WorkerSession> {
     const worker = new Worker(new URL("./inference-worker.mjs", import.meta.url), {
       workerData: { modelPath, threads },
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
+      const onExit = (code: number) => reject(new Error(`ONNX embedder: inference worker exited (${code})`));
       worker.once("error", onError);
+      worker.once("exit", onExit);
       worker.once("message", (reply: WorkerReply) => {
         worker.off("error", onError);
+        worker.off("exit", onExit);
         if ("ready" in reply && reply.ready) {
           worker.unref();
-          resolve(new WorkerSession(worker, reply.inputNames, reply.outputNames));
+          resolve(new WorkerSession(worker, reply.inputNames, reply.outputNames, onDeath));
         } else {
           void worker.terminate();
           reject(new Error(`ONNX embedder: ${"error" in reply ? reply.error : "inference worker failed"}`));
         }
       });
     });
-  }
-
-  /** True once the worker died: the session is dropped and the next call loads a new one. */
-  get failed(): boolean {
-    return this.#failure !== null;
   }
 
   run(feeds: readonly Feed[], output: string): Promise<Output> {
@@ -163,7 +164,12 @@ export function resolveModelDir(dir: string): string {
   return existsSync(fromRepo) ? fromRepo : fromCwd;
 }
 
-async function load(dir: string, threads: number, maxLength: number | undefined): Promise<Loaded> {
+async function load(
+  dir: string,
+  threads: number,
+  maxLength: number | undefined,
+  onDeath: () => void,
+): Promise<Loaded> {
   const modelPath = join(dir, "model.onnx");
   const tokenizerPath = join(dir, "tokenizer.json");
   for (const path of [modelPath, tokenizerPath]) {
@@ -172,7 +178,7 @@ async function load(dir: string, threads: number, maxLength: number | undefined)
   const settings = await readModelSettings(dir);
   const tokens = maxLength ?? settings.maxLength;
   const [session, tokenizer] = await Promise.all([
-    WorkerSession.create(modelPath, threads),
+    WorkerSession.create(modelPath, threads, onDeath),
     WordPieceTokenizer.fromFile(tokenizerPath, tokens === undefined ? {} : { maxLength: tokens }),
   ]);
   if (!session.outputNames.includes("last_hidden_state")) {
@@ -222,19 +228,16 @@ export class OnnxEmbedder implements Embedder {
   private loaded(threads: number): Promise<Loaded> {
     const key = `${this.dir}|${threads}|${this.maxLength ?? ""}`;
     let pending = sessions.get(key);
-    if (pending) {
-      // A dead worker (crashed, out of memory) is replaced instead of failing every later call.
-      const current = pending;
-      pending = current.then((loaded) => {
-        if (!loaded.session.failed) return loaded;
-        if (sessions.get(key) === current) sessions.delete(key);
-        return this.loaded(threads);
-      });
-    } else {
-      pending = load(this.dir, threads, this.maxLength);
-      // A failed load is not cached: the next call retries instead of failing forever.
-      pending.catch(() => sessions.delete(key));
-      sessions.set(key, pending);
+    if (!pending) {
+      // A failed load, or a worker that dies later (crash, out of memory), is forgotten: the next
+      // call loads a new session instead of failing forever.
+      const forget = () => {
+        if (sessions.get(key) === created) sessions.delete(key);
+      };
+      const created = load(this.dir, threads, this.maxLength, forget);
+      created.catch(forget);
+      sessions.set(key, created);
+      pending = created;
     }
     return pending;
   }
