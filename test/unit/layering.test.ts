@@ -56,13 +56,21 @@ beforeAll(() => {
     JSON.stringify({ compilerOptions: { module: "ESNext", moduleResolution: "Bundler", strict: true } }),
   );
   symlinkSync(path.join(repoRoot, "node_modules"), path.join(scratch, "node_modules"), "dir");
+  // The project's rules and options, with the symlinked node_modules kept as `node_modules/...`:
+  // packages then have the paths they have in the real tree (an `exclude` of ^node_modules would
+  // hide every SDK import from the rules there, and so it must here).
+  writeFileSync(
+    path.join(scratch, "dependency-cruiser.cjs"),
+    `const base = require(${JSON.stringify(path.join(repoRoot, ".dependency-cruiser.cjs"))});\n` +
+      "module.exports = { ...base, options: { ...base.options, preserveSymlinks: true } };\n",
+  );
   const res = spawnSync(
     process.execPath,
     [
       path.join(repoRoot, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs"),
       "functions",
       "--config",
-      path.join(repoRoot, ".dependency-cruiser.cjs"),
+      path.join(scratch, "dependency-cruiser.cjs"),
       "--output-type",
       "json",
     ],
