@@ -6,6 +6,7 @@ import { openApiDocument } from "../../functions/shared/openapi";
 import {
   FUNCTIONS,
   type FunctionName,
+  memoryOf,
   networkOf,
   QUEUES,
   ROUTES,
@@ -92,7 +93,7 @@ describe("queues", () => {
     }
   });
 
-  it("has exactly the three SQS event sources, each reporting batch item failures with a bounded concurrency", () => {
+  it("has exactly the topology's SQS event sources, each reporting batch item failures with a bounded concurrency", () => {
     const mappings = Object.values(resources("AWS::Lambda::EventSourceMapping"));
     expect(mappings).toHaveLength(QUEUE_COUNT);
     for (const m of mappings) {
@@ -724,7 +725,7 @@ describe("Slack export import", () => {
     });
   });
 
-  it("an uploaded .zip notifies the import queue, whose consumer is slack-import (15 min, 10 GB /tmp)", () => {
+  it("an uploaded .zip notifies the import queue, whose consumer is slack-import (the topology's timeout, memory, /tmp, batch)", () => {
     s.template.hasResourceProperties("Custom::S3BucketNotifications", {
       BucketName: { Ref: logicalId(s.stack.pipeline.importBucket) },
       NotificationConfiguration: {
@@ -738,14 +739,15 @@ describe("Slack export import", () => {
       },
     });
     const fn = resources("AWS::Lambda::Function")[logicalId(s.stack.pipeline.queues.import.consumer)]!;
+    const spec = FUNCTIONS[QUEUES.import.consumer];
     expect(fn.Properties).toMatchObject({
-      Timeout: 900,
-      MemorySize: 2048,
-      EphemeralStorage: { Size: 10240 },
+      Timeout: spec.timeoutSeconds,
+      MemorySize: memoryOf(QUEUES.import.consumer),
+      EphemeralStorage: { Size: spec.ephemeralStorageMb },
     });
     s.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalId(s.stack.pipeline.queues.import.consumer) },
-      BatchSize: 1,
+      BatchSize: QUEUES.import.batchSize,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });
   });
