@@ -15,6 +15,8 @@ export interface Sample {
   readonly tookMs?: number;
   readonly results: number;
   readonly degraded: boolean;
+  /** Modifiers in q the search reported as not applied (`not_applied`: unknown channel, bad date). */
+  readonly notApplied?: number;
   readonly error?: string;
 }
 
@@ -54,13 +56,19 @@ async function timedGet(url: string): Promise<Sample> {
   const started = performance.now();
   try {
     const res = await get(url);
-    const body = JSON.parse(res.text) as { took_ms?: number; results?: unknown[]; degraded?: string[] };
+    const body = JSON.parse(res.text) as {
+      took_ms?: number;
+      results?: unknown[];
+      degraded?: string[];
+      not_applied?: unknown[];
+    };
     return {
       ms: performance.now() - started,
       status: res.status,
       ...(typeof body.took_ms === "number" ? { tookMs: body.took_ms } : {}),
       results: body.results?.length ?? 0,
       degraded: (body.degraded?.length ?? 0) > 0,
+      ...(body.not_applied?.length ? { notApplied: body.not_applied.length } : {}),
     };
   } catch (err) {
     return { ms: performance.now() - started, status: 0, results: 0, degraded: false, error: String(err) };

@@ -302,6 +302,8 @@ async function run(
       `${gateway.url}/search?${queryString(spec, v.strategy, v.viewer)}`;
     // Warm-up: model session, JIT, each index's caches; also checks that queries find something.
     const empty: Record<string, string[]> = {};
+    // A modifier query whose modifier did not apply measures a plain search: listed in the report.
+    const notApplied: Record<string, string[]> = {};
     for (const v of VARIANTS) {
       for (const spec of QUERIES) {
         const [r] = await client.run([url(spec, v)], 1);
@@ -309,6 +311,7 @@ async function run(
         if (r.status !== 200)
           throw new Error(`warm-up ${v.name} ${spec.q}: HTTP ${r.status} ${r.error ?? ""}`);
         if (r.results === 0) empty[v.name] = [...(empty[v.name] ?? []), spec.q];
+        if (r.notApplied) notApplied[v.name] = [...(notApplied[v.name] ?? []), spec.q];
       }
     }
 
@@ -426,7 +429,12 @@ async function run(
       latencyMs: stats,
       ratios,
       targets,
+      // No request names a grouping: each strategy runs its default, read from the request parser.
+      group: Object.fromEntries(
+        STRATEGIES.map((st) => [st, parseSearchRequest({ q: "x", strategy: st }, served.cursorKey).group]),
+      ),
       queriesWithNoResults: empty,
+      modifiersNotApplied: notApplied,
       // Where the tail comes from: the queries with the highest mean latency, per phase.
       slowestQueries: Object.fromEntries(
         CONCURRENCY.flatMap((c) =>
