@@ -169,6 +169,28 @@ export interface OutboxStore {
   countPending(): Promise<number>;
 }
 
+/**
+ * The keyword index's upkeep beside its data: what reconcile, the CLI (verify, reindex) and the
+ * benches ask of it. Writes create the index with its mapping; search treats a missing one as empty.
+ */
+export interface KeywordIndexUpkeep {
+  readonly indexName: string;
+  /** Creates the index with its mapping if absent. */
+  ensureIndex(): Promise<void>;
+  /** Deletes and recreates the index with the current mapping (empty). */
+  rebuildIndex(): Promise<void>;
+  /** "product": the mapping this code writes; "outdated": another context policy's; "foreign": not ours. */
+  mappingState(): Promise<"missing" | "product" | "outdated" | "foreign">;
+  exists(): Promise<boolean>;
+  /** Makes recent writes visible to search. */
+  refresh(): Promise<void>;
+  /** Documents in the index; `refresh` first makes recent writes count. */
+  count(refresh?: boolean): Promise<number>;
+  /** Deletes the index (its template stays: the next write recreates it with the mapping). */
+  deleteIndex(): Promise<void>;
+  deleteIndexAndTemplate(): Promise<void>;
+}
+
 /** The BM25 leg of search. */
 export interface KeywordSearch {
   search(query: QueryNode, filters: SearchFilters, size: number): Promise<LegHit[]>;

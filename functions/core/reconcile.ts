@@ -1,4 +1,4 @@
-import type { IndexTarget } from "./model";
+import type { IndexTarget, StoredMessage } from "./model";
 import { publishCommitted, relayOutbox } from "./outbox-relay";
 import type {
   IndexedVersion,
@@ -55,6 +55,11 @@ export interface ReconcileStore {
   /** A time-bounded lease, so two runs (schedule and CLI) never share one cursor. */
   acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, owner: string): Promise<void>;
+}
+
+/** Full rows (live and soft-deleted) with id > afterId, ascending, at most `limit`: what a reindex walks. */
+export interface RowPages {
+  listRows(afterId: number, limit: number): Promise<StoredMessage[]>;
 }
 
 /** Where a run stopped; a pass is complete when both walks are done. */

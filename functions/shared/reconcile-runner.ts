@@ -1,5 +1,9 @@
-import type { OpenSearchKeywordIndex } from "../adapters/opensearch/opensearch-keyword-index";
-import type { ReconcilableKeywordIndex, ReconcilableVectorIndex, VectorCollection } from "../core/ports";
+import type {
+  KeywordIndexUpkeep,
+  ReconcilableKeywordIndex,
+  ReconcilableVectorIndex,
+  VectorCollection,
+} from "../core/ports";
 import { type ReconcileOptions, type ReconcileReport, reconcile } from "../core/reconcile";
 import type { Container } from "./container";
 import { logger } from "./logger";
@@ -50,7 +54,7 @@ export async function runReconcile(c: Container, opts: ReconcileOptions = {}): P
  * and the walk then re-enqueues every message; a dry run only logs it.
  */
 async function keywordIndexForRun(
-  keyword: OpenSearchKeywordIndex,
+  keyword: ReconcilableKeywordIndex & KeywordIndexUpkeep,
   dryRun: boolean,
 ): Promise<ReconcilableKeywordIndex> {
   const state = await keyword.mappingState();

@@ -4,6 +4,7 @@ import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type {
   IndexedVersion,
   IndexWriteOutcome,
+  KeywordIndexUpkeep,
   KeywordSearch,
   ReconcilableKeywordIndex,
 } from "../../core/ports";
@@ -112,7 +113,9 @@ export async function deleteIndexAndTemplate(client: Client, indexName: string):
 }
 
 /** Keyword (BM25) index in OpenSearch: one doc per message, id = message id, external versioning. */
-export class OpenSearchKeywordIndex implements ReconcilableKeywordIndex, KeywordSearch, SimilarMessages {
+export class OpenSearchKeywordIndex
+  implements ReconcilableKeywordIndex, KeywordSearch, SimilarMessages, KeywordIndexUpkeep
+{
   private readonly opts: Required<OpenSearchKeywordIndexOptions>;
   private ensured: Promise<void> | undefined;
 

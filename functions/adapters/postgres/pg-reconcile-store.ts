@@ -1,11 +1,11 @@
 import type pg from "pg";
 import type { IndexTarget, StoredMessage } from "../../core/model";
-import type { ReconcileCursor, ReconcileStore, RepairJob, RowVersion } from "../../core/reconcile";
+import type { ReconcileCursor, ReconcileStore, RepairJob, RowPages, RowVersion } from "../../core/reconcile";
 import { MESSAGE_COLUMNS, toStoredMessage } from "./pg-message-store";
 import { loadState, saveState } from "./reconcile-state";
 
 /** Reconciliation's view of PostgreSQL: id-ordered pages, repair jobs, cursor, lease. */
-export class PgReconcileStore implements ReconcileStore {
+export class PgReconcileStore implements ReconcileStore, RowPages {
   constructor(private readonly pool: pg.Pool) {}
 
   async listRowVersions(afterId: number, limit: number): Promise<RowVersion[]> {

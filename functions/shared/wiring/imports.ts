@@ -1,5 +1,6 @@
 import { S3ExportOpener } from "../../adapters/s3/s3-export-opener";
 import { ZipExportArchive } from "../../adapters/slack/zip-export-archive";
+import type { ExportOpener } from "../../core/slack/slack-import-job";
 import { s3Client } from "../clients/s3";
 import type { Config } from "../config";
 import { Part } from "./part";
@@ -9,7 +10,7 @@ import type { RuntimePorts } from "./runtime";
 
 /** Uploaded Slack exports (S3, opened as zip files). */
 export interface ImportPorts {
-  readonly exportOpener: S3ExportOpener;
+  readonly exportOpener: ExportOpener;
 }
 
 export function createImportPorts(cfg: Config): ImportPorts {

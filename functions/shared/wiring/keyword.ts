@@ -1,5 +1,7 @@
 import { OpenSearchKeywordIndex } from "../../adapters/opensearch/opensearch-keyword-index";
+import type { SimilarMessages } from "../../core/gaps/ports";
 import { legVersion } from "../../core/message-context";
+import type { KeywordIndexUpkeep, KeywordSearch, ReconcilableKeywordIndex } from "../../core/ports";
 import { openSearchClient } from "../clients/opensearch";
 import type { Config } from "../config";
 import { logger } from "../logger";
@@ -7,12 +9,16 @@ import { Part } from "./part";
 
 export interface KeywordPorts {
   /**
-   * The keyword index adapter. It does not create the index: writes create it with its mapping
-   * (OpenSearchKeywordIndex.ensureIndex), search treats a missing index as empty, and read-only
-   * commands (verify, reconcile --dry-run) check exists() instead of creating one.
+   * The keyword index, as the ports it serves (writes, the BM25 leg, more_like_this, upkeep). It
+   * does not create the index: writes create it with its mapping (ensureIndex), search treats a
+   * missing index as empty, and read-only commands (verify, reconcile --dry-run) check exists()
+   * instead of creating one.
    */
-  keywordIndex(): OpenSearchKeywordIndex;
+  keywordIndex(): KeywordIndexPorts;
 }
+
+/** Everything the keyword index is asked: writes and their walk, the BM25 leg, more_like_this, upkeep. */
+type KeywordIndexPorts = ReconcilableKeywordIndex & KeywordSearch & SimilarMessages & KeywordIndexUpkeep;
 
 export function createKeywordPorts(cfg: Config): KeywordPorts {
   let keywordIndex: OpenSearchKeywordIndex | undefined;

@@ -6,30 +6,49 @@ import { PgMessageFilter } from "../../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../../adapters/postgres/pg-message-store";
 import { PgReconcileStore } from "../../adapters/postgres/pg-reconcile-store";
 import { PgThreadReader } from "../../adapters/postgres/pg-thread-reader";
+import type { AccessStore, VisibilityReader } from "../../core/access/access";
+import type { DirectoryStore, MentionNames } from "../../core/directory/directory";
+import type { NameDirectory } from "../../core/directory/named-filters";
 import type { GapStore, WindowMessageSource } from "../../core/gaps/ports";
-import { type IndexContext, neighbourReach } from "../../core/message-context";
+import { type ContextSource, type IndexContext, neighbourReach } from "../../core/message-context";
+import type {
+  MessageFilter,
+  MessageReader,
+  MessageStore,
+  OutboxStore,
+  SourceChangeBatchStore,
+  SourceChangeStore,
+  ThreadReader,
+} from "../../core/ports";
+import type { ReconcileStore, RowPages } from "../../core/reconcile";
+import type { ImportProgressStore } from "../../core/slack/slack-import";
 import { pgPool } from "../clients/pg";
 import type { Config } from "../config";
 import { Part } from "./part";
 
 /** Everything PostgreSQL answers: messages and their outbox, directory, access, gaps, imports, reconciliation. */
 export interface PgPorts {
-  readonly store: PgMessageStore;
+  readonly store: MessageStore &
+    OutboxStore &
+    MessageReader &
+    SourceChangeStore &
+    SourceChangeBatchStore &
+    ContextSource;
   /** Search filters answered by PostgreSQL for the semantic leg (filtered-vector-search.ts). */
-  readonly messageFilter: PgMessageFilter;
+  readonly messageFilter: MessageFilter;
   /** Threads and neighbours of search hits (group=thread, sort=recent, context=N). */
-  readonly threads: PgThreadReader;
+  readonly threads: ThreadReader;
   /** People and conversations per source: names for results and filters. */
-  readonly directory: PgDirectory;
+  readonly directory: DirectoryStore & NameDirectory & MentionNames;
   /** Who may read which conversation: audiences and members, read by every search. */
-  readonly access: PgConversationAccess;
+  readonly access: AccessStore & VisibilityReader;
   /** Coordination gaps: the detection window's messages and the stored runs (one PostgreSQL adapter). */
   readonly gapWindow: WindowMessageSource;
   readonly gapStore: GapStore;
   /** Import runs' committed day files (a cut-short import resumes after them). */
-  readonly importProgress: PgImportProgress;
+  readonly importProgress: ImportProgressStore;
   /** Reconciliation's view of PostgreSQL (pages, repair jobs, cursor, lease). */
-  readonly reconcileStore: PgReconcileStore;
+  readonly reconcileStore: ReconcileStore & RowPages;
   /** What the index writers add to each message (the context policy and where neighbours come from). */
   readonly indexContext: IndexContext;
 }

@@ -1,20 +1,21 @@
 import { SqsEventQueue } from "../../adapters/sqs/sqs-event-queue";
 import { SqsJobPublisher } from "../../adapters/sqs/sqs-job-publisher";
+import type { EventQueue, JobPublisher } from "../../core/ports";
 import { sqsClient } from "../clients/sqs";
 import { type Config, queueUrl } from "../config";
 import { Part } from "./part";
 
 /** The SQS queues: index jobs out (publisher), Slack events, imports, slash commands and replies. */
 export interface QueuePorts {
-  readonly publisher: SqsJobPublisher;
+  readonly publisher: JobPublisher;
   /** The ingest queue (Slack events in, the ingest consumer out). */
-  readonly ingestQueue: SqsEventQueue;
+  readonly ingestQueue: EventQueue;
   /** The import queue a cut-short import continues through. */
-  readonly importQueue: SqsEventQueue;
+  readonly importQueue: EventQueue;
   /** The slash command's search jobs (POST /slack/commands -> slack-command-search). */
-  readonly commandsQueue: SqsEventQueue;
+  readonly commandsQueue: EventQueue;
   /** Finished slash command replies (slack-command-search -> slack-reply). */
-  readonly repliesQueue: SqsEventQueue;
+  readonly repliesQueue: EventQueue;
 }
 
 export function createQueuePorts(cfg: Config): QueuePorts {
