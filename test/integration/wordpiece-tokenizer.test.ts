@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { WordPieceTokenizer } from "../../functions/adapters/onnx/wordpiece-tokenizer";
 
+// Not the default model: test/helpers/global-setup.ts fetches it (MODELS_UNDER_TEST).
 const TOKENIZER = ".cache/models/all-minilm-l6-v2-q/tokenizer.json";
 
 describe("WordPieceTokenizer (all-MiniLM-L6-v2 tokenizer.json)", () => {

@@ -33,7 +33,13 @@ describe("write path on the real local stack", () => {
   const dbCount = async (sql: string) => Number((await t.db.pool.query(sql)).rows[0].n);
 
   beforeAll(async () => {
-    t = await startTestApp("write", { maxReceiveCount: 3, visibilityTimeout: 1 });
+    // The outbox relay runs only when a test asks (runOnce): on its 500-ms timer it raced the tests
+    // that drive the outbox themselves, and took their rows first under CPU load.
+    t = await startTestApp("write", {
+      maxReceiveCount: 3,
+      visibilityTimeout: 1,
+      manualSchedules: ["outboxRelay", "reconcile", "gaps", "membershipSync"],
+    });
   });
   afterAll(async () => t?.close());
 
@@ -220,7 +226,10 @@ describe("write path on the real local stack", () => {
     );
     expect(pending.rows).toEqual([{ target: "vector" }]);
     await waitUntil("keyword indexed via the accepted entry", async () => (await osDoc(id)) !== null);
-    // The scheduled relay (every 500 ms here) picks the left-behind row up.
+    // The scheduled relay's next run picks the left-behind row up.
+    const scheduled = (await t.app.schedules.outboxRelay.runOnce()) as { sent: number; failed: number };
+    expect(scheduled.sent).toBeGreaterThanOrEqual(1);
+    expect(scheduled.failed).toBe(0);
     await waitUntil("the relay delivered the vector job", async () => (await chromaDoc(id)) !== null);
     expect(
       await dbCount(`SELECT count(*) AS n FROM outbox WHERE message_id = ${id} AND sent_at IS NULL`),

@@ -19,7 +19,9 @@ export interface GapDefinition {
   readonly maxParticipantOverlap: number;
   /**
    * Cosine floor for two messages to be about the same topic. For all-MiniLM-L6-v2, paraphrases
-   * score 0.6-0.9 and messages on one narrow subject 0.45-0.7, while unrelated chat stays under 0.3.
+   * score 0.6-0.9 and messages on one narrow subject 0.45-0.7, while unrelated chat stays under 0.3,
+   * so the floor decides there. bge-small-en-v1.5 (the default model) puts unrelated pairs at
+   * 0.50-0.65: the background fence below, not this floor, sets its threshold (0.76-0.78 on the demo set).
    */
   readonly minSimilarity: number;
   /**
