@@ -60,13 +60,27 @@ export class Observability extends Construct {
       (service) => new iam.ServicePrincipal(service),
     );
     const sameAccount = { StringEquals: { "aws:SourceAccount": account } };
+    const keyActions = ["kms:Decrypt", "kms:GenerateDataKey*"];
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: "AlarmPublishers",
-        principals: publishers,
-        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        sid: "CloudWatchAlarms",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: keyActions,
         resources: ["*"],
         conditions: sameAccount,
+      }),
+    );
+    // Without a condition: the SNS developer guide (Key management, "Enable compatibility between
+    // event sources from AWS services and encrypted topics") says aws:SourceAccount and
+    // aws:SourceArn in a KMS key policy are not supported for EventBridge-to-encrypted topics: such
+    // a condition would never match and drop every event. The topic policy below keeps this
+    // account's scope for EventBridge too, and the key encrypts nothing but this topic.
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "EventBridgeRules",
+        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+        actions: keyActions,
+        resources: ["*"],
       }),
     );
     this.topic.addToResourcePolicy(

@@ -33,16 +33,20 @@ describe("the alarm topic can be published to by CloudWatch and EventBridge", ()
     expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
-  it("the key policy lets cloudwatch.amazonaws.com and events.amazonaws.com use the key, for this account only", () => {
+  it("the key policy lets cloudwatch.amazonaws.com (this account's alarms) and events.amazonaws.com use the key", () => {
     const key = s.template.findResources("AWS::KMS::Key")[logicalId(s.stack.observability.topicKey)]!;
     const statements = key.Properties.KeyPolicy.Statement as PolicyStatement[];
-    for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com"]) {
+    const grantsOf = (service: string) => {
       const grants = statements.filter((st) => st.Effect === "Allow" && servicesOf(st).includes(service));
       const actions = grants.flatMap((st) => asArray(st.Action));
       expect(actions, service).toEqual(expect.arrayContaining(["kms:Decrypt", "kms:GenerateDataKey*"]));
-      for (const g of grants)
-        expect(g.Condition?.StringEquals?.["aws:SourceAccount"], service).toBe("123456789012");
-    }
+      return grants;
+    };
+    for (const g of grantsOf("cloudwatch.amazonaws.com"))
+      expect(g.Condition?.StringEquals?.["aws:SourceAccount"]).toBe("123456789012");
+    // The SNS guide: aws:SourceAccount/aws:SourceArn in a key policy are not supported for
+    // EventBridge-to-encrypted topics; such a condition would silently drop every event.
+    for (const g of grantsOf("events.amazonaws.com")) expect(g.Condition).toBeUndefined();
   });
 
   it("the topic policy (which replaces SNS's default) lets both services publish, and still denies non-TLS", () => {
