@@ -113,10 +113,6 @@ export class Database extends Construct {
 
     suppressNag(this.instance, [
       {
-        id: "AwsSolutions-RDS6",
-        reason: "Clients connect through RDS Proxy with the Secrets Manager credentials",
-      },
-      {
         id: "AwsSolutions-RDS11",
         reason: "Isolated subnets, admitted from the proxy's security group only: the port hides nothing",
       },
@@ -133,7 +129,8 @@ export class Database extends Construct {
         : [
             {
               id: "AwsSolutions-RDS10",
-              reason: "deletionProtection=false was chosen explicitly (throwaway environments)",
+              reason:
+                "Off only when asked for: removalPolicy=destroy (a dev stack that cdk destroy must remove) or deletionProtection=false",
             },
           ]),
     ]);

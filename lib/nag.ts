@@ -17,8 +17,27 @@ interface NagMetadata {
 }
 
 /**
+ * Two waivers of one rule on one resource (a role granted the keyword index and the k-NN indexes
+ * each waive IAM5 for their own paths) become one that covers both: their `appliesTo` together, or
+ * the whole rule when either waives it whole; their reasons joined.
+ */
+function mergeSuppression(a: NagSuppression, b: NagSuppression): NagSuppression {
+  const reason = a.reason.split("; ").includes(b.reason) ? a.reason : `${a.reason}; ${b.reason}`;
+  if (!a.appliesTo || !b.appliesTo) return { id: a.id, reason };
+  const seen = new Set<string>();
+  const appliesTo = [...a.appliesTo, ...b.appliesTo].filter((x) => {
+    const key = JSON.stringify(x);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { id: a.id, reason, appliesTo };
+}
+
+/**
  * Waives cdk-nag rules on a construct's CloudFormation resources, as the metadata cdk-nag reads (the
- * constructs need no cdk-nag import); lib/app.ts and the tests run the AwsSolutions pack.
+ * constructs need no cdk-nag import); lib/app.ts and the tests run the AwsSolutions pack. A rule
+ * waived again on the same resource keeps both waivers (mergeSuppression).
  */
 export function suppressNag(scope: IConstruct, suppressions: NagSuppression[], applyToChildren = true): void {
   for (const s of suppressions) {
@@ -30,7 +49,12 @@ export function suppressNag(scope: IConstruct, suppressions: NagSuppression[], a
   for (const resource of targets) {
     const existing =
       (resource.getMetadata(NAG_METADATA_KEY) as NagMetadata | undefined)?.rules_to_suppress ?? [];
-    const merged = [...existing.filter((e) => !suppressions.some((s) => s.id === e.id)), ...suppressions];
+    const merged = [...existing];
+    for (const s of suppressions) {
+      const i = merged.findIndex((e) => e.id === s.id);
+      if (i === -1) merged.push(s);
+      else merged[i] = mergeSuppression(merged[i]!, s);
+    }
     resource.addMetadata(NAG_METADATA_KEY, { rules_to_suppress: merged });
   }
 }

@@ -25,9 +25,10 @@ export interface SearchDomainProps {
 }
 
 /**
- * OpenSearch 2.19 inside the VPC: HTTPS only (TLS 1.2), encrypted at rest and node to node. There is
- * no resource policy, so only IAM principals granted here (the functions' roles) can call it, and
- * only functions bound here are admitted by its security group.
+ * OpenSearch 2.19 inside the VPC: HTTPS only (TLS 1.2), encrypted at rest and node to node. Its
+ * domain policy admits this account's IAM principals only, so a call passes when it is SigV4-signed
+ * by a role granted es:ESHttp* here (the functions' roles), and only functions bound here are
+ * admitted by its security group.
  */
 export class SearchDomain extends Construct implements VectorStoreAccess {
   readonly domain: opensearch.Domain;
@@ -118,10 +119,6 @@ export class SearchDomain extends Construct implements VectorStoreAccess {
               reason: "Single data node by default (cost); set openSearchDataNodes>=2 for two AZs",
             },
           ]),
-      {
-        id: "AwsSolutions-IAM4",
-        reason: "CDK custom resource that sets the log groups' resource policy (managed basic role)",
-      },
       {
         id: "AwsSolutions-IAM5",
         reason: "CDK custom resource that sets the log groups' resource policy (logs:PutResourcePolicy)",

@@ -143,7 +143,7 @@ export class TrisearchFunction extends NodejsFunction {
       {
         id: "AwsSolutions-IAM4",
         reason:
-          "AWSLambdaBasicExecutionRole/AWSLambdaVPCAccessExecutionRole: logs to its own group and VPC ENIs only",
+          "The standard Lambda execution policies (CloudWatch Logs; VPC ENIs for functions in the VPC): their resources are *, the function writes only to its own log group",
         appliesTo: [
           "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
           "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",

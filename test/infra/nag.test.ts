@@ -65,6 +65,35 @@ describe("cdk-nag suppressions", () => {
     expect(withMeta.length).toBe(suppressions().length);
   });
 
+  it("a rule waived twice on one resource keeps both waivers (their appliesTo together)", () => {
+    const stack = new Stack();
+    const bucket = new CfnResource(stack, "R", { type: "AWS::S3::Bucket" });
+    const waive = (path: string) =>
+      suppressNag(
+        bucket,
+        [{ id: "AwsSolutions-IAM5", reason: `paths below ${path}`, appliesTo: [path] }],
+        false,
+      );
+    waive("Resource::a/*");
+    waive("Resource::b/*");
+    waive("Resource::b/*");
+    const rules = (bucket.getMetadata(NAG_METADATA_KEY) as { rules_to_suppress: NagSuppression[] })
+      .rules_to_suppress;
+    expect(rules).toEqual([
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "paths below Resource::a/*; paths below Resource::b/*",
+        appliesTo: ["Resource::a/*", "Resource::b/*"],
+      },
+    ]);
+    // A whole-rule waiver stays whole.
+    suppressNag(bucket, [{ id: "AwsSolutions-IAM5", reason: "the whole rule, on purpose" }], false);
+    const after = (bucket.getMetadata(NAG_METADATA_KEY) as { rules_to_suppress: NagSuppression[] })
+      .rules_to_suppress;
+    expect(after).toHaveLength(1);
+    expect(after[0]!.appliesTo).toBeUndefined();
+  });
+
   it("refuses a suppression without a reason", () => {
     const stack = new Stack();
     expect(() => suppressNag(stack, [{ id: "AwsSolutions-IAM5", reason: " " }])).toThrow(/reason/);
@@ -75,6 +104,8 @@ describe.runIf(nagInstalled)("cdk-nag AwsSolutions pack", () => {
   it.each([
     ["the defaults", {}],
     ["a dev stack (removalPolicy=destroy)", { removalPolicy: "destroy" }],
+    // The search roles hold IAM5 waivers for the keyword index and the k-NN indexes: both must hold.
+    ["vectorStore=opensearch on two data nodes", { vectorStore: "opensearch", openSearchDataNodes: 2 }],
   ])(
     "reports no unsuppressed error with %s",
     async (_name, settings) => {
