@@ -50,6 +50,11 @@ type Access =
   | "enqueue-replies"
   /** Reads the Slack signing secret. */
   | "slack-secret"
+  /**
+   * Reads the Slack bot token (SLACK_BOT_TOKEN_ARN): only for a function outside the VPC, the
+   * only place that reaches slack.com (the VPC has no route out).
+   */
+  | "slack-bot-token"
   /** Reads the key search cursors are signed with (CURSOR_SECRET_ARN). */
   | "cursor-secret";
 
@@ -188,7 +193,7 @@ export const FUNCTIONS = {
     // One conversations.members call per private channel, group DM and DM (Tier 4: 100+ a minute).
     timeoutSeconds: 300,
     // It calls Slack and holds no store access: outside the VPC (the VPC has no route to Slack).
-    access: ["enqueue-ingest"],
+    access: ["enqueue-ingest", "slack-bot-token"],
     network: "internet",
   },
   migrate: {

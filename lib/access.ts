@@ -1,5 +1,5 @@
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import { FUNCTIONS, type FunctionName } from "../functions/topology";
+import { FUNCTIONS, type FunctionName, networkOf } from "../functions/topology";
 import type { Database } from "./database";
 import type { EmbeddingModel } from "./embedding-model";
 import type { SearchDomain } from "./search-domain";
@@ -27,6 +27,8 @@ export interface AccessProviders {
     grantEnqueueReplies(fn: TrisearchFunction): void;
   };
   readonly slackSigningSecret?: secretsmanager.ISecret;
+  /** The Slack app's bot token (Web API calls): read by functions outside the VPC only. */
+  readonly slackBotToken?: secretsmanager.ISecret;
   readonly cursorSecret?: secretsmanager.ISecret;
 }
 
@@ -82,6 +84,16 @@ export function grantAccess(fn: TrisearchFunction, p: AccessProviders): void {
           throw new Error(`${fn.handlerName} needs the Slack signing secret, which was not passed`);
         secret.grantRead(fn);
         fn.addEnvironment("SLACK_SIGNING_SECRET_ARN", secret.secretArn);
+        break;
+      }
+      case "slack-bot-token": {
+        const secret = p.slackBotToken;
+        if (!secret) throw new Error(`${fn.handlerName} needs the Slack bot token, which was not passed`);
+        // Inside the VPC a Web API call could only time out (no route to slack.com): refused here.
+        if (networkOf(fn.handlerName as FunctionName) !== "internet")
+          throw new Error(`${fn.handlerName} runs in the VPC, which has no route to Slack: no bot token`);
+        secret.grantRead(fn);
+        fn.addEnvironment("SLACK_BOT_TOKEN_ARN", secret.secretArn);
         break;
       }
       case "cursor-secret": {

@@ -30,6 +30,8 @@ export interface PipelineProps {
   readonly embeddingModel: EmbeddingModel;
   /** Signs search cursors: the slash command's search step reads it. */
   readonly cursorSecret: secretsmanager.ISecret;
+  /** The Slack bot token: the membership resync (outside the VPC) reads it. */
+  readonly slackBotToken: secretsmanager.ISecret;
   /** Deploy-time overrides of a queue's event-source concurrency (2..1000); default: the topology's. */
   readonly maxConcurrency?: Partial<Record<QueueName, number | undefined>>;
   /** The export upload bucket on stack deletion (default RETAIN: uploads are the customer's data). */

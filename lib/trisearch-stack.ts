@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
@@ -36,6 +36,8 @@ export class TrisearchStack extends Stack {
   readonly schedules: Schedules;
   readonly observability: Observability;
   readonly slackSigningSecret: secretsmanager.Secret;
+  /** The Slack app's bot token; blank until put (the resync skips while it is). */
+  readonly slackBotToken: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: TrisearchStackProps = {}) {
     super(scope, id, props);
@@ -92,8 +94,22 @@ export class TrisearchStack extends Stack {
       },
     ]);
 
+    this.slackBotToken = new secretsmanager.Secret(this, "SlackBotToken", {
+      description:
+        "Trisearch: the Slack app's bot token (xoxb-...): put it after deploy; blank, the membership resync skips",
+      // Secrets Manager refuses an empty value; a blank one reads as unset (functions/shared/aws-secrets.ts).
+      secretStringValue: SecretValue.unsafePlainText(" "),
+    });
+    suppressNag(this.slackBotToken, [
+      {
+        id: "AwsSolutions-SMG4",
+        reason: "Issued by Slack when the app is installed: rotated in the Slack app settings, then put here",
+      },
+    ]);
+
     this.pipeline = new Pipeline(this, "Pipeline", {
       cursorSecret,
+      slackBotToken: this.slackBotToken,
       importBucketRemoval: dataRemoval,
       vpc,
       database: this.database,
@@ -158,6 +174,7 @@ export class TrisearchStack extends Stack {
     new CfnOutput(this, "SlackEventsUrl", { value: `${this.api.url}/slack/events` });
     new CfnOutput(this, "SlackCommandsUrl", { value: `${this.api.url}/slack/commands` });
     new CfnOutput(this, "SlackSigningSecretArn", { value: this.slackSigningSecret.secretArn });
+    new CfnOutput(this, "SlackBotTokenArn", { value: this.slackBotToken.secretArn });
     new CfnOutput(this, "ImportBucketName", { value: this.pipeline.importBucket.bucketName });
     new CfnOutput(this, "DashboardName", { value: this.observability.dashboard.dashboardName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.topic.topicArn });

@@ -357,6 +357,25 @@ describe("least privilege", () => {
     }
   });
 
+  it("only the membership resync (outside the VPC) reads the Slack bot token, which starts blank", () => {
+    const token = logicalId(s.stack.slackBotToken);
+    const fns = s.template.findResources("AWS::Lambda::Function");
+    const readers = ALL_FUNCTIONS.filter((name) =>
+      resourcesFor(statements(name), "secretsmanager:GetSecretValue").includes(`"${token}"`),
+    );
+    expect(readers).toEqual(["membership-sync"]);
+    for (const name of ALL_FUNCTIONS) {
+      const env = fns[s.fnIds[name]!]!.Properties.Environment.Variables;
+      expect(env.SLACK_BOT_TOKEN_ARN, name).toEqual(name === "membership-sync" ? { Ref: token } : undefined);
+    }
+    expect(networkOf("membership-sync")).toBe("internet");
+    // Blank, not generated: a random value would be sent to Slack as a token (resolveSecretEnv reads
+    // a blank secret as unset, so the resync skips until the real token is put).
+    const secret = s.template.findResources("AWS::SecretsManager::Secret")[token]!;
+    expect(secret.Properties.SecretString).toBe(" ");
+    expect(secret.Properties.GenerateSecretString).toBeUndefined();
+  });
+
   it("the Slack webhook only enqueues to the ingest queue and reads the signing secret (no database)", () => {
     const st = statements("slack-events");
     expect(resourcesFor(st, "sqs:SendMessage")).toBe(

@@ -64,6 +64,17 @@ describe("resolveSecretEnv", () => {
     expect(f.calls.sort()).toEqual(["arn:cursor", "arn:db", "arn:slack"]);
   });
 
+  it("fills SLACK_BOT_TOKEN from its secret; a blank secret (the stack's placeholder) leaves it unset", async () => {
+    const f = fetcher({ "arn:bot": "xoxb-1-2\n", "arn:blank": " " });
+    const env: Record<string, string | undefined> = { SLACK_BOT_TOKEN_ARN: "arn:bot" };
+    await resolveSecretEnv(env, f.fetch);
+    expect(env.SLACK_BOT_TOKEN).toBe("xoxb-1-2");
+    const blank: Record<string, string | undefined> = { SLACK_BOT_TOKEN_ARN: "arn:blank" };
+    await resolveSecretEnv(blank, f.fetch);
+    expect(blank.SLACK_BOT_TOKEN).toBeUndefined();
+    expect(f.calls).toEqual(["arn:bot", "arn:blank"]);
+  });
+
   it("gives the migrate function its login users' names and passwords (reader and writer secrets)", async () => {
     const reader = JSON.stringify({ username: "trisearch_search", password: "r-pw", engine: "postgres" });
     const writer = JSON.stringify({ username: "trisearch_app_clone", password: "w-pw" });
