@@ -189,8 +189,9 @@ export const FUNCTIONS = {
   },
   "membership-sync": {
     description:
-      "Scheduled: Slack's member lists (conversations.members) -> the ingest queue, where slack-ingest applies them",
-    // One conversations.members call per private channel, group DM and DM (Tier 4: 100+ a minute).
+      "Scheduled: Slack's directory (users.list, conversations.list) and member lists (conversations.members) -> the ingest queue, where slack-ingest applies them",
+    // One conversations.members call per private channel, group DM and DM (Tier 4: 100+ a minute);
+    // users.list and conversations.list page 200 at a time (Tier 2: 20+ a minute).
     timeoutSeconds: 300,
     // It calls Slack and holds no store access: outside the VPC (the VPC has no route to Slack).
     access: ["enqueue-ingest", "slack-bot-token"],
@@ -354,11 +355,13 @@ export const SCHEDULES = {
   },
   membershipSync: {
     function: "membership-sync",
-    // Membership events keep search current within seconds; the resync repairs what events missed.
+    // Membership and directory events keep search current within seconds; the resync repairs what
+    // events missed and, in AWS, names ids no event named (the VPC's consumers cannot ask Slack).
     everySeconds: 60 * 60,
     retryAttempts: 0,
     maxEventAgeSeconds: 30 * 60,
-    description: "Trisearch membership resync: Slack's conversations.members onto the ingest queue",
+    description:
+      "Trisearch membership resync: Slack's users, conversations and conversations.members onto the ingest queue",
   },
 } as const satisfies Record<string, ScheduleSpec>;
 

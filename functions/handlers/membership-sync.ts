@@ -1,20 +1,31 @@
 import middy from "@middy/core";
-import { syncSlackMemberships } from "../core/slack/membership-sync";
+import { syncSlackDirectory, syncSlackMemberships } from "../core/slack/membership-sync";
 import { logger } from "../shared/logger";
 import { invocationMetrics, lambdaLogContext } from "../shared/middleware";
 import { queues } from "../shared/wiring/queues";
 import { slack as slackParts } from "../shared/wiring/slack";
 
-/** Scheduled: Slack's member lists (conversations.members) onto the ingest queue; nothing without SLACK_BOT_TOKEN. */
+/**
+ * Scheduled: Slack's directory (users.list, conversations.list) and member lists
+ * (conversations.members) onto the ingest queue; nothing without SLACK_BOT_TOKEN.
+ */
 export const handler = middy(async () => {
-  const slack = slackParts().slackMembership;
-  if (!slack) {
+  const { slackDirectory, slackMembership } = slackParts();
+  if (!slackDirectory || !slackMembership) {
     logger.info("membership sync skipped: SLACK_BOT_TOKEN is not set");
-    return { conversations: 0, members: 0 };
+    return { conversations: 0, members: 0, directoryUsers: 0, directoryConversations: 0 };
   }
-  const result = await syncSlackMemberships({ slack, queue: queues().ingestQueue });
-  logger.info("membership sync queued", result);
-  return result;
+  const queue = queues().ingestQueue;
+  // The directory first: the names of the people the member lists then name.
+  const directory = await syncSlackDirectory({ slack: slackDirectory, queue });
+  const result = await syncSlackMemberships({ slack: slackMembership, queue });
+  const summary = {
+    ...result,
+    directoryUsers: directory.users,
+    directoryConversations: directory.conversations,
+  };
+  logger.info("membership sync queued", summary);
+  return summary;
 })
   .use(lambdaLogContext())
   .use(invocationMetrics());

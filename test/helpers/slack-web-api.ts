@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 /**
  * A local stand-in for Slack's Web API (https://api.slack.com/web): POST /api/<method> with a
  * form-encoded body and a bearer token, answered with Slack's {ok, ...} JSON. Serves users.info and
- * conversations.info from the maps it is given, auth.test (`teamId`), conversations.list (the
- * conversations of the asked `types`) and conversations.members (`members`, paged by `limit`); `rateLimitFirst` answers the first N calls of a
+ * conversations.info from the maps it is given, auth.test (`teamId`), users.list (every user, paged
+ * by `limit`), conversations.list (the conversations of the asked `types`) and conversations.members (`members`, paged by `limit`); `rateLimitFirst` answers the first N calls of a
  * method with 429 and Retry-After, as Slack does when a tier's limit is hit.
  */
 export interface SlackWebApiStandIn {
@@ -61,6 +61,18 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
         return send(200, channel ? { ok: true, channel } : { ok: false, error: "channel_not_found" });
       }
       if (method === "auth.test") return send(200, { ok: true, team_id: api.teamId, user_id: "UBOT" });
+      if (method === "users.list") {
+        // Paged like conversations.members: the cursor is the offset.
+        const all = [...users.values()];
+        const offset = Number(form.get("cursor") || 0);
+        const limit = Number(form.get("limit") || 100);
+        const next = offset + limit < all.length ? String(offset + limit) : "";
+        return send(200, {
+          ok: true,
+          members: all.slice(offset, offset + limit),
+          response_metadata: { next_cursor: next },
+        });
+      }
       if (method === "conversations.list") {
         const types = new Set((form.get("types") ?? "public_channel").split(","));
         const typeOf = (c: Record<string, unknown>) =>

@@ -152,4 +152,46 @@ describe("directory: kept current from Slack events, unknown ids looked up with 
     expect(await conversation("C0OPS0001")).toMatchObject({ archived: false });
     expect(t.app.pollers.ingest.counters.failedItems).toBe(0);
   });
+
+  it("the scheduled resync fills the directory from users.list and conversations.list (in AWS the ingest consumer cannot reach Slack)", async () => {
+    slack.teamId = TEAM; // auth.test: the source the slices are applied to
+    // The adapter asks users.list for 200 a page: 250 users take two pages.
+    for (let i = 0; i < 250; i++) {
+      const id = `U0SYNC${String(i).padStart(3, "0")}`;
+      slack.users.set(id, slackUser(id, `sync${i}`, `Sync ${i}`, i === 7 ? { deleted: true } : {}));
+    }
+    slack.conversations.set("C0SYNCPUB", { id: "C0SYNCPUB", name: "sync-public", is_channel: true });
+    slack.conversations.set("G0SYNCPRV", { id: "G0SYNCPRV", name: "sync-private", is_private: true });
+    slack.conversations.set("D0SYNCDM1", { id: "D0SYNCDM1", is_im: true });
+    // The same run lists the private ones' members (the membership resync).
+    slack.members.set("G0SYNCPRV", ["U0SYNC000"]);
+    slack.members.set("D0SYNCDM1", ["U0SYNC000", "U0SYNC001"]);
+    // A later rename in Slack: the resync (now) is newer than the event (2023) and wins.
+    await deliver(
+      envelope({ type: "channel_rename", channel: { id: "C0SYNCPUB", name: "old" } }, 1_700_000_900),
+    );
+    const listsBefore = slack.calls.filter((c) => c.method === "users.list").length;
+    await t.app.schedules.membershipSync.runOnce();
+    await waitUntil("the directory slices were applied", async () => (await user("U0SYNC249")) !== undefined);
+    // The member lists (queued after) may be applied first: wait for the slice's own names.
+    await waitUntil(
+      "the conversation slice was applied",
+      async () => (await conversation("C0SYNCPUB"))?.name === "sync-public",
+    );
+    expect(await user("U0SYNC000")).toEqual({
+      name: "sync0",
+      display_name: "Sync 0",
+      real_name: "Sync 0 Real",
+      is_bot: false,
+      deleted: false,
+    });
+    expect(await user("U0SYNC007")).toMatchObject({ deleted: true });
+    expect(await conversation("C0SYNCPUB")).toEqual({ name: "sync-public", kind: "public", archived: false });
+    expect(await conversation("G0SYNCPRV")).toMatchObject({ name: "sync-private", kind: "private" });
+    expect(await conversation("D0SYNCDM1")).toMatchObject({ kind: "im" });
+    const lists = slack.calls.filter((c) => c.method === "users.list").slice(listsBefore);
+    expect(lists.map((c) => c.status)).toEqual([200, 200]);
+    expect(lists.every((c) => c.token === TOKEN)).toBe(true);
+    expect(t.app.pollers.ingest.counters.failedItems).toBe(0);
+  });
 });

@@ -1,6 +1,10 @@
 import { LogLevel, type RetryOptions, WebAPIPlatformError, WebClient } from "@slack/web-api";
 import type { ConversationPatch, DirectoryLookup, DirectoryUser } from "../../core/directory/directory";
-import type { MemberListedConversation, SlackMembershipSource } from "../../core/slack/membership-sync";
+import type {
+  MemberListedConversation,
+  SlackDirectorySource,
+  SlackMembershipSource,
+} from "../../core/slack/membership-sync";
 import { slackConversation, slackUser } from "../../core/slack/slack-directory";
 
 /** Errors that mean "no such id for this token": the id stays an id. */
@@ -16,7 +20,7 @@ const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000,
  * users.info, conversations.info, and the membership sync's auth.test, conversations.list and
  * conversations.members through @slack/web-api (rate limits and retries are its job).
  */
-export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource {
+export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, SlackDirectorySource {
   private readonly client: WebClient;
 
   constructor(token: string, opts: { apiUrl?: string | undefined; retryConfig?: RetryOptions } = {}) {
@@ -77,6 +81,38 @@ export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource {
         ...(cursor ? { cursor } : {}),
       });
       out.push(...(res.members ?? []));
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async directoryUsers(): Promise<DirectoryUser[]> {
+    const out: DirectoryUser[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.users.list({ limit: 200, ...(cursor ? { cursor } : {}) });
+      for (const m of res.members ?? []) {
+        const user = slackUser(m);
+        if (user) out.push(user);
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return out;
+  }
+
+  async directoryConversations(): Promise<ConversationPatch[]> {
+    const out: ConversationPatch[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.conversations.list({
+        types: "public_channel,private_channel,mpim,im",
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const c of res.channels ?? []) {
+        const conversation = slackConversation(c);
+        if (conversation) out.push(conversation);
+      }
       cursor = res.response_metadata?.next_cursor || undefined;
     } while (cursor);
     return out;

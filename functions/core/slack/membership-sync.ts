@@ -1,3 +1,4 @@
+import type { ConversationPatch, DirectoryUser } from "../directory/directory";
 import type { EventQueue } from "../ports";
 
 /** A conversation the Slack app can see whose readers are its members (private, group DM, DM). */
@@ -53,4 +54,52 @@ export async function syncSlackMemberships(deps: {
     );
   }
   return { conversations: conversations.length, members };
+}
+
+/** Slack's Web API as the directory refresh reads it (auth.test, users.list, conversations.list). */
+export interface SlackDirectorySource {
+  teamId(): Promise<string>;
+  /** Every user of the workspace, deleted ones included (users.list). */
+  directoryUsers(): Promise<DirectoryUser[]>;
+  /** Every conversation the token can see, of every kind (conversations.list). */
+  directoryConversations(): Promise<ConversationPatch[]>;
+}
+
+/** The ingest queue's record for a slice of the directory (slack-directory.ts maps it). */
+export const DIRECTORY_SNAPSHOT_EVENT = "trisearch_directory_snapshot";
+
+/** Entries per queued record: a few hundred bytes each, well inside SQS's 256 KiB. */
+const DIRECTORY_SLICE = 200;
+
+/**
+ * The scheduled directory refresh: every user and conversation the token can see, put on the
+ * ingest queue in slices, where the ingest consumer applies them like user_change/channel_* events.
+ * In AWS this is how names reach the directory for ids no event named: the ingest consumer runs in
+ * the VPC, which has no route to Slack, so it never looks ids up itself (README "Deploy to AWS").
+ */
+export async function syncSlackDirectory(deps: {
+  readonly slack: SlackDirectorySource;
+  readonly queue: EventQueue;
+  readonly now?: () => number;
+}): Promise<{ users: number; conversations: number }> {
+  const teamId = await deps.slack.teamId();
+  const users = await deps.slack.directoryUsers();
+  const conversations = await deps.slack.directoryConversations();
+  const send = async (kind: "users" | "conversations", entries: readonly unknown[], slice: number) => {
+    const ms = (deps.now ?? Date.now)();
+    await deps.queue.send(
+      JSON.stringify({
+        type: "event_callback",
+        team_id: teamId,
+        event_id: `Sync-directory-${kind}-${slice}-${ms}`,
+        event_time: Math.floor(ms / 1000),
+        event: { type: DIRECTORY_SNAPSHOT_EVENT, event_ts: (ms / 1000).toFixed(6), [kind]: entries },
+      }),
+    );
+  };
+  for (let i = 0; i < users.length; i += DIRECTORY_SLICE)
+    await send("users", users.slice(i, i + DIRECTORY_SLICE), i / DIRECTORY_SLICE);
+  for (let i = 0; i < conversations.length; i += DIRECTORY_SLICE)
+    await send("conversations", conversations.slice(i, i + DIRECTORY_SLICE), i / DIRECTORY_SLICE);
+  return { users: users.length, conversations: conversations.length };
 }

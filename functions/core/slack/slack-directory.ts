@@ -6,6 +6,7 @@ import type {
   DirectoryUser,
 } from "../directory/directory";
 import type { SourceRef } from "../model";
+import { DIRECTORY_SNAPSHOT_EVENT } from "./membership-sync";
 
 /**
  * Slack's user and conversation objects (an export's users.json / channels.json, the Web API's
@@ -108,6 +109,52 @@ const CONVERSATION_EVENTS: Record<string, { kind: ConversationKind; archived?: b
 
 const USER_EVENTS = new Set(["user_change", "team_join"]);
 
+/** The resync's directory slice (membership-sync.ts DIRECTORY_SNAPSHOT_EVENT): entries as mapped. */
+const directorySnapshotSchema = z.object({
+  type: z.literal(DIRECTORY_SNAPSHOT_EVENT),
+  users: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        name: z.string().nullable(),
+        displayName: z.string().nullable(),
+        realName: z.string().nullable(),
+        isBot: z.boolean(),
+        deleted: z.boolean(),
+      }),
+    )
+    .optional(),
+  conversations: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        name: z.string().nullable().optional(),
+        kind: z.enum(["public", "private", "im", "mpim"]).optional(),
+        archived: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});
+
+function snapshotChange(event: unknown, source: SourceRef, at: Date): DirectoryChange | null {
+  const p = directorySnapshotSchema.safeParse(event);
+  if (!p.success) return null;
+  if (p.data.users) return { kind: "users", source, users: p.data.users, at };
+  if (p.data.conversations) {
+    // Optional fields absent, not undefined: an absent field leaves what the directory holds.
+    const conversations = p.data.conversations.map(
+      (c): ConversationPatch => ({
+        id: c.id,
+        ...(c.name !== undefined ? { name: c.name } : {}),
+        ...(c.kind ? { kind: c.kind } : {}),
+        ...(c.archived !== undefined ? { archived: c.archived } : {}),
+      }),
+    );
+    return { kind: "conversations", source, conversations, at };
+  }
+  return null;
+}
+
 /**
  * An Events API envelope -> a directory change; null when the event is not about the directory
  * (messages, or a malformed directory event, which is then ignored like any unknown event).
@@ -122,6 +169,7 @@ export function mapDirectoryEvent(
   const source: SourceRef = { type: "slack", name: opts.sourceName ?? teamId };
   const seconds = p.data.event_time ?? (event.event_ts ? Number(event.event_ts) : undefined);
   const at = seconds !== undefined && Number.isFinite(seconds) ? new Date(seconds * 1000) : new Date();
+  if (event.type === DIRECTORY_SNAPSHOT_EVENT) return snapshotChange(event, source, at);
   if (USER_EVENTS.has(event.type)) {
     const user = slackUser(event.user);
     return user ? { kind: "users", source, users: [user], at } : null;

@@ -1,6 +1,6 @@
 import { SlackWebLookup } from "../../adapters/slack/slack-web-lookup";
 import type { DirectoryLookup } from "../../core/directory/directory";
-import type { SlackMembershipSource } from "../../core/slack/membership-sync";
+import type { SlackDirectorySource, SlackMembershipSource } from "../../core/slack/membership-sync";
 import type { Config } from "../config";
 import { Part } from "./part";
 
@@ -10,6 +10,8 @@ export interface SlackPorts {
   readonly directoryLookup: DirectoryLookup | undefined;
   /** Slack's member lists for the scheduled membership resync; undefined without SLACK_BOT_TOKEN. */
   readonly slackMembership: SlackMembershipSource | undefined;
+  /** Slack's users and conversations for the scheduled directory refresh; undefined without SLACK_BOT_TOKEN. */
+  readonly slackDirectory: SlackDirectorySource | undefined;
 }
 
 export function createSlackPorts(cfg: Config): SlackPorts {
@@ -23,6 +25,9 @@ export function createSlackPorts(cfg: Config): SlackPorts {
       return cfg.SLACK_BOT_TOKEN ? web(cfg.SLACK_BOT_TOKEN) : undefined;
     },
     get slackMembership() {
+      return cfg.SLACK_BOT_TOKEN ? web(cfg.SLACK_BOT_TOKEN) : undefined;
+    },
+    get slackDirectory() {
       return cfg.SLACK_BOT_TOKEN ? web(cfg.SLACK_BOT_TOKEN) : undefined;
     },
   };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ConversationPatch, DirectoryUser } from "../../../functions/core/directory/directory";
 import { userDisplayName } from "../../../functions/core/directory/directory";
+import { syncSlackDirectory } from "../../../functions/core/slack/membership-sync";
 import {
   mapDirectoryEvent,
   slackConversation,
@@ -84,6 +86,53 @@ describe("Slack directory mapping", () => {
     ]);
     const unarchive = mapDirectoryEvent(envelope({ type: "channel_unarchive", channel: "C1" }), {});
     expect(unarchive?.kind === "conversations" && unarchive.conversations[0]?.archived).toBe(false);
+  });
+
+  it("the resync's directory slices: every user and conversation queued in slices of 200, mapped back as sent", async () => {
+    const users: DirectoryUser[] = Array.from({ length: 201 }, (_, i) => ({
+      id: `U${i}`,
+      name: `u${i}`,
+      displayName: i === 0 ? "Zero" : null,
+      realName: null,
+      isBot: i === 1,
+      deleted: i === 2,
+    }));
+    const conversations: ConversationPatch[] = [
+      { id: "C1", name: "general", kind: "public", archived: false },
+      { id: "D1", kind: "im" },
+      { id: "G1", name: null, kind: "mpim", archived: true },
+    ];
+    const sent: string[] = [];
+    const result = await syncSlackDirectory({
+      slack: {
+        teamId: async () => "T9",
+        directoryUsers: async () => users,
+        directoryConversations: async () => conversations,
+      },
+      queue: { send: async (body) => void sent.push(body) },
+      now: () => 1_700_000_000_500,
+    });
+    expect(result).toEqual({ users: 201, conversations: 3 });
+    expect(sent).toHaveLength(3);
+    const changes = sent.map((b) => mapDirectoryEvent(JSON.parse(b), { sourceName: "acme" }));
+    const at = new Date(1_700_000_000_000);
+    const source = { type: "slack", name: "acme" };
+    expect(changes).toEqual([
+      { kind: "users", source, users: users.slice(0, 200), at },
+      { kind: "users", source, users: users.slice(200), at },
+      { kind: "conversations", source, conversations, at },
+    ]);
+    // Distinct event ids (each slice is its own record), in the team's source without sourceName.
+    expect(new Set(sent.map((b) => JSON.parse(b).event_id)).size).toBe(3);
+    expect(mapDirectoryEvent(JSON.parse(sent[0]!), {})?.source).toEqual({ type: "slack", name: "T9" });
+  });
+
+  it("ignores a directory slice that is not one (no entries, or entries without ids)", () => {
+    const snap = (extra: Record<string, unknown>) =>
+      mapDirectoryEvent(envelope({ type: "trisearch_directory_snapshot", ...extra }), {});
+    expect(snap({})).toBeNull();
+    expect(snap({ users: [{ name: "no id" }] })).toBeNull();
+    expect(snap({ conversations: [{ id: "" }] })).toBeNull();
   });
 
   it("is null for messages, unknown events and malformed directory events", () => {
