@@ -103,13 +103,14 @@ export class Observability extends Construct {
       threshold: number,
       description: string,
       comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         metric,
         threshold,
         evaluationPeriods: 1,
         comparisonOperator,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData,
         alarmDescription: description,
       });
       a.addAlarmAction(action);
@@ -241,7 +242,16 @@ export class Observability extends Construct {
           period,
           statistic: "Minimum",
         });
-        alarm("ChromaNoRunningTask", runningTasks, 1, "No Chroma task is running.", below);
+        // Missing data breaches: with no task (or no Container Insights data) the count may not be
+        // reported at all, and "nothing reported" must not read as "fine".
+        alarm(
+          "ChromaNoRunningTask",
+          runningTasks,
+          1,
+          "No Chroma task is running (or none reports).",
+          below,
+          cloudwatch.TreatMissingData.BREACHING,
+        );
         alarm(
           "ChromaUnhealthyHosts",
           chroma.targetGroup.metrics.unhealthyHostCount(max),

@@ -87,6 +87,7 @@ describe("data-store alarms", () => {
           Dimensions: unknown;
           Threshold: number;
           ComparisonOperator: string;
+          TreatMissingData: string;
           AlarmActions: unknown;
         },
     );
@@ -130,9 +131,10 @@ describe("data-store alarms", () => {
   });
 
   it("Chroma: running ECS tasks, unhealthy load balancer targets, EFS I/O limit", () => {
+    // No data (no task, or Container Insights silent) must alarm, not read as healthy.
     expect(
       find("ECS/ContainerInsights", "RunningTaskCount", logicalId(s.stack.chroma!.service)),
-    ).toMatchObject({ Threshold: 1, ComparisonOperator: "LessThanThreshold" });
+    ).toMatchObject({ Threshold: 1, ComparisonOperator: "LessThanThreshold", TreatMissingData: "breaching" });
     expect(
       find("AWS/ApplicationELB", "UnHealthyHostCount", logicalId(s.stack.chroma!.targetGroup)),
     ).toMatchObject({ Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
