@@ -1,5 +1,5 @@
 import { type DatabaseLogin, provisionLogins } from "../adapters/postgres/database-logins";
-import { migrateUp } from "../adapters/postgres/migrate";
+import { migrateUp, waitForDatabase } from "../adapters/postgres/migrate";
 import { type Config, config } from "./config";
 
 /** The login users the configuration names (in AWS: from the reader and writer secrets). */
@@ -28,7 +28,10 @@ function configuredLogins(cfg: Config): DatabaseLogin[] {
 export async function applyMigrations(
   cfg: Config = config(),
   log?: (message: string) => void,
+  opts: { readonly waitForDatabaseMs?: number } = {},
 ): Promise<{ applied: string[]; logins: string[] }> {
+  if (opts.waitForDatabaseMs)
+    await waitForDatabase(cfg.DATABASE_URL, { timeoutMs: opts.waitForDatabaseMs, ...(log ? { log } : {}) });
   const applied = await migrateUp(cfg.DATABASE_URL, log);
   const logins = await provisionLogins(cfg.DATABASE_URL, configuredLogins(cfg));
   return { applied, logins };

@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
+import pg from "pg";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -29,4 +31,34 @@ export async function migrateUp(
     checkOrder: true,
   });
   return applied.map((m) => m.name);
+}
+
+/**
+ * Waits until the database answers `SELECT 1`, retrying any error every `intervalMs` until
+ * `timeoutMs` has passed, then throws the last one; returns the attempts it took. On a first deploy
+ * the migration runs as soon as CloudFormation has created RDS Proxy, whose target may still be
+ * registering: a refused or failed first connection must not fail (and roll back) the deploy.
+ */
+export async function waitForDatabase(
+  databaseUrl: string,
+  opts: { readonly timeoutMs: number; readonly intervalMs?: number; readonly log?: (msg: string) => void },
+): Promise<number> {
+  const interval = opts.intervalMs ?? 5_000;
+  const deadline = Date.now() + opts.timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+    // A connection that fails after connect() emits 'error'; the attempt's own catch reports it.
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return attempt;
+    } catch (err) {
+      if (Date.now() + interval > deadline) throw err;
+      opts.log?.(`database not answering yet (attempt ${attempt}): ${(err as Error).message}`);
+      await sleep(interval);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
 }
