@@ -192,6 +192,10 @@ export class Database extends Construct {
       executeOnHandlerChange: true,
       timeout: Duration.minutes(5),
     });
+    // And after what its one run needs on a first deploy: the Secrets Manager endpoint (the cold
+    // start reads the secrets through it) and the security groups' rules (function -> proxy ->
+    // instance). Nothing orders these before the trigger otherwise.
+    this.migrationTrigger.node.addDependency(props.secretsManagerEndpoint, this.proxySecurityGroup, dbSg);
     // Secrets Manager rotates as soon as rotation is on: only after the migrations (the multi-user
     // rotation logs in as the reader or writer, which the migrate function creates; a master
     // rotated mid-migration would fail it).

@@ -232,6 +232,35 @@ describe("ordering: traffic starts after the migrations", () => {
     expect(early.map(([id, r]) => `${id} ${r.Type}`)).toEqual([]);
   });
 
+  it("the migration trigger waits for what its run needs: the Secrets Manager endpoint, function -> proxy -> instance rules", () => {
+    const resources = s.template.toJSON().Resources as Record<
+      string,
+      { Type: string; DependsOn?: string | string[]; Properties: Record<string, unknown> }
+    >;
+    const [triggerId] = Object.keys(s.template.findResources("Custom::Trigger"));
+    const dependsOn = asArray(resources[triggerId!]!.DependsOn);
+    expect(dependsOn).toContain(logicalId(s.stack.network.interfaceEndpoints.SecretsManager!));
+    const sgId = (c: { node: { defaultChild?: unknown } }) => logicalId(c);
+    const proxySg = sgId(s.stack.database.proxySecurityGroup);
+    // PostgreSQL-port rules: into which group, from which group.
+    const rules = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::EC2::SecurityGroupIngress" && r.Properties.FromPort === 5432)
+      .map(([id, r]) => ({
+        id,
+        into: JSON.stringify(r.Properties.GroupId),
+        from: JSON.stringify(r.Properties.SourceSecurityGroupId),
+      }));
+    const migrateToProxy = rules.filter(
+      (r) => r.into.includes(`"${proxySg}"`) && r.from.includes(`"${s.sgIds.migrate}"`),
+    );
+    const proxyToDb = rules.filter(
+      (r) => r.from.includes(`"${proxySg}"`) && !r.into.includes(`"${proxySg}"`),
+    );
+    expect(migrateToProxy).toHaveLength(1);
+    expect(proxyToDb).toHaveLength(1);
+    expect(dependsOn).toEqual(expect.arrayContaining([migrateToProxy[0]!.id, proxyToDb[0]!.id]));
+  });
+
   it("the template's dependency graph (DependsOn, Ref, GetAtt, Sub) has no cycle", () => {
     const resources = s.template.toJSON().Resources as Record<string, Record<string, unknown>>;
     const ids = new Set(Object.keys(resources));
