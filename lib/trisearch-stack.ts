@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnResource, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
@@ -167,6 +167,13 @@ export class TrisearchStack extends Stack {
     });
 
     suppressCdkInternalProviders(this);
+    // CDK keeps the log groups it creates for its own providers (cdk.json's useCdkManagedLogGroup:
+    // the OpenSearch log-policy provider's, two years); a dev stack leaves none behind.
+    if (destroyData) {
+      for (const c of this.node.findAll())
+        if (c instanceof CfnResource && c.cfnResourceType === "AWS::Logs::LogGroup")
+          c.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    }
     // Consumers, schedules and routes start only once the migrations have run.
     serveTrafficAfter(this, this.database.migrationTrigger);
 

@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { App, Aspects, type IAspect } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { parseSettings } from "../../lib/settings";
-import type { TrisearchFunction } from "../../lib/trisearch-function";
+import { REPO_ROOT, type TrisearchFunction } from "../../lib/trisearch-function";
 import { TrisearchStack } from "../../lib/trisearch-stack";
 
 export interface Synth {
@@ -17,16 +19,24 @@ export interface Synth {
 }
 
 /**
- * Synthesizes the whole stack. Without `bundle`, asset bundling is skipped (CDK's own
- * `aws:cdk:bundling-stacks` context) so assertion tests do not pay for esbuild; the bundle test
- * does the real thing.
+ * cdk.json's context: its feature flags change the template (CDK-managed provider log groups, the
+ * default security group's rules, secret policies), so the tests synthesize what `cdk deploy` does.
+ */
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, "cdk.json"), "utf8")) as { context: Record<string, unknown> }
+).context;
+
+/**
+ * Synthesizes the whole stack with cdk.json's context. Without `bundle`, asset bundling is skipped
+ * (CDK's own `aws:cdk:bundling-stacks` context) so assertion tests do not pay for esbuild; the
+ * bundle test does the real thing.
  */
 export function synthStack(
   opts: { settings?: Record<string, unknown>; bundle?: boolean; outdir?: string; aspects?: IAspect[] } = {},
 ): Synth {
   const app = new App({
     outdir: opts.outdir,
-    context: opts.bundle ? {} : { "aws:cdk:bundling-stacks": [] },
+    context: { ...CDK_JSON_CONTEXT, ...(opts.bundle ? {} : { "aws:cdk:bundling-stacks": [] }) },
     // The built-in CloudFormation validation costs seconds per synth; `npm run synth` keeps it.
     builtinCloudFormationValidation: false,
   });
@@ -73,7 +83,9 @@ export function statementsOfRole(template: Template, roleId: string): Statement[
 
 export const actionsOf = (statements: Statement[]): string[] => statements.flatMap((s) => asArray(s.Action));
 
-/** JSON of the resources of the statements that allow `action`. */
+/** JSON of the resources (one flat list) of the statements that allow `action`. */
 export function resourcesFor(statements: Statement[], action: string): string {
-  return JSON.stringify(statements.filter((s) => asArray(s.Action).includes(action)).map((s) => s.Resource));
+  return JSON.stringify(
+    statements.filter((s) => asArray(s.Action).includes(action)).flatMap((s) => asArray(s.Resource)),
+  );
 }
