@@ -23,6 +23,14 @@ export interface SlackWebApiStandIn {
   close(): Promise<void>;
 }
 
+/** One page of `items` as Slack pages members lists: the cursor (opaque in Slack) is the offset here. */
+function page<T>(items: readonly T[], form: URLSearchParams) {
+  const offset = Number(form.get("cursor") || 0);
+  const limit = Number(form.get("limit") || 100);
+  const next = offset + limit < items.length ? String(offset + limit) : "";
+  return { members: items.slice(offset, offset + limit), response_metadata: { next_cursor: next } };
+}
+
 export async function startSlackWebApi(token: string): Promise<SlackWebApiStandIn> {
   const users = new Map<string, Record<string, unknown>>();
   const conversations = new Map<string, Record<string, unknown>>();
@@ -62,16 +70,7 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
       }
       if (method === "auth.test") return send(200, { ok: true, team_id: api.teamId, user_id: "UBOT" });
       if (method === "users.list") {
-        // Paged like conversations.members: the cursor is the offset.
-        const all = [...users.values()];
-        const offset = Number(form.get("cursor") || 0);
-        const limit = Number(form.get("limit") || 100);
-        const next = offset + limit < all.length ? String(offset + limit) : "";
-        return send(200, {
-          ok: true,
-          members: all.slice(offset, offset + limit),
-          response_metadata: { next_cursor: next },
-        });
+        return send(200, { ok: true, ...page([...users.values()], form) });
       }
       if (method === "conversations.list") {
         const types = new Set((form.get("types") ?? "public_channel").split(","));
@@ -83,15 +82,7 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
       if (method === "conversations.members") {
         const list = id ? members.get(id) : undefined;
         if (!list) return send(200, { ok: false, error: "channel_not_found" });
-        // Slack pages with an opaque cursor; here it is the offset.
-        const offset = Number(form.get("cursor") || 0);
-        const limit = Number(form.get("limit") || 100);
-        const next = offset + limit < list.length ? String(offset + limit) : "";
-        return send(200, {
-          ok: true,
-          members: list.slice(offset, offset + limit),
-          response_metadata: { next_cursor: next },
-        });
+        return send(200, { ok: true, ...page(list, form) });
       }
       return send(200, { ok: false, error: "unknown_method" });
     });

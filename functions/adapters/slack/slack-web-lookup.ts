@@ -1,4 +1,12 @@
-import { LogLevel, type RetryOptions, WebAPIPlatformError, WebClient } from "@slack/web-api";
+import {
+  type ConversationsListResponse,
+  type ConversationsMembersResponse,
+  LogLevel,
+  type RetryOptions,
+  type UsersListResponse,
+  WebAPIPlatformError,
+  WebClient,
+} from "@slack/web-api";
 import type { ConversationPatch, DirectoryLookup, DirectoryUser } from "../../core/directory/directory";
 import type {
   MemberListedConversation,
@@ -50,13 +58,11 @@ export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, S
 
   async memberListedConversations(): Promise<MemberListedConversation[]> {
     const out: MemberListedConversation[] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.conversations.list({
-        types: "private_channel,mpim,im",
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
+    const pages = this.pages<ConversationsListResponse>("conversations.list", {
+      types: "private_channel,mpim,im",
+      limit: 200,
+    });
+    for await (const res of pages) {
       for (const c of res.channels ?? []) {
         if (!c.id) continue;
         out.push({
@@ -66,56 +72,49 @@ export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, S
           isMpim: Boolean(c.is_mpim),
         });
       }
-      cursor = res.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    }
     return out;
   }
 
   async members(conversationId: string): Promise<string[]> {
     const out: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.conversations.members({
-        channel: conversationId,
-        limit: 1000,
-        ...(cursor ? { cursor } : {}),
-      });
-      out.push(...(res.members ?? []));
-      cursor = res.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    const pages = this.pages<ConversationsMembersResponse>("conversations.members", {
+      channel: conversationId,
+      limit: 1000,
+    });
+    for await (const res of pages) out.push(...(res.members ?? []));
     return out;
   }
 
   async directoryUsers(): Promise<DirectoryUser[]> {
     const out: DirectoryUser[] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.users.list({ limit: 200, ...(cursor ? { cursor } : {}) });
+    for await (const res of this.pages<UsersListResponse>("users.list", { limit: 200 })) {
       for (const m of res.members ?? []) {
         const user = slackUser(m);
         if (user) out.push(user);
       }
-      cursor = res.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    }
     return out;
   }
 
   async directoryConversations(): Promise<ConversationPatch[]> {
     const out: ConversationPatch[] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.conversations.list({
-        types: "public_channel,private_channel,mpim,im",
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
+    const pages = this.pages<ConversationsListResponse>("conversations.list", {
+      types: "public_channel,private_channel,mpim,im",
+      limit: 200,
+    });
+    for await (const res of pages) {
       for (const c of res.channels ?? []) {
         const conversation = slackConversation(c);
         if (conversation) out.push(conversation);
       }
-      cursor = res.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    }
     return out;
+  }
+
+  /** A cursor-paged method's pages, through the client's own paginate (next_cursor until empty). */
+  private async *pages<R>(method: string, options: Record<string, unknown>): AsyncGenerator<R> {
+    for await (const page of this.client.paginate(method, options)) yield page as R;
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T | null> {

@@ -38,18 +38,10 @@ export async function syncSlackMemberships(deps: {
     const list = await deps.slack.members(c.id);
     members += list.length;
     const ms = (deps.now ?? Date.now)();
-    const ts = (ms / 1000).toFixed(6);
     await deps.queue.send(
-      JSON.stringify({
-        type: "event_callback",
-        team_id: teamId,
-        event_id: `Sync-${c.id}-${ms}`,
-        event_time: Math.floor(ms / 1000),
-        event: {
-          type: MEMBERS_SNAPSHOT_EVENT,
-          event_ts: ts,
-          channel: { id: c.id, is_private: c.isPrivate, is_im: c.isIm, is_mpim: c.isMpim, members: list },
-        },
+      snapshotEnvelope(teamId, `Sync-${c.id}-${ms}`, ms, {
+        type: MEMBERS_SNAPSHOT_EVENT,
+        channel: { id: c.id, is_private: c.isPrivate, is_im: c.isIm, is_mpim: c.isMpim, members: list },
       }),
     );
   }
@@ -88,12 +80,9 @@ export async function syncSlackDirectory(deps: {
   const send = async (kind: "users" | "conversations", entries: readonly unknown[], slice: number) => {
     const ms = (deps.now ?? Date.now)();
     await deps.queue.send(
-      JSON.stringify({
-        type: "event_callback",
-        team_id: teamId,
-        event_id: `Sync-directory-${kind}-${slice}-${ms}`,
-        event_time: Math.floor(ms / 1000),
-        event: { type: DIRECTORY_SNAPSHOT_EVENT, event_ts: (ms / 1000).toFixed(6), [kind]: entries },
+      snapshotEnvelope(teamId, `Sync-directory-${kind}-${slice}-${ms}`, ms, {
+        type: DIRECTORY_SNAPSHOT_EVENT,
+        [kind]: entries,
       }),
     );
   };
@@ -102,4 +91,20 @@ export async function syncSlackDirectory(deps: {
   for (let i = 0; i < conversations.length; i += DIRECTORY_SLICE)
     await send("conversations", conversations.slice(i, i + DIRECTORY_SLICE), i / DIRECTORY_SLICE);
   return { users: users.length, conversations: conversations.length };
+}
+
+/** A synced snapshot as the ingest queue carries Slack's events: an event_callback timed `ms`. */
+function snapshotEnvelope(
+  teamId: string,
+  eventId: string,
+  ms: number,
+  event: Record<string, unknown>,
+): string {
+  return JSON.stringify({
+    type: "event_callback",
+    team_id: teamId,
+    event_id: eventId,
+    event_time: Math.floor(ms / 1000),
+    event: { ...event, event_ts: (ms / 1000).toFixed(6) },
+  });
 }
