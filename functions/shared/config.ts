@@ -75,6 +75,12 @@ const configSchema = z.object({
    */
   ONNX_MODEL: withDefault(z.enum(ONNX_MODELS), "bge-small-en-v15-q"),
   ONNX_MODEL_DIR: z.optional(nonEmpty()),
+  /**
+   * The query instruction the model's settings name (bge: "Represent this sentence for searching
+   * relevant passages: "): `model` puts it before every query, `none` embeds the query alone
+   * (documents never get it). Measured in bench/quality.md.
+   */
+  ONNX_QUERY_INSTRUCTION: withDefault(z.enum(["model", "none"]), "model"),
   BEDROCK_MODEL_ID: withDefault(nonEmpty(), "amazon.titan-embed-text-v2:0"),
   BEDROCK_DIMENSIONS: withDefault(
     z.coerce

@@ -21,6 +21,7 @@ function createModelEmbedder(cfg: Config): Embedder {
       return new OnnxEmbedder({
         modelDir: cfg.ONNX_MODEL_DIR,
         ...(cfg.ONNX_MODEL_ID ? { modelId: cfg.ONNX_MODEL_ID } : {}),
+        queryInstruction: cfg.ONNX_QUERY_INSTRUCTION === "model",
       });
     case "bedrock":
       return new BedrockEmbedder(bedrockClient(cfg), {
@@ -65,5 +66,7 @@ function embedderForBareModel(modelId: string, cfg: Config): Embedder | null {
   }
   if (!ONNX_MODEL_ID.test(modelId)) return null;
   const dir = join(dirname(resolveModelDir(cfg.ONNX_MODEL_DIR)), modelId);
-  return existsSync(join(dir, "model.onnx")) ? new OnnxEmbedder({ modelDir: dir, modelId }) : null;
+  return existsSync(join(dir, "model.onnx"))
+    ? new OnnxEmbedder({ modelDir: dir, modelId, queryInstruction: cfg.ONNX_QUERY_INSTRUCTION === "model" })
+    : null;
 }

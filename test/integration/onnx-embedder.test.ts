@@ -70,6 +70,15 @@ describe.each(MODELS_UNDER_TEST)("OnnxEmbedder (%s, int8)", (model) => {
     expect(maxDiff(asQuery, asDocument!)).toBeLessThan(1e-4);
   });
 
+  it("with queryInstruction false, embedQuery embeds the query alone (ONNX_QUERY_INSTRUCTION=none)", async () => {
+    const bare = new OnnxEmbedder({ modelDir, queryInstruction: false });
+    const [asDocument] = await embedder.embed([text]);
+    const asQuery = await bare.embedQuery(text);
+    expect(maxDiff(asQuery, asDocument!)).toBeLessThan(1e-4);
+    // The instruction, where the model has one, moves the vector.
+    if (queryPrefix !== "") expect(maxDiff(asQuery, await embedder.embedQuery(text))).toBeGreaterThan(1e-2);
+  });
+
   it("embedForSearch gives embed's vectors (documents, on the one-thread query session)", async () => {
     const texts = [text, "Rolled back the checkout deploy after the p99 alert fired."];
     const [a, b] = await embedder.embedForSearch(texts);
