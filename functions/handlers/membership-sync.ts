@@ -16,9 +16,14 @@ export const handler = middy(async () => {
     return { conversations: 0, members: 0, directoryUsers: 0, directoryConversations: 0 };
   }
   const queue = queues().ingestQueue;
-  // The directory first: the names of the people the member lists then name.
+  // The directory first: the names of the people the member lists then name. Its conversation list
+  // also names the member-listed conversations, so conversations.list is paged once per run.
   const directory = await syncSlackDirectory({ slack: slackDirectory, queue });
-  const result = await syncSlackMemberships({ slack: slackMembership, queue });
+  const result = await syncSlackMemberships({
+    slack: slackMembership,
+    queue,
+    conversations: directory.memberListed,
+  });
   const summary = {
     ...result,
     directoryUsers: directory.users,

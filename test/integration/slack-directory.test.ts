@@ -171,6 +171,7 @@ describe("directory: kept current from Slack events, unknown ids looked up with 
       envelope({ type: "channel_rename", channel: { id: "C0SYNCPUB", name: "old" } }, 1_700_000_900),
     );
     const listsBefore = slack.calls.filter((c) => c.method === "users.list").length;
+    const conversationListsBefore = slack.calls.filter((c) => c.method === "conversations.list").length;
     await t.app.schedules.membershipSync.runOnce();
     await waitUntil("the directory slices were applied", async () => (await user("U0SYNC249")) !== undefined);
     // The member lists (queued after) may be applied first: wait for the slice's own names.
@@ -192,6 +193,19 @@ describe("directory: kept current from Slack events, unknown ids looked up with 
     const lists = slack.calls.filter((c) => c.method === "users.list").slice(listsBefore);
     expect(lists.map((c) => c.status)).toEqual([200, 200]);
     expect(lists.every((c) => c.token === TOKEN)).toBe(true);
+    // One conversations.list page serves the directory and the member lists alike.
+    expect(
+      slack.calls.filter((c) => c.method === "conversations.list").length - conversationListsBefore,
+    ).toBe(1);
+    const members = async () =>
+      (
+        await t.db.pool.query<{ conversation_id: string; principal: string }>(
+          `SELECT conversation_id, principal FROM conversation_members
+           WHERE member AND conversation_id IN ('G0SYNCPRV', 'D0SYNCDM1') ORDER BY 1, 2`,
+        )
+      ).rows.map((r) => `${r.conversation_id}:${r.principal}`);
+    await waitUntil("the member lists were applied", async () => (await members()).length === 3);
+    expect(await members()).toEqual(["D0SYNCDM1:U0SYNC000", "D0SYNCDM1:U0SYNC001", "G0SYNCPRV:U0SYNC000"]);
     expect(t.app.pollers.ingest.counters.failedItems).toBe(0);
   });
 });

@@ -30,10 +30,15 @@ export async function syncSlackMemberships(deps: {
   readonly slack: SlackMembershipSource;
   readonly queue: EventQueue;
   readonly now?: () => number;
+  /**
+   * The member-listed conversations when the caller already listed them (the directory refresh of
+   * the same run: memberListed), so one run pages conversations.list once, not twice.
+   */
+  readonly conversations?: readonly MemberListedConversation[];
 }): Promise<{ conversations: number; members: number }> {
   const teamId = await deps.slack.teamId();
   let members = 0;
-  const conversations = await deps.slack.memberListedConversations();
+  const conversations = deps.conversations ?? (await deps.slack.memberListedConversations());
   for (const c of conversations) {
     const list = await deps.slack.members(c.id);
     members += list.length;
@@ -73,7 +78,7 @@ export async function syncSlackDirectory(deps: {
   readonly slack: SlackDirectorySource;
   readonly queue: EventQueue;
   readonly now?: () => number;
-}): Promise<{ users: number; conversations: number }> {
+}): Promise<{ users: number; conversations: number; memberListed: MemberListedConversation[] }> {
   const teamId = await deps.slack.teamId();
   const users = await deps.slack.directoryUsers();
   const conversations = await deps.slack.directoryConversations();
@@ -90,7 +95,20 @@ export async function syncSlackDirectory(deps: {
     await send("users", users.slice(i, i + DIRECTORY_SLICE), i / DIRECTORY_SLICE);
   for (let i = 0; i < conversations.length; i += DIRECTORY_SLICE)
     await send("conversations", conversations.slice(i, i + DIRECTORY_SLICE), i / DIRECTORY_SLICE);
-  return { users: users.length, conversations: conversations.length };
+  return {
+    users: users.length,
+    conversations: conversations.length,
+    memberListed: memberListed(conversations),
+  };
+}
+
+/** The conversations whose readers are their members (private, group DM, DM), from a directory list. */
+function memberListed(conversations: readonly ConversationPatch[]): MemberListedConversation[] {
+  return conversations.flatMap((c) =>
+    c.kind === "private" || c.kind === "im" || c.kind === "mpim"
+      ? [{ id: c.id, isPrivate: c.kind !== "im", isIm: c.kind === "im", isMpim: c.kind === "mpim" }]
+      : [],
+  );
 }
 
 /** A synced snapshot as the ingest queue carries Slack's events: an event_callback timed `ms`. */

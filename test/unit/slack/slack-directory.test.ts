@@ -112,7 +112,15 @@ describe("Slack directory mapping", () => {
       queue: { send: async (body) => void sent.push(body) },
       now: () => 1_700_000_000_500,
     });
-    expect(result).toEqual({ users: 201, conversations: 3 });
+    // The member-listed ones (DM, group DM) for the same run's membership sync; not the public one.
+    expect(result).toEqual({
+      users: 201,
+      conversations: 3,
+      memberListed: [
+        { id: "D1", isPrivate: false, isIm: true, isMpim: false },
+        { id: "G1", isPrivate: true, isIm: false, isMpim: true },
+      ],
+    });
     expect(sent).toHaveLength(3);
     const changes = sent.map((b) => mapDirectoryEvent(JSON.parse(b), { sourceName: "acme" }));
     const at = new Date(1_700_000_000_000);
