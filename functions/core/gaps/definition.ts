@@ -33,8 +33,9 @@ export interface GapDefinition {
    */
   readonly backgroundFence: number;
   /**
-   * How far below the similarity threshold a pair may be when BM25 more-like-this found it: shared
-   * rare terms are independent evidence of a shared topic, so they need less meaning-evidence.
+   * How far below the similarity threshold a pair may be when BM25 more-like-this found it (alone or
+   * with the vector leg), and the topic's mean cosine when that pair merges two groups: shared rare
+   * terms are independent evidence of a shared topic, so they need less meaning-evidence.
    */
   readonly lexicalAllowance: number;
   /**

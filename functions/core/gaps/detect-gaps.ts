@@ -307,7 +307,10 @@ export async function detectGaps(
     const ri = find(i);
     const rj = find(j);
     if (ri === rj) continue;
-    const floor = legs & SEMANTIC ? threshold : lexicalThreshold;
+    // A pair BM25 found (alone or with the vector leg) has shared rare terms as independent
+    // evidence, so its merge, like the pair itself, needs the threshold less the lexical
+    // allowance (definition.ts): a pair both legs found is no weaker than one BM25 alone found.
+    const floor = legs & LEXICAL ? lexicalThreshold : threshold;
     const si = sumOf(ri);
     const sj = sumOf(rj);
     if (sim < floor || dot(si, sj) / (sizes[ri]! * sizes[rj]!) < floor) continue;

@@ -263,6 +263,41 @@ describe("detectGaps", () => {
     expect(lexical.stats.pairs.lexical + lexical.stats.pairs.both).toBeGreaterThan(0);
   });
 
+  it("merges a topic over a pair both legs found with the lexical allowance, as for a BM25-only pair", async () => {
+    // Axes e0..e2: #b's two messages are near-copies at 0.9 from #a's first; #a's second is at 0.55
+    // from them and 0.38 from its channel-mate, so joining it makes the topic's mean cosine 0.493:
+    // under the 0.5 threshold, within the 0.05 allowance.
+    const e = (...xs: number[]) => Array.from({ length: DIM }, (_, i) => xs[i] ?? 0);
+    const b = (0.55 - 0.9 * 0.38) / Math.sqrt(1 - 0.81);
+    const build = (shared: boolean) => {
+      const ports = new MemoryGapPorts();
+      const text = (n: number) =>
+        shared ? `kafka consumer lag ${n}` : ["queue", "backlog", "offset", "broker"][n]!;
+      ports.add({ id: 1, channel: "#a", author: "p1", content: text(0), vector: e(1) });
+      ports.add({
+        id: 2,
+        channel: "#a",
+        author: "p2",
+        content: text(1),
+        vector: e(0.38, b, Math.sqrt(1 - 0.38 ** 2 - b ** 2)),
+      });
+      ports.add({ id: 3, channel: "#b", author: "p3", content: text(2), vector: e(0.9, Math.sqrt(0.19)) });
+      ports.add({ id: 4, channel: "#b", author: "p4", content: text(3), vector: e(0.9, Math.sqrt(0.19)) });
+      return ports;
+    };
+    const def = { ...DEFAULT_GAP_DEFINITION, backgroundFence: -10 };
+    const opts = { window: { since: at(0), until: at(3) }, definition: def };
+    const both = await detectGaps(build(true), opts);
+    expect(both.stats.pairs.both).toBeGreaterThan(0);
+    expect(both.gaps).toHaveLength(1);
+    expect(both.gaps[0]!.messageIds.length).toBe(4);
+    // The same vectors without shared rare terms: the merge needs the full threshold, and #a keeps
+    // one message on the topic (not a side).
+    const semanticOnly = await detectGaps(build(false), opts);
+    expect(semanticOnly.stats.pairs.both + semanticOnly.stats.pairs.lexical).toBe(0);
+    expect(semanticOnly.gaps).toEqual([]);
+  });
+
   it("finds nothing in a window of one conversation", async () => {
     const ports = workspace({ background: 0 });
     for (const m of ports.rows.splice(0)) ports.rows.push({ ...m, channel: "#auth" });
