@@ -102,12 +102,16 @@ export async function run(args: string[]): Promise<number> {
 
 export function gapsEvalSummary(r: GapsEvalReport): string {
   const s = r.score;
+  const j = s.judged;
   const lines = [
     `${r.dataset.name}: ${r.dataset.messages} messages in ${r.dataset.channels} channels, seed ${r.generator.seed}; ` +
       `${s.planted} planted gaps; threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
     `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
       `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,
     `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,
+    `judged scoring (gaps with no planted or control document left out, bench/quality.md): precision ${j.precision.toFixed(3)} ` +
+      `(${j.correct}/${j.judgedGaps} judged gaps), recall ${j.recall.toFixed(3)} (${j.found.length}/${s.planted}), ` +
+      `${j.falseGaps} false, ${j.unjudged} unjudged; controls reported: ${j.controlsReported.length === 0 ? "none" : j.controlsReported.join(", ")}`,
     `(secondary) planted gaps held on both sides by some reported gap, majority or not: ${s.recallContained.toFixed(3)}`,
   ];
   if (s.verdicts.length > 0) {
@@ -123,6 +127,7 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
           kind: x.topicKind,
           share: x.share.toFixed(2),
           verdict: x.correct ? "planted" : "FALSE",
+          judged: `${x.judged}${x.judgedTopic ? ` (${x.judgedTopic} ${x.judgedShare.toFixed(2)} of ${x.judgedMessages})` : ""}`,
         })),
       ),
     );

@@ -61,10 +61,19 @@ export async function runGapsEval(
     const cfg = namespaceConfig(opts.reuse);
     const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 2 });
     try {
-      const count = await pool.query<{ n: string }>("SELECT count(*) AS n FROM messages");
-      if (Number(count.rows[0]!.n) !== bench.messages.length)
+      // The same messages where this generator puts them (a count alone misses another seed or
+      // a generator change that moves documents between channels).
+      const stored = await pool.query<{ external_id: string; channel: string; author: string }>(
+        "SELECT external_id, channel, author FROM messages WHERE deleted_at IS NULL",
+      );
+      const placed = new Map(stored.rows.map((r) => [r.external_id, `${r.channel}\u0000${r.author}`]));
+      const moved = bench.messages.filter(
+        (m) => placed.get(m.external_id) !== `${m.channel}\u0000${m.author}`,
+      );
+      if (stored.rows.length !== bench.messages.length || moved.length > 0)
         throw new Error(
-          `${opts.reuse} holds ${count.rows[0]!.n} messages, the benchmark ${bench.messages.length}`,
+          `${opts.reuse} holds ${stored.rows.length} messages, the benchmark ${bench.messages.length}, ` +
+            `${moved.length} of them elsewhere or by someone else: not this benchmark (seed, settings or generator differ)`,
         );
       return await detectAndScore(
         cfg,
@@ -108,7 +117,7 @@ export async function runGapsEval(
 }
 
 /** The config of a namespace startNamespace created (its resources are all named after it). */
-function namespaceConfig(name: string): Config {
+export function namespaceConfig(name: string): Config {
   const base = loadConfig(process.env);
   const url = new URL(base.DATABASE_URL);
   url.pathname = `/trisearch_${name.replace(/-/g, "_")}`;

@@ -1,3 +1,5 @@
+import { type SideProfile, sidesReference } from "../gaps/cross-reference";
+import { DEFAULT_GAP_DEFINITION } from "../gaps/definition";
 import { seededRandom } from "../gaps/detect-gaps";
 import type { CoordinationGap } from "../gaps/gap";
 import { type CorpusDoc, docContent, type IngestItem } from "./beir";
@@ -226,9 +228,24 @@ export function buildPlantedBenchmark(
     if (!kind) break;
     const ids = topicsOf.get(queryId)!;
     if (!eligible(ids)) continue;
-    const [a, b] = twoChannels(channels.length, rand);
+    let [a, b] = twoChannels(channels.length, rand);
     const split = shuffle([...ids], rand);
     const half = Math.ceil(split.length / 2);
+    if (kind === "gap") {
+      // A planted gap must be one by the definition: its halves written by people only one of the
+      // two channels has, and no half naming another channel or its people (a collection's own
+      // turns keep the names of the conversation they came from: "Hey Joanna!"). Other channel
+      // pairs are drawn until one is; a topic no pair suits is not planted.
+      const texts = [split.slice(0, half), split.slice(half)].map((h) =>
+        h.map((d) => docContent(docs.get(d)!)),
+      );
+      let ok = isGapPlacement(texts, [a, b], channels, pools);
+      for (let tries = 1; !ok && tries < 20; tries++) {
+        [a, b] = twoChannels(channels.length, rand);
+        ok = isGapPlacement(texts, [a, b], channels, pools);
+      }
+      if (!ok) continue;
+    }
     if (kind === "one_channel") {
       for (const d of split) assigned.set(d, { channel: channels[a]!, author: pick(pools[a]!) });
       topics.push({ queryId, kind, channels: [channels[a]!], docIds: split });
@@ -238,7 +255,9 @@ export function buildPlantedBenchmark(
     split.forEach((d, k) => {
       const c = k < half ? a : b;
       // The control's two people both write on each side (alternating), so its sides always share them.
-      const author = kind === "gap" ? pick(pools[c]!) : shared[(k < half ? k : k - half) % 2]!;
+      const other = c === a ? b : a;
+      const own = pools[c]!.filter((p) => !pools[other]!.includes(p));
+      const author = kind === "gap" ? pick(own) : shared[(k < half ? k : k - half) % 2]!;
       assigned.set(d, { channel: channels[c]!, author });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
@@ -262,6 +281,44 @@ export function buildPlantedBenchmark(
   return { settings, messages, topics, window: { since: new Date(start), until: new Date(start + span) } };
 }
 
+/**
+ * Whether two halves placed in channels a and b are a gap by the definition's people and
+ * cross-reference rules (cross-reference.ts): each channel has people the other lacks, and neither
+ * half names another channel or one of its people who is not also in its own channel. Any other
+ * channel, not only the other half's: a half naming the people of a third conversation (the one its
+ * turns came from) talks with that conversation's side when the topic reaches it, and the detector
+ * joins sides that talk to a common side into one.
+ */
+function isGapPlacement(
+  texts: readonly (readonly string[])[],
+  [a, b]: readonly [number, number],
+  channels: readonly string[],
+  pools: readonly (readonly string[])[],
+): boolean {
+  const own = (c: number, o: number) => pools[c]!.filter((p) => !pools[o]!.includes(p));
+  if (own(a, b).length === 0 || own(b, a).length === 0) return false;
+  const side = (c: number, half: readonly string[]): SideProfile => ({
+    channels: new Set([channels[c]!]),
+    people: new Set(pools[c]!),
+    messages: half.map((content, i) => ({
+      id: i,
+      channel: channels[c]!,
+      author: pools[c]![0] ?? "",
+      content,
+      timestamp: new Date(0),
+      threadId: null,
+      permalink: null,
+    })),
+  });
+  return ([a, b] as const).every((c, h) =>
+    channels.every(
+      (_, o) =>
+        o === c ||
+        sidesReference(side(c, texts[h]!), side(o, []), DEFAULT_GAP_DEFINITION.crossReference) === null,
+    ),
+  );
+}
+
 function twoChannels(n: number, rand: () => number): [number, number] {
   const a = Math.floor(rand() * n);
   let b = Math.floor(rand() * (n - 1));
@@ -277,15 +334,51 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
   return xs;
 }
 
+/**
+ * How one reported gap is judged under the judged-documents scoring (scorePlanted says why):
+ * - "planted": its judged documents are mostly one planted topic's, held on both of the topic's
+ *   channels (at least minDocsPerSide in each) on different sides of the gap;
+ * - "control": it reports a control (scorePlanted says by which rule); the run fails;
+ * - "false": it holds judged documents and is neither;
+ * - "unjudged": it holds no planted or control document at all.
+ */
+type JudgedVerdict = "planted" | "control" | "false" | "unjudged";
+
 interface ReportedGapVerdict {
   readonly label: string;
   readonly channels: readonly string[];
+  /** The gap's sides (conversations that talk among themselves are one side). */
+  readonly sides: readonly (readonly string[])[];
   readonly messages: number;
   /** The planted topic most of its messages come from, with that share. */
   readonly topic: string | null;
   readonly topicKind: PlantedTopic["kind"] | "background";
   readonly share: number;
+  /** Strict (the old rule): more than half of all its messages are a planted topic's, on both its channels. */
   readonly correct: boolean;
+  /** Messages of planted or control topics in it (the judged ones). */
+  readonly judgedMessages: number;
+  /** The topic most of its judged messages come from, and that share of the judged messages. */
+  readonly judgedTopic: string | null;
+  readonly judgedShare: number;
+  readonly judged: JudgedVerdict;
+}
+
+/** Precision and recall when reported gaps made only of unjudged documents are left out (condensed). */
+interface JudgedScore {
+  /** Reported gaps holding at least one planted or control document. */
+  readonly judgedGaps: number;
+  readonly correct: number;
+  readonly falseGaps: number;
+  /** Reported gaps made only of background documents: counted, not in precision. */
+  readonly unjudged: number;
+  /** correct / judgedGaps (1 when nothing judged was reported). */
+  readonly precision: number;
+  /** Planted topics some reported gap is "planted" for / planted topics. */
+  readonly recall: number;
+  readonly found: readonly string[];
+  /** Controls some reported gap is "control" for: any fails the run, as under the strict rule. */
+  readonly controlsReported: readonly string[];
 }
 
 export interface PlantedScore {
@@ -304,6 +397,8 @@ export interface PlantedScore {
   readonly falseGaps: readonly ReportedGapVerdict[];
   /** Controls a reported gap was mostly made of (should be empty). */
   readonly controlsReported: readonly string[];
+  /** The judged-documents scoring (condensed, as IR evaluation treats unjudged documents). */
+  readonly judged: JudgedScore;
   readonly verdicts: readonly ReportedGapVerdict[];
   /** Where each planted topic and control went: the reported gap holding most of its documents. */
   readonly topics: readonly TopicTrace[];
@@ -321,8 +416,26 @@ interface TopicTrace {
 }
 
 /**
- * A reported gap finds a planted one when most (> half) of its messages are that topic's and it
- * has a side in each of the topic's two channels. Anything else reported is a false gap.
+ * Two scorings of the reported gaps, both kept in the report.
+ *
+ * Strict (the first one): a reported gap finds a planted one when most (> half) of all its messages
+ * are that topic's and it has a side in each of the topic's two channels; anything else reported is
+ * a false gap, background included.
+ *
+ * Judged (condensed, as IR evaluation scores a ranking with incomplete judgments: unjudged documents
+ * are removed before scoring, not counted as non-relevant): only planted and control documents are
+ * judged, because only their placement is the generator's. The background keeps the collection's
+ * subjects in channels by disjoint people, so it holds real gaps by the definition that no judgment
+ * covers. A reported gap with no judged document is "unjudged": counted and listed, left out of
+ * precision. Otherwise the gap's judged documents decide: it finds planted topic T when more than
+ * half of them are T's, it holds at least minDocsPerSide of T's documents in each of T's two
+ * channels, and those channels are on different sides of the gap (a topic inside a larger gap of its
+ * subject is found; a giant gap holding many topics is not, since none is its judged majority). A
+ * gap reports a control by what the control tests: the one-channel topic when it is most of the
+ * gap's judged documents, the shared-people topic when its two channels are on different sides of
+ * the gap (majority or not); either also under the strict rule (most of all messages). A reported
+ * control makes the gap false and fails the run. Anything else judged is false, including a gap
+ * whose only judged documents are a few strays inside background (counted false, not unjudged).
  */
 export function scorePlanted(
   bench: PlantedBenchmark,
@@ -331,29 +444,72 @@ export function scorePlanted(
 ): PlantedScore {
   const topicOfDoc = new Map<string, PlantedTopic>();
   for (const t of bench.topics) for (const d of t.docIds) topicOfDoc.set(d, t);
+  const channelOf = new Map(bench.messages.map((m) => [m.external_id, m.channel]));
+  const perSide = bench.settings.minDocsPerSide;
   const found = new Set<string>();
+  const judgedFound = new Set<string>();
+  const judgedControls = new Set<string>();
   const verdicts: ReportedGapVerdict[] = gaps.map((g) => {
     const counts = new Map<PlantedTopic, number>();
+    // Per topic, its documents in this gap per channel.
+    const perChannel = new Map<PlantedTopic, Map<string, number>>();
     for (const id of g.messageIds) {
-      const t = topicOfDoc.get(externalIdOf(id) ?? "");
-      if (t) counts.set(t, (counts.get(t) ?? 0) + 1);
+      const doc = externalIdOf(id) ?? "";
+      const t = topicOfDoc.get(doc);
+      if (!t) continue;
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+      const byChannel = perChannel.get(t) ?? new Map<string, number>();
+      const ch = channelOf.get(doc) ?? "?";
+      byChannel.set(ch, (byChannel.get(ch) ?? 0) + 1);
+      perChannel.set(t, byChannel);
     }
-    const [topic, count] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
+    const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0].queryId.localeCompare(b[0].queryId));
+    const [topic, count] = ranked[0] ?? [undefined, 0];
     const share = count / Math.max(1, g.messageIds.length);
     const channels = g.sides.flatMap((s) => s.conversations);
     const correct = topic?.kind === "gap" && share > 0.5 && topic.channels.every((c) => channels.includes(c));
     if (correct) found.add(topic.queryId);
+    const judgedMessages = [...counts.values()].reduce((a, x) => a + x, 0);
+    const judgedShare = judgedMessages > 0 ? count / judgedMessages : 0;
+    const sideOf = (c: string) => g.sides.findIndex((s) => s.conversations.includes(c));
+    // The topic's documents on each of its channels (at least minDocsPerSide), on different sides.
+    const acrossSides = (t: PlantedTopic) =>
+      t.channels.length >= 2 &&
+      t.channels.every((c) => (perChannel.get(t)?.get(c) ?? 0) >= perSide && sideOf(c) >= 0) &&
+      new Set(t.channels.map(sideOf)).size === t.channels.length;
+    // A control is reported by what it tests: the one-channel topic when it is most of the gap's
+    // judged documents (the gap says it spans conversations); the shared-people topic when its two
+    // channels are on different sides (the gap says its people do not talk), majority or not. Either
+    // also when it is most of all the gap's messages (the strict rule).
+    const control = [...counts.keys()].find(
+      (t) =>
+        t.kind !== "gap" &&
+        ((counts.get(t)! / judgedOf(counts) > 0.5 && t.kind === "one_channel") ||
+          counts.get(t)! / Math.max(1, g.messageIds.length) > 0.5 ||
+          (t.kind === "shared_people" && acrossSides(t))),
+    );
+    let judged: JudgedVerdict;
+    if (!topic) judged = "unjudged";
+    else if (control) judged = "control";
+    else if (topic.kind === "gap" && judgedShare > 0.5 && acrossSides(topic)) judged = "planted";
+    else judged = "false";
+    if (judged === "planted") judgedFound.add(topic!.queryId);
+    if (control) judgedControls.add(control.queryId);
     return {
       label: g.label,
       channels,
+      sides: g.sides.map((x) => x.conversations),
       messages: g.messageIds.length,
       topic: topic?.queryId ?? null,
       topicKind: topic && share > 0.5 ? topic.kind : "background",
       share: Math.round(share * 100) / 100,
       correct,
+      judgedMessages,
+      judgedTopic: topic?.queryId ?? null,
+      judgedShare: Math.round(judgedShare * 100) / 100,
+      judged,
     };
   });
-  const channelOf = new Map(bench.messages.map((m) => [m.external_id, m.channel]));
   const traces: TopicTrace[] = bench.topics.map((t) => {
     const docs = new Set(t.docIds);
     let best: { gap: number; inGap: Record<string, number>; count: number } | undefined;
@@ -405,7 +561,36 @@ export function scorePlanted(
           .map((v) => v.topic!),
       ),
     ],
+    judged: judgedScore(verdicts, judgedFound, judgedControls, planted),
     verdicts,
     topics: traces,
+  };
+}
+
+function judgedOf(counts: ReadonlyMap<unknown, number>): number {
+  let n = 0;
+  for (const c of counts.values()) n += c;
+  return Math.max(1, n);
+}
+
+function judgedScore(
+  verdicts: readonly ReportedGapVerdict[],
+  found: ReadonlySet<string>,
+  controls: ReadonlySet<string>,
+  planted: number,
+): JudgedScore {
+  const count = (v: JudgedVerdict) => verdicts.filter((x) => x.judged === v).length;
+  const correct = count("planted");
+  const unjudged = count("unjudged");
+  const judgedGaps = verdicts.length - unjudged;
+  return {
+    judgedGaps,
+    correct,
+    falseGaps: judgedGaps - correct,
+    unjudged,
+    precision: judgedGaps === 0 ? 1 : correct / judgedGaps,
+    recall: planted === 0 ? 1 : found.size / planted,
+    found: [...found].sort(),
+    controlsReported: [...controls].sort(),
   };
 }

@@ -166,4 +166,146 @@ describe("planted gap benchmark", () => {
     );
     expect(oneSide.recallContained).toBe(0);
   });
+
+  describe("judged scoring (gaps of background only left out of precision)", () => {
+    const idOf = new Map(bench.messages.map((m, i) => [i + 1, m.external_id]));
+    const numeric = new Map([...idOf].map(([n, e]) => [e, n]));
+    const channelOf = new Map(bench.messages.map((m) => [m.external_id, m.channel]));
+    const inTopics = new Set(bench.topics.flatMap((t) => t.docIds));
+    const background = bench.messages.filter((m) => !inTopics.has(m.external_id)).map((m) => m.external_id);
+    const [planted, other] = bench.topics.filter((t) => t.kind === "gap");
+    const oneChannel = bench.topics.find((t) => t.kind === "one_channel")!;
+    const sharedPeople = bench.topics.find((t) => t.kind === "shared_people")!;
+    /** A gap of these documents, one side per channel unless `sides` groups channels. */
+    const gap = (docs: readonly string[], sides?: readonly (readonly string[])[]): CoordinationGap => {
+      const channels = [...new Set(docs.map((d) => channelOf.get(d)!))];
+      return {
+        label: "x",
+        messageIds: docs.map((d) => numeric.get(d)!),
+        sides: (sides ?? channels.map((c) => [c])).map((conversations) => ({ conversations })),
+      } as unknown as CoordinationGap;
+    };
+    const score = (gaps: CoordinationGap[]) => scorePlanted(bench, gaps, (id) => idOf.get(id));
+
+    it("finds a planted topic inside a larger gap of background, and leaves background-only gaps unjudged", () => {
+      const s = score([
+        gap([...planted!.docIds, ...background.slice(0, 3 * planted!.docIds.length)]),
+        gap(background.slice(100, 110)),
+      ]);
+      expect(s.correct).toBe(0); // strict: the topic is not most of the gap
+      expect(s.judged).toMatchObject({
+        correct: 1,
+        judgedGaps: 1,
+        unjudged: 1,
+        falseGaps: 0,
+        precision: 1,
+        recall: 0.1,
+      });
+      expect(s.judged.found).toEqual([planted!.queryId]);
+      expect(s.verdicts.map((v) => v.judged)).toEqual(["planted", "unjudged"]);
+    });
+
+    it("needs the topic on both its channels, on different sides, and as most of the judged documents", () => {
+      const [a, b] = planted!.channels;
+      const onA = planted!.docIds.filter((d) => channelOf.get(d) === a);
+      const s = score([
+        // One side only.
+        gap([...onA, ...background.slice(0, 6)]),
+        // Both channels on one side: the gap says they talk.
+        gap(
+          [...planted!.docIds, ...background.slice(0, 6)],
+          [[a!, b!, ...new Set(background.slice(0, 6).map((d) => channelOf.get(d)!))]],
+        ),
+        // A giant gap of two planted topics: neither is its judged majority.
+        gap([...planted!.docIds, ...other!.docIds.slice(0, planted!.docIds.length)]),
+      ]);
+      expect(s.verdicts.map((v) => v.judged)).toEqual(["false", "false", "false"]);
+      expect(s.judged).toMatchObject({ correct: 0, falseGaps: 3, unjudged: 0, precision: 0, recall: 0 });
+    });
+
+    it("still reports the controls: one channel as most of a gap's judged documents, shared people across sides", () => {
+      const s = score([gap([...oneChannel.docIds, ...background.slice(0, 20)])]);
+      expect(s.controlsReported).toEqual([]); // strict: not most of all the messages
+      expect(s.judged.controlsReported).toEqual([oneChannel.queryId]);
+      expect(s.verdicts[0]!.judged).toBe("control");
+      // The shared-people control inside a larger gap, its channels on different sides.
+      const wide = score([
+        gap([
+          ...sharedPeople.docIds,
+          ...planted!.docIds,
+          ...planted!.docIds.map(() => "").filter(Boolean),
+          ...background.slice(0, 30),
+        ]),
+      ]);
+      expect(wide.judged.controlsReported).toEqual([sharedPeople.queryId]);
+      expect(wide.judged.correct).toBe(0);
+      // Its channels on one side (the gap saw them talk), background on the other: not reported,
+      // and false (its judged documents are no planted topic's).
+      const elsewhere = background
+        .filter((d) => !sharedPeople.channels.includes(channelOf.get(d)!))
+        .slice(0, 2 * sharedPeople.docIds.length);
+      const together = score([
+        gap(
+          [...sharedPeople.docIds, ...elsewhere],
+          [sharedPeople.channels, [...new Set(elsewhere.map((d) => channelOf.get(d)!))]],
+        ),
+      ]);
+      expect(together.judged.controlsReported).toEqual([]);
+      expect(together.verdicts[0]!.judged).toBe("false");
+    });
+  });
+
+  it("with the collection's own conversations, a planted gap's halves neither share people nor name anyone elsewhere", () => {
+    // Five conversations of two people; "John" talks in the first two (two people, one name). The
+    // turns of even topics greet someone of their own conversation by name, as LoCoMo's turns do.
+    const people = [
+      ["John", "Maria"],
+      ["John", "Tim"],
+      ["Gina", "Jon"],
+      ["Joanna", "Nate"],
+      ["Caroline", "Melanie"],
+    ];
+    const everyone = [...new Set(people.flat())];
+    const corpus: CorpusDoc[] = [];
+    const qrels = new Map<string, Map<string, number>>();
+    for (let q = 0; q < 40; q++) {
+      const judged = new Map<string, number>();
+      const c = q % people.length;
+      for (let d = 0; d < 4 + (q % 3); d++) {
+        const id = `q${q}d${d}`;
+        const [me, you] = d % 2 ? people[c]! : [...people[c]!].reverse();
+        const greeting = q % 2 === 0 ? `Hey ${you}! ` : "";
+        corpus.push({
+          id,
+          title: "",
+          text: `${greeting}topic ${q} turn ${d}`,
+          channel: `#conv-${c}`,
+          author: me,
+        });
+        judged.set(id, 1);
+      }
+      qrels.set(String(q), judged);
+    }
+    for (let seed = 1; seed <= 20; seed++) {
+      const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, seed });
+      const byId = new Map(b.messages.map((m) => [m.external_id, m]));
+      const gaps = b.topics.filter((t) => t.kind === "gap");
+      expect(gaps.length).toBeGreaterThan(0);
+      for (const t of gaps) {
+        const pools = t.channels.map((ch) => people[Number(ch!.slice("#conv-".length))]!);
+        const sides = t.channels.map((ch) =>
+          t.docIds.map((d) => byId.get(d)!).filter((m) => m.channel === ch),
+        );
+        const authors = sides.map((s) => new Set(s.map((m) => m.author)));
+        // No author is someone the other channel has too.
+        expect([...authors[0]!].some((p) => pools[1]!.includes(p))).toBe(false);
+        expect([...authors[1]!].some((p) => pools[0]!.includes(p))).toBe(false);
+        // No half names anyone but its own channel's people.
+        sides.forEach((side, k) => {
+          const elsewhere = everyone.filter((p) => !pools[k]!.includes(p));
+          expect(side.some((m) => elsewhere.some((p) => m.content.includes(`Hey ${p}!`)))).toBe(false);
+        });
+      }
+    }
+  });
 });
