@@ -15,7 +15,9 @@ Builds a planted-gap benchmark from a judged collection (functions/core/eval/pla
 some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
 one topic stays in one channel and one is split across two channels by the same people (controls,
 not gaps), the rest is background. Loads it into an isolated namespace through POST /messages,
-runs gap detection over the window and prints precision, recall, false gaps and the controls.
+runs gap detection over the window and prints precision, recall, false gaps and the controls,
+under the strict scoring and the judged one (gaps holding no planted or control document are
+unjudged, left out of precision; bench/quality.md says why).
 
   --dataset DIR     a BEIR collection (default test/fixtures/cranfield)
   --seed N          generator seed (default 18)
