@@ -50,13 +50,16 @@ const cos = (i: number, j: number) => {
 };
 const rand = seededRandom(1);
 const sample: number[] = [];
-while (sample.length < 20_000) {
+// Tries capped as in detect-gaps.ts backgroundFence (a one-channel namespace has no such pairs).
+for (let tries = 0; sample.length < 20_000 && tries < 80_000; tries++) {
   const i = Math.floor(rand() * n);
   const j = Math.floor(rand() * n);
   if (channel[i] !== channel[j]) sample.push(cos(i, j));
 }
+if (sample.length === 0) throw new Error("no pair of messages in different channels");
 sample.sort((a, b) => a - b);
-const q = (p: number) => sample[Math.floor(p * (sample.length - 1))]!;
+// The detector's quantile (backgroundFence), so the printed fence is its threshold's formula.
+const q = (p: number) => sample[Math.min(sample.length - 1, Math.floor(p * sample.length))]!;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 console.log(
   `${ds.name}, seed ${settings.seed}: ${n} messages; random cross-channel pairs Q1 ${r3(q(0.25))}, median ${r3(q(0.5))}, Q3 ${r3(q(0.75))}, p99 ${r3(q(0.99))}, p99.9 ${r3(q(0.999))}; fence Q3 + 1.5 IQR ${r3(q(0.75) + 1.5 * (q(0.75) - q(0.25)))}`,

@@ -52,7 +52,14 @@ describe("coordination gaps on the demo set (real local stack)", () => {
       "demo set indexed",
       async () => {
         const c = await storeCounts(createContainer(t.config));
-        return inSync(c) && c.postgres === DEMO_MESSAGES.length;
+        if (!(inSync(c) && c.postgres === DEMO_MESSAGES.length)) return false;
+        // Every message's current version in both indexes: a context change (a later neighbour, a
+        // name) re-embeds a message that was already counted, and detection must read the final vectors.
+        const lag = await t.db.pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM messages WHERE deleted_at IS NULL
+             AND (vector_version IS DISTINCT FROM version OR keyword_version IS DISTINCT FROM version)`,
+        );
+        return Number(lag.rows[0]!.n) === 0;
       },
       { timeoutMs: 120_000 },
     );

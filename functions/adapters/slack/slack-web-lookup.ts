@@ -8,11 +8,7 @@ import {
   WebClient,
 } from "@slack/web-api";
 import type { ConversationPatch, DirectoryLookup, DirectoryUser } from "../../core/directory/directory";
-import type {
-  MemberListedConversation,
-  SlackDirectorySource,
-  SlackMembershipSource,
-} from "../../core/slack/membership-sync";
+import type { SlackDirectorySource, SlackMembershipSource } from "../../core/slack/membership-sync";
 import { slackConversation, slackUser } from "../../core/slack/slack-directory";
 
 /** Errors that mean "no such id for this token": the id stays an id. */
@@ -25,8 +21,8 @@ const NOT_FOUND = new Set(["user_not_found", "users_not_found", "channel_not_fou
 const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
 
 /**
- * users.info, conversations.info, and the membership sync's auth.test, conversations.list and
- * conversations.members through @slack/web-api (rate limits and retries are its job).
+ * users.info, conversations.info, and the scheduled sync's auth.test, users.list, conversations.list
+ * and conversations.members through @slack/web-api (rate limits and retries are its job).
  */
 export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, SlackDirectorySource {
   private readonly client: WebClient;
@@ -54,26 +50,6 @@ export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, S
     const res = await this.client.auth.test();
     if (!res.team_id) throw new Error("auth.test returned no team_id");
     return res.team_id;
-  }
-
-  async memberListedConversations(): Promise<MemberListedConversation[]> {
-    const out: MemberListedConversation[] = [];
-    const pages = this.pages<ConversationsListResponse>("conversations.list", {
-      types: "private_channel,mpim,im",
-      limit: 200,
-    });
-    for await (const res of pages) {
-      for (const c of res.channels ?? []) {
-        if (!c.id) continue;
-        out.push({
-          id: c.id,
-          isPrivate: Boolean(c.is_private),
-          isIm: Boolean(c.is_im),
-          isMpim: Boolean(c.is_mpim),
-        });
-      }
-    }
-    return out;
   }
 
   async members(conversationId: string): Promise<string[]> {

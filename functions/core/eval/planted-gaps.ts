@@ -481,20 +481,22 @@ export function scorePlanted(
     // judged documents (the gap says it spans conversations); the shared-people topic when its two
     // channels are on different sides (the gap says its people do not talk), majority or not. Either
     // also when it is most of all the gap's messages (the strict rule).
-    const control = [...counts.keys()].find(
+    // Every control the gap reports (both can, in one gap), so none goes unrecorded.
+    const controls = [...counts.keys()].filter(
       (t) =>
         t.kind !== "gap" &&
         ((counts.get(t)! / judgedOf(counts) > 0.5 && t.kind === "one_channel") ||
           counts.get(t)! / Math.max(1, g.messageIds.length) > 0.5 ||
           (t.kind === "shared_people" && acrossSides(t))),
     );
+    const control = controls[0];
     let judged: JudgedVerdict;
     if (!topic) judged = "unjudged";
     else if (control) judged = "control";
     else if (topic.kind === "gap" && judgedShare > 0.5 && acrossSides(topic)) judged = "planted";
     else judged = "false";
     if (judged === "planted") judgedFound.add(topic!.queryId);
-    if (control) judgedControls.add(control.queryId);
+    for (const c of controls) judgedControls.add(c.queryId);
     return {
       label: g.label,
       channels,

@@ -9,11 +9,12 @@ export interface MemberListedConversation {
   readonly isMpim: boolean;
 }
 
-/** Slack's Web API as the sync reads it (auth.test, conversations.list, conversations.members). */
+/**
+ * Slack's Web API as the sync reads it (auth.test, conversations.members); which conversations to
+ * read comes from the directory refresh's conversations.list (syncSlackDirectory's memberListed).
+ */
 export interface SlackMembershipSource {
   teamId(): Promise<string>;
-  /** Private channels, group DMs and DMs the token can see (public channels are open to the workspace). */
-  memberListedConversations(): Promise<MemberListedConversation[]>;
   members(conversationId: string): Promise<string[]>;
 }
 
@@ -31,14 +32,14 @@ export async function syncSlackMemberships(deps: {
   readonly queue: EventQueue;
   readonly now?: () => number;
   /**
-   * The member-listed conversations when the caller already listed them (the directory refresh of
-   * the same run: memberListed), so one run pages conversations.list once, not twice.
+   * Private channels, group DMs and DMs (public channels are open to the workspace): the directory
+   * refresh of the same run lists them (memberListed), so a run pages conversations.list once.
    */
-  readonly conversations?: readonly MemberListedConversation[];
+  readonly conversations: readonly MemberListedConversation[];
 }): Promise<{ conversations: number; members: number }> {
   const teamId = await deps.slack.teamId();
   let members = 0;
-  const conversations = deps.conversations ?? (await deps.slack.memberListedConversations());
+  const { conversations } = deps;
   for (const c of conversations) {
     const list = await deps.slack.members(c.id);
     members += list.length;

@@ -208,6 +208,8 @@ describe("planted gap benchmark", () => {
     it("needs the topic on both its channels, on different sides, and as most of the judged documents", () => {
       const [a, b] = planted!.channels;
       const onA = planted!.docIds.filter((d) => channelOf.get(d) === a);
+      // The giant gap below takes as many of `other`'s documents as `planted` has: it needs that many.
+      expect(other!.docIds.length).toBeGreaterThanOrEqual(planted!.docIds.length);
       const s = score([
         // One side only.
         gap([...onA, ...background.slice(0, 6)]),
@@ -216,7 +218,7 @@ describe("planted gap benchmark", () => {
           [...planted!.docIds, ...background.slice(0, 6)],
           [[a!, b!, ...new Set(background.slice(0, 6).map((d) => channelOf.get(d)!))]],
         ),
-        // A giant gap of two planted topics: neither is its judged majority.
+        // A giant gap of two planted topics: neither is its judged majority (each is half of it).
         gap([...planted!.docIds, ...other!.docIds.slice(0, planted!.docIds.length)]),
       ]);
       expect(s.verdicts.map((v) => v.judged)).toEqual(["false", "false", "false"]);
@@ -229,14 +231,7 @@ describe("planted gap benchmark", () => {
       expect(s.judged.controlsReported).toEqual([oneChannel.queryId]);
       expect(s.verdicts[0]!.judged).toBe("control");
       // The shared-people control inside a larger gap, its channels on different sides.
-      const wide = score([
-        gap([
-          ...sharedPeople.docIds,
-          ...planted!.docIds,
-          ...planted!.docIds.map(() => "").filter(Boolean),
-          ...background.slice(0, 30),
-        ]),
-      ]);
+      const wide = score([gap([...sharedPeople.docIds, ...planted!.docIds, ...background.slice(0, 30)])]);
       expect(wide.judged.controlsReported).toEqual([sharedPeople.queryId]);
       expect(wide.judged.correct).toBe(0);
       // Its channels on one side (the gap saw them talk), background on the other: not reported,
