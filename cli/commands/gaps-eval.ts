@@ -129,7 +129,7 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
           kind: x.topicKind,
           share: x.share.toFixed(2),
           verdict: x.correct ? "planted" : "FALSE",
-          judged: `${x.judged}${x.judgedTopic ? ` (${x.judgedTopic} ${x.judgedShare.toFixed(2)} of ${x.judgedMessages})` : ""}`,
+          judged: `${x.judged}${x.topic ? ` (${x.topic} ${x.judgedShare.toFixed(2)} of ${x.judgedMessages})` : ""}`,
         })),
       ),
     );

@@ -255,9 +255,8 @@ export function buildPlantedBenchmark(
     split.forEach((d, k) => {
       const c = k < half ? a : b;
       // The control's two people both write on each side (alternating), so its sides always share them.
-      const other = c === a ? b : a;
-      const own = pools[c]!.filter((p) => !pools[other]!.includes(p));
-      const author = kind === "gap" ? pick(own) : shared[(k < half ? k : k - half) % 2]!;
+      const author =
+        kind === "gap" ? pick(ownPeople(pools, c, c === a ? b : a)) : shared[(k < half ? k : k - half) % 2]!;
       assigned.set(d, { channel: channels[c]!, author });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
@@ -295,8 +294,7 @@ function isGapPlacement(
   channels: readonly string[],
   pools: readonly (readonly string[])[],
 ): boolean {
-  const own = (c: number, o: number) => pools[c]!.filter((p) => !pools[o]!.includes(p));
-  if (own(a, b).length === 0 || own(b, a).length === 0) return false;
+  if (ownPeople(pools, a, b).length === 0 || ownPeople(pools, b, a).length === 0) return false;
   const side = (c: number, half: readonly string[]): SideProfile => ({
     channels: new Set([channels[c]!]),
     people: new Set(pools[c]!),
@@ -317,6 +315,11 @@ function isGapPlacement(
         sidesReference(side(c, texts[h]!), side(o, []), DEFAULT_GAP_DEFINITION.crossReference) === null,
     ),
   );
+}
+
+/** Channel c's people who are not also channel o's (a planted half's possible authors). */
+function ownPeople(pools: readonly (readonly string[])[], c: number, o: number): string[] {
+  return pools[c]!.filter((p) => !pools[o]!.includes(p));
 }
 
 function twoChannels(n: number, rand: () => number): [number, number] {
@@ -358,8 +361,7 @@ interface ReportedGapVerdict {
   readonly correct: boolean;
   /** Messages of planted or control topics in it (the judged ones). */
   readonly judgedMessages: number;
-  /** The topic most of its judged messages come from, and that share of the judged messages. */
-  readonly judgedTopic: string | null;
+  /** The share of its judged messages that `topic` (the most frequent) has. */
   readonly judgedShare: number;
   readonly judged: JudgedVerdict;
 }
@@ -485,7 +487,7 @@ export function scorePlanted(
     const controls = [...counts.keys()].filter(
       (t) =>
         t.kind !== "gap" &&
-        ((counts.get(t)! / judgedOf(counts) > 0.5 && t.kind === "one_channel") ||
+        ((counts.get(t)! / Math.max(1, judgedMessages) > 0.5 && t.kind === "one_channel") ||
           counts.get(t)! / Math.max(1, g.messageIds.length) > 0.5 ||
           (t.kind === "shared_people" && acrossSides(t))),
     );
@@ -507,7 +509,6 @@ export function scorePlanted(
       share: Math.round(share * 100) / 100,
       correct,
       judgedMessages,
-      judgedTopic: topic?.queryId ?? null,
       judgedShare: Math.round(judgedShare * 100) / 100,
       judged,
     };
@@ -567,12 +568,6 @@ export function scorePlanted(
     verdicts,
     topics: traces,
   };
-}
-
-function judgedOf(counts: ReadonlyMap<unknown, number>): number {
-  let n = 0;
-  for (const c of counts.values()) n += c;
-  return Math.max(1, n);
 }
 
 function judgedScore(
