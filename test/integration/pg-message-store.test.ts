@@ -82,6 +82,55 @@ describe("PgMessageStore (real PostgreSQL)", () => {
     expect(back.outcomes[0]).toMatchObject({ messageId: id, status: "updated", version: 3 });
   });
 
+  it("reads a grouped page in one query: hits, their threads' live parents, live reply counts", async () => {
+    const at = (minute: number) => new Date(Date.UTC(2025, 11, 2, 9, minute));
+    const ids = (
+      await store.ingest(source, [
+        msg("t-parent", "Failover drill on Thursday?", {
+          channel: "#ops",
+          timestamp: at(0),
+          threadId: "t-parent",
+        }),
+        msg("t-r1", "Thursday works", { channel: "#ops", timestamp: at(1), threadId: "t-parent" }),
+        msg("t-r2", "I will run the runbook", { channel: "#ops", timestamp: at(2), threadId: "t-parent" }),
+        msg("t-r3", "Deleted reply", { channel: "#ops", timestamp: at(3), threadId: "t-parent" }),
+        msg("solo", "Nobody answered this", { channel: "#ops", timestamp: at(4) }),
+        msg("u-parent", "Parent that gets deleted", {
+          channel: "#ops",
+          timestamp: at(5),
+          threadId: "u-parent",
+        }),
+        msg("u-r1", "Reply to a deleted parent", { channel: "#ops", timestamp: at(6), threadId: "u-parent" }),
+      ])
+    ).outcomes.map((o) => o.messageId!);
+    const [parent, r1, r2, r3, solo, uParent, uReply] = ids as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    await store.softDelete(r3);
+    await store.softDelete(uParent);
+
+    const page = await store.liveMessagesWithThreads([r2, solo, uReply, r3]);
+    // The hits and the live parent of r2's thread; not the deleted hit, not the deleted parent, not r1.
+    expect([...page.rows.keys()].sort((a, b) => a - b)).toEqual(
+      [parent, r2, solo, uReply].sort((a, b) => a - b),
+    );
+    expect(page.rows.get(parent)).toMatchObject({ content: "Failover drill on Thursday?", channel: "#ops" });
+    expect(page.threads.get(r2)).toEqual({ parentId: parent, replyCount: 2 });
+    expect(page.threads.get(solo)).toEqual({ parentId: solo, replyCount: 0 });
+    expect(page.threads.get(uReply)).toEqual({ parentId: null, replyCount: 1 });
+    // A parent read only as a parent has no thread entry; a deleted hit has none either.
+    expect(page.threads.has(parent)).toBe(false);
+    expect(page.threads.has(r3)).toBe(false);
+    expect(r1).toBeGreaterThan(0);
+    expect(await store.liveMessagesWithThreads([])).toEqual({ rows: new Map(), threads: new Map() });
+  });
+
   it("keeps the same external_id in different sources apart", async () => {
     const other = await store.ingest({ type: "slack", name: "globex" }, [msg("a1", "Postgres CPU at 85%")]);
     expect(other.outcomes[0]!.status).toBe("created");

@@ -160,24 +160,27 @@ export class PgDirectory implements DirectoryStore, NameDirectory, MentionNames 
            JOIN sources s ON s.id = c.source_id
            WHERE ${sourceWhere}`;
     const column = kind === "user" ? "author" : "channel";
-    const [found, literal] = await Promise.all([
-      this.pool.query<{ value: string; id: string; source: string; by: "name" | "display_name" }>(
-        entries,
-        params,
-      ),
-      // An app's messages may carry the name itself ("#platform"): that value still matches them.
-      this.pool.query<{ value: string }>(
-        `SELECT v.value FROM unnest($1::text[]) AS v(value)
-         WHERE EXISTS (SELECT 1 FROM messages m WHERE m.${column} = v.value)`,
-        [[...values]],
-      ),
-    ]);
-    const literals = new Set(literal.rows.map((r) => r.value));
+    // One round trip: the directory's matches, and the values messages carry literally (an app's
+    // messages may carry the name itself, "#platform": that value still matches them).
+    const res = await this.pool.query<{
+      value: string;
+      id: string | null;
+      source: string | null;
+      by: "name" | "display_name" | "literal";
+    }>(
+      `${entries}
+       UNION ALL
+       SELECT v.value, NULL, NULL, 'literal' FROM unnest($1::text[]) AS v(value)
+       WHERE EXISTS (SELECT 1 FROM messages m WHERE m.${column} = v.value)`,
+      params,
+    );
+    const literals = new Set(res.rows.filter((r) => r.by === "literal").map((r) => r.value));
+    const found = res.rows.flatMap(({ value, id, source, by }) =>
+      by === "literal" || id === null || source === null ? [] : [{ value, id, source, by }],
+    );
     return values.map((value) => ({
       value,
-      candidates: found.rows
-        .filter((r) => r.value === value)
-        .map(({ id, source, by }) => ({ id, source, by })),
+      candidates: found.filter((r) => r.value === value).map(({ id, source, by }) => ({ id, source, by })),
       literal: literals.has(value),
     }));
   }

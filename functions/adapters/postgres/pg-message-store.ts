@@ -4,11 +4,13 @@ import { messageHash } from "../../core/message-hash";
 import type { IndexTarget, MessageInput, SourceRef, StoredMessage } from "../../core/model";
 import type {
   EnrichedMessage,
+  HitThread,
   IngestOutcome,
   MessageReader,
   MessageStore,
   OutboxEntry,
   OutboxStore,
+  PageRows,
   SourceChangeBatchStore,
   SourceChangeStore,
   SourceUpsert,
@@ -62,6 +64,38 @@ export function toStoredMessage(r: MessageRow): StoredMessage {
     version: Number(r.version),
     contentHash: r.content_hash,
     deletedAt: r.deleted_at,
+  };
+}
+
+type EnrichedRow = MessageRow & {
+  author_name: string | null;
+  channel_name: string | null;
+  workspace_domain: string | null;
+};
+
+// Names come from the directory at read time: a rename shows without re-indexing anything.
+const ENRICHED_COLUMNS = `${MESSAGE_COLUMNS},
+  COALESCE(NULLIF(du.display_name, ''), NULLIF(du.real_name, ''), du.name) AS author_name,
+  dc.name AS channel_name, s.config->>'workspace_domain' AS workspace_domain`;
+const ENRICHED_JOINS = `FROM messages m JOIN sources s ON s.id = m.source_id
+  LEFT JOIN directory_users du ON du.source_id = m.source_id AND du.user_id = m.author
+  LEFT JOIN directory_conversations dc ON dc.source_id = m.source_id AND dc.conversation_id = m.channel`;
+
+function toEnrichedMessage(r: EnrichedRow): EnrichedMessage {
+  const m = toStoredMessage(r);
+  return {
+    id: m.id,
+    externalId: m.externalId,
+    content: m.content,
+    author: m.author,
+    channel: m.channel,
+    timestamp: m.timestamp,
+    threadId: m.threadId,
+    source: m.source,
+    metadata: m.metadata,
+    authorName: r.author_name,
+    channelName: r.channel_name,
+    workspaceDomain: r.workspace_domain,
   };
 }
 
@@ -718,45 +752,33 @@ export class PgMessageStore
 
   async liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>> {
     if (ids.length === 0) return new Map();
-    // Names come from the directory at read time: a rename shows without re-indexing anything.
-    const res = await this.pool.query<
-      MessageRow & {
-        author_name: string | null;
-        channel_name: string | null;
-        workspace_domain: string | null;
-      }
-    >(
-      `SELECT ${MESSAGE_COLUMNS},
-              COALESCE(NULLIF(du.display_name, ''), NULLIF(du.real_name, ''), du.name) AS author_name,
-              dc.name AS channel_name, s.config->>'workspace_domain' AS workspace_domain
-       FROM messages m JOIN sources s ON s.id = m.source_id
-       LEFT JOIN directory_users du ON du.source_id = m.source_id AND du.user_id = m.author
-       LEFT JOIN directory_conversations dc ON dc.source_id = m.source_id AND dc.conversation_id = m.channel
-       WHERE m.id = ANY($1::bigint[]) AND m.deleted_at IS NULL`,
+    const res = await this.pool.query<EnrichedRow>(
+      `SELECT ${ENRICHED_COLUMNS} ${ENRICHED_JOINS} WHERE m.id = ANY($1::bigint[]) AND m.deleted_at IS NULL`,
       [ids],
     );
-    return new Map(
-      res.rows.map((r) => {
-        const m = toStoredMessage(r);
-        return [
-          m.id,
-          {
-            id: m.id,
-            externalId: m.externalId,
-            content: m.content,
-            author: m.author,
-            channel: m.channel,
-            timestamp: m.timestamp,
-            threadId: m.threadId,
-            source: m.source,
-            metadata: m.metadata,
-            authorName: r.author_name,
-            channelName: r.channel_name,
-            workspaceDomain: r.workspace_domain,
-          },
-        ];
-      }),
+    return new Map(res.rows.map((r) => [Number(r.id), toEnrichedMessage(r)]));
+  }
+
+  async liveMessagesWithThreads(ids: readonly number[]): Promise<PageRows> {
+    if (ids.length === 0) return { rows: new Map(), threads: new Map() };
+    // One round trip, planned once per connection (migrations/1733500000000_search-page-rows.sql).
+    const res = await this.pool.query<EnrichedRow & { parent_id: string | null; replies: string | null }>(
+      "SELECT * FROM search_page_rows($1::bigint[])",
+      [ids],
     );
+    const rows = new Map<number, EnrichedMessage>();
+    const threads = new Map<number, HitThread>();
+    for (const r of res.rows) {
+      const id = Number(r.id);
+      rows.set(id, toEnrichedMessage(r));
+      // A parent read only as a parent has no thread of its own here.
+      if (r.replies !== null)
+        threads.set(id, {
+          parentId: r.parent_id === null ? null : Number(r.parent_id),
+          replyCount: Number(r.replies),
+        });
+    }
+    return { rows, threads };
   }
 
   async recordApplied(

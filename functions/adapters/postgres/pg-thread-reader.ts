@@ -39,30 +39,6 @@ export class PgThreadReader implements ThreadReader {
     );
   }
 
-  async threads(
-    ids: readonly number[],
-  ): Promise<Map<number, { parentId: number | null; replyCount: number }>> {
-    if (ids.length === 0) return new Map();
-    const res = await this.pool.query<{ id: string; parent_id: string | null; replies: string }>(
-      `SELECT m.id,
-              (SELECT p.id FROM messages p
-                WHERE p.source_id = m.source_id AND p.external_id = COALESCE(m.thread_id, m.external_id)
-                  AND p.deleted_at IS NULL) AS parent_id,
-              (SELECT count(*) FROM messages r
-                WHERE r.source_id = m.source_id AND r.channel = m.channel
-                  AND r.thread_id = COALESCE(m.thread_id, m.external_id)
-                  AND r.external_id <> COALESCE(m.thread_id, m.external_id) AND r.deleted_at IS NULL) AS replies
-       FROM messages m WHERE m.id = ANY($1::bigint[])`,
-      [ids],
-    );
-    return new Map(
-      res.rows.map((r) => [
-        Number(r.id),
-        { parentId: r.parent_id === null ? null : Number(r.parent_id), replyCount: Number(r.replies) },
-      ]),
-    );
-  }
-
   async around(
     ids: readonly number[],
     n: number,

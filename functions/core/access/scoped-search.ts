@@ -3,7 +3,8 @@ import type { NameDirectory } from "../directory/named-filters";
 import { type NamedSearchResult, searchWithNames } from "../directory/search-with-names";
 import { AppError } from "../errors";
 import type { SearchFilters } from "../model";
-import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg } from "../ports";
+import type { EnrichedMessage, KeywordSearch, SemanticLeg } from "../ports";
+import { readerView } from "../search/reader-view";
 import type { SearchDeps, SearchSettings } from "../search/search-messages";
 import type { SearchRequest } from "../search/search-request";
 import { type ConversationScope, resolveScope, type VisibilityReader } from "./access";
@@ -47,14 +48,11 @@ function scopeSearchDeps(deps: SearchDeps, scope: ConversationScope): SearchDeps
       },
     };
   };
-  const messages: MessageReader = {
-    liveMessages: async (ids) => {
-      const rows = await deps.messages.liveMessages(ids);
-      const visible = new Map<number, EnrichedMessage>();
-      for (const [id, row] of rows) if (scope.allows(row.source, row.channel)) visible.set(id, row);
-      return visible;
-    },
-  };
+  const messages = readerView(deps.messages, (rows) => {
+    const visible = new Map<number, EnrichedMessage>();
+    for (const [id, row] of rows) if (scope.allows(row.source, row.channel)) visible.set(id, row);
+    return visible;
+  });
   return { ...deps, keyword, semantic, messages };
 }
 

@@ -1,5 +1,6 @@
-import type { KeywordSearch, MessageReader, SemanticLeg } from "../ports";
+import type { KeywordSearch, SemanticLeg } from "../ports";
 import { hasModifiers, type NotApplied } from "../search/modifiers";
+import { readerView } from "../search/reader-view";
 import {
   type SearchDeps,
   type SearchResult,
@@ -67,14 +68,11 @@ export async function searchWithNames(
   };
   // Shown with today's names (the stored text keeps the markup), before snippets are cut from them.
   const { mentions } = deps;
-  const messages: MessageReader = mentions
-    ? {
-        liveMessages: async (ids) => {
-          const rows = await deps.messages.liveMessages(ids);
-          const shown = await withMentionsRendered(mentions, [...rows.values()]);
-          return new Map(shown.map((m) => [m.id, m]));
-        },
-      }
+  const messages = mentions
+    ? readerView(deps.messages, async (rows) => {
+        const shown = await withMentionsRendered(mentions, [...rows.values()]);
+        return new Map(shown.map((m) => [m.id, m]));
+      })
     : deps.messages;
   return { ...(await searchMessages({ ...deps, keyword, semantic, messages }, req, settings)), ...echo };
 }

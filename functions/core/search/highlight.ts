@@ -40,10 +40,23 @@ const STOP_WORDS = new Set(
   ),
 );
 
+/**
+ * Keys of words seen before: every hit's content is tokenized per search and chat vocabulary
+ * repeats, so most words are stemmed once (the stemmer was ~3% of the search process's CPU on the
+ * 100k bench). Cleared when full: a bound, not an LRU.
+ */
+const WORD_KEYS = new Map<string, string | null>();
+const WORD_KEYS_MAX = 50_000;
+
 /** A word's comparison key: its Porter stem, lowercase; null for a stop word. */
 function wordKey(word: string): string | null {
+  const known = WORD_KEYS.get(word);
+  if (known !== undefined) return known;
   const w = word.toLowerCase();
-  return STOP_WORDS.has(w) ? null : stemmer(w);
+  const key = STOP_WORDS.has(w) ? null : stemmer(w);
+  if (WORD_KEYS.size >= WORD_KEYS_MAX) WORD_KEYS.clear();
+  WORD_KEYS.set(word, key);
+  return key;
 }
 
 /** What a query marks: the keys of its terms' words, and each phrase as its key sequence (null = a stop word's slot). */
@@ -192,10 +205,12 @@ function pickBySimilarity(
 
 /**
  * Most fragment windows embedded per page to choose the snippets of long hits that mark no query
- * word (semantic-only hits), in one call. Measured with the local ONNX model on the 2-core machine
- * (2026-12-04, one thread: Embedder.embedForSearch): 3 windows of ~200 characters ~11 ms of CPU.
+ * word (semantic-only hits), in one call. Measured on the 2-core machine (one thread:
+ * Embedder.embedForSearch), windows of ~200 characters: all-MiniLM-L6-v2 3 windows ~11 ms of CPU;
+ * bge-small-en-v1.5 (the default since 2026-12-05) 1 window 6.1 ms, 3 15.7 ms, 6 25.0 ms.
  * 6 covers one message of ~1.2 kB; a page's further such hits show their first window (still
- * escaped). Only such hits pay it: short messages and word matches cost nothing.
+ * escaped). Only such hits pay it: short messages and word matches cost nothing. (3 was tried on
+ * 2026-12-05: a message over ~600 characters then never gets its closest window.)
  */
 export const MAX_EMBEDDED_WINDOWS = 6;
 

@@ -199,17 +199,19 @@ export async function searchMessages(
   }
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
 
-  // Threads (grouped) and neighbours (context=N) of the page's hits; then every row the page shows
-  // in one read through the reader (names, mentions, visibility).
+  // Grouped, the page's rows with their threads and parents in one read; the neighbours (context=N)
+  // of the page's hits beside it; then every other row the page shows in one more read. All rows
+  // come through the reader (names, mentions, visibility).
   const pageIds = items.map((i) => i.hit.messageId);
   const threads = deps.threads;
-  const [threadInfo, around] = await Promise.all([
-    threads && req.group === "thread" ? threads.threads(pageIds) : undefined,
+  const [page, around] = await Promise.all([
+    listed && req.group === "thread" ? deps.messages.liveMessagesWithThreads(pageIds) : undefined,
     threads && req.context > 0 ? threads.around(pageIds, req.context) : undefined,
   ]);
+  const threadInfo = page?.threads;
+  for (const [id, row] of page?.rows ?? []) rows.set(id, row);
   const wanted = new Set<number>();
-  if (listed) for (const id of pageIds) wanted.add(id);
-  for (const t of threadInfo?.values() ?? []) if (t.parentId !== null) wanted.add(t.parentId);
+  if (listed && !page) for (const id of pageIds) wanted.add(id);
   for (const a of around?.values() ?? []) for (const id of [...a.before, ...a.after]) wanted.add(id);
   for (const id of rows.keys()) wanted.delete(id);
   if (wanted.size > 0)

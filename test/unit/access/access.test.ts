@@ -129,6 +129,10 @@ function fakeWorld(n: number, visible: { source: SourceRef; conversation: string
           });
         return out;
       },
+      // Read only by a thread-grouped search, which needs a thread reader these deps do not have.
+      async liveMessagesWithThreads(): Promise<never> {
+        throw new Error("no thread reader: a grouped read is not expected");
+      },
     },
   };
   return { deps, legFilters, audits, channelOf, sourceOf };

@@ -26,6 +26,8 @@ function world(deleted: Set<number> = new Set()) {
     source: { type: "app", name: "acme" },
     metadata: {},
   });
+  const liveMessages = async (list: readonly number[]) =>
+    new Map(list.filter((id) => !deleted.has(id) && id <= n).map((id) => [id, row(id)]));
   const threads: ThreadReader = {
     async facts(list) {
       return new Map(
@@ -38,18 +40,6 @@ function world(deleted: Set<number> = new Set()) {
             live: !deleted.has(id),
           },
         ]),
-      );
-    },
-    async threads(list) {
-      return new Map(
-        list.map((id) => {
-          const t = thread(id);
-          const members = ids.filter((x) => thread(x) === t && !deleted.has(x));
-          return [
-            id,
-            { parentId: t === "t3" ? 3 : t === "t20" ? 20 : null, replyCount: t ? members.length - 1 : 0 },
-          ];
-        }),
       );
     },
     async around(list, k) {
@@ -77,8 +67,22 @@ function world(deleted: Set<number> = new Set()) {
         },
       }),
       messages: {
-        async liveMessages(list: readonly number[]) {
-          return new Map(list.filter((id) => !deleted.has(id) && id <= n).map((id) => [id, row(id)]));
+        liveMessages,
+        async liveMessagesWithThreads(list: readonly number[]) {
+          const live = list.filter((id) => !deleted.has(id) && id <= n);
+          const threads = new Map(
+            live.map((id) => {
+              const t = thread(id);
+              const members = ids.filter((x) => thread(x) === t && !deleted.has(x));
+              const parentId = t === "t3" ? 3 : t === "t20" ? 20 : id;
+              return [
+                id,
+                { parentId: deleted.has(parentId) ? null : parentId, replyCount: t ? members.length - 1 : 0 },
+              ];
+            }),
+          );
+          const parents = [...threads.values()].flatMap((t) => (t.parentId === null ? [] : [t.parentId]));
+          return { rows: await liveMessages([...live, ...parents]), threads };
         },
       },
       threads,

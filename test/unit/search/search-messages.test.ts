@@ -29,6 +29,10 @@ function world(n: number, stale: ReadonlySet<number>) {
       }
       return out;
     },
+    // Read only by a thread-grouped search, which needs a thread reader these deps do not have.
+    async liveMessagesWithThreads() {
+      throw new Error("no thread reader: a grouped read is not expected");
+    },
   };
   const ids = Array.from({ length: n }, (_, i) => i + 1);
   const hits = (order: number[], window: number): LegHit[] =>
