@@ -31,26 +31,9 @@ export class PgConversationAccess implements AccessStore, VisibilityReader {
   }
 
   async visibleConversations(principal: string): Promise<ConversationRef[]> {
-    // Members see their conversations (unless the source marks them deleted); a workspace's people
-    // (its directory: users.json, team_join, user_change) see its public channels; everyone sees
-    // what is open to everyone. Membership of a shared channel alone (a Slack Connect guest from
-    // another organisation) opens that channel only, never the workspace's public channels.
+    // Who sees what: migrations/1733510000000_visible-conversations.sql (planned once per connection).
     const res = await this.pool.query<{ type: string; name: string; conversation_id: string }>(
-      `WITH mine AS (
-         SELECT m.source_id, m.conversation_id FROM conversation_members m
-         WHERE m.principal = $1 AND m.member
-           AND NOT EXISTS (SELECT 1 FROM directory_users d
-                           WHERE d.source_id = m.source_id AND d.user_id = m.principal AND d.deleted)
-       ), workspaces AS (
-         SELECT source_id FROM directory_users WHERE user_id = $1 AND NOT deleted
-       )
-       SELECT s.type, s.name, v.conversation_id FROM (
-         SELECT source_id, conversation_id FROM mine
-         UNION
-         SELECT a.source_id, a.conversation_id FROM conversation_access a
-         WHERE a.audience = 'everyone'
-            OR (a.audience = 'workspace' AND a.source_id IN (SELECT source_id FROM workspaces))
-       ) v JOIN sources s ON s.id = v.source_id`,
+      "SELECT type, name, conversation_id FROM visible_conversations($1)",
       [principal],
     );
     return res.rows.map((r) => ({ source: { type: r.type, name: r.name }, conversation: r.conversation_id }));
