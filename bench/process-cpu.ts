@@ -3,8 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 /**
  * CPU time per service process, from /proc (Linux): where a benchmark's CPU goes when the
  * services share the machine. Groups: this process, the load generator, and the local stack's
- * services found by command line. A process that exits between two snapshots loses its share
- * (pooled PostgreSQL backends and the services stay up for a whole phase).
+ * services found by command line. Counted per process: one that exits between two snapshots adds
+ * nothing (it loses only what it used since the first, an idle pooled PostgreSQL backend closing),
+ * and one born between them counts from zero. (Summing per group instead, a backend that exited
+ * took its whole lifetime's CPU out of the second sum: -4 ms per request in a c=1 phase.)
  */
 export type CpuGroup = "server" | "client" | "chroma" | "opensearch" | "postgres" | "elasticmq";
 
@@ -34,9 +36,12 @@ export const noCpu = (): Record<CpuGroup, number> => ({
   elasticmq: 0,
 });
 
-/** Milliseconds of CPU used so far by each group (`clientPid`: the load generator's process). */
-export function cpuSnapshot(clientPid: number | undefined): Record<CpuGroup, number> {
-  const out = noCpu();
+/** Milliseconds of CPU used so far by each process of a group, by pid. */
+export type CpuSnapshot = ReadonlyMap<number, { readonly group: CpuGroup; readonly ms: number }>;
+
+/** Every grouped process's CPU so far (`clientPid`: the load generator's process). */
+export function cpuSnapshot(clientPid: number | undefined): CpuSnapshot {
+  const out = new Map<number, { group: CpuGroup; ms: number }>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
@@ -46,11 +51,18 @@ export function cpuSnapshot(clientPid: number | undefined): Record<CpuGroup, num
           : Number(pid) === clientPid
             ? "client"
             : groupOf(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "));
-      if (group) out[group] += ticksOf(pid) * TICK_MS;
+      if (group) out.set(Number(pid), { group, ms: ticksOf(pid) * TICK_MS });
     } catch {
       // The process exited while we looked.
     }
   }
+  return out;
+}
+
+/** CPU milliseconds each group used between two snapshots, process by process. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Record<CpuGroup, number> {
+  const out = noCpu();
+  for (const [pid, now] of after) out[now.group] += now.ms - (before.get(pid)?.ms ?? 0);
   return out;
 }
 

@@ -32,7 +32,7 @@ import {
   withNamespace,
   writeReport,
 } from "./helpers";
-import { type CpuGroup, cpuPerRequest, cpuSnapshot, noCpu } from "./process-cpu";
+import { type CpuGroup, cpuBetween, cpuPerRequest, cpuSnapshot, noCpu } from "./process-cpu";
 import type { ClientJob, ClientResult, Sample } from "./search-client";
 
 /**
@@ -337,7 +337,8 @@ async function run(
           const key = `${variant.name}@${concurrency}`;
           wallMs.set(key, (wallMs.get(key) ?? 0) + performance.now() - started);
           const cpu = cpuMs.get(key) ?? noCpu();
-          for (const g of Object.keys(cpu) as CpuGroup[]) cpu[g] += cpuAfter[g] - cpuBefore[g];
+          const used = cpuBetween(cpuBefore, cpuAfter);
+          for (const g of Object.keys(cpu) as CpuGroup[]) cpu[g] += used[g];
           cpuMs.set(key, cpu);
           samples.set(key, [...(samples.get(key) ?? []), ...got]);
           for (const sample of got) {
