@@ -103,7 +103,7 @@ describe("PgMessageStore (real PostgreSQL)", () => {
         msg("u-r1", "Reply to a deleted parent", { channel: "#ops", timestamp: at(6), threadId: "u-parent" }),
       ])
     ).outcomes.map((o) => o.messageId!);
-    const [parent, r1, r2, r3, solo, uParent, uReply] = ids as [
+    const [parent, , r2, r3, solo, uParent, uReply] = ids as [
       number,
       number,
       number,
@@ -116,7 +116,7 @@ describe("PgMessageStore (real PostgreSQL)", () => {
     await store.softDelete(uParent);
 
     const page = await store.liveMessagesWithThreads([r2, solo, uReply, r3]);
-    // The hits and the live parent of r2's thread; not the deleted hit, not the deleted parent, not r1.
+    // The hits and the live parent of r2's thread; not the deleted hit, not the deleted parent, not the other reply t-r1.
     expect([...page.rows.keys()].sort((a, b) => a - b)).toEqual(
       [parent, r2, solo, uReply].sort((a, b) => a - b),
     );
@@ -127,7 +127,6 @@ describe("PgMessageStore (real PostgreSQL)", () => {
     // A parent read only as a parent has no thread entry; a deleted hit has none either.
     expect(page.threads.has(parent)).toBe(false);
     expect(page.threads.has(r3)).toBe(false);
-    expect(r1).toBeGreaterThan(0);
     expect(await store.liveMessagesWithThreads([])).toEqual({ rows: new Map(), threads: new Map() });
   });
 

@@ -73,14 +73,6 @@ type EnrichedRow = MessageRow & {
   workspace_domain: string | null;
 };
 
-// Names come from the directory at read time: a rename shows without re-indexing anything.
-const ENRICHED_COLUMNS = `${MESSAGE_COLUMNS},
-  COALESCE(NULLIF(du.display_name, ''), NULLIF(du.real_name, ''), du.name) AS author_name,
-  dc.name AS channel_name, s.config->>'workspace_domain' AS workspace_domain`;
-const ENRICHED_JOINS = `FROM messages m JOIN sources s ON s.id = m.source_id
-  LEFT JOIN directory_users du ON du.source_id = m.source_id AND du.user_id = m.author
-  LEFT JOIN directory_conversations dc ON dc.source_id = m.source_id AND dc.conversation_id = m.channel`;
-
 function toEnrichedMessage(r: EnrichedRow): EnrichedMessage {
   const m = toStoredMessage(r);
   return {
@@ -752,10 +744,8 @@ export class PgMessageStore
 
   async liveMessages(ids: readonly number[]): Promise<Map<number, EnrichedMessage>> {
     if (ids.length === 0) return new Map();
-    const res = await this.pool.query<EnrichedRow>(
-      `SELECT ${ENRICHED_COLUMNS} ${ENRICHED_JOINS} WHERE m.id = ANY($1::bigint[]) AND m.deleted_at IS NULL`,
-      [ids],
-    );
+    // Names from the directory at read time; planned once per connection (migrations/1733500000000).
+    const res = await this.pool.query<EnrichedRow>("SELECT * FROM live_messages($1::bigint[])", [ids]);
     return new Map(res.rows.map((r) => [Number(r.id), toEnrichedMessage(r)]));
   }
 
