@@ -290,7 +290,7 @@ async function kCurve(c: Container, index: VectorCollection, reps: number): Prom
   }
   if (process.argv.includes("--among-r")) {
     // Chroma's restricted search by n_results, for one id count: does its cost follow max(ef_search, k)?
-    const ids = (await c.messageFilter.embeddedMatching(filters, 20_000)) ?? [];
+    const ids = ((await c.messageFilter.embeddedMatching(filters, 20_000)) ?? []).map((r) => r.messageId);
     const n = Number(process.argv[process.argv.indexOf("--among-r") + 1]);
     const subset = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / n)) === 0).slice(0, n);
     for (const r of [20, 60, 100, 200, 400]) {
@@ -301,7 +301,7 @@ async function kCurve(c: Container, index: VectorCollection, reps: number): Prom
     return;
   }
   if (process.argv.includes("--among")) {
-    const ids = (await c.messageFilter.embeddedMatching(filters, 20_000)) ?? [];
+    const ids = ((await c.messageFilter.embeddedMatching(filters, 20_000)) ?? []).map((r) => r.messageId);
     const few = vectors.slice(0, 10);
     for (const n of [100, 300, 1000, 3000]) {
       const subset = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / n)) === 0).slice(0, n);

@@ -10,6 +10,7 @@ import type {
 import type { HitFacts } from "./search/grouping";
 import type { MessageFacets } from "./search/message-features";
 import type { QueryNode } from "./search/query-parser";
+import type { EmbeddedRef } from "./search/vector-cache";
 import type { SlackResponseMessage } from "./slack/block-kit";
 import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
@@ -99,8 +100,6 @@ export interface VectorCollection extends ReconcilableVectorIndex, NearestVector
   collectionModel(): Promise<{ modelId: string; dimension: number } | null>;
   ensureCollection(): Promise<unknown>;
   deleteCollection(): Promise<void>;
-  /** Stored vectors of the given messages; ids without a vector are absent. */
-  vectorsOf(messageIds: readonly number[]): Promise<Map<number, Float32Array>>;
   /** The unfiltered nearest neighbours of each query vector, best first per query. */
   nearestMany(queries: readonly Float32Array[], limit: number): Promise<LegHit[][]>;
 }
@@ -214,6 +213,8 @@ export interface SemanticLeg {
 export interface NearestVectors extends VectorSearch {
   /** Nearest among `messageIds`; fails if one of them has no vector in the store. */
   queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]>;
+  /** Stored vectors of the given messages; ids without a vector are absent. */
+  vectorsOf(messageIds: readonly number[]): Promise<Map<number, Float32Array>>;
 }
 
 /** A live message joined with its source, as search results show it. */
@@ -276,9 +277,9 @@ export interface MessageFilter {
   estimatedShare(filters: SearchFilters): Promise<number | undefined>;
   /**
    * Every live message that matches and has been embedded (its vector was written at least once),
-   * or null when more than `max` match.
+   * with the version its vector was written for, or null when more than `max` match.
    */
-  embeddedMatching(filters: SearchFilters, max: number): Promise<number[] | null>;
+  embeddedMatching(filters: SearchFilters, max: number): Promise<EmbeddedRef[] | null>;
 }
 
 /** Applies source-reported changes (Slack events): deduped by event id, ordered by source time. */

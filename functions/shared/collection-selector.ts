@@ -1,6 +1,7 @@
 import { RetryableError } from "../core/errors";
 import type { Embedder, MessageFilter, SemanticLeg, VectorCollection } from "../core/ports";
-import { filteredVectorSearch } from "../core/search/filtered-vector-search";
+import { DEFAULT_FILTERED_SEARCH, filteredVectorSearch } from "../core/search/filtered-vector-search";
+import { VectorCache } from "../core/search/vector-cache";
 import {
   promoteVectorCollection,
   type ResolvedVectorCollections,
@@ -43,6 +44,8 @@ export class CollectionSelector {
   private readonly indexes = new Map<string, VectorCollection>();
   /** Embedders of models other than the configured one (null: this deployment cannot embed with it). */
   private readonly embedders = new Map<string, Embedder | null>();
+  /** The active collection's vectors for exact scans (one collection's: a switch starts a new cache). */
+  private vectorCache: { collection: string; cache: VectorCache } | undefined;
 
   constructor(private readonly deps: CollectionSelectorDeps) {}
 
@@ -115,8 +118,23 @@ export class CollectionSelector {
     // A store that filters inside its own k-NN query needs no PostgreSQL pre-check.
     return {
       embedder,
-      vector: index.filtersInStore ? index : filteredVectorSearch(index, this.deps.messageFilter()),
+      vector: index.filtersInStore
+        ? index
+        : filteredVectorSearch(
+            index,
+            this.deps.messageFilter(),
+            DEFAULT_FILTERED_SEARCH,
+            this.vectorCacheOf(collection.name),
+          ),
     };
+  }
+
+  private vectorCacheOf(collection: string): VectorCache {
+    if (this.vectorCache?.collection !== collection) {
+      const bytes = Math.floor(this.deps.config.SEARCH_VECTOR_CACHE_MB * 1024 * 1024);
+      this.vectorCache = { collection, cache: new VectorCache(bytes) };
+    }
+    return this.vectorCache.cache;
   }
 
   /** An embedder for `modelId`: the configured one, or one built from the id (embedderForModel). */

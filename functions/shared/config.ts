@@ -154,6 +154,12 @@ const configSchema = z.object({
   CONTEXT_KEYWORD_BOOST: withDefault(num(0, 10), 1),
   /** Each leg's depth; unset = max(3 x limit, 50). */
   SEARCH_LEG_WINDOW: z.optional(int(1, 1000)),
+  /**
+   * Vectors the search process keeps for exact scans of selective filters (core/search/vector-cache.ts),
+   * in MiB; 0 turns the cache off (Chroma's search among ids then answers). 64 MiB holds ~40,000
+   * vectors of 384 dimensions. Only where the store does not filter inside its own k-NN search (Chroma).
+   */
+  SEARCH_VECTOR_CACHE_MB: withDefault(num(0, 4096), 64),
   API_PORT: withDefault(int(1, 65535), 3000),
   /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */
   API_HOST: withDefault(nonEmpty(), "127.0.0.1"),

@@ -6,6 +6,7 @@ import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-sto
 import type { SearchFilters } from "../../functions/core/model";
 import type { NearestVectors } from "../../functions/core/ports";
 import { filteredVectorSearch } from "../../functions/core/search/filtered-vector-search";
+import { VectorCache } from "../../functions/core/search/vector-cache";
 import { chromaClient } from "../../functions/shared/clients";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 
@@ -23,6 +24,7 @@ const vec = (seed: number) => Array.from({ length: DIM }, (_, k) => Math.sin(see
 
 describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
   let db: TestDatabase;
+  let store: PgMessageStore;
   let index: ChromaVectorIndex;
   let filter: PgMessageFilter;
   const calls: string[] = [];
@@ -30,11 +32,11 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
   let recorded: NearestVectors;
   // Small caps so a 300-message collection exercises every path: #rare (4%) needs
   // 10 x 2 / 0.04 = 500 candidates > 100, so it searches among ids.
-  const settings = { margin: 2, overfetch: 40, maxCandidates: 100, maxIds: 50 };
+  const settings = { margin: 2, overfetch: 40, maxCandidates: 100, maxIds: 50, maxExact: 50 };
 
   beforeAll(async () => {
     db = await createTestDatabase("filtered_vectors");
-    const store = new PgMessageStore(db.pool);
+    store = new PgMessageStore(db.pool);
     const { outcomes } = await store.ingest(
       { type: "slack", name: "acme" },
       Array.from({ length: SIZE }, (_, i) => ({
@@ -72,6 +74,10 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
       queryAmong: (e, ids, limit) => {
         calls.push(`among ${ids.length}`);
         return index.queryAmong(e, ids, limit);
+      },
+      vectorsOf: (ids) => {
+        calls.push(`vectors ${ids.length}`);
+        return index.vectorsOf(ids);
       },
     };
   });
@@ -131,6 +137,55 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
     expect(calls[0]).toBe("nearest 20");
     expect(calls.slice(1)).toEqual([expect.stringMatching(/^nearest (\d+)$/)]);
     expect(Number(calls[1]!.split(" ")[1])).toBeGreaterThan(20);
+  });
+
+  it("with a vector cache, a selective filter is an exact scan of its vectors, each fetched once", async () => {
+    const cache = new VectorCache(1 << 20);
+    const filters = { channels: ["#rare"], authors: ["alice@company.com"] };
+    const search = filteredVectorSearch(recorded, filter, settings, cache);
+    calls.length = 0;
+    const first = await search.query(vec(7), filters, 3);
+    const second = await search.query(vec(7), filters, 3);
+    const reference = await index.query(vec(7), filters, 3);
+    expect(first.map((h) => h.messageId)).toEqual(reference.map((h) => h.messageId));
+    for (const [i, h] of first.entries()) expect(h.score).toBeCloseTo(reference[i]!.score, 5);
+    expect(second).toEqual(first);
+    expect(calls).toEqual(["vectors 4"]);
+  });
+
+  it("with a vector cache, an edited message is scored with its new vector", async () => {
+    const cache = new VectorCache(1 << 20);
+    // bob in #rare, m25..m250 without m275 (no vector): edit m100 and give it the query's own vector.
+    const filters = {
+      channels: ["#rare"],
+      authors: ["bob@company.com"],
+      to: new Date(Date.UTC(2025, 10, 12)),
+    };
+    const search = filteredVectorSearch(recorded, filter, settings, cache);
+    const before = await search.query(vec(7), filters, 8);
+    const m100 = (await store.getByIds(before.map((h) => h.messageId))).find((r) => r.externalId === "m100")!;
+    expect(before[0]!.messageId).not.toBe(m100.id);
+    await store.ingest({ type: "slack", name: "acme" }, [
+      {
+        externalId: "m100",
+        channel: "#rare",
+        author: "bob@company.com",
+        content: "message 100, edited",
+        timestamp: m100.timestamp,
+        threadId: null,
+      },
+    ]);
+    const [edited] = await store.getByIds([m100.id]);
+    expect(edited!.version).toBeGreaterThan(m100.version);
+    await index.upsert([{ message: edited!, embedding: vec(7) }]);
+    await store.recordApplied("vector", [
+      { messageId: edited!.id, version: edited!.version, embeddingId: `msg_${edited!.id}`, model: MODEL },
+    ]);
+    calls.length = 0;
+    const after = await search.query(vec(7), filters, 8);
+    expect(calls).toEqual(["vectors 1"]);
+    expect(after[0]).toEqual({ messageId: m100.id, score: expect.closeTo(1, 5) });
+    expect(after.map((h) => h.messageId).sort()).toEqual(before.map((h) => h.messageId).sort());
   });
 
   it("a filter matching nothing returns nothing", async () => {

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { MessageFeature, SearchFilters } from "../../core/model";
 import type { MessageFilter } from "../../core/ports";
 import { splitSourceFilters, toEpochSeconds } from "../../core/search/search-request";
+import type { EmbeddedRef } from "../../core/search/vector-cache";
 
 /** How long estimates are reused: they come from statistics that only move with ANALYZE / autovacuum. */
 const ESTIMATE_TTL_MS = 60_000;
@@ -66,15 +67,17 @@ export class PgMessageFilter implements MessageFilter {
     return rows === undefined ? undefined : Math.min(1, rows / total);
   }
 
-  async embeddedMatching(filters: SearchFilters, max: number): Promise<number[] | null> {
+  async embeddedMatching(filters: SearchFilters, max: number): Promise<EmbeddedRef[] | null> {
     const f = filterSql(filters, 2);
-    const res = await this.pool.query<{ id: string }>(
-      `SELECT m.id FROM ${f.from}
+    const res = await this.pool.query<{ id: string; vector_version: string }>(
+      `SELECT m.id, m.vector_version FROM ${f.from}
        WHERE m.deleted_at IS NULL AND m.vector_version IS NOT NULL AND ${f.where}
        LIMIT $1`,
       [max + 1, ...f.params],
     );
-    return res.rows.length > max ? null : res.rows.map((r) => Number(r.id));
+    return res.rows.length > max
+      ? null
+      : res.rows.map((r) => ({ messageId: Number(r.id), vectorVersion: Number(r.vector_version) }));
   }
 
   private estimatedTableRows(): Promise<number> {

@@ -1,5 +1,6 @@
 import type { LegHit, SearchFilters } from "../model";
 import type { MessageFilter, NearestVectors, VectorSearch } from "../ports";
+import { type EmbeddedRef, nearestUnitVectors, type VectorCache } from "./vector-cache";
 
 export interface FilteredSearchSettings {
   /**
@@ -14,6 +15,11 @@ export interface FilteredSearchSettings {
   readonly maxCandidates: number;
   /** Most matching messages a search among ids is asked for; more go to the store's own filter. */
   readonly maxIds: number;
+  /**
+   * Most matching messages scanned exactly from the process's vector cache (when the leg has one),
+   * fetching the ones it lacks; more go to the store's search among ids.
+   */
+  readonly maxExact: number;
 }
 
 /**
@@ -29,6 +35,7 @@ export const DEFAULT_FILTERED_SEARCH: FilteredSearchSettings = {
   overfetch: 40,
   maxCandidates: 2_000,
   maxIds: 20_000,
+  maxExact: 5_000,
 };
 
 export function hasFilters(f: SearchFilters): boolean {
@@ -95,7 +102,9 @@ export function widenedCount(
  *    wider list follows, sized from the share the first one showed (only its new candidates are
  *    checked), as long as maxCandidates is expected to hold `limit` matches.
  * 2. Otherwise (selective, or too few candidates matched): take every matching embedded message
- *    from PostgreSQL and search among those ids only.
+ *    from PostgreSQL and search among those ids only: up to maxExact of them by an exact scan of
+ *    their vectors from `cache` (the store's copies of the ones it lacks fetched once), else the
+ *    store's search among ids.
  * 3. More than `maxIds` matches, or the store lacks a vector for one of them (a message embedded
  *    into another model's collection, or drift the reconciler has not repaired yet): the store's
  *    own filtered query. Filters its metadata lacks (`to:`, `has:`, `is:thread`) are then checked
@@ -107,6 +116,7 @@ export function filteredVectorSearch(
   inner: NearestVectors,
   filter: MessageFilter,
   settings: FilteredSearchSettings = DEFAULT_FILTERED_SEARCH,
+  cache?: VectorCache,
 ): VectorSearch {
   return {
     async query(embedding: number[], filters: SearchFilters, limit: number): Promise<LegHit[]> {
@@ -134,10 +144,48 @@ export function filteredVectorSearch(
         );
         return candidates.filter((h) => keep.has(h.messageId)).slice(0, limit);
       };
-      const ids = await filter.embeddedMatching(filters, settings.maxIds);
-      if (ids === null) return storeFiltered();
-      if (ids.length === 0) return [];
-      return inner.queryAmong(embedding, ids, limit).catch(storeFiltered);
+      const refs = await filter.embeddedMatching(filters, settings.maxIds);
+      if (refs === null) return storeFiltered();
+      if (refs.length === 0) return [];
+      const among =
+        cache?.enabled && refs.length <= settings.maxExact
+          ? exactAmongCached(inner, cache, embedding, refs, limit)
+          : inner.queryAmong(
+              embedding,
+              refs.map((r) => r.messageId),
+              limit,
+            );
+      return among.catch(storeFiltered);
     },
   };
+}
+
+/**
+ * Nearest among `refs` by an exact scan of their cached vectors; the ones the cache lacks (or holds
+ * for another version) are fetched from the store once. Fails like the store's search among ids
+ * when one of them has no vector there.
+ */
+async function exactAmongCached(
+  store: NearestVectors,
+  cache: VectorCache,
+  embedding: number[],
+  refs: readonly EmbeddedRef[],
+  limit: number,
+): Promise<LegHit[]> {
+  const vectors: { messageId: number; unit: Float32Array }[] = [];
+  const missing: EmbeddedRef[] = [];
+  for (const ref of refs) {
+    const unit = cache.unitVector(ref);
+    if (unit) vectors.push({ messageId: ref.messageId, unit });
+    else missing.push(ref);
+  }
+  if (missing.length > 0) {
+    const fetched = await store.vectorsOf(missing.map((r) => r.messageId));
+    for (const ref of missing) {
+      const vector = fetched.get(ref.messageId);
+      if (!vector) throw new Error(`the vector store holds no vector for message ${ref.messageId}`);
+      vectors.push({ messageId: ref.messageId, unit: cache.put(ref, vector) });
+    }
+  }
+  return nearestUnitVectors(embedding, vectors, limit);
 }

@@ -8,18 +8,26 @@ import {
   hasFilters,
   widenedCount,
 } from "../../../functions/core/search/filtered-vector-search";
+import { VectorCache } from "../../../functions/core/search/vector-cache";
 
 /**
  * An in-memory collection of `size` messages: message i is at distance i from every query (so the
  * nearest are 1, 2, 3, ...); even ids are in #even, odd ones in #odd; every 50th is in #rare.
  * `estimate` is what the filter reports as the share (default: the true share); ids in `missing`
- * have no vector in the store (searching among them fails, as Chroma does).
+ * have no vector in the store (searching among them fails, as Chroma does). Stored vectors are 2-d:
+ * message i at angle i / 10,000 from the query [1, 0] (same order), its vector version `versions`'
+ * (default 1); a store reading of the vectors is recorded in `fetched`.
  */
 function world(
   size: number,
-  opts: { estimate?: (filters: SearchFilters) => number | undefined; missing?: number[] } = {},
+  opts: {
+    estimate?: (filters: SearchFilters) => number | undefined;
+    missing?: number[];
+    versions?: Map<number, number>;
+  } = {},
 ) {
-  const { estimate, missing = [] } = opts;
+  const { estimate, missing = [], versions = new Map<number, number>() } = opts;
+  const fetched: number[][] = [];
   const channel = (id: number) => (id % 50 === 0 ? "#rare" : id % 2 === 0 ? "#even" : "#odd");
   const calls: { filters: SearchFilters; limit: number; among?: number }[] = [];
   // `has: ["link"]` stands for the filters only PostgreSQL answers: every third message "has a link".
@@ -44,6 +52,17 @@ function world(
       const among = new Set(ids);
       return nearest(limit, (id) => among.has(id));
     },
+    async vectorsOf(ids) {
+      fetched.push([...ids]);
+      const out = new Map<number, Float32Array>();
+      for (const id of ids) {
+        // Scaled by the version: a re-embedded message's vector differs, its direction does not.
+        const scale = versions.get(id) ?? 1;
+        if (!missing.includes(id))
+          out.set(id, Float32Array.of(scale * Math.cos(id / 1e4), scale * Math.sin(id / 1e4)));
+      }
+      return out;
+    },
   };
   const lookups: number[][] = [];
   const filter: MessageFilter = {
@@ -60,13 +79,15 @@ function world(
     async embeddedMatching(filters, max) {
       const ids: number[] = [];
       for (let id = 1; id <= size; id++) if (matches(id, filters)) ids.push(id);
-      return ids.length > max ? null : ids;
+      return ids.length > max
+        ? null
+        : ids.map((id) => ({ messageId: id, vectorVersion: versions.get(id) ?? 1 }));
     },
   };
-  return { inner, filter, calls, lookups };
+  return { inner, filter, calls, lookups, fetched };
 }
 
-const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000 };
+const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000, maxExact: 200 };
 
 describe("candidateCount", () => {
   it("asks for limit x margin / share candidates", () => {
@@ -254,5 +275,82 @@ describe("widening a candidate list that held too few matches", () => {
     ]);
     expect(w.lookups.map((l) => l.length)).toEqual([40, 84]);
     expect(w.lookups[1]![0]).toBe(41);
+  });
+});
+
+describe("exact scans of a selective filter's vectors from the process's cache", () => {
+  const rareIds = (n: number) => Array.from({ length: n }, (_, i) => 50 * (i + 1));
+
+  it("returns the nearest matching in order, and asks the store only for vectors the cache lacks", async () => {
+    const cache = new VectorCache(1 << 20);
+    // 1,000 messages, #rare is 20 of them (50..1000): all fetched once.
+    const small = world(1000);
+    const few = await filteredVectorSearch(small.inner, small.filter, settings, cache).query(
+      [1, 0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(few.map((h) => h.messageId)).toEqual(rareIds(20));
+    expect(few[0]!.score).toBeCloseTo(Math.cos(50 / 1e4), 6);
+    expect(small.fetched).toEqual([rareIds(20)]);
+    // The same vectors in a 5,000-message store: #rare is 100 messages, the 80 not cached are fetched.
+    const w = world(5000);
+    const search = filteredVectorSearch(w.inner, w.filter, settings, cache);
+    const hits = await search.query([1, 0], { channels: ["#rare"] }, 30);
+    expect(hits.map((h) => h.messageId)).toEqual(rareIds(30));
+    expect(w.fetched).toEqual([rareIds(100).slice(20)]);
+    // Again: nothing fetched, never the store's search among ids.
+    expect(await search.query([1, 0], { channels: ["#rare"] }, 30)).toEqual(hits);
+    expect(w.fetched).toHaveLength(1);
+    expect(w.calls.filter((c) => c.among !== undefined)).toEqual([]);
+    expect(cache.size).toBe(100);
+  });
+
+  it("fetches a re-embedded message's new vector instead of scoring its old one", async () => {
+    const versions = new Map<number, number>();
+    const w = world(5000, { versions });
+    const cache = new VectorCache(1 << 20);
+    const search = filteredVectorSearch(w.inner, w.filter, settings, cache);
+    await search.query([1, 0], { channels: ["#rare"] }, 20);
+    versions.set(100, 2);
+    const hits = await search.query([1, 0], { channels: ["#rare"] }, 20);
+    expect(w.fetched.map((f) => f.length)).toEqual([100, 1]);
+    expect(w.fetched[1]).toEqual([100]);
+    expect(hits.map((h) => h.messageId)).toEqual(rareIds(20));
+  });
+
+  it("leaves more matches than maxExact to the store's search among ids", async () => {
+    const w = world(5000);
+    const cache = new VectorCache(1 << 20);
+    await filteredVectorSearch(w.inner, w.filter, { ...settings, maxExact: 99 }, cache).query(
+      [1, 0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(w.fetched).toEqual([]);
+    expect(w.calls).toEqual([{ filters: {}, limit: 20, among: 100 }]);
+  });
+
+  it("falls back to the store's own filter when a matching message has no vector there", async () => {
+    const w = world(5000, { missing: [250] });
+    const cache = new VectorCache(1 << 20);
+    const hits = await filteredVectorSearch(w.inner, w.filter, settings, cache).query(
+      [1, 0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(hits.map((h) => h.messageId)).toEqual(rareIds(20));
+    expect(w.calls).toEqual([{ filters: { channels: ["#rare"] }, limit: 20 }]);
+  });
+
+  it("a cache of size 0 is off: the store's search among ids answers", async () => {
+    const w = world(5000);
+    await filteredVectorSearch(w.inner, w.filter, settings, new VectorCache(0)).query(
+      [1, 0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(w.fetched).toEqual([]);
+    expect(w.calls).toEqual([{ filters: {}, limit: 20, among: 100 }]);
   });
 });
