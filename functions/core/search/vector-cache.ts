@@ -10,10 +10,14 @@ interface Entry {
   readonly version: number;
   /** The stored vector scaled to unit length (a zero vector stays zero): cosine is then a dot product. */
   readonly unit: Float32Array;
+  /** When it was last read or written (the cache's own clock): the least recent go first. */
+  used: number;
 }
 
 /** Bytes one cached vector is counted as: its floats and the Map entry around them (measured ~100). */
 const ENTRY_OVERHEAD_BYTES = 112;
+/** An eviction frees this share of the budget at once, so its sort is paid once per many inserts. */
+const EVICT_SHARE = 0.1;
 
 /**
  * Stored vectors of one vector collection, kept in this process for the semantic leg's exact scan of
@@ -24,11 +28,14 @@ const ENTRY_OVERHEAD_BYTES = 112;
  * A vector is valid for the message version it was cached under: PostgreSQL's `vector_version`
  * moves with every re-embedding, so an edited message's old vector is never scored, and a deleted
  * message never reaches the cache's reader (the ids come from PostgreSQL's live rows). Bounded by
- * bytes; the least recently used vectors go first.
+ * bytes; the least recently used vectors go first. Recency is a counter on the entry, not the Map's
+ * order: moving an entry to the end on every read (delete and set) cost more than the scan itself
+ * for a few thousand hits per search (a CPU profile of bench/search).
  */
 export class VectorCache {
   private readonly entries = new Map<number, Entry>();
   private bytes = 0;
+  private clock = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -47,10 +54,8 @@ export class VectorCache {
   /** The cached unit vector of `ref`, when it was cached for the same version (marks it recently used). */
   unitVector(ref: EmbeddedRef): Float32Array | undefined {
     const entry = this.entries.get(ref.messageId);
-    if (!entry) return undefined;
-    if (entry.version !== ref.vectorVersion) return undefined;
-    this.entries.delete(ref.messageId);
-    this.entries.set(ref.messageId, entry);
+    if (entry === undefined || entry.version !== ref.vectorVersion) return undefined;
+    entry.used = ++this.clock;
     return entry.unit;
   }
 
@@ -64,14 +69,20 @@ export class VectorCache {
     }
     const size = entryBytes(unit);
     if (size > this.maxBytes) return unit;
-    this.entries.set(ref.messageId, { version: ref.vectorVersion, unit });
+    this.entries.set(ref.messageId, { version: ref.vectorVersion, unit, used: ++this.clock });
     this.bytes += size;
-    for (const [id, entry] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+    if (this.bytes > this.maxBytes) this.evict(this.maxBytes * (1 - EVICT_SHARE));
+    return unit;
+  }
+
+  /** Drops the least recently used entries until the cache holds at most `target` bytes. */
+  private evict(target: number): void {
+    const byAge = [...this.entries].sort((a, b) => a[1].used - b[1].used);
+    for (const [id, entry] of byAge) {
+      if (this.bytes <= target) break;
       this.entries.delete(id);
       this.bytes -= entryBytes(entry.unit);
     }
-    return unit;
   }
 }
 
@@ -90,25 +101,32 @@ function toUnit(vector: ArrayLike<number>): Float32Array {
 
 /**
  * The `limit` unit vectors most similar to `query` by cosine similarity, best first, ties by message
- * id: the same order and scores (to float rounding) as exactNearest over the raw vectors.
+ * id: the same order and scores (to float rounding) as exactNearest over the raw vectors. Only the
+ * vectors at or above the limit-th best score are sorted as objects.
  */
 export function nearestUnitVectors(
   query: ArrayLike<number>,
   vectors: readonly { readonly messageId: number; readonly unit: Float32Array }[],
   limit: number,
 ): LegHit[] {
-  if (limit <= 0) return [];
+  if (limit <= 0 || vectors.length === 0) return [];
   const q = toUnit(query);
-  const scored = vectors.map((v) => {
-    if (v.unit.length !== q.length) {
-      throw new RangeError(
-        `vector of message ${v.messageId} has ${v.unit.length} dimensions, the query ${q.length}`,
-      );
+  const scores = new Float64Array(vectors.length);
+  for (let v = 0; v < vectors.length; v++) {
+    const { unit, messageId } = vectors[v]!;
+    if (unit.length !== q.length) {
+      throw new RangeError(`vector of message ${messageId} has ${unit.length} dimensions, the query ${q.length}`);
     }
     let sum = 0;
-    for (let i = 0; i < q.length; i++) sum += q[i]! * v.unit[i]!;
-    return { messageId: v.messageId, score: sum };
-  });
-  scored.sort((a, b) => b.score - a.score || a.messageId - b.messageId);
-  return scored.slice(0, limit);
+    for (let i = 0; i < q.length; i++) sum += q[i]! * unit[i]!;
+    scores[v] = sum;
+  }
+  // The limit-th best score (a numeric typed-array sort), then only what reaches it.
+  const floor = limit >= scores.length ? -Infinity : scores.slice().sort()[scores.length - limit]!;
+  const best: LegHit[] = [];
+  for (let v = 0; v < vectors.length; v++) {
+    if (scores[v]! >= floor) best.push({ messageId: vectors[v]!.messageId, score: scores[v]! });
+  }
+  best.sort((a, b) => b.score - a.score || a.messageId - b.messageId);
+  return best.slice(0, limit);
 }
