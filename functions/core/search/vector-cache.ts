@@ -115,7 +115,9 @@ export function nearestUnitVectors(
   for (let v = 0; v < vectors.length; v++) {
     const { unit, messageId } = vectors[v]!;
     if (unit.length !== q.length) {
-      throw new RangeError(`vector of message ${messageId} has ${unit.length} dimensions, the query ${q.length}`);
+      throw new RangeError(
+        `vector of message ${messageId} has ${unit.length} dimensions, the query ${q.length}`,
+      );
     }
     let sum = 0;
     for (let i = 0; i < q.length; i++) sum += q[i]! * unit[i]!;
