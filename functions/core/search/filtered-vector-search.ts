@@ -1,6 +1,7 @@
 import type { LegHit, SearchFilters } from "../model";
 import type { MessageFilter, NearestVectors, VectorSearch } from "../ports";
-import { type EmbeddedRef, nearestUnitVectors, type VectorCache } from "./vector-cache";
+import { nearestUnitVectors, type UnitVector } from "./exact-nearest";
+import type { EmbeddedRef, VectorCache } from "./vector-cache";
 
 export interface FilteredSearchSettings {
   /**
@@ -172,7 +173,7 @@ async function exactAmongCached(
   refs: readonly EmbeddedRef[],
   limit: number,
 ): Promise<LegHit[]> {
-  const vectors: { messageId: number; unit: Float32Array }[] = [];
+  const vectors: UnitVector[] = [];
   const missing: EmbeddedRef[] = [];
   for (const ref of refs) {
     const unit = cache.unitVector(ref);

@@ -1,4 +1,4 @@
-import type { LegHit } from "../model";
+import { toUnit } from "./exact-nearest";
 
 /** A live embedded message as PostgreSQL knows it: the version its stored vector was written for. */
 export interface EmbeddedRef {
@@ -61,7 +61,7 @@ export class VectorCache {
 
   /** Caches `vector` for `ref`'s version (replacing any other version); returns its unit vector. */
   put(ref: EmbeddedRef, vector: ArrayLike<number>): Float32Array {
-    const unit = toUnit(vector);
+    const unit = toUnit(vector, new Float32Array(vector.length));
     const old = this.entries.get(ref.messageId);
     if (old) {
       this.entries.delete(ref.messageId);
@@ -88,47 +88,4 @@ export class VectorCache {
 
 function entryBytes(unit: Float32Array): number {
   return unit.byteLength + ENTRY_OVERHEAD_BYTES;
-}
-
-function toUnit(vector: ArrayLike<number>): Float32Array {
-  const unit = Float32Array.from(vector);
-  let sum = 0;
-  for (let i = 0; i < unit.length; i++) sum += unit[i]! * unit[i]!;
-  const norm = Math.sqrt(sum);
-  if (norm > 0) for (let i = 0; i < unit.length; i++) unit[i] = unit[i]! / norm;
-  return unit;
-}
-
-/**
- * The `limit` unit vectors most similar to `query` by cosine similarity, best first, ties by message
- * id: the same order and scores (to float rounding) as exactNearest over the raw vectors. Only the
- * vectors at or above the limit-th best score are sorted as objects.
- */
-export function nearestUnitVectors(
-  query: ArrayLike<number>,
-  vectors: readonly { readonly messageId: number; readonly unit: Float32Array }[],
-  limit: number,
-): LegHit[] {
-  if (limit <= 0 || vectors.length === 0) return [];
-  const q = toUnit(query);
-  const scores = new Float64Array(vectors.length);
-  for (let v = 0; v < vectors.length; v++) {
-    const { unit, messageId } = vectors[v]!;
-    if (unit.length !== q.length) {
-      throw new RangeError(
-        `vector of message ${messageId} has ${unit.length} dimensions, the query ${q.length}`,
-      );
-    }
-    let sum = 0;
-    for (let i = 0; i < q.length; i++) sum += q[i]! * unit[i]!;
-    scores[v] = sum;
-  }
-  // The limit-th best score (a numeric typed-array sort), then only what reaches it.
-  const floor = limit >= scores.length ? -Infinity : scores.slice().sort()[scores.length - limit]!;
-  const best: LegHit[] = [];
-  for (let v = 0; v < vectors.length; v++) {
-    if (scores[v]! >= floor) best.push({ messageId: vectors[v]!.messageId, score: scores[v]! });
-  }
-  best.sort((a, b) => b.score - a.score || a.messageId - b.messageId);
-  return best.slice(0, limit);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { exactNearest } from "../../../functions/core/search/exact-nearest";
-import { nearestUnitVectors, VectorCache } from "../../../functions/core/search/vector-cache";
+import { exactNearest, nearestUnitVectors } from "../../../functions/core/search/exact-nearest";
+import { VectorCache } from "../../../functions/core/search/vector-cache";
 
 const ref = (messageId: number, vectorVersion = 1) => ({ messageId, vectorVersion });
 /** One 4-dimensional vector's entry: 16 bytes of floats and the counted overhead. */
