@@ -1,6 +1,7 @@
 import "./quiet-env";
 import { readdirSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
 import type { SearchStrategy } from "../functions/core/model";
@@ -21,6 +22,9 @@ import { BENCH_VIEWER, QUERIES, queryString, useViewerScope } from "./search";
  *   npx tsx bench/search-probe.ts [--reps 5] [--strategy hybrid] [--scope viewer|unscoped|both]
  *     [--margins 1.5,1.25]          A/B of the filtered leg's margin, alternating query by query
  *     [--k-curve [--k-ab 892,743 | --among | --among-r 800]]  the semantic leg's parts alone (kCurve)
+ *     [--filtered maxCandidates=500,maxExact=12000]  the filtered leg's settings for this run
+ *     [--cpu-profile FILE]          a V8 CPU profile of this process's measured queries only (after
+ *                                   the warm-up, which fills caches and JIT), for Chrome DevTools
  * Runs each of the bench's queries `reps` times one at a time in this process (no HTTP) and prints
  * the CPU per query of this process, Chroma and PostgreSQL, with the semantic leg's path: the
  * candidates asked of the vector store, the ids checked in PostgreSQL, a search among ids. Sequential,
@@ -77,6 +81,14 @@ async function main(): Promise<void> {
   const strategyArg = args[args.indexOf("--strategy") + 1];
   const strategy = (args.includes("--strategy") ? strategyArg : "hybrid") as SearchStrategy;
   const scopeArg = args.includes("--scope") ? args[args.indexOf("--scope") + 1] : "both";
+  if (args.includes("--filtered")) {
+    // Tuning: any of the filtered semantic leg's settings for this run only, e.g. maxExact=12000.
+    for (const kv of args[args.indexOf("--filtered") + 1]!.split(",")) {
+      const [key, value] = kv.split("=");
+      if (!key || !(key in DEFAULT_FILTERED_SEARCH)) throw new Error(`--filtered: no setting ${key}`);
+      (DEFAULT_FILTERED_SEARCH as unknown as Record<string, number>)[key] = Number(value);
+    }
+  }
   if (args.includes("--margin")) {
     // Tuning: the filtered semantic leg's margin for this run only.
     (DEFAULT_FILTERED_SEARCH as { margin: number }).margin = Number(args[args.indexOf("--margin") + 1]);
@@ -180,6 +192,9 @@ async function main(): Promise<void> {
     await closeClients();
     process.exit(0);
   }
+  const profiler = cpuProfiler(
+    args.includes("--cpu-profile") ? args[args.indexOf("--cpu-profile") + 1] : undefined,
+  );
   const scopes =
     scopeArg === "both" ? [undefined, BENCH_VIEWER] : [scopeArg === "viewer" ? BENCH_VIEWER : undefined];
   const totals = new Map<string, Record<CpuGroup, number>>();
@@ -188,6 +203,7 @@ async function main(): Promise<void> {
     const label = viewer ? "viewer" : "unscoped";
     // Warm-up: model session, JIT, caches.
     for (const spec of QUERIES) await run(queryString(spec, strategy, viewer));
+    await profiler.start();
     const total = noCpu();
     for (const spec of QUERIES) {
       const qs = queryString(spec, strategy, viewer);
@@ -208,8 +224,10 @@ async function main(): Promise<void> {
         `${label.padEnd(8)} ${round2(ms).toString().padStart(6)} ms  server ${per("server")} chroma ${per("chroma")} pg ${per("postgres")} os ${per("opensearch")}  hits ${hits}  ${path}  ${spec.q}${spec.channel ? ` [ch ${spec.channel}]` : ""}${spec.author ? " [author]" : ""}${spec.from || spec.to ? " [date]" : ""}`,
       );
     }
+    await profiler.stop();
     totals.set(label, total);
   }
+  await profiler.write();
   for (const r of rows) console.log(r);
   for (const [label, t] of totals) {
     const n = QUERIES.length * reps;
@@ -220,6 +238,31 @@ async function main(): Promise<void> {
   await OnnxEmbedder.closeAll();
   await closeClients();
   process.exit(0);
+}
+
+/**
+ * The measured queries' V8 CPU profile (with `--scope both`, the last scope's). Sampled wall time: a main thread descheduled in a syscall
+ * that woke PostgreSQL or Chroma on the same core shows that time under `writev`/`postMessage`.
+ */
+function cpuProfiler(file: string | undefined) {
+  const session = file ? new Session() : undefined;
+  let profile: object | undefined;
+  return {
+    async start() {
+      if (!session) return;
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    },
+    async stop() {
+      if (!session) return;
+      profile = (await session.post("Profiler.stop")).profile;
+      session.disconnect();
+    },
+    async write() {
+      if (file && profile) await writeFile(file, JSON.stringify(profile));
+    },
+  };
 }
 
 /**

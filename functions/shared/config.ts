@@ -160,6 +160,14 @@ const configSchema = z.object({
    * vectors of 384 dimensions. Only where the store does not filter inside its own k-NN search (Chroma).
    */
   SEARCH_VECTOR_CACHE_MB: withDefault(num(0, 4096), 64),
+  /**
+   * The semantic leg's candidate check answered from messages' channel, author and time read in the
+   * last SEARCH_FACTS_TTL_SECONDS (core/search/message-facts.ts): at most this many messages per
+   * process (~100 bytes each); 0 asks PostgreSQL about every candidate.
+   */
+  SEARCH_FACTS_CACHE_ENTRIES: withDefault(int(0, 10_000_000), 100_000),
+  /** How long a message's facts are used before they are read again (a re-sent message can move channel). */
+  SEARCH_FACTS_TTL_SECONDS: withDefault(int(0, 3600), 30),
   API_PORT: withDefault(int(1, 65535), 3000),
   /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */
   API_HOST: withDefault(nonEmpty(), "127.0.0.1"),

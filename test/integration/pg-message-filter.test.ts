@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgMessageFilter } from "../../functions/adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-store";
 import type { MessageInput, SearchFilters } from "../../functions/core/model";
+import { factsMatcher } from "../../functions/core/search/message-facts";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 
 /** The semantic leg's filter in SQL must mean what the Chroma where filter means. */
@@ -108,5 +109,55 @@ describe("PgMessageFilter (real PostgreSQL)", () => {
     expect(await share({ channels: ["#auth-team"] })).toBe(auth);
     expect(await new PgMessageFilter(db.pool).estimatedShare({ channels: ["#auth-team"] })).toBeUndefined();
     await db.pool.query("ANALYZE messages");
+  });
+  it("lists a filter's live embedded messages with their vector versions, or null past the cap", async () => {
+    // Embedded: a (version 3), c (version 7 after a re-embedding), d; b never embedded; e deleted.
+    const set = (ext: string, version: number) =>
+      db.pool.query("UPDATE messages SET vector_version = $2 WHERE id = $1", [ids.get(ext), version]);
+    await set("a", 3);
+    await set("c", 7);
+    await set("d", 12_345_678_901);
+    await set("e", 1);
+    await db.pool.query("UPDATE messages SET deleted_at = now() WHERE id = $1", [ids.get("e")]);
+    try {
+      const refs = async (filters: SearchFilters, max = 10) => {
+        const got = await filter.embeddedMatching(filters, max);
+        return got && [...got].sort((x, y) => x.messageId - y.messageId);
+      };
+      expect(await refs({ channels: ["#auth-team"] })).toEqual([
+        { messageId: ids.get("a"), vectorVersion: 3 },
+        { messageId: ids.get("c"), vectorVersion: 7 },
+        { messageId: ids.get("d"), vectorVersion: 12_345_678_901 },
+      ]);
+      expect(await refs({ channels: ["#platform", "#mobile"] })).toEqual([]);
+      expect(await refs({ authors: ["bob@company.com"] })).toEqual([
+        { messageId: ids.get("c"), vectorVersion: 7 },
+      ]);
+      // More matches than the cap: null (the caller then uses the store's own filter).
+      expect(await refs({ channels: ["#auth-team"] }, 2)).toBeNull();
+      expect(await refs({ channels: ["#auth-team"] }, 3)).toHaveLength(3);
+    } finally {
+      await db.pool.query("UPDATE messages SET vector_version = NULL, deleted_at = NULL");
+    }
+  });
+  it("reads messages' channel, author and whole-second time, whose check means what the SQL check means", async () => {
+    const got = await filter.factsOf([...all, 999_999]);
+    expect(got.get(ids.get("b")!)).toEqual({
+      channel: "#platform",
+      author: "bob@company.com",
+      epochSeconds: Math.floor(Date.parse("2025-11-15T12:00:00.700Z") / 1000),
+    });
+    expect(got.has(999_999)).toBe(false);
+    expect(await filter.factsOf([])).toEqual(new Map());
+    const cases: SearchFilters[] = [
+      { channels: ["#auth-team"], authors: ["bob@company.com"] },
+      { excludeChannels: ["#auth-team"], excludeAuthors: ["carol@company.com"] },
+      { from: new Date("2025-11-15T12:00:00.900Z"), to: new Date("2025-11-30T23:59:59.000Z") },
+    ];
+    for (const filters of cases) {
+      const matches = factsMatcher(filters);
+      const byFacts = all.filter((id) => matches(got.get(id)!));
+      expect(new Set(byFacts)).toEqual(await filter.matching(all, filters));
+    }
   });
 });

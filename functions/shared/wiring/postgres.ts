@@ -21,6 +21,7 @@ import type {
   ThreadReader,
 } from "../../core/ports";
 import type { ReconcileStore, RowPages } from "../../core/reconcile";
+import { cachedFactsFilter } from "../../core/search/message-facts";
 import type { ImportProgressStore } from "../../core/slack/slack-import";
 import { pgPool } from "../clients/pg";
 import type { Config } from "../config";
@@ -55,7 +56,7 @@ export interface PgPorts {
 
 export function createPgPorts(cfg: Config): PgPorts {
   let store: PgMessageStore | undefined;
-  let messageFilter: PgMessageFilter | undefined;
+  let messageFilter: MessageFilter | undefined;
   let threads: PgThreadReader | undefined;
   let directory: PgDirectory | undefined;
   let access: PgConversationAccess | undefined;
@@ -76,7 +77,10 @@ export function createPgPorts(cfg: Config): PgPorts {
       return messageStore();
     },
     get messageFilter() {
-      messageFilter ??= new PgMessageFilter(pgPool(cfg));
+      messageFilter ??= cachedFactsFilter(new PgMessageFilter(pgPool(cfg)), {
+        maxEntries: cfg.SEARCH_FACTS_CACHE_ENTRIES,
+        ttlMs: cfg.SEARCH_FACTS_TTL_SECONDS * 1000,
+      });
       return messageFilter;
     },
     get threads() {
