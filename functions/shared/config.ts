@@ -166,6 +166,8 @@ const configSchema = z.object({
    * process (~100 bytes each); 0 asks PostgreSQL about every candidate.
    */
   SEARCH_FACTS_CACHE_ENTRIES: withDefault(int(0, 10_000_000), 100_000),
+  /** Snippet windows whose embeddings the search process keeps (core/search/snippet-embeddings.ts); 0: none. */
+  SEARCH_SNIPPET_CACHE_ENTRIES: withDefault(int(0, 1_000_000), 2_000),
   /** How long a message's facts are used before they are read again (a re-sent message can move channel). */
   SEARCH_FACTS_TTL_SECONDS: withDefault(int(0, 3600), 30),
   API_PORT: withDefault(int(1, 65535), 3000),

@@ -4,6 +4,7 @@ import { BedrockEmbedder } from "../adapters/bedrock/bedrock-embedder";
 import { OnnxEmbedder, resolveModelDir } from "../adapters/onnx/onnx-embedder";
 import { asVectorSpace, inVectorSpace, modelOfVectorSpace } from "../core/message-context";
 import type { Embedder } from "../core/ports";
+import { withSnippetCache } from "../core/search/snippet-embeddings";
 import { bedrockClient } from "./clients/bedrock";
 import { type Config, config } from "./config";
 
@@ -12,7 +13,10 @@ import { type Config, config } from "./config";
  * which includes the vector leg's context version (message-context.ts) when it has one.
  */
 export function createEmbedder(cfg: Config = config()): Embedder {
-  return inVectorSpace(createModelEmbedder(cfg), cfg.contextPolicy);
+  return withSnippetCache(
+    inVectorSpace(createModelEmbedder(cfg), cfg.contextPolicy),
+    cfg.SEARCH_SNIPPET_CACHE_ENTRIES,
+  );
 }
 
 function createModelEmbedder(cfg: Config): Embedder {
