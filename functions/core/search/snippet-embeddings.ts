@@ -32,7 +32,9 @@ export function withSnippetCache(embedder: Embedder, maxEntries: number): Embedd
       const missing = [...new Set(texts.filter((t) => !vectors.has(t)))];
       if (missing.length > 0) {
         const fresh = await embedder.embedForSearch(missing);
-        missing.forEach((t, i) => vectors.set(t, fresh[i]!));
+        missing.forEach((t, i) => {
+          vectors.set(t, fresh[i]!);
+        });
       }
       const out = texts.map((t) => {
         const vector = vectors.get(t)!;

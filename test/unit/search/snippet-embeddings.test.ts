@@ -50,7 +50,13 @@ describe("withSnippetCache", () => {
   it("caches neither documents nor queries, and is the embedder itself with maxEntries 0", async () => {
     const { embedder } = countingEmbedder();
     let queries = 0;
-    const counted: Embedder = { ...embedder, embedQuery: async (t) => (queries++, embedder.embedQuery(t)) };
+    const counted: Embedder = {
+      ...embedder,
+      embedQuery: async (t) => {
+        queries++;
+        return embedder.embedQuery(t);
+      },
+    };
     const cached = withSnippetCache(counted, 10);
     await cached.embedQuery("q");
     await cached.embedQuery("q");
