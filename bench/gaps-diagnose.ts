@@ -9,9 +9,10 @@ import { createContainer } from "../functions/shared/container";
 import { gapDetectionPorts } from "../functions/shared/gaps";
 
 /**
- * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED]`: what the stored vectors of a planted
+ * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS]]`: what the stored vectors of a planted
  * benchmark allow, independent of the detector (bench/quality.md, coordination gaps). NAMESPACE is
- * one `trisearch gaps-eval --keep` loaded with DATASET and the default generator (seed SEED, 18).
+ * one `trisearch gaps-eval --keep` loaded with DATASET and the default generator (seed SEED, 18;
+ * GAPS planted, 10).
  * Exact cosines over the window: the quartiles of random cross-channel pairs and the background
  * fence (Q3 + 1.5 IQR); per planted topic the mean cosine of its cross-channel pairs, how many of
  * its documents have one of its own documents from the other channel among their 10 nearest
@@ -19,9 +20,13 @@ import { gapDetectionPorts } from "../functions/shared/gaps";
  * minDocsPerSide documents in each of its channels (a detector built on mutual nearest neighbours
  * can then join it without help from background documents).
  */
-const [name, dataset, seedArg] = process.argv.slice(2);
-if (!name || !dataset) throw new Error("usage: bench/gaps-diagnose.ts NAMESPACE DATASET [SEED]");
-const settings = { ...DEFAULT_PLANTED_SETTINGS, seed: Number(seedArg ?? DEFAULT_PLANTED_SETTINGS.seed) };
+const [name, dataset, seedArg, gapsArg] = process.argv.slice(2);
+if (!name || !dataset) throw new Error("usage: bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS]]");
+const settings = {
+  ...DEFAULT_PLANTED_SETTINGS,
+  seed: Number(seedArg ?? DEFAULT_PLANTED_SETTINGS.seed),
+  plantedGaps: Number(gapsArg ?? DEFAULT_PLANTED_SETTINGS.plantedGaps),
+};
 const cfg = namespaceConfig(name);
 const ds = await readDataset(dataset);
 const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, settings);

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { closeClients } from "../../functions/shared/clients";
 import { parseFlags } from "../args";
 import { readDataset } from "../eval/dataset";
-import { type GapsEvalReport, runGapsEval } from "../eval/run-gaps-eval";
+import { dropNamespace, type GapsEvalReport, runGapsEval } from "../eval/run-gaps-eval";
 import { formatTable } from "../progress";
 
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
@@ -28,7 +28,8 @@ unjudged, left out of precision; bench/quality.md says why).
                     who post in every channel write it (bench/quality.md says why)
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
-  --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)`;
+  --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
+  --drop NAME       remove a namespace an earlier --keep run left, and exit`;
 
 function intFlag(name: string, v: string | boolean | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -50,11 +51,21 @@ export async function run(args: string[]): Promise<number> {
       json: { type: "string" },
       keep: { type: "boolean" },
       reuse: { type: "string" },
+      drop: { type: "string" },
     },
     HELP,
   );
   if (!flags) return 0;
   const v = flags.values;
+  if (typeof v.drop === "string") {
+    try {
+      await dropNamespace(v.drop);
+      console.log(`dropped ${v.drop}`);
+      return 0;
+    } finally {
+      await closeClients();
+    }
+  }
   const dataset = await readDataset(typeof v.dataset === "string" ? v.dataset : "test/fixtures/cranfield");
   const seed = intFlag("seed", v.seed);
   const gaps = intFlag("gaps", v.gaps);

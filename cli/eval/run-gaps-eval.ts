@@ -9,10 +9,17 @@ import {
 } from "../../functions/core/eval/planted-gaps";
 import type { GapDefinition } from "../../functions/core/gaps/definition";
 import { detectGaps, type GapDetectionStats } from "../../functions/core/gaps/detect-gaps";
+import { sqsClient } from "../../functions/shared/clients";
 import { type Config, loadConfig } from "../../functions/shared/config";
 import { createContainer } from "../../functions/shared/container";
 import { gapDefinition, gapDetectionPorts } from "../../functions/shared/gaps";
-import { type Namespace, namespaceSlug, startNamespace } from "../../local/namespace";
+import {
+  deleteNamespaceResources,
+  type Namespace,
+  namespaceSlug,
+  startNamespace,
+} from "../../local/namespace";
+import { ensureQueues } from "../../local/stack/queues";
 import type { Dataset } from "./dataset";
 import { loadThroughApi, waitUntilIndexed } from "./run-eval";
 
@@ -113,6 +120,29 @@ export async function runGapsEval(
   } finally {
     if (opts.keep) await ns.app.stop();
     else await ns.close();
+  }
+}
+
+/**
+ * Removes a namespace an earlier `--keep` run left: its index, collection, queues and database
+ * (what startNamespace's close() removes). Missing parts are fine.
+ */
+export async function dropNamespace(name: string): Promise<void> {
+  if (!/^eval-gaps-[a-z0-9-]+$/.test(name)) throw new Error(`${name} is not a gaps-eval namespace`);
+  const cfg = namespaceConfig(name);
+  // The queue URLs by name (an existing queue is returned as it is, a missing one is created and deleted).
+  const queues = await ensureQueues(sqsClient(cfg), cfg.QUEUE_PREFIX);
+  const failures = await deleteNamespaceResources(cfg, { queues });
+  if (failures.length > 0) throw new Error(`dropping ${name}: ${failures.map(String).join("; ")}`);
+  const server = new URL(cfg.DATABASE_URL);
+  const database = server.pathname.slice(1);
+  server.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: server.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
   }
 }
 

@@ -1,0 +1,168 @@
+import "./quiet-env";
+import { readFile, writeFile } from "node:fs/promises";
+import pg from "pg";
+import { readDataset } from "../cli/eval/dataset";
+import { namespaceConfig } from "../cli/eval/run-gaps-eval";
+import {
+  buildPlantedBenchmark,
+  DEFAULT_PLANTED_SETTINGS,
+  type PlantedGapSettings,
+  scorePlanted,
+} from "../functions/core/eval/planted-gaps";
+import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../functions/core/gaps/definition";
+import { detectGaps } from "../functions/core/gaps/detect-gaps";
+import type { GapDetectionPorts, WindowMessage } from "../functions/core/gaps/ports";
+import type { LegHit } from "../functions/core/model";
+import { nearestUnitVectors, toUnit } from "../functions/core/search/exact-nearest";
+import { closeClients } from "../functions/shared/clients";
+import { createContainer } from "../functions/shared/container";
+import { gapDetectionPorts } from "../functions/shared/gaps";
+
+/**
+ * Offline replays of gap detection on a planted benchmark (bench/quality.md, coordination gaps):
+ *
+ *   npx tsx bench/gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json
+ *     records a `gaps-eval --keep` namespace: the window's messages, their stored vectors, and
+ *     every message's BM25 more-like-this answer (30 hits outside its channel, the product's query);
+ *   npx tsx bench/gaps-replay.ts run DUMP.json [DEFINITION-JSON]
+ *     runs the product's detectGaps over the recording (exact nearest neighbours instead of HNSW,
+ *     the recorded more-like-this answers) with the default definition or the JSON's overrides,
+ *     and prints the strict and judged scores.
+ *
+ * It measures a detector change on the same vectors many times without the CPU of a load; a
+ * result is confirmed with `gaps-eval --reuse` before it is recorded.
+ */
+interface Recording {
+  readonly dataset: string;
+  readonly settings: PlantedGapSettings;
+  readonly messages: (Omit<WindowMessage, "timestamp"> & { timestamp: string; externalId: string })[];
+  readonly vectors: Record<string, number[]>;
+  readonly moreLikeThis: Record<string, LegHit[]>;
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === "dump") await dump(args);
+else if (command === "run") await run(args);
+else
+  throw new Error("usage: gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json | run DUMP.json [JSON]");
+
+async function dump([name, dataset, seed, gaps, out]: string[]): Promise<void> {
+  if (!name || !dataset || !seed || !gaps || !out)
+    throw new Error("dump NAMESPACE DATASET SEED GAPS OUT.json");
+  const settings = { ...DEFAULT_PLANTED_SETTINGS, seed: Number(seed), plantedGaps: Number(gaps) };
+  const ds = await readDataset(dataset);
+  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, settings);
+  const cfg = namespaceConfig(name);
+  const ports = await gapDetectionPorts(createContainer(cfg));
+  const messages = await ports.messages.windowMessages(bench.window);
+  const stored = await ports.vectors.vectorsOf(messages.map((m) => m.id));
+  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 1 });
+  const rows = await pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM messages");
+  await pool.end();
+  const external = new Map(rows.rows.map((r) => [Number(r.id), r.external_id]));
+  const moreLikeThis: Record<string, LegHit[]> = {};
+  for (let i = 0; i < messages.length; i += 50) {
+    const batch = messages.slice(i, i + 50);
+    const answers = await ports.keyword.moreLikeThis(
+      batch.map((m) => ({ like: [m.id], excludeChannels: [m.channel], window: bench.window, size: 30 })),
+    );
+    batch.forEach((m, b) => {
+      moreLikeThis[m.id] = answers[b] ?? [];
+    });
+  }
+  const recording: Recording = {
+    dataset: ds.name,
+    settings,
+    messages: messages.map((m) => ({
+      ...m,
+      timestamp: m.timestamp.toISOString(),
+      externalId: external.get(m.id) ?? "",
+    })),
+    vectors: Object.fromEntries([...stored].map(([id, v]) => [id, Array.from(v)])),
+    moreLikeThis,
+  };
+  await writeFile(out, JSON.stringify(recording));
+  console.log(`${out}: ${messages.length} messages, ${stored.size} vectors`);
+  await closeClients();
+}
+
+async function run([file, overrides]: string[]): Promise<void> {
+  if (!file) throw new Error("run DUMP.json [JSON]");
+  const rec = JSON.parse(await readFile(file, "utf8")) as Recording;
+  const parsed = overrides
+    ? (JSON.parse(overrides) as Partial<GapDefinition> | Partial<GapDefinition>[])
+    : {};
+  const definitions: GapDefinition[] = (Array.isArray(parsed) ? parsed : [parsed]).map((o) => ({
+    ...DEFAULT_GAP_DEFINITION,
+    ...o,
+  }));
+  const ds = await readDataset(`../shared/data/${rec.dataset}`);
+  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, rec.settings);
+  const messages: WindowMessage[] = rec.messages.map((m) => ({ ...m, timestamp: new Date(m.timestamp) }));
+  const channelOf = new Map(messages.map((m) => [m.id, m.channel]));
+  const units = Object.entries(rec.vectors).map(([id, v]) => ({
+    messageId: Number(id),
+    unit: toUnit(v, new Float64Array(v.length)),
+  }));
+  const vectors = new Map(Object.entries(rec.vectors).map(([id, v]) => [Number(id), Float32Array.from(v)]));
+  const ports: GapDetectionPorts = {
+    messages: {
+      windowMessages: async () => messages,
+      newestMessageAt: async () => null,
+    },
+    vectors: {
+      vectorsOf: async (ids) =>
+        new Map(ids.flatMap((id) => (vectors.has(id) ? [[id, vectors.get(id)!]] : []))),
+      nearestMany: async (queries, limit) => queries.map((q) => nearestUnitVectors(q, units, limit)),
+      count: async () => units.length,
+    },
+    semantic: {
+      query: async (embedding, filters, limit) =>
+        nearestUnitVectors(
+          embedding,
+          units.filter(
+            (u) => !filters.channels || filters.channels.includes(channelOf.get(u.messageId) ?? ""),
+          ),
+          limit,
+        ),
+    },
+    keyword: {
+      moreLikeThis: async (queries) =>
+        queries.map((q) =>
+          (rec.moreLikeThis[q.like[0]!] ?? [])
+            .filter((h) => !q.excludeChannels.includes(channelOf.get(h.messageId) ?? ""))
+            .slice(0, q.size),
+        ),
+    },
+  };
+  const external = new Map(rec.messages.map((m) => [m.id, m.externalId]));
+  for (const definition of definitions) {
+    const result = await detectGaps(ports, { window: bench.window, definition });
+    const s = scorePlanted(bench, result.gaps, (id) => external.get(id));
+    const j = s.judged;
+    console.log(
+      JSON.stringify({
+        definition: Array.isArray(parsed) ? parsed[definitions.indexOf(definition)] : parsed,
+        dataset: rec.dataset,
+        seed: rec.settings.seed,
+        planted: s.planted,
+        threshold: result.stats.threshold.used,
+        reported: s.reported,
+        strict: `${s.correct}/${s.reported} r=${s.found}`,
+        judgedP: Number(j.precision.toFixed(3)),
+        judgedR: Number(j.recall.toFixed(3)),
+        correct: j.correct,
+        false: j.falseGaps,
+        unjudged: j.unjudged,
+        controls: [...new Set([...s.controlsReported, ...j.controlsReported])],
+        found: j.found,
+        falseGaps: s.verdicts
+          .filter((v) => v.judged === "false" || v.judged === "control")
+          .map(
+            (v) =>
+              `${v.topic}:${v.judgedMessages}/${v.messages}:${v.sides.map((x) => x.join("+")).join("|")}`,
+          ),
+      }),
+    );
+  }
+}
