@@ -13,28 +13,25 @@ export class PgThreadReader implements ThreadReader {
 
   async facts(ids: readonly number[]): Promise<Map<number, HitFacts>> {
     if (ids.length === 0) return new Map();
+    // The thread key and the time in epoch ms come out of PostgreSQL ready: node-pg's parsing of a
+    // timestamptz into a Date and building the key here cost ~0.3 ms of CPU per hybrid search.
     const res = await this.pool.query<{
       id: string;
-      source_id: string;
-      channel: string;
-      external_id: string;
-      thread_id: string | null;
-      timestamp: Date;
+      thread_key: string;
+      in_thread: boolean;
+      ms: number;
       live: boolean;
     }>(
-      `SELECT id, source_id, channel, external_id, thread_id, "timestamp", deleted_at IS NULL AS live
+      `SELECT id, json_build_array(source_id::text, channel, COALESCE(thread_id, external_id))::text AS thread_key,
+              thread_id IS NOT NULL AS in_thread, (extract(epoch FROM "timestamp") * 1000)::float8 AS ms,
+              deleted_at IS NULL AS live
        FROM messages WHERE id = ANY($1::bigint[])`,
       [ids],
     );
     return new Map(
       res.rows.map((r) => [
         Number(r.id),
-        {
-          threadKey: JSON.stringify([r.source_id, r.channel, r.thread_id ?? r.external_id]),
-          inThread: r.thread_id !== null,
-          timestamp: r.timestamp,
-          live: r.live,
-        },
+        { threadKey: r.thread_key, inThread: r.in_thread, timestamp: new Date(r.ms), live: r.live },
       ]),
     );
   }
