@@ -156,7 +156,8 @@ const configSchema = z.object({
   SEARCH_LEG_WINDOW: z.optional(int(1, 1000)),
   /**
    * Vectors the search process keeps for exact scans of selective filters (core/search/vector-cache.ts),
-   * in MiB; 0 turns the cache off (Chroma's search among ids then answers). 64 MiB holds ~40,000
+   * in MiB; 0 turns the cache off (up to 200 matches are then fetched and scanned per search, more go
+   * to Chroma's search among ids). 64 MiB holds ~40,000
    * vectors of 384 dimensions. Only where the store does not filter inside its own k-NN search (Chroma).
    */
   SEARCH_VECTOR_CACHE_MB: withDefault(num(0, 4096), 64),

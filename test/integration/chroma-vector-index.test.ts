@@ -238,60 +238,46 @@ describe("ChromaVectorIndex", () => {
     expect(recentAuth.map((h) => h.messageId).sort()).toEqual([53, 55]);
   });
 
-  /** The same collection read through another adapter instance (transport, exact-scan cut-off). */
-  function sameCollection(idx: ChromaVectorIndex, opts: { lean?: boolean; exactAmongMax?: number }) {
+  /** The same collection read through another adapter instance (its transport). */
+  function sameCollection(idx: ChromaVectorIndex, opts: { lean?: boolean }) {
     return new ChromaVectorIndex(client, idx.collectionName, {
       modelId: MODEL,
       dimension: DIM,
       ...(opts.lean ? { queryHttp: chromaQueryHttp() } : {}),
-      ...(opts.exactAmongMax !== undefined ? { exactAmongMax: opts.exactAmongMax } : {}),
     });
   }
 
-  it.each([
-    ["Chroma's restricted search", 0],
-    ["the exact scan of a small set", 200],
-  ])(
-    "searches among given messages only, nearest first, and fails for a message without a vector (%s)",
-    async (_, exactAmongMax) => {
-      const idx = sameCollection(newIndex(), { exactAmongMax });
-      await idx.upsert([60, 61, 62, 63, 64].map((id) => ({ message: message(id), embedding: basis(id) })));
-      // Basis vectors: each is at cosine 1 from itself and 0 from the others.
-      const among = await idx.queryAmong(basis(62), [60, 62, 63], 10);
-      expect(among.map((h) => h.messageId).sort()).toEqual([60, 62, 63]);
-      expect(among[0]).toEqual({ messageId: 62, score: expect.closeTo(1, 5) });
-      const limited = await idx.queryAmong(basis(63), [60, 61, 62, 63, 64], 1);
-      expect(limited.map((h) => h.messageId)).toEqual([63]);
-      expect(await idx.queryAmong(basis(63), [], 5)).toEqual([]);
-      // An unknown id fails either way; the semantic leg then falls back to the where filter.
-      await expect(idx.queryAmong(basis(63), [63, 999_999], 5)).rejects.toThrow();
-    },
-  );
-
-  it("the exact scan of a small set ranks and scores as Chroma's restricted search does, through both transports", async () => {
+  it("searches among given messages only, nearest first, and fails for a message without a vector", async () => {
     const idx = newIndex();
-    const ids = Array.from({ length: 40 }, (_, i) => 100 + i);
-    await idx.upsert(ids.map((id) => ({ message: message(id), embedding: vec(id) })));
-    const among = ids.filter((id) => id % 3 !== 0);
-    const chroma = await sameCollection(idx, { exactAmongMax: 0 }).queryAmong(vec(7), among, 10);
-    expect(chroma).toHaveLength(10);
+    await idx.upsert([60, 61, 62, 63, 64].map((id) => ({ message: message(id), embedding: basis(id) })));
+    // Basis vectors: each is at cosine 1 from itself and 0 from the others.
+    const among = await idx.queryAmong(basis(62), [60, 62, 63], 10);
+    expect(among.map((h) => h.messageId).sort()).toEqual([60, 62, 63]);
+    expect(among[0]).toEqual({ messageId: 62, score: expect.closeTo(1, 5) });
+    const limited = await idx.queryAmong(basis(63), [60, 61, 62, 63, 64], 1);
+    expect(limited.map((h) => h.messageId)).toEqual([63]);
+    expect(await idx.queryAmong(basis(63), [], 5)).toEqual([]);
+    // An unknown id fails; the semantic leg then falls back to the where filter.
+    await expect(idx.queryAmong(basis(63), [63, 999_999], 5)).rejects.toThrow();
+  });
+
+  it("reads stored vectors by id through both transports; ids without a vector are absent", async () => {
+    const idx = newIndex();
+    await idx.upsert([80, 81].map((id) => ({ message: message(id), embedding: vec(id) })));
     for (const lean of [false, true]) {
-      const exact = await sameCollection(idx, { lean, exactAmongMax: 200 }).queryAmong(vec(7), among, 10);
-      expect(exact.map((h) => h.messageId)).toEqual(chroma.map((h) => h.messageId));
-      exact.forEach((h, i) => {
-        expect(h.score).toBeCloseTo(chroma[i]!.score, 5);
+      const got = await sameCollection(idx, { lean }).vectorsOf([80, 81, 999_999]);
+      expect([...got.keys()].sort()).toEqual([80, 81]);
+      got.get(81)!.forEach((x, k) => {
+        expect(x).toBeCloseTo(vec(81)[k]!, 5);
       });
-      await expect(
-        sameCollection(idx, { lean, exactAmongMax: 200 }).queryAmong(vec(7), [101, 999_999], 5),
-      ).rejects.toThrow(/holds 1 of 2 vectors/);
     }
   });
 
   it("the node:http query transport answers exactly as chromadb's client does, errors included", async () => {
     const idx = newIndex();
     await idx.upsert([70, 71, 72, 73, 74, 75].map((id) => ({ message: message(id), embedding: vec(id) })));
-    const lean = sameCollection(idx, { lean: true, exactAmongMax: 0 });
-    const plain = sameCollection(idx, { exactAmongMax: 0 });
+    const lean = sameCollection(idx, { lean: true });
+    const plain = sameCollection(idx, {});
     expect(await lean.query(vec(71), {}, 4)).toEqual(await idx.query(vec(71), {}, 4));
     expect(await lean.query(vec(71), { channels: ["#platform"] }, 10)).toEqual(
       await idx.query(vec(71), { channels: ["#platform"] }, 10),

@@ -32,7 +32,14 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
   let recorded: NearestVectors;
   // Small caps so a 300-message collection exercises every path: #rare (4%) needs
   // 10 x 2 / 0.04 = 500 candidates > 100, so it searches among ids.
-  const settings = { margin: 2, overfetch: 40, maxCandidates: 100, maxIds: 50, maxExact: 50 };
+  const settings = {
+    margin: 2,
+    overfetch: 40,
+    maxCandidates: 100,
+    maxIds: 50,
+    maxExact: 50,
+    maxFetchedExact: 0,
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase("filtered_vectors");
@@ -137,6 +144,26 @@ describe("filteredVectorSearch (real PostgreSQL and Chroma)", () => {
     expect(calls[0]).toBe("nearest 20");
     expect(calls.slice(1)).toEqual([expect.stringMatching(/^nearest (\d+)$/)]);
     expect(Number(calls[1]!.split(" ")[1])).toBeGreaterThan(20);
+  });
+
+  it("without a cache, a small selective filter is an exact scan of its fetched vectors, ranked and scored as Chroma's search among ids", async () => {
+    const filters = {
+      channels: ["#rare"],
+      authors: ["bob@company.com"],
+      to: new Date(Date.UTC(2025, 10, 12)),
+    };
+    const refs = (await filter.embeddedMatching(filters, 50))!.map((r) => r.messageId);
+    const chroma = await index.queryAmong(vec(7), refs, 5);
+    expect(chroma).toHaveLength(5);
+    calls.length = 0;
+    const exact = await filteredVectorSearch(recorded, filter, { ...settings, maxFetchedExact: 50 }).query(
+      vec(7),
+      filters,
+      5,
+    );
+    expect(calls).toEqual([`vectors ${refs.length}`]);
+    expect(exact.map((h) => h.messageId)).toEqual(chroma.map((h) => h.messageId));
+    for (const [i, h] of exact.entries()) expect(h.score).toBeCloseTo(chroma[i]!.score, 5);
   });
 
   it("with a vector cache, a selective filter is an exact scan of its vectors, each fetched once", async () => {

@@ -15,8 +15,6 @@ export interface ChromaVectorIndexOptions {
   readonly batchSize?: number;
   /** Queries go through this lean transport when given (see chroma-query-http.ts). */
   readonly queryHttp?: ChromaQueryHttp;
-  /** Most ids `queryAmong` scans exactly instead of asking Chroma's index (default 200). */
-  readonly exactAmongMax?: number;
 }
 
 /** The embedding model a collection was created for (null when it carries no such record). */
@@ -38,7 +36,6 @@ export class ChromaVectorIndex implements VectorCollection {
   readonly filtersInStore = false;
   private collectionPromise: Promise<Collection> | undefined;
   private readonly batchSize: number;
-  private readonly exactAmongMax: number;
 
   constructor(
     private readonly client: ChromaClient,
@@ -46,7 +43,6 @@ export class ChromaVectorIndex implements VectorCollection {
     private readonly opts: ChromaVectorIndexOptions,
   ) {
     this.batchSize = opts.batchSize ?? 500;
-    this.exactAmongMax = opts.exactAmongMax ?? 200;
   }
 
   /** Gets or creates the collection once per instance (a failed attempt is retried on next use). */
@@ -198,47 +194,18 @@ export class ChromaVectorIndex implements VectorCollection {
   }
 
   /**
-   * Nearest among the given messages; fails if one of them has no vector. Up to `exactAmongMax` ids
-   * are scanned exactly here (their embeddings by get): Chroma's HNSW search with an `ids` restriction
-   * walks most of the graph to find a few allowed vectors, so fewer ids cost it more. Among 100k
-   * vectors: 50 ids 76 ms there against 8 ms here, 200 ids 63 against 21 ms, 500 ids 41 against 50 ms
-   * (the embeddings' JSON is the cost here). Larger sets go to Chroma's restricted search.
+   * Chroma's search restricted to the given messages; fails if one of them has no vector. Small sets
+   * are scanned exactly by the semantic leg instead (filtered-vector-search.ts, maxFetchedExact).
    */
   async queryAmong(embedding: number[], messageIds: readonly number[], limit: number): Promise<LegHit[]> {
     this.assertEmbedding(embedding, "query");
     if (limit <= 0 || messageIds.length === 0) return [];
-    if (messageIds.length <= this.exactAmongMax) return this.exactAmong(embedding, messageIds, limit);
     return this.nearest({
       query_embeddings: [embedding],
       ids: messageIds.map(vectorId),
       n_results: limit,
       include: ["distances"],
     });
-  }
-
-  private async exactAmong(
-    embedding: number[],
-    messageIds: readonly number[],
-    limit: number,
-  ): Promise<LegHit[]> {
-    const ids = [...new Set(messageIds)].map(vectorId);
-    const res = await this.withCollection((collection) =>
-      this.opts.queryHttp
-        ? this.opts.queryHttp.getEmbeddings(collection, ids)
-        : collection.get({ ids, include: ["embeddings"] }),
-    );
-    const embeddings = res.embeddings ?? [];
-    if (res.ids.length < ids.length || embeddings.length < res.ids.length) {
-      // The same contract as Chroma's restricted query, which fails on an id it does not hold.
-      throw new Error(
-        `Chroma collection ${this.collectionName} holds ${res.ids.length} of ${ids.length} vectors asked for`,
-      );
-    }
-    return exactNearest(
-      embedding,
-      res.ids.map((id, i) => ({ messageId: messageIdOf(id, undefined), vector: embeddings[i]! })),
-      limit,
-    );
   }
 
   private async nearest(body: ChromaQueryBody): Promise<LegHit[]> {

@@ -87,7 +87,14 @@ function world(
   return { inner, filter, calls, lookups, fetched };
 }
 
-const settings = { margin: 2, overfetch: 10, maxCandidates: 500, maxIds: 1_000, maxExact: 200 };
+const settings = {
+  margin: 2,
+  overfetch: 10,
+  maxCandidates: 500,
+  maxIds: 1_000,
+  maxExact: 200,
+  maxFetchedExact: 0,
+};
 
 describe("candidateCount", () => {
   it("asks for limit x margin / share candidates", () => {
@@ -352,5 +359,22 @@ describe("exact scans of a selective filter's vectors from the process's cache",
     );
     expect(w.fetched).toEqual([]);
     expect(w.calls).toEqual([{ filters: {}, limit: 20, among: 100 }]);
+  });
+
+  it("without a cache, scans up to maxFetchedExact matches exactly, fetching their vectors every time", async () => {
+    const w = world(5000);
+    const search = filteredVectorSearch(w.inner, w.filter, { ...settings, maxFetchedExact: 100 });
+    const hits = await search.query([1, 0], { channels: ["#rare"] }, 20);
+    expect(hits.map((h) => h.messageId)).toEqual(rareIds(20));
+    expect(await search.query([1, 0], { channels: ["#rare"] }, 20)).toEqual(hits);
+    expect(w.fetched).toEqual([rareIds(100), rareIds(100)]);
+    expect(w.calls.filter((c) => c.among !== undefined)).toEqual([]);
+    // One more match than that: the store's search among ids.
+    await filteredVectorSearch(w.inner, w.filter, { ...settings, maxFetchedExact: 99 }).query(
+      [1, 0],
+      { channels: ["#rare"] },
+      20,
+    );
+    expect(w.calls.at(-1)).toEqual({ filters: {}, limit: 20, among: 100 });
   });
 });
