@@ -94,15 +94,23 @@ export async function createFreshDatabase(name: string, serverUrl: string): Prom
     pool,
     async drop() {
       await pool.end();
-      const c = new pg.Client({ connectionString: at("postgres") });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
+      await dropDatabaseOf(url);
     },
   };
+}
+
+/** Drops the database `url` names (admin work in `postgres`), closing its remaining connections. */
+export async function dropDatabaseOf(url: string): Promise<void> {
+  const admin = new URL(url);
+  const name = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = "/postgres";
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
 }
 
 /**

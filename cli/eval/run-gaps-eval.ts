@@ -15,6 +15,7 @@ import { createContainer } from "../../functions/shared/container";
 import { gapDefinition, gapDetectionPorts } from "../../functions/shared/gaps";
 import {
   deleteNamespaceResources,
+  dropDatabaseOf,
   type Namespace,
   namespaceSlug,
   startNamespace,
@@ -134,16 +135,7 @@ export async function dropNamespace(name: string): Promise<void> {
   const queues = await ensureQueues(sqsClient(cfg), cfg.QUEUE_PREFIX);
   const failures = await deleteNamespaceResources(cfg, { queues });
   if (failures.length > 0) throw new Error(`dropping ${name}: ${failures.map(String).join("; ")}`);
-  const server = new URL(cfg.DATABASE_URL);
-  const database = server.pathname.slice(1);
-  server.pathname = "/postgres";
-  const admin = new pg.Client({ connectionString: server.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  await dropDatabaseOf(cfg.DATABASE_URL);
 }
 
 /** The config of a namespace startNamespace created (its resources are all named after it). */
