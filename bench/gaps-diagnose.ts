@@ -1,12 +1,8 @@
 import "./quiet-env";
-import pg from "pg";
-import { readDataset } from "../cli/eval/dataset";
-import { namespaceConfig } from "../cli/eval/run-gaps-eval";
-import { buildPlantedBenchmark, DEFAULT_PLANTED_SETTINGS } from "../functions/core/eval/planted-gaps";
+import { DEFAULT_PLANTED_SETTINGS } from "../functions/core/eval/planted-gaps";
 import { seededRandom } from "../functions/core/gaps/detect-gaps";
 import { closeClients } from "../functions/shared/clients";
-import { createContainer } from "../functions/shared/container";
-import { gapDetectionPorts } from "../functions/shared/gaps";
+import { readPlantedNamespace } from "./planted-namespace";
 
 /**
  * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS]]`: what the stored vectors of a planted
@@ -27,17 +23,13 @@ const settings = {
   seed: Number(seedArg ?? DEFAULT_PLANTED_SETTINGS.seed),
   plantedGaps: Number(gapsArg ?? DEFAULT_PLANTED_SETTINGS.plantedGaps),
 };
-const cfg = namespaceConfig(name);
-const ds = await readDataset(dataset);
-const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, settings);
-const c = createContainer(cfg);
-const ports = await gapDetectionPorts(c);
-const messages = await ports.messages.windowMessages(bench.window);
-const stored = await ports.vectors.vectorsOf(messages.map((m) => m.id));
-const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 1 });
-const rows = await pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM messages");
-await pool.end();
-const external = new Map(rows.rows.map((r) => [Number(r.id), r.external_id]));
+const {
+  dataset: ds,
+  bench,
+  messages,
+  stored,
+  external,
+} = await readPlantedNamespace(name, dataset, settings);
 const kept = messages.filter((m) => stored.has(m.id));
 const n = kept.length;
 const vectors = kept.map((m) => {

@@ -1,8 +1,6 @@
 import "./quiet-env";
 import { readFile, writeFile } from "node:fs/promises";
-import pg from "pg";
 import { readDataset } from "../cli/eval/dataset";
-import { namespaceConfig } from "../cli/eval/run-gaps-eval";
 import {
   buildPlantedBenchmark,
   DEFAULT_PLANTED_SETTINGS,
@@ -15,8 +13,7 @@ import type { GapDetectionPorts, WindowMessage } from "../functions/core/gaps/po
 import type { LegHit } from "../functions/core/model";
 import { nearestUnitVectors, toUnit } from "../functions/core/search/exact-nearest";
 import { closeClients } from "../functions/shared/clients";
-import { createContainer } from "../functions/shared/container";
-import { gapDetectionPorts } from "../functions/shared/gaps";
+import { readPlantedNamespace } from "./planted-namespace";
 
 /**
  * Offline replays of gap detection on a planted benchmark (bench/quality.md, coordination gaps):
@@ -50,16 +47,14 @@ async function dump([name, dataset, seed, gaps, out]: string[]): Promise<void> {
   if (!name || !dataset || !seed || !gaps || !out)
     throw new Error("dump NAMESPACE DATASET SEED GAPS OUT.json");
   const settings = { ...DEFAULT_PLANTED_SETTINGS, seed: Number(seed), plantedGaps: Number(gaps) };
-  const ds = await readDataset(dataset);
-  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, settings);
-  const cfg = namespaceConfig(name);
-  const ports = await gapDetectionPorts(createContainer(cfg));
-  const messages = await ports.messages.windowMessages(bench.window);
-  const stored = await ports.vectors.vectorsOf(messages.map((m) => m.id));
-  const pool = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 1 });
-  const rows = await pool.query<{ id: string; external_id: string }>("SELECT id, external_id FROM messages");
-  await pool.end();
-  const external = new Map(rows.rows.map((r) => [Number(r.id), r.external_id]));
+  const {
+    dataset: ds,
+    bench,
+    ports,
+    messages,
+    stored,
+    external,
+  } = await readPlantedNamespace(name, dataset, settings);
   const moreLikeThis: Record<string, LegHit[]> = {};
   for (let i = 0; i < messages.length; i += 50) {
     const batch = messages.slice(i, i + 50);
