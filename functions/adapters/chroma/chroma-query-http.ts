@@ -52,7 +52,7 @@ export class ChromaQueryHttp {
     return this.post<ChromaQueryResult>(collection, "query", body);
   }
 
-  /** Stored embeddings by id (the exact scan of a small id set, see ChromaVectorIndex.queryAmong). */
+  /** Stored embeddings by id (ChromaVectorIndex.vectorsOf: the semantic leg's exact scans, gap detection). */
   getEmbeddings(collection: CollectionAddress, ids: readonly string[]): Promise<ChromaEmbeddingsResult> {
     return this.post<ChromaEmbeddingsResult>(collection, "get", { ids, include: ["embeddings"] });
   }

@@ -2,7 +2,6 @@ import { type ChromaClient, ChromaNotFoundError, type Collection, type Metadata,
 import { PermanentError } from "../../core/errors";
 import type { LegHit, SearchFilters, StoredMessage } from "../../core/model";
 import type { IndexedVersion, VectorCollection } from "../../core/ports";
-import { exactNearest } from "../../core/search/exact-nearest";
 import { toEpochSeconds } from "../../core/search/search-request";
 import type { ChromaQueryBody, ChromaQueryHttp } from "./chroma-query-http";
 import { buildChromaWhere } from "./where-filter";
