@@ -85,16 +85,12 @@ async function main(): Promise<void> {
   const strategy = (args.includes("--strategy") ? strategyArg : "hybrid") as SearchStrategy;
   const scopeArg = args.includes("--scope") ? args[args.indexOf("--scope") + 1] : "both";
   if (args.includes("--filtered")) {
-    // Tuning: any of the filtered semantic leg's settings for this run only, e.g. maxExact=12000.
+    // Tuning: any of the filtered semantic leg's settings for this run only, e.g. margin=1.5 or maxExact=12000.
     for (const kv of args[args.indexOf("--filtered") + 1]!.split(",")) {
       const [key, value] = kv.split("=");
       if (!key || !(key in DEFAULT_FILTERED_SEARCH)) throw new Error(`--filtered: no setting ${key}`);
       (DEFAULT_FILTERED_SEARCH as unknown as Record<string, number>)[key] = Number(value);
     }
-  }
-  if (args.includes("--margin")) {
-    // Tuning: the filtered semantic leg's margin for this run only.
-    (DEFAULT_FILTERED_SEARCH as { margin: number }).margin = Number(args[args.indexOf("--margin") + 1]);
   }
   const kept = JSON.parse(await readFile(KEPT, "utf8")) as Record<string, unknown>;
   const { messages: _m, load: _l, ...names } = kept;
