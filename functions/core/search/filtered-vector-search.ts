@@ -61,7 +61,7 @@ export function hasFilters(f: SearchFilters): boolean {
 }
 
 /** Filters the vector store's metadata cannot answer (where-filter.ts): only PostgreSQL checks them. */
-function sourceOfTruthOnly(f: SearchFilters): boolean {
+export function sourceOfTruthOnly(f: SearchFilters): boolean {
   return Boolean(f.mentions?.length || f.has?.length || f.inThread);
 }
 

@@ -1,5 +1,6 @@
 import type { SearchFilters } from "../model";
 import type { MessageFilter } from "../ports";
+import { sourceOfTruthOnly } from "./filtered-vector-search";
 import { toEpochSeconds } from "./search-request";
 
 /** What the semantic leg's candidate check needs of a message: where, by whom and when it was written. */
@@ -16,9 +17,12 @@ export interface FactsSource extends MessageFilter {
   factsOf(ids: readonly number[]): Promise<Map<number, MessageFacts>>;
 }
 
-/** Filters the facts answer alone; any other (source, mentions, has:, is:thread) goes to PostgreSQL. */
+/**
+ * Filters the facts answer alone: not those only PostgreSQL answers (mentions, has:, is:thread), nor
+ * sources (a message's source is a row of its own). Those go to PostgreSQL's check.
+ */
 export function answeredByFacts(filters: SearchFilters): boolean {
-  return !(filters.sources?.length || filters.mentions?.length || filters.has?.length || filters.inThread);
+  return !filters.sources?.length && !sourceOfTruthOnly(filters);
 }
 
 /** The SQL filter's meaning (pg-message-filter.ts filterSql) over one message's facts, prepared once per check. */
