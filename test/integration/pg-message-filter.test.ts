@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgMessageFilter } from "../../functions/adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../../functions/adapters/postgres/pg-message-store";
 import type { MessageInput, SearchFilters } from "../../functions/core/model";
-import { factsMatcher } from "../../functions/core/search/message-facts";
+import { cachedFactsFilter, factsMatcher } from "../../functions/core/search/message-facts";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-db";
 
 /** The semantic leg's filter in SQL must mean what the Chroma where filter means. */
@@ -158,6 +158,28 @@ describe("PgMessageFilter (real PostgreSQL)", () => {
       const matches = factsMatcher(filters);
       const byFacts = all.filter((id) => matches(got.get(id)!));
       expect(new Set(byFacts)).toEqual(await filter.matching(all, filters));
+    }
+  });
+  it("with cached facts in front, checks like PostgreSQL and sees a re-sent message's new channel after the TTL", async () => {
+    let clock = 0;
+    const cached = cachedFactsFilter(filter, { maxEntries: 100, ttlMs: 30_000, now: () => clock });
+    const filters: SearchFilters = { channels: ["#auth-team"], authors: ["bob@company.com"] };
+    expect(await cached.matching(all, filters)).toEqual(await filter.matching(all, filters));
+    const b = ids.get("b")!;
+    expect(await cached.matching([b], { channels: ["#auth-team"] })).toEqual(new Set());
+    // b is re-sent into #auth-team (an upsert by external id moves it).
+    await new PgMessageStore(db.pool).ingest({ type: "slack", name: "acme" }, [
+      { ...msg("b", "#auth-team", "bob@company.com", "2025-11-15T12:00:00.700Z"), content: "moved" },
+    ]);
+    try {
+      clock += 29_000;
+      expect(await cached.matching([b], { channels: ["#auth-team"] })).toEqual(new Set());
+      clock += 1_001;
+      expect(await cached.matching([b], { channels: ["#auth-team"] })).toEqual(new Set([b]));
+    } finally {
+      await new PgMessageStore(db.pool).ingest({ type: "slack", name: "acme" }, [
+        msg("b", "#platform", "bob@company.com", "2025-11-15T12:00:00.700Z"),
+      ]);
     }
   });
 });
