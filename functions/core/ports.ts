@@ -267,6 +267,8 @@ export interface ThreadReader {
    * it is in one, else among its channel's top-level messages.
    */
   around(ids: readonly number[], n: number): Promise<Map<number, { before: number[]; after: number[] }>>;
+  /** Facts a later read proved out of date (a hit deleted since): a reader that keeps facts reads them again. */
+  forget?(ids: readonly number[]): void;
 }
 
 /** Search filters answered by the source of truth for the semantic leg (filtered-vector-search.ts). */

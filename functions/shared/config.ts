@@ -162,14 +162,15 @@ const configSchema = z.object({
    */
   SEARCH_VECTOR_CACHE_MB: withDefault(num(0, 4096), 64),
   /**
-   * The semantic leg's candidate check answered from messages' channel, author and time read in the
-   * last SEARCH_FACTS_TTL_SECONDS (core/search/message-facts.ts): at most this many messages per
-   * process (~100 bytes each); 0 asks PostgreSQL about every candidate.
+   * What the search process keeps of messages it read in the last SEARCH_FACTS_TTL_SECONDS
+   * (core/search/recent-reads.ts), at most this many messages each: their channel, author and time
+   * for the semantic leg's candidate check (message-facts.ts, ~100 bytes each), and their thread and
+   * time for grouping (thread-facts.ts, ~200 bytes each); 0 asks PostgreSQL every time.
    */
   SEARCH_FACTS_CACHE_ENTRIES: withDefault(int(0, 10_000_000), 100_000),
   /** Snippet windows whose embeddings the search process keeps (core/search/snippet-embeddings.ts); 0: none. */
   SEARCH_SNIPPET_CACHE_ENTRIES: withDefault(int(0, 1_000_000), 2_000),
-  /** How long a message's facts are used before they are read again (a re-sent message can move channel). */
+  /** How long a message's facts are used before they are read again (a re-sent message can move channel or thread). */
   SEARCH_FACTS_TTL_SECONDS: withDefault(int(0, 3600), 30),
   API_PORT: withDefault(int(1, 65535), 3000),
   /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */

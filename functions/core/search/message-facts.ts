@@ -1,6 +1,7 @@
 import type { SearchFilters } from "../model";
 import type { MessageFilter } from "../ports";
 import { sourceOfTruthOnly } from "./filtered-vector-search";
+import { RecentReads, type RecentReadsOptions } from "./recent-reads";
 import { toEpochSeconds } from "./search-request";
 
 /** What the semantic leg's candidate check needs of a message: where, by whom and when it was written. */
@@ -43,20 +44,6 @@ export function factsMatcher(filters: SearchFilters): (facts: MessageFacts) => b
     (to === undefined || f.epochSeconds <= to);
 }
 
-interface Cached {
-  readonly facts: MessageFacts;
-  /** When they were read from PostgreSQL (ms). */
-  readonly at: number;
-}
-
-export interface MessageFactsCacheOptions {
-  /** Most messages remembered (0 turns the cache off); the longest-held go first. */
-  readonly maxEntries: number;
-  /** How long facts read from PostgreSQL are used before they are read again. */
-  readonly ttlMs: number;
-  readonly now?: () => number;
-}
-
 /**
  * The semantic leg's candidate check (filtered-vector-search.ts) answered from facts this process
  * read recently, instead of asking PostgreSQL about every candidate of every search. As a viewer in
@@ -71,10 +58,9 @@ export interface MessageFactsCacheOptions {
  * viewer may read now (access/scoped-search.ts), so a stale fact can shorten a page, never widen it.
  * Filters the facts do not answer (sources, mentions, has:, is:thread) are checked in PostgreSQL.
  */
-export function cachedFactsFilter(source: FactsSource, options: MessageFactsCacheOptions): MessageFilter {
-  if (options.maxEntries <= 0) return source;
-  const now = options.now ?? Date.now;
-  const cache = new Map<number, Cached>();
+export function cachedFactsFilter(source: FactsSource, options: RecentReadsOptions): MessageFilter {
+  const recent = new RecentReads<MessageFacts>(options);
+  if (!recent.enabled) return source;
   // One string per distinct channel and author, not one per row read.
   const interned = new Map<string, string>();
   const intern = (s: string) => {
@@ -84,52 +70,21 @@ export function cachedFactsFilter(source: FactsSource, options: MessageFactsCach
     interned.set(s, s);
     return s;
   };
-  const remember = (id: number, facts: MessageFacts, at: number) => {
-    cache.delete(id);
-    cache.set(id, {
-      facts: {
-        channel: intern(facts.channel),
-        author: intern(facts.author),
-        epochSeconds: facts.epochSeconds,
-      },
-      at,
-    });
-  };
-  // Insertion order is read order (an entry read again moves to the end): the oldest go first.
-  const evict = () => {
-    let excess = cache.size - options.maxEntries;
-    if (excess <= 0) return;
-    excess += Math.ceil(options.maxEntries * 0.1);
-    for (const id of cache.keys()) {
-      if (excess-- <= 0) break;
-      cache.delete(id);
-    }
-  };
+  const keep = (f: MessageFacts): MessageFacts => ({
+    channel: intern(f.channel),
+    author: intern(f.author),
+    epochSeconds: f.epochSeconds,
+  });
   return {
     estimatedShare: (filters) => source.estimatedShare(filters),
     embeddedMatching: (filters, max) => source.embeddedMatching(filters, max),
     async matching(ids, filters) {
       if (!answeredByFacts(filters)) return source.matching(ids, filters);
-      const t = now();
       const matches = factsMatcher(filters);
-      const keep = new Set<number>();
-      const missing: number[] = [];
-      for (const id of ids) {
-        const hit = cache.get(id);
-        if (hit === undefined || t - hit.at > options.ttlMs) missing.push(id);
-        else if (matches(hit.facts)) keep.add(id);
-      }
-      if (missing.length > 0) {
-        const read = await source.factsOf(missing);
-        for (const id of missing) {
-          const facts = read.get(id);
-          if (facts === undefined) continue;
-          remember(id, facts, t);
-          if (matches(facts)) keep.add(id);
-        }
-        evict();
-      }
-      return keep;
+      const facts = await recent.read(ids, (missing) => source.factsOf(missing), keep);
+      const kept = new Set<number>();
+      for (const [id, f] of facts) if (matches(f)) kept.add(id);
+      return kept;
     },
   };
 }

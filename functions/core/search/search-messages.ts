@@ -170,15 +170,40 @@ export async function searchMessages(
   const mayGoDeeper =
     // A single leg cut at its window may hold more hits deeper; the fused list is all there is.
     !pinsWindow(req) && ranked.length >= plan.window;
-  const listed =
-    deps.threads && (req.group === "thread" || req.sort === "recent")
-      ? await listGroups(deps.threads, ranked, plan, req, settings.cursorKey, mayGoDeeper)
-      : undefined;
+  const listing =
+    deps.threads && (req.group === "thread" || req.sort === "recent") ? deps.threads : undefined;
+  const list = (reader: ThreadReader) =>
+    listGroups(reader, ranked, plan, req, settings.cursorKey, mayGoDeeper);
+  // The page's rows (grouped: with their threads and parents, in one read) and the neighbours
+  // (context=N) of its hits beside them. All rows come through the reader (names, mentions, visibility).
+  const threads = deps.threads;
+  const readShown = (items: readonly PageItem[], grouped: boolean) => {
+    const pageIds = items.map((i) => i.hit.messageId);
+    return Promise.all([
+      !grouped
+        ? undefined
+        : req.group === "thread"
+          ? deps.messages.liveMessagesWithThreads(pageIds)
+          : deps.messages.liveMessages(pageIds).then((rows) => ({ rows, threads: undefined })),
+      threads && req.context > 0 ? threads.around(pageIds, req.context) : undefined,
+    ]);
+  };
+  let listed = listing ? await list(listing) : undefined;
   let rows: Map<number, EnrichedMessage>;
   let items: PageItem[];
   let nextCursor: string | null;
   let stale: number[];
-  if (listed) {
+  let shown: Awaited<ReturnType<typeof readShown>>;
+  if (listing && listed) {
+    shown = await readShown(listed.items, true);
+    // Facts a reader kept can say live of a hit deleted since; the page's read says otherwise. List
+    // again with those facts read anew, so the hit's thread shows through its next live member.
+    const gone = listed.items.filter((i) => !shown[0]?.rows.has(i.hit.messageId)).map((i) => i.hit.messageId);
+    if (gone.length > 0 && listing.forget) {
+      listing.forget(gone);
+      listed = await list(listing);
+      shown = await readShown(listed.items, true);
+    }
     ({ items, nextCursor, stale } = listed);
     rows = new Map();
   } else {
@@ -196,22 +221,15 @@ export async function searchMessages(
     );
     items = page.items.map((hit) => ({ hit, others: [] }));
     nextCursor = page.nextCursor;
+    shown = await readShown(items, false);
   }
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
 
-  // Grouped, the page's rows with their threads and parents in one read; the neighbours (context=N)
-  // of the page's hits beside it; then every other row the page shows in one more read. All rows
-  // come through the reader (names, mentions, visibility).
-  const pageIds = items.map((i) => i.hit.messageId);
-  const threads = deps.threads;
-  const [page, around] = await Promise.all([
-    listed && req.group === "thread" ? deps.messages.liveMessagesWithThreads(pageIds) : undefined,
-    threads && req.context > 0 ? threads.around(pageIds, req.context) : undefined,
-  ]);
+  // Then every other row the page shows (parents, neighbours) in one more read.
+  const [page, around] = shown;
   const threadInfo = page?.threads;
   for (const [id, row] of page?.rows ?? []) rows.set(id, row);
   const wanted = new Set<number>();
-  if (listed && !page) for (const id of pageIds) wanted.add(id);
   for (const a of around?.values() ?? []) for (const id of [...a.before, ...a.after]) wanted.add(id);
   for (const id of rows.keys()) wanted.delete(id);
   if (wanted.size > 0)

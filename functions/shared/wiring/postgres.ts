@@ -22,6 +22,7 @@ import type {
 } from "../../core/ports";
 import type { ReconcileStore, RowPages } from "../../core/reconcile";
 import { cachedFactsFilter } from "../../core/search/message-facts";
+import { cachedThreadFacts } from "../../core/search/thread-facts";
 import type { ImportProgressStore } from "../../core/slack/slack-import";
 import { pgPool } from "../clients/pg";
 import type { Config } from "../config";
@@ -57,12 +58,17 @@ export interface PgPorts {
 export function createPgPorts(cfg: Config): PgPorts {
   let store: PgMessageStore | undefined;
   let messageFilter: MessageFilter | undefined;
-  let threads: PgThreadReader | undefined;
+  let threads: ThreadReader | undefined;
   let directory: PgDirectory | undefined;
   let access: PgConversationAccess | undefined;
   let gaps: PgGapStore | undefined;
   let importProgress: PgImportProgress | undefined;
   let reconcileStore: PgReconcileStore | undefined;
+  // What the search keeps of messages it read (core/search/recent-reads.ts): filter facts and thread facts.
+  const recentReads = {
+    maxEntries: cfg.SEARCH_FACTS_CACHE_ENTRIES,
+    ttlMs: cfg.SEARCH_FACTS_TTL_SECONDS * 1000,
+  };
   const messageStore = () => {
     // The store refreshes the messages whose context a write changes (their next versions).
     store ??= new PgMessageStore(pgPool(cfg), { contextReach: neighbourReach(cfg.contextPolicy) });
@@ -77,14 +83,11 @@ export function createPgPorts(cfg: Config): PgPorts {
       return messageStore();
     },
     get messageFilter() {
-      messageFilter ??= cachedFactsFilter(new PgMessageFilter(pgPool(cfg)), {
-        maxEntries: cfg.SEARCH_FACTS_CACHE_ENTRIES,
-        ttlMs: cfg.SEARCH_FACTS_TTL_SECONDS * 1000,
-      });
+      messageFilter ??= cachedFactsFilter(new PgMessageFilter(pgPool(cfg)), recentReads);
       return messageFilter;
     },
     get threads() {
-      threads ??= new PgThreadReader(pgPool(cfg));
+      threads ??= cachedThreadFacts(new PgThreadReader(pgPool(cfg)), recentReads);
       return threads;
     },
     get directory() {

@@ -4,6 +4,7 @@ import type { EnrichedMessage, ThreadReader } from "../../../functions/core/port
 import type { HitFacts } from "../../../functions/core/search/grouping";
 import { searchMessages } from "../../../functions/core/search/search-messages";
 import { parseSearchRequest } from "../../../functions/core/search/search-request";
+import { cachedThreadFacts } from "../../../functions/core/search/thread-facts";
 
 const KEY = "test-cursor-secret-0123456789abcdef";
 
@@ -146,6 +147,36 @@ describe("group=thread", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain(30);
     expect(ids).toHaveLength(25);
+  });
+});
+
+describe("group=thread over kept facts (cachedThreadFacts)", () => {
+  it("reads each hit's facts once; a hit deleted since is read again and its thread shows through its next member", async () => {
+    const deleted = new Set<number>();
+    const w = world(deleted);
+    const asked: number[][] = [];
+    const reader = w.deps.threads;
+    const kept = cachedThreadFacts(
+      {
+        ...reader,
+        facts: (ids) => {
+          asked.push([...ids]);
+          return reader.facts(ids);
+        },
+      },
+      { maxEntries: 1000, ttlMs: 60_000 },
+    );
+    const deps = { ...w.deps, threads: kept };
+    const first = await searchMessages(deps, request({ group: "thread", limit: 4 }), settings);
+    expect(first.hits.map((h) => h.message.id)).toEqual([1, 2, 3, 16]);
+    await searchMessages(deps, request({ group: "thread", limit: 4 }), settings);
+    expect(asked, "the second search asks for nothing").toHaveLength(1);
+
+    deleted.add(3);
+    const after = await searchMessages(deps, request({ group: "thread", limit: 4 }), settings);
+    expect(after.hits.map((h) => h.message.id)).toEqual([1, 2, 4, 16]);
+    expect(after.hits[2]!.thread?.otherMatchingIds).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(asked.slice(1), "only the deleted hit is read again").toEqual([[3]]);
   });
 });
 
