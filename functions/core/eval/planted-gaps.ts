@@ -35,6 +35,14 @@ export interface PlantedGapSettings {
   readonly backgroundAuthors: number;
   readonly windowStart: string;
   readonly windowDays: number;
+  /**
+   * Which judged topics may be planted or be a control: "cohesive" (the default since 2026-12-05),
+   * only topics that are one subject in TF-IDF space (cohesiveTopic); "all", any topic of the right
+   * size (the generator before: same messages for the same seed).
+   */
+  readonly topics: "cohesive" | "all";
+  /** N of the cohesion rule: a document's N nearest TF-IDF neighbours in the whole collection. */
+  readonly cohesionNeighbours: number;
 }
 
 export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
@@ -47,6 +55,8 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   backgroundAuthors: 0,
   windowStart: "2026-01-05T00:00:00.000Z",
   windowDays: 7,
+  topics: "cohesive",
+  cohesionNeighbours: 10,
 };
 
 interface PlantedTopic {
@@ -61,6 +71,15 @@ export interface PlantedBenchmark {
   readonly messages: readonly IngestItem[];
   readonly topics: readonly PlantedTopic[];
   readonly window: { readonly since: Date; readonly until: Date };
+  /**
+   * How many judged topics have a plantable size, how many of those are cohesive, and (cohesive
+   * topics only) the share of the one-channel control's subject-mates that sit in other channels.
+   */
+  readonly selection: {
+    readonly sizedTopics: number;
+    readonly cohesiveTopics: number;
+    readonly controlOutsideShare: number | null;
+  };
 }
 
 function channelName(i: number): string {
@@ -79,6 +98,7 @@ interface HomeChannels {
 /** Subject channels: the collection's own conversations, or k-means over TF-IDF. */
 function homeChannels(
   docs: readonly CorpusDoc[],
+  vectors: readonly Map<string, number>[],
   settings: PlantedGapSettings,
   rand: () => number,
 ): HomeChannels {
@@ -99,11 +119,7 @@ function homeChannels(
   const people = channels.map((_, c) =>
     Array.from({ length: settings.authorsPerChannel }, (_, k) => `team${c + 1}-person${k + 1}@example.com`),
   );
-  const clusters = tfidfKMeans(
-    docs.map((d) => docContent(d)),
-    channels.length,
-    rand,
-  );
+  const clusters = tfidfKMeans(vectors, channels.length, rand);
   const everywhere = Array.from({ length: settings.backgroundAuthors }, (_, k) => `core${k + 1}@example.com`);
   return {
     channels,
@@ -117,19 +133,22 @@ function homeChannels(
   };
 }
 
-/** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each text's cluster. */
-function tfidfKMeans(texts: readonly string[], k: number, rand: () => number, iterations = 20): number[] {
+/**
+ * TF-IDF word vectors (unit length): log-scaled term frequency times log inverse document frequency,
+ * over words of three or more characters. Words of one document or of more than half of them are
+ * left out: they tell no subjects apart. Model-independent (the detector embeds with ONNX).
+ */
+function tfidfVectors(texts: readonly string[]): Map<string, number>[] {
   const tokens = texts.map((t) => t.toLowerCase().match(/[a-z][a-z0-9-]{2,}/g) ?? []);
   const df = new Map<string, number>();
   for (const ts of tokens) for (const w of new Set(ts)) df.set(w, (df.get(w) ?? 0) + 1);
   const n = texts.length;
-  const vectors = tokens.map((ts) => {
+  return tokens.map((ts) => {
     const tf = new Map<string, number>();
     for (const w of ts) tf.set(w, (tf.get(w) ?? 0) + 1);
     const v = new Map<string, number>();
     for (const [w, f] of tf) {
       const d = df.get(w)!;
-      // Words in one document or in most of them tell no subjects apart.
       if (d < 2 || d > n / 2) continue;
       v.set(w, (1 + Math.log(f)) * Math.log(n / d));
     }
@@ -137,6 +156,16 @@ function tfidfKMeans(texts: readonly string[], k: number, rand: () => number, it
     for (const [w, x] of v) v.set(w, x / norm);
     return v;
   });
+}
+
+/** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each vector's cluster. */
+function tfidfKMeans(
+  vectors: readonly Map<string, number>[],
+  k: number,
+  rand: () => number,
+  iterations = 20,
+): number[] {
+  const n = vectors.length;
   const sim = (v: Map<string, number>, c: Map<string, number>) => {
     let s = 0;
     for (const [w, x] of v) s += x * (c.get(w) ?? 0);
@@ -193,7 +222,9 @@ export function buildPlantedBenchmark(
   const rand = seededRandom(settings.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const docs = new Map(corpus.filter((d) => docContent(d) !== "").map((d) => [d.id, d]));
-  const home = homeChannels([...docs.values()], settings, rand);
+  const docList = [...docs.values()];
+  const vectors = tfidfVectors(docList.map((d) => docContent(d)));
+  const home = homeChannels(docList, vectors, settings, rand);
   const channels = home.channels;
   const pools = home.people;
   const start = Date.parse(settings.windowStart);
@@ -214,20 +245,71 @@ export function buildPlantedBenchmark(
   const assigned = new Map<string, { channel: string; author: string }>();
   const topics: PlantedTopic[] = [];
 
-  const eligible = (ids: readonly string[]) =>
-    ids.length >= 2 * settings.minDocsPerSide &&
-    ids.length <= settings.maxTopicDocs &&
-    ids.every((d) => !assigned.has(d));
-  const wanted: PlantedTopic["kind"][] = [
-    ...Array.from({ length: settings.plantedGaps }, () => "gap" as const),
-    "one_channel",
-    "shared_people",
-  ];
+  const sized = (ids: readonly string[]) =>
+    ids.length >= 2 * settings.minDocsPerSide && ids.length <= settings.maxTopicDocs;
+  // The cohesion rule over every topic of a plantable size (deterministic: no random draws, so
+  // `topics: "all"` builds the same benchmark as before the rule existed).
+  const indexOf = new Map(docList.map((d, i) => [d.id, i]));
+  const sizedTopics = [...topicsOf].filter(([, ids]) => sized(ids));
+  const nearest = tfidfNearest(
+    vectors,
+    [...new Set(sizedTopics.flatMap(([, ids]) => ids.map((d) => indexOf.get(d)!)))],
+    settings.cohesionNeighbours,
+  );
+  const cohesive = new Set(
+    sizedTopics
+      .filter(([, ids]) =>
+        cohesiveTopic(
+          ids.map((d) => indexOf.get(d)!),
+          nearest,
+        ),
+      )
+      .map(([q]) => q),
+  );
+  const eligible = (queryId: string, ids: readonly string[]) =>
+    sized(ids) && (settings.topics === "all" || cohesive.has(queryId)) && ids.every((d) => !assigned.has(d));
+  const byCohesion = settings.topics === "cohesive";
+  const membersOf = (queryId: string) => topicsOf.get(queryId)!.map((d) => indexOf.get(d)!);
+  // With cohesive topics, the one-channel control is chosen first, so that it exists whenever a
+  // cohesive topic does and planted halves can be kept off its subject (subjectControl says how).
+  const control = byCohesion
+    ? subjectControl(
+        shuffled.filter((q) => eligible(q, topicsOf.get(q)!)).map((q) => [q, membersOf(q)] as const),
+        nearest,
+        (d) => home.channelOf.get(docList[d]!.id)!,
+      )
+    : undefined;
+  // The control's documents and their subject-mates: no planted topic may hold one, or its half
+  // would carry the control's subject into another channel.
+  const controlSubject = new Set<number>();
+  if (control) {
+    const c = control.channel;
+    const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
+    for (const d of split)
+      assigned.set(d, { channel: channels[c]!, author: home.authorOf.get(d) ?? pick(pools[c]!) });
+    topics.push({ queryId: control.queryId, kind: "one_channel", channels: [channels[c]!], docIds: split });
+    for (const d of control.members) {
+      controlSubject.add(d);
+      for (const j of nearest.get(d) ?? []) controlSubject.add(j);
+    }
+  }
+  const nearControl = (members: readonly number[]) =>
+    members.some(
+      (d) => controlSubject.has(d) || (nearest.get(d) ?? []).some((j) => control?.members.includes(j)),
+    );
+  const gapsWanted = Array.from({ length: settings.plantedGaps }, () => "gap" as const);
+  // With cohesive topics the shared-people control comes before the planted gaps, so that asking
+  // for more gaps than there are cohesive topics does not leave it out.
+  const wanted: PlantedTopic["kind"][] = byCohesion
+    ? ["shared_people", ...gapsWanted]
+    : [...gapsWanted, "one_channel", "shared_people"];
+  let next = 0;
   for (const queryId of shuffled) {
-    const kind = wanted[topics.length];
+    const kind = wanted[next];
     if (!kind) break;
     const ids = topicsOf.get(queryId)!;
-    if (!eligible(ids)) continue;
+    if (!eligible(queryId, ids)) continue;
+    if (byCohesion && nearControl(membersOf(queryId))) continue;
     let [a, b] = twoChannels(channels.length, rand);
     const split = shuffle([...ids], rand);
     const half = Math.ceil(split.length / 2);
@@ -246,6 +328,7 @@ export function buildPlantedBenchmark(
       }
       if (!ok) continue;
     }
+    next++;
     if (kind === "one_channel") {
       for (const d of split) assigned.set(d, { channel: channels[a]!, author: pick(pools[a]!) });
       topics.push({ queryId, kind, channels: [channels[a]!], docIds: split });
@@ -277,7 +360,121 @@ export function buildPlantedBenchmark(
       timestamp: new Date(start + Math.floor(rand() * span)).toISOString(),
     };
   });
-  return { settings, messages, topics, window: { since: new Date(start), until: new Date(start + span) } };
+  // Planted gaps first, then the controls, whatever order they were chosen in.
+  const order: readonly PlantedTopic["kind"][] = ["gap", "one_channel", "shared_people"];
+  return {
+    settings,
+    messages,
+    topics: [...topics].sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind)),
+    window: { since: new Date(start), until: new Date(start + span) },
+    selection: {
+      sizedTopics: sizedTopics.length,
+      cohesiveTopics: cohesive.size,
+      controlOutsideShare: control ? Number(control.outsideShare.toFixed(3)) : null,
+    },
+  };
+}
+
+/**
+ * Each listed document's n nearest others by TF-IDF cosine in the whole collection (ties by
+ * position; documents sharing no word are never neighbours).
+ */
+function tfidfNearest(
+  vectors: readonly Map<string, number>[],
+  of: readonly number[],
+  n: number,
+): Map<number, number[]> {
+  const postings = new Map<string, { doc: number; weight: number }[]>();
+  vectors.forEach((v, doc) => {
+    for (const [w, weight] of v) {
+      const list = postings.get(w) ?? [];
+      list.push({ doc, weight });
+      postings.set(w, list);
+    }
+  });
+  const scores = new Float64Array(vectors.length);
+  const result = new Map<number, number[]>();
+  for (const i of of) {
+    scores.fill(0);
+    for (const [w, x] of vectors[i]!) for (const p of postings.get(w)!) scores[p.doc]! += x * p.weight;
+    scores[i] = 0;
+    const ranked: number[] = [];
+    scores.forEach((s, j) => {
+      if (s > 0) ranked.push(j);
+    });
+    ranked.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    result.set(i, ranked.slice(0, n));
+  }
+  return result;
+}
+
+/**
+ * The cohesion rule: a topic is cohesive when its documents, linked where one is among the
+ * other's N nearest TF-IDF neighbours in the whole collection, form one connected whole. A
+ * coordination gap is the same work discussed twice; a judged query's relevant set is often
+ * several subjects that only the query ties together, which no reader of two channels would call
+ * the same work, and which no similarity can join. Connected, not merely "each has a mate": two
+ * separate pairs are two subjects.
+ */
+function cohesiveTopic(members: readonly number[], nearest: ReadonlyMap<number, readonly number[]>): boolean {
+  if (members.length < 2) return false;
+  const inTopic = new Set(members);
+  const linked = (i: number, j: number) =>
+    (nearest.get(i) ?? []).includes(j) || (nearest.get(j) ?? []).includes(i);
+  const reached = new Set([members[0]!]);
+  const queue = [members[0]!];
+  while (queue.length > 0) {
+    const i = queue.pop()!;
+    for (const j of inTopic)
+      if (!reached.has(j) && linked(i, j)) {
+        reached.add(j);
+        queue.push(j);
+      }
+  }
+  return reached.size === inTopic.size;
+}
+
+interface SubjectControl {
+  readonly queryId: string;
+  /** Its documents (positions in the collection). */
+  readonly members: readonly number[];
+  readonly channel: number;
+  /** The share of its documents' nearest TF-IDF neighbours outside the topic that sit in other channels. */
+  readonly outsideShare: number;
+}
+
+/**
+ * The one-channel control when topics are cohesive: a control must not be a gap by the definition,
+ * and it is one when people of another channel discuss its subject. So it goes in its subject's
+ * channel (the home channel of most of its documents: its k-means subject, or the conversation its
+ * turns came from), and it is the candidate whose subject lies most inside that channel: the
+ * fewest of its documents' N nearest TF-IDF neighbours outside the topic sit in another channel
+ * (a share; ties to the first in the seeded order). A topic with no such neighbour elsewhere has
+ * share 0; the report keeps the share reached, since a collection may have no such topic.
+ */
+function subjectControl(
+  candidates: readonly (readonly [string, readonly number[]])[],
+  nearest: ReadonlyMap<number, readonly number[]>,
+  homeChannel: (doc: number) => number,
+): SubjectControl | undefined {
+  let best: SubjectControl | undefined;
+  for (const [queryId, members] of candidates) {
+    const channel = homeOf(members, homeChannel);
+    const mates = members.flatMap((d) => (nearest.get(d) ?? []).filter((j) => !members.includes(j)));
+    const outsideShare = mates.filter((j) => homeChannel(j) !== channel).length / Math.max(1, mates.length);
+    if (!best || outsideShare < best.outsideShare) best = { queryId, members, channel, outsideShare };
+  }
+  return best;
+}
+
+/** The home (subject) channel holding most of these documents; ties to the lowest channel. */
+function homeOf(members: readonly number[], homeChannel: (doc: number) => number): number {
+  const counts = new Map<number, number>();
+  for (const d of members) {
+    const c = homeChannel(d);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
 }
 
 /**
