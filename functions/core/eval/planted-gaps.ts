@@ -21,6 +21,19 @@ import type { Qrels } from "./metrics";
  *   `backgroundAuthors` > 0, by one of that many people who post in every channel instead (a
  *   background whose subjects span channels without being coordination gaps: see bench/quality.md).
  * Planted and control topics have disjoint documents. Timestamps are random inside one window.
+ *
+ * Which topics (`topics`, default "cohesive" since 2026-12-05; "all" is the generator before, same
+ * messages for the same seed): a coordination gap is the same work discussed twice, but a judged
+ * query's relevant set is often several subjects that only the query ties together, which no
+ * reader of the two channels would call the same work. So only cohesive topics are planted or made
+ * controls, judged without the detector's model: link two documents when one is among the other's
+ * `cohesionNeighbours` (10) nearest by TF-IDF cosine in the whole collection; a topic is cohesive
+ * when these links connect all its documents (cohesiveTopic). The controls must not be gaps by the
+ * definition either, and one is when other channels' people discuss its subject: each control is
+ * the remaining cohesive topic with the fewest subject-mates outside its subject's (home) channel
+ * (subjectControl); the one-channel control sits in that channel, the shared-people control has one
+ * half there and the other in another channel. Planted topics holding a control's document or
+ * subject-mate are skipped. Both controls are chosen before the planted gaps, so that they exist.
  */
 export interface PlantedGapSettings {
   readonly seed: number;
@@ -73,12 +86,13 @@ export interface PlantedBenchmark {
   readonly window: { readonly since: Date; readonly until: Date };
   /**
    * How many judged topics have a plantable size, how many of those are cohesive, and (cohesive
-   * topics only) the share of the one-channel control's subject-mates that sit in other channels.
+   * topics only) the share of each control's subject-mates that sit outside its subject's channel.
    */
   readonly selection: {
     readonly sizedTopics: number;
     readonly cohesiveTopics: number;
-    readonly controlOutsideShare: number | null;
+    /** Per control chosen by subjectControl (one channel, then shared people). */
+    readonly controlsOutsideShare: readonly number[];
   };
 }
 
@@ -270,38 +284,61 @@ export function buildPlantedBenchmark(
     sized(ids) && (settings.topics === "all" || cohesive.has(queryId)) && ids.every((d) => !assigned.has(d));
   const byCohesion = settings.topics === "cohesive";
   const membersOf = (queryId: string) => topicsOf.get(queryId)!.map((d) => indexOf.get(d)!);
-  // With cohesive topics, the one-channel control is chosen first, so that it exists whenever a
-  // cohesive topic does and planted halves can be kept off its subject (subjectControl says how).
-  const control = byCohesion
-    ? subjectControl(
-        shuffled.filter((q) => eligible(q, topicsOf.get(q)!)).map((q) => [q, membersOf(q)] as const),
-        nearest,
-        (d) => home.channelOf.get(docList[d]!.id)!,
-      )
-    : undefined;
-  // The control's documents and their subject-mates: no planted topic may hold one, or its half
-  // would carry the control's subject into another channel.
+  /** The shared-people control: halves in channels a and b, both written by the same two people. */
+  const writeShared = (queryId: string, split: readonly string[], a: number, b: number) => {
+    const half = Math.ceil(split.length / 2);
+    const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
+    split.forEach((d, k) => {
+      // Both people write on each side (alternating), so its sides always share them.
+      assigned.set(d, {
+        channel: channels[k < half ? a : b]!,
+        author: shared[(k < half ? k : k - half) % 2]!,
+      });
+    });
+    topics.push({ queryId, kind: "shared_people", channels: [channels[a]!, channels[b]!], docIds: split });
+  };
+  // With cohesive topics both controls are chosen first, so that they exist whenever cohesive
+  // topics do, and planted halves can be kept off their subjects (subjectControl says how).
+  const controls: SubjectControl[] = [];
+  // The controls' documents and their subject-mates: no planted topic may hold one, or its half
+  // would carry a control's subject into another channel.
   const controlSubject = new Set<number>();
-  if (control) {
-    const c = control.channel;
-    const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
-    for (const d of split)
-      assigned.set(d, { channel: channels[c]!, author: home.authorOf.get(d) ?? pick(pools[c]!) });
-    topics.push({ queryId: control.queryId, kind: "one_channel", channels: [channels[c]!], docIds: split });
+  const nearControl = (members: readonly number[]) =>
+    members.some(
+      (d) =>
+        controlSubject.has(d) ||
+        (nearest.get(d) ?? []).some((j) => controls.some((c) => c.members.includes(j))),
+    );
+  for (const kind of byCohesion ? (["one_channel", "shared_people"] as const) : []) {
+    const control = subjectControl(
+      shuffled
+        .filter((q) => eligible(q, topicsOf.get(q)!) && !nearControl(membersOf(q)))
+        .map((q) => [q, membersOf(q)] as const),
+      nearest,
+      (d) => home.channelOf.get(docList[d]!.id)!,
+    );
+    if (!control) break;
+    controls.push(control);
     for (const d of control.members) {
       controlSubject.add(d);
       for (const j of nearest.get(d) ?? []) controlSubject.add(j);
     }
+    const a = control.channel;
+    const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
+    if (kind === "one_channel") {
+      for (const d of split)
+        assigned.set(d, { channel: channels[a]!, author: home.authorOf.get(d) ?? pick(pools[a]!) });
+      topics.push({ queryId: control.queryId, kind, channels: [channels[a]!], docIds: split });
+      continue;
+    }
+    // The shared-people control: one half in its subject's channel, the other in another channel,
+    // both written by the same two people, so that its only possible gap is between its own halves.
+    const b = (a + 1 + Math.floor(rand() * (channels.length - 1))) % channels.length;
+    writeShared(control.queryId, split, a, b);
   }
-  const nearControl = (members: readonly number[]) =>
-    members.some(
-      (d) => controlSubject.has(d) || (nearest.get(d) ?? []).some((j) => control?.members.includes(j)),
-    );
   const gapsWanted = Array.from({ length: settings.plantedGaps }, () => "gap" as const);
-  // With cohesive topics the shared-people control comes before the planted gaps, so that asking
-  // for more gaps than there are cohesive topics does not leave it out.
   const wanted: PlantedTopic["kind"][] = byCohesion
-    ? ["shared_people", ...gapsWanted]
+    ? gapsWanted
     : [...gapsWanted, "one_channel", "shared_people"];
   let next = 0;
   for (const queryId of shuffled) {
@@ -334,13 +371,13 @@ export function buildPlantedBenchmark(
       topics.push({ queryId, kind, channels: [channels[a]!], docIds: split });
       continue;
     }
-    const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
+    if (kind === "shared_people") {
+      writeShared(queryId, split, a, b);
+      continue;
+    }
     split.forEach((d, k) => {
       const c = k < half ? a : b;
-      // The control's two people both write on each side (alternating), so its sides always share them.
-      const author =
-        kind === "gap" ? pick(ownPeople(pools, c, c === a ? b : a)) : shared[(k < half ? k : k - half) % 2]!;
-      assigned.set(d, { channel: channels[c]!, author });
+      assigned.set(d, { channel: channels[c]!, author: pick(ownPeople(pools, c, c === a ? b : a)) });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
   }
@@ -370,7 +407,7 @@ export function buildPlantedBenchmark(
     selection: {
       sizedTopics: sizedTopics.length,
       cohesiveTopics: cohesive.size,
-      controlOutsideShare: control ? Number(control.outsideShare.toFixed(3)) : null,
+      controlsOutsideShare: controls.map((c) => Number(c.outsideShare.toFixed(3))),
     },
   };
 }
@@ -444,10 +481,11 @@ interface SubjectControl {
 }
 
 /**
- * The one-channel control when topics are cohesive: a control must not be a gap by the definition,
- * and it is one when people of another channel discuss its subject. So it goes in its subject's
- * channel (the home channel of most of its documents: its k-means subject, or the conversation its
- * turns came from), and it is the candidate whose subject lies most inside that channel: the
+ * A control when topics are cohesive: a control must not be a gap by the definition, and it is one
+ * when people of another channel discuss its subject. So it goes in its subject's channel (the home
+ * channel of most of its documents: its k-means subject, or the conversation its turns came from;
+ * the shared-people control puts one half there), and it is the candidate whose subject lies most
+ * inside that channel: the
  * fewest of its documents' N nearest TF-IDF neighbours outside the topic sit in another channel
  * (a share; ties to the first in the seeded order). A topic with no such neighbour elsewhere has
  * share 0; the report keeps the share reached, since a collection may have no such topic.

@@ -370,7 +370,7 @@ describe("planted gap benchmark", () => {
       expect(b.topics.filter((t) => t.kind === "gap").length).toBeLessThanOrEqual(18);
     });
 
-    it("puts the one-channel control in its subject's channel, the topic with no subject-mate elsewhere", () => {
+    it("puts the controls in their subject's channel, the one-channel control the topic with no subject-mate elsewhere", () => {
       // Four conversations with their own people. Topic "inside" (conversation 2) has background
       // turns on its subject in its own conversation only; topic "leaky" (conversation 0) has them in
       // conversation 1 too; ten more cohesive topics are in conversation 3, each with a subject-mate
@@ -402,12 +402,17 @@ describe("planted gap benchmark", () => {
         const control = b.topics.find((t) => t.kind === "one_channel")!;
         expect(control.queryId).toBe("inside");
         expect(control.channels).toEqual(["#conv-2"]);
-        expect(b.selection.controlOutsideShare).toBe(0);
+        expect(b.selection.controlsOutsideShare[0]).toBe(0);
         const byId = new Map(b.messages.map((m) => [m.external_id, m]));
         // Written by its own conversation's people, as the collection had it.
         for (const d of control.docIds)
           expect(byId.get(d)!.author).toBe(corpus.find((x) => x.id === d)!.author);
         expect(byId.get("inside-mate")!.channel).toBe("#conv-2");
+        // The shared-people control has one half in its own subject's conversation.
+        const shared = b.topics.find((t) => t.kind === "shared_people")!;
+        const origin = corpus.find((x) => x.id === shared.docIds[0])!.channel;
+        expect(shared.channels[0]).toBe(origin);
+        expect(shared.channels[1]).not.toBe(origin);
         // The old generator put the control in a channel at random.
         const all = buildPlantedBenchmark(corpus, qrels, {
           ...DEFAULT_PLANTED_SETTINGS,
