@@ -326,8 +326,10 @@ export function buildPlantedBenchmark(
     const a = control.channel;
     const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
     if (kind === "one_channel") {
+      // Its own speakers where the collection has them (LoCoMo), else its channel's people (not
+      // the people who post everywhere of `backgroundAuthors`: the control is its channel's talk).
       for (const d of split)
-        assigned.set(d, { channel: channels[a]!, author: home.authorOf.get(d) ?? pick(pools[a]!) });
+        assigned.set(d, { channel: channels[a]!, author: docs.get(d)!.author ?? pick(pools[a]!) });
       topics.push({ queryId: control.queryId, kind, channels: [channels[a]!], docIds: split });
       continue;
     }
