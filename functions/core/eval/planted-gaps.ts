@@ -487,10 +487,10 @@ interface SubjectControl {
  * when people of another channel discuss its subject. So it goes in its subject's channel (the home
  * channel of most of its documents: its k-means subject, or the conversation its turns came from;
  * the shared-people control puts one half there), and it is the candidate whose subject lies most
- * inside that channel: the
- * fewest of its documents' N nearest TF-IDF neighbours outside the topic sit in another channel
- * (a share; ties to the first in the seeded order). A topic with no such neighbour elsewhere has
- * share 0; the report keeps the share reached, since a collection may have no such topic.
+ * inside that channel: the fewest of its documents' N nearest TF-IDF neighbours outside the topic
+ * sit in another channel (a share; ties to the first in the seeded order). A topic with no such
+ * neighbour elsewhere has share 0; the report keeps the share reached, since a collection may have
+ * no such topic.
  */
 function subjectControl(
   candidates: readonly (readonly [string, readonly number[]])[],
