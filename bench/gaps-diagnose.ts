@@ -1,14 +1,14 @@
 import "./quiet-env";
-import { DEFAULT_PLANTED_SETTINGS } from "../functions/core/eval/planted-gaps";
+import { DEFAULT_PLANTED_SETTINGS, type PlantedGapSettings } from "../functions/core/eval/planted-gaps";
 import { seededRandom } from "../functions/core/gaps/detect-gaps";
 import { closeClients } from "../functions/shared/clients";
 import { readPlantedNamespace } from "./planted-namespace";
 
 /**
- * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS]]`: what the stored vectors of a planted
- * benchmark allow, independent of the detector (bench/quality.md, coordination gaps). NAMESPACE is
- * one `trisearch gaps-eval --keep` loaded with DATASET and the default generator (seed SEED, 18;
- * GAPS planted, 10).
+ * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS [TOPICS]]]`: what the stored vectors of a
+ * planted benchmark allow, independent of the detector (bench/quality.md, coordination gaps).
+ * NAMESPACE is one `trisearch gaps-eval --keep` loaded with DATASET and the default generator (seed
+ * SEED, 18; GAPS planted, 10; TOPICS cohesive or all, cohesive).
  * Exact cosines over the window: the quartiles of random cross-channel pairs and the background
  * fence (Q3 + 1.5 IQR); per planted topic the mean cosine of its cross-channel pairs, how many of
  * its documents have one of its own documents from the other channel among their 10 nearest
@@ -16,10 +16,12 @@ import { readPlantedNamespace } from "./planted-namespace";
  * minDocsPerSide documents in each of its channels (a detector built on mutual nearest neighbours
  * can then join it without help from background documents).
  */
-const [name, dataset, seedArg, gapsArg] = process.argv.slice(2);
-if (!name || !dataset) throw new Error("usage: bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS]]");
-const settings = {
+const [name, dataset, seedArg, gapsArg, topicsArg = "cohesive"] = process.argv.slice(2);
+if (!name || !dataset || (topicsArg !== "cohesive" && topicsArg !== "all"))
+  throw new Error("usage: bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS [cohesive|all]]]");
+const settings: PlantedGapSettings = {
   ...DEFAULT_PLANTED_SETTINGS,
+  topics: topicsArg,
   seed: Number(seedArg ?? DEFAULT_PLANTED_SETTINGS.seed),
   plantedGaps: Number(gapsArg ?? DEFAULT_PLANTED_SETTINGS.plantedGaps),
 };

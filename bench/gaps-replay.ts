@@ -18,8 +18,8 @@ import { readPlantedNamespace } from "./planted-namespace";
 /**
  * Offline replays of gap detection on a planted benchmark (bench/quality.md, coordination gaps):
  *
- *   npx tsx bench/gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json
- *     records a `gaps-eval --keep` namespace: the window's messages, their stored vectors, and
+ *   npx tsx bench/gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all]
+ *     records a `gaps-eval --keep` namespace (loaded with `--topics`, default cohesive): the window's messages, their stored vectors, and
  *     every message's BM25 more-like-this answer (30 hits outside its channel, the product's query);
  *   npx tsx bench/gaps-replay.ts run DUMP.json [DEFINITION-JSON]
  *     runs the product's detectGaps over the recording (exact nearest neighbours instead of HNSW,
@@ -41,12 +41,19 @@ const [command, ...args] = process.argv.slice(2);
 if (command === "dump") await dump(args);
 else if (command === "run") await run(args);
 else
-  throw new Error("usage: gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json | run DUMP.json [JSON]");
+  throw new Error(
+    "usage: gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all] | run DUMP.json [JSON]",
+  );
 
-async function dump([name, dataset, seed, gaps, out]: string[]): Promise<void> {
-  if (!name || !dataset || !seed || !gaps || !out)
-    throw new Error("dump NAMESPACE DATASET SEED GAPS OUT.json");
-  const settings = { ...DEFAULT_PLANTED_SETTINGS, seed: Number(seed), plantedGaps: Number(gaps) };
+async function dump([name, dataset, seed, gaps, out, topics = "cohesive"]: string[]): Promise<void> {
+  if (!name || !dataset || !seed || !gaps || !out || (topics !== "cohesive" && topics !== "all"))
+    throw new Error("dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all]");
+  const settings: PlantedGapSettings = {
+    ...DEFAULT_PLANTED_SETTINGS,
+    seed: Number(seed),
+    plantedGaps: Number(gaps),
+    topics,
+  };
   const {
     dataset: ds,
     bench,
@@ -92,7 +99,12 @@ async function run([file, overrides]: string[]): Promise<void> {
     ...o,
   }));
   const ds = await readDataset(`../shared/data/${rec.dataset}`);
-  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, rec.settings);
+  // Recordings made before the cohesion rule hold no `topics`: they are the "all" generator's.
+  const bench = buildPlantedBenchmark(ds.corpus, ds.qrels, {
+    ...DEFAULT_PLANTED_SETTINGS,
+    ...rec.settings,
+    topics: rec.settings.topics ?? "all",
+  });
   const messages: WindowMessage[] = rec.messages.map((m) => ({ ...m, timestamp: new Date(m.timestamp) }));
   const channelOf = new Map(messages.map((m) => [m.id, m.channel]));
   const units = Object.entries(rec.vectors).map(([id, v]) => ({

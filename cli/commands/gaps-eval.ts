@@ -9,7 +9,7 @@ import { formatTable } from "../progress";
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
 
 const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N]
-                          [--background-authors N] [--json FILE]
+                          [--background-authors N] [--topics cohesive|all] [--json FILE]
 
 Builds a planted-gap benchmark from a judged collection (functions/core/eval/planted-gaps.ts):
 some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
@@ -26,6 +26,10 @@ unjudged, left out of precision; bench/quality.md says why).
   --background-authors N
                     0 (default): each channel's own people write its background; N: N people
                     who post in every channel write it (bench/quality.md says why)
+  --topics cohesive|all
+                    cohesive (default): plant only topics that are one subject in TF-IDF space,
+                    and put the one-channel control in its subject's channel with no subject-mate
+                    elsewhere; all: any judged topic (the generator before 2026-12-05)
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
@@ -48,6 +52,7 @@ export async function run(args: string[]): Promise<number> {
       gaps: { type: "string" },
       channels: { type: "string" },
       "background-authors": { type: "string" },
+      topics: { type: "string" },
       json: { type: "string" },
       keep: { type: "boolean" },
       reuse: { type: "string" },
@@ -71,6 +76,9 @@ export async function run(args: string[]): Promise<number> {
   const gaps = intFlag("gaps", v.gaps);
   const channels = intFlag("channels", v.channels);
   const backgroundAuthors = intFlag("background-authors", v["background-authors"]);
+  const topics = v.topics;
+  if (topics !== undefined && topics !== "cohesive" && topics !== "all")
+    throw new Error(`--topics must be cohesive or all, got ${String(topics)}`);
   let cleanup: (() => Promise<void>) | undefined;
   const onSigint = () => {
     console.error("\nInterrupted: removing the namespace...");
@@ -85,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
         ...(gaps !== undefined ? { plantedGaps: gaps } : {}),
         ...(channels !== undefined ? { channels } : {}),
         ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
+        ...(topics !== undefined ? { topics } : {}),
       },
       keep: Boolean(v.keep),
       ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),
@@ -118,7 +127,7 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
   const j = s.judged;
   const lines = [
     `${r.dataset.name}: ${r.dataset.messages} messages in ${r.dataset.channels} channels, seed ${r.generator.seed}; ` +
-      `${s.planted} planted gaps; threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
+      `${s.planted} planted gaps (${r.generator.topics} topics: ${r.selection.cohesiveTopics} of ${r.selection.sizedTopics} sized topics cohesive); threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
     `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
       `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,
     `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,

@@ -33,6 +33,8 @@ import { loadThroughApi, waitUntilIndexed } from "./run-eval";
 export interface GapsEvalReport {
   readonly dataset: { readonly name: string; readonly messages: number; readonly channels: number };
   readonly generator: PlantedGapSettings;
+  /** Judged topics of a plantable size, and how many of them are cohesive (planted-gaps.ts). */
+  readonly selection: PlantedBenchmark["selection"];
   readonly definition: GapDefinition;
   readonly embedder: string;
   readonly topics: {
@@ -180,6 +182,7 @@ async function detectAndScore(
       channels: new Set(bench.messages.map((m) => m.channel)).size,
     },
     generator: settings,
+    selection: bench.selection,
     definition,
     embedder: c.embedder.modelId,
     topics: bench.topics.map((x) => ({

@@ -21,6 +21,19 @@ import type { Qrels } from "./metrics";
  *   `backgroundAuthors` > 0, by one of that many people who post in every channel instead (a
  *   background whose subjects span channels without being coordination gaps: see bench/quality.md).
  * Planted and control topics have disjoint documents. Timestamps are random inside one window.
+ *
+ * Which topics (`topics`, default "cohesive" since 2026-12-05; "all" is the generator before, same
+ * messages for the same seed): a coordination gap is the same work discussed twice, but a judged
+ * query's relevant set is often several subjects that only the query ties together, which no
+ * reader of the two channels would call the same work. So only cohesive topics are planted or made
+ * controls, judged without the detector's model: link two documents when one is among the other's
+ * `cohesionNeighbours` (10) nearest by TF-IDF cosine in the whole collection; a topic is cohesive
+ * when these links connect all its documents (cohesiveTopic). The controls must not be gaps by the
+ * definition either, and one is when other channels' people discuss its subject: each control is
+ * the remaining cohesive topic with the fewest subject-mates outside its subject's (home) channel
+ * (subjectControl); the one-channel control sits in that channel, the shared-people control has one
+ * half there and the other in another channel. Planted topics holding a control's document or
+ * subject-mate are skipped. Both controls are chosen before the planted gaps, so that they exist.
  */
 export interface PlantedGapSettings {
   readonly seed: number;
@@ -35,6 +48,14 @@ export interface PlantedGapSettings {
   readonly backgroundAuthors: number;
   readonly windowStart: string;
   readonly windowDays: number;
+  /**
+   * Which judged topics may be planted or be a control: "cohesive" (the default since 2026-12-05),
+   * only topics that are one subject in TF-IDF space (cohesiveTopic); "all", any topic of the right
+   * size (the generator before: same messages for the same seed).
+   */
+  readonly topics: "cohesive" | "all";
+  /** N of the cohesion rule: a document's N nearest TF-IDF neighbours in the whole collection. */
+  readonly cohesionNeighbours: number;
 }
 
 export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
@@ -47,6 +68,8 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   backgroundAuthors: 0,
   windowStart: "2026-01-05T00:00:00.000Z",
   windowDays: 7,
+  topics: "cohesive",
+  cohesionNeighbours: 10,
 };
 
 interface PlantedTopic {
@@ -61,6 +84,16 @@ export interface PlantedBenchmark {
   readonly messages: readonly IngestItem[];
   readonly topics: readonly PlantedTopic[];
   readonly window: { readonly since: Date; readonly until: Date };
+  /**
+   * How many judged topics have a plantable size, how many of those are cohesive, and (cohesive
+   * topics only) the share of each control's subject-mates that sit outside its subject's channel.
+   */
+  readonly selection: {
+    readonly sizedTopics: number;
+    readonly cohesiveTopics: number;
+    /** Per control chosen by subjectControl (one channel, then shared people). */
+    readonly controlsOutsideShare: readonly number[];
+  };
 }
 
 function channelName(i: number): string {
@@ -79,6 +112,7 @@ interface HomeChannels {
 /** Subject channels: the collection's own conversations, or k-means over TF-IDF. */
 function homeChannels(
   docs: readonly CorpusDoc[],
+  vectors: readonly Map<string, number>[],
   settings: PlantedGapSettings,
   rand: () => number,
 ): HomeChannels {
@@ -99,11 +133,7 @@ function homeChannels(
   const people = channels.map((_, c) =>
     Array.from({ length: settings.authorsPerChannel }, (_, k) => `team${c + 1}-person${k + 1}@example.com`),
   );
-  const clusters = tfidfKMeans(
-    docs.map((d) => docContent(d)),
-    channels.length,
-    rand,
-  );
+  const clusters = tfidfKMeans(vectors, channels.length, rand);
   const everywhere = Array.from({ length: settings.backgroundAuthors }, (_, k) => `core${k + 1}@example.com`);
   return {
     channels,
@@ -117,19 +147,22 @@ function homeChannels(
   };
 }
 
-/** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each text's cluster. */
-function tfidfKMeans(texts: readonly string[], k: number, rand: () => number, iterations = 20): number[] {
+/**
+ * TF-IDF word vectors (unit length): log-scaled term frequency times log inverse document frequency,
+ * over words of three or more characters. Words of one document or of more than half of them are
+ * left out: they tell no subjects apart. Model-independent (the detector embeds with ONNX).
+ */
+function tfidfVectors(texts: readonly string[]): Map<string, number>[] {
   const tokens = texts.map((t) => t.toLowerCase().match(/[a-z][a-z0-9-]{2,}/g) ?? []);
   const df = new Map<string, number>();
   for (const ts of tokens) for (const w of new Set(ts)) df.set(w, (df.get(w) ?? 0) + 1);
   const n = texts.length;
-  const vectors = tokens.map((ts) => {
+  return tokens.map((ts) => {
     const tf = new Map<string, number>();
     for (const w of ts) tf.set(w, (tf.get(w) ?? 0) + 1);
     const v = new Map<string, number>();
     for (const [w, f] of tf) {
       const d = df.get(w)!;
-      // Words in one document or in most of them tell no subjects apart.
       if (d < 2 || d > n / 2) continue;
       v.set(w, (1 + Math.log(f)) * Math.log(n / d));
     }
@@ -137,6 +170,16 @@ function tfidfKMeans(texts: readonly string[], k: number, rand: () => number, it
     for (const [w, x] of v) v.set(w, x / norm);
     return v;
   });
+}
+
+/** Spherical k-means (cosine) over TF-IDF word vectors, k-means++ seeding; returns each vector's cluster. */
+function tfidfKMeans(
+  vectors: readonly Map<string, number>[],
+  k: number,
+  rand: () => number,
+  iterations = 20,
+): number[] {
+  const n = vectors.length;
   const sim = (v: Map<string, number>, c: Map<string, number>) => {
     let s = 0;
     for (const [w, x] of v) s += x * (c.get(w) ?? 0);
@@ -193,7 +236,9 @@ export function buildPlantedBenchmark(
   const rand = seededRandom(settings.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const docs = new Map(corpus.filter((d) => docContent(d) !== "").map((d) => [d.id, d]));
-  const home = homeChannels([...docs.values()], settings, rand);
+  const docList = [...docs.values()];
+  const vectors = tfidfVectors(docList.map((d) => docContent(d)));
+  const home = homeChannels(docList, vectors, settings, rand);
   const channels = home.channels;
   const pools = home.people;
   const start = Date.parse(settings.windowStart);
@@ -214,20 +259,96 @@ export function buildPlantedBenchmark(
   const assigned = new Map<string, { channel: string; author: string }>();
   const topics: PlantedTopic[] = [];
 
-  const eligible = (ids: readonly string[]) =>
-    ids.length >= 2 * settings.minDocsPerSide &&
-    ids.length <= settings.maxTopicDocs &&
-    ids.every((d) => !assigned.has(d));
-  const wanted: PlantedTopic["kind"][] = [
-    ...Array.from({ length: settings.plantedGaps }, () => "gap" as const),
-    "one_channel",
-    "shared_people",
-  ];
+  const sized = (ids: readonly string[]) =>
+    ids.length >= 2 * settings.minDocsPerSide && ids.length <= settings.maxTopicDocs;
+  // The cohesion rule over every topic of a plantable size (deterministic: no random draws, so
+  // `topics: "all"` builds the same benchmark as before the rule existed).
+  const indexOf = new Map(docList.map((d, i) => [d.id, i]));
+  const sizedTopics = [...topicsOf].filter(([, ids]) => sized(ids));
+  const nearest = tfidfNearest(
+    vectors,
+    [...new Set(sizedTopics.flatMap(([, ids]) => ids.map((d) => indexOf.get(d)!)))],
+    settings.cohesionNeighbours,
+  );
+  const cohesive = new Set(
+    sizedTopics
+      .filter(([, ids]) =>
+        cohesiveTopic(
+          ids.map((d) => indexOf.get(d)!),
+          nearest,
+        ),
+      )
+      .map(([q]) => q),
+  );
+  const eligible = (queryId: string, ids: readonly string[]) =>
+    sized(ids) && (settings.topics === "all" || cohesive.has(queryId)) && ids.every((d) => !assigned.has(d));
+  const byCohesion = settings.topics === "cohesive";
+  const membersOf = (queryId: string) => topicsOf.get(queryId)!.map((d) => indexOf.get(d)!);
+  /** The shared-people control: halves in channels a and b, both written by the same two people. */
+  const writeShared = (queryId: string, split: readonly string[], a: number, b: number) => {
+    const half = Math.ceil(split.length / 2);
+    const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
+    split.forEach((d, k) => {
+      // Both people write on each side (alternating), so its sides always share them.
+      assigned.set(d, {
+        channel: channels[k < half ? a : b]!,
+        author: shared[(k < half ? k : k - half) % 2]!,
+      });
+    });
+    topics.push({ queryId, kind: "shared_people", channels: [channels[a]!, channels[b]!], docIds: split });
+  };
+  // With cohesive topics both controls are chosen first, so that they exist whenever cohesive
+  // topics do, and planted halves can be kept off their subjects (subjectControl says how).
+  const controls: SubjectControl[] = [];
+  // The controls' documents and their subject-mates: no planted topic may hold one, or its half
+  // would carry a control's subject into another channel.
+  const controlSubject = new Set<number>();
+  const nearControl = (members: readonly number[]) =>
+    members.some(
+      (d) =>
+        controlSubject.has(d) ||
+        (nearest.get(d) ?? []).some((j) => controls.some((c) => c.members.includes(j))),
+    );
+  for (const kind of byCohesion ? (["one_channel", "shared_people"] as const) : []) {
+    const control = subjectControl(
+      shuffled
+        .filter((q) => eligible(q, topicsOf.get(q)!) && !nearControl(membersOf(q)))
+        .map((q) => [q, membersOf(q)] as const),
+      nearest,
+      (d) => home.channelOf.get(docList[d]!.id)!,
+    );
+    if (!control) break;
+    controls.push(control);
+    for (const d of control.members) {
+      controlSubject.add(d);
+      for (const j of nearest.get(d) ?? []) controlSubject.add(j);
+    }
+    const a = control.channel;
+    const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
+    if (kind === "one_channel") {
+      // Its own speakers where the collection has them (LoCoMo), else its channel's people (not
+      // the people who post everywhere of `backgroundAuthors`: the control is its channel's talk).
+      for (const d of split)
+        assigned.set(d, { channel: channels[a]!, author: docs.get(d)!.author ?? pick(pools[a]!) });
+      topics.push({ queryId: control.queryId, kind, channels: [channels[a]!], docIds: split });
+      continue;
+    }
+    // The shared-people control: one half in its subject's channel, the other in another channel,
+    // both written by the same two people, so that its only possible gap is between its own halves.
+    const b = (a + 1 + Math.floor(rand() * (channels.length - 1))) % channels.length;
+    writeShared(control.queryId, split, a, b);
+  }
+  const gapsWanted = Array.from({ length: settings.plantedGaps }, () => "gap" as const);
+  const wanted: PlantedTopic["kind"][] = byCohesion
+    ? gapsWanted
+    : [...gapsWanted, "one_channel", "shared_people"];
+  let next = 0;
   for (const queryId of shuffled) {
-    const kind = wanted[topics.length];
+    const kind = wanted[next];
     if (!kind) break;
     const ids = topicsOf.get(queryId)!;
-    if (!eligible(ids)) continue;
+    if (!eligible(queryId, ids)) continue;
+    if (byCohesion && nearControl(membersOf(queryId))) continue;
     let [a, b] = twoChannels(channels.length, rand);
     const split = shuffle([...ids], rand);
     const half = Math.ceil(split.length / 2);
@@ -246,18 +367,19 @@ export function buildPlantedBenchmark(
       }
       if (!ok) continue;
     }
+    next++;
     if (kind === "one_channel") {
       for (const d of split) assigned.set(d, { channel: channels[a]!, author: pick(pools[a]!) });
       topics.push({ queryId, kind, channels: [channels[a]!], docIds: split });
       continue;
     }
-    const shared = [`liaison-${topics.length}-1@example.com`, `liaison-${topics.length}-2@example.com`];
+    if (kind === "shared_people") {
+      writeShared(queryId, split, a, b);
+      continue;
+    }
     split.forEach((d, k) => {
       const c = k < half ? a : b;
-      // The control's two people both write on each side (alternating), so its sides always share them.
-      const author =
-        kind === "gap" ? pick(ownPeople(pools, c, c === a ? b : a)) : shared[(k < half ? k : k - half) % 2]!;
-      assigned.set(d, { channel: channels[c]!, author });
+      assigned.set(d, { channel: channels[c]!, author: pick(ownPeople(pools, c, c === a ? b : a)) });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
   }
@@ -277,7 +399,122 @@ export function buildPlantedBenchmark(
       timestamp: new Date(start + Math.floor(rand() * span)).toISOString(),
     };
   });
-  return { settings, messages, topics, window: { since: new Date(start), until: new Date(start + span) } };
+  // Planted gaps first, then the controls, whatever order they were chosen in.
+  const order: readonly PlantedTopic["kind"][] = ["gap", "one_channel", "shared_people"];
+  return {
+    settings,
+    messages,
+    topics: [...topics].sort((x, y) => order.indexOf(x.kind) - order.indexOf(y.kind)),
+    window: { since: new Date(start), until: new Date(start + span) },
+    selection: {
+      sizedTopics: sizedTopics.length,
+      cohesiveTopics: cohesive.size,
+      controlsOutsideShare: controls.map((c) => Number(c.outsideShare.toFixed(3))),
+    },
+  };
+}
+
+/**
+ * Each listed document's n nearest others by TF-IDF cosine in the whole collection (ties by
+ * position; documents sharing no word are never neighbours).
+ */
+function tfidfNearest(
+  vectors: readonly Map<string, number>[],
+  of: readonly number[],
+  n: number,
+): Map<number, number[]> {
+  const postings = new Map<string, { doc: number; weight: number }[]>();
+  vectors.forEach((v, doc) => {
+    for (const [w, weight] of v) {
+      const list = postings.get(w) ?? [];
+      list.push({ doc, weight });
+      postings.set(w, list);
+    }
+  });
+  const scores = new Float64Array(vectors.length);
+  const result = new Map<number, number[]>();
+  for (const i of of) {
+    scores.fill(0);
+    for (const [w, x] of vectors[i]!) for (const p of postings.get(w)!) scores[p.doc]! += x * p.weight;
+    scores[i] = 0;
+    const ranked: number[] = [];
+    scores.forEach((s, j) => {
+      if (s > 0) ranked.push(j);
+    });
+    ranked.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    result.set(i, ranked.slice(0, n));
+  }
+  return result;
+}
+
+/**
+ * The cohesion rule: a topic is cohesive when its documents, linked where one is among the
+ * other's N nearest TF-IDF neighbours in the whole collection, form one connected whole. A
+ * coordination gap is the same work discussed twice; a judged query's relevant set is often
+ * several subjects that only the query ties together, which no reader of two channels would call
+ * the same work, and which no similarity can join. Connected, not merely "each has a mate": two
+ * separate pairs are two subjects.
+ */
+function cohesiveTopic(members: readonly number[], nearest: ReadonlyMap<number, readonly number[]>): boolean {
+  if (members.length < 2) return false;
+  const inTopic = new Set(members);
+  const linked = (i: number, j: number) =>
+    (nearest.get(i) ?? []).includes(j) || (nearest.get(j) ?? []).includes(i);
+  const reached = new Set([members[0]!]);
+  const queue = [members[0]!];
+  while (queue.length > 0) {
+    const i = queue.pop()!;
+    for (const j of inTopic)
+      if (!reached.has(j) && linked(i, j)) {
+        reached.add(j);
+        queue.push(j);
+      }
+  }
+  return reached.size === inTopic.size;
+}
+
+interface SubjectControl {
+  readonly queryId: string;
+  /** Its documents (positions in the collection). */
+  readonly members: readonly number[];
+  readonly channel: number;
+  /** The share of its documents' nearest TF-IDF neighbours outside the topic that sit in other channels. */
+  readonly outsideShare: number;
+}
+
+/**
+ * A control when topics are cohesive: a control must not be a gap by the definition, and it is one
+ * when people of another channel discuss its subject. So it goes in its subject's channel (the home
+ * channel of most of its documents: its k-means subject, or the conversation its turns came from;
+ * the shared-people control puts one half there), and it is the candidate whose subject lies most
+ * inside that channel: the fewest of its documents' N nearest TF-IDF neighbours outside the topic
+ * sit in another channel (a share; ties to the first in the seeded order). A topic with no such
+ * neighbour elsewhere has share 0; the report keeps the share reached, since a collection may have
+ * no such topic.
+ */
+function subjectControl(
+  candidates: readonly (readonly [string, readonly number[]])[],
+  nearest: ReadonlyMap<number, readonly number[]>,
+  homeChannel: (doc: number) => number,
+): SubjectControl | undefined {
+  let best: SubjectControl | undefined;
+  for (const [queryId, members] of candidates) {
+    const channel = homeOf(members, homeChannel);
+    const mates = members.flatMap((d) => (nearest.get(d) ?? []).filter((j) => !members.includes(j)));
+    const outsideShare = mates.filter((j) => homeChannel(j) !== channel).length / Math.max(1, mates.length);
+    if (!best || outsideShare < best.outsideShare) best = { queryId, members, channel, outsideShare };
+  }
+  return best;
+}
+
+/** The home (subject) channel holding most of these documents; ties to the lowest channel. */
+function homeOf(members: readonly number[], homeChannel: (doc: number) => number): number {
+  const counts = new Map<number, number>();
+  for (const d of members) {
+    const c = homeChannel(d);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return [...counts].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]![0];
 }
 
 /**

@@ -7,7 +7,12 @@ import {
 } from "../../../functions/core/eval/planted-gaps";
 import type { CoordinationGap } from "../../../functions/core/gaps/gap";
 
-/** 30 topics of 4-6 documents each, plus 40 unjudged documents. */
+/** A word of its own for topic q (TF-IDF words are three or more letters). */
+function word(q: number): string {
+  return `kw${String.fromCharCode(97 + (q % 26))}${String.fromCharCode(97 + Math.floor(q / 26))}`;
+}
+
+/** 30 topics of 4-6 documents each (each topic's documents share a word: cohesive), plus 40 unjudged documents. */
 function collection() {
   const corpus: CorpusDoc[] = [];
   const qrels = new Map<string, Map<string, number>>();
@@ -15,7 +20,7 @@ function collection() {
     const judged = new Map<string, number>();
     for (let d = 0; d < 4 + (q % 3); d++) {
       const id = `q${q}d${d}`;
-      corpus.push({ id, title: "", text: `topic ${q} document ${d}` });
+      corpus.push({ id, title: "", text: `topic ${q} ${word(q)} document ${d}` });
       judged.set(id, 1);
     }
     qrels.set(String(q), judged);
@@ -273,7 +278,7 @@ describe("planted gap benchmark", () => {
         corpus.push({
           id,
           title: "",
-          text: `${greeting}topic ${q} turn ${d}`,
+          text: `${greeting}topic ${q} ${word(q)} turn ${d}`,
           channel: `#conv-${c}`,
           author: me,
         });
@@ -302,5 +307,121 @@ describe("planted gap benchmark", () => {
         });
       }
     }
+  });
+
+  describe("cohesive topics (the default selection)", () => {
+    /**
+     * 20 cohesive topics (a word of their own), and two that are not one subject: "scattered", whose
+     * four documents each share a word with a different background pair and none with each other,
+     * and "two-pairs", two pairs that each share a word, the pairs nothing (each document has a
+     * topic-mate, the topic is still two subjects). Unjudged filler keeps every topic word rare.
+     */
+    function mixed() {
+      const corpus: CorpusDoc[] = [];
+      const qrels = new Map<string, Map<string, number>>();
+      const judge = (q: string, ids: string[]) => qrels.set(q, new Map(ids.map((id) => [id, 1])));
+      for (let q = 0; q < 20; q++) {
+        const ids = Array.from({ length: 4 }, (_, d) => `q${q}d${d}`);
+        for (const id of ids) corpus.push({ id, title: "", text: word(q) });
+        judge(String(q), ids);
+      }
+      const scattered = Array.from({ length: 4 }, (_, d) => `s${d}`);
+      scattered.forEach((id, d) => {
+        corpus.push({ id, title: "", text: word(40 + d) });
+        // Two background documents share its word: its neighbours are those, not its topic.
+        for (let k = 0; k < 2; k++) corpus.push({ id: `s${d}b${k}`, title: "", text: word(40 + d) });
+      });
+      judge("scattered", scattered);
+      const pairs = ["p0", "p1", "p2", "p3"];
+      pairs.forEach((id, d) => {
+        corpus.push({ id, title: "", text: `${word(50 + Math.floor(d / 2))} ${word(60 + d)}` });
+      });
+      judge("two-pairs", pairs);
+      for (let d = 0; d < 60; d++) corpus.push({ id: `u${d}`, title: "", text: `filler ${d}` });
+      return { corpus, qrels };
+    }
+
+    it("plants and controls only cohesive topics; --topics all may plant any", () => {
+      const { corpus, qrels } = mixed();
+      let plantedWithAll = 0;
+      for (let seed = 1; seed <= 20; seed++) {
+        const settings = { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 16 };
+        const b = buildPlantedBenchmark(corpus, qrels, settings);
+        expect(b.selection).toMatchObject({ sizedTopics: 22, cohesiveTopics: 20 });
+        const used = b.topics.map((t) => t.queryId);
+        expect(used).not.toContain("scattered");
+        expect(used).not.toContain("two-pairs");
+        expect(b.topics.filter((t) => t.kind !== "gap").map((t) => t.kind)).toEqual([
+          "one_channel",
+          "shared_people",
+        ]);
+        const all = buildPlantedBenchmark(corpus, qrels, { ...settings, topics: "all" });
+        plantedWithAll += all.topics.filter((t) => ["scattered", "two-pairs"].includes(t.queryId)).length;
+      }
+      expect(plantedWithAll).toBeGreaterThan(0);
+    });
+
+    it("with more gaps asked than cohesive topics, keeps both controls and plants the rest", () => {
+      const { corpus, qrels } = mixed();
+      const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, plantedGaps: 50 });
+      expect(b.topics.filter((t) => t.kind === "one_channel")).toHaveLength(1);
+      expect(b.topics.filter((t) => t.kind === "shared_people")).toHaveLength(1);
+      expect(b.topics.filter((t) => t.kind === "gap").length).toBeGreaterThan(10);
+      expect(b.topics.filter((t) => t.kind === "gap").length).toBeLessThanOrEqual(18);
+    });
+
+    it("puts the controls in their subject's channel, the one-channel control the topic with no subject-mate elsewhere", () => {
+      // Four conversations with their own people. Topic "inside" (conversation 2) has background
+      // turns on its subject in its own conversation only; topic "leaky" (conversation 0) has them in
+      // conversation 1 too; ten more cohesive topics are in conversation 3, each with a subject-mate
+      // in conversation 1. So only "inside" can be the control, and it stays where its turns came from.
+      const people = [
+        ["Ann", "Bob"],
+        ["Cid", "Dee"],
+        ["Eve", "Fay"],
+        ["Gus", "Hal"],
+      ];
+      const corpus: CorpusDoc[] = [];
+      const qrels = new Map<string, Map<string, number>>();
+      const turn = (id: string, text: string, c: number, k: number) =>
+        corpus.push({ id, title: "", text, channel: `#conv-${c}`, author: people[c]![k % 2]! });
+      const topic = (q: string, w: string, c: number, mateIn: number) => {
+        const ids = Array.from({ length: 4 }, (_, d) => `${q}-${d}`);
+        ids.forEach((id, d) => {
+          turn(id, w, c, d);
+        });
+        turn(`${q}-mate`, w, mateIn, 0);
+        qrels.set(q, new Map(ids.map((id) => [id, 1])));
+      };
+      topic("inside", word(0), 2, 2);
+      topic("leaky", word(1), 0, 1);
+      for (let q = 0; q < 10; q++) topic(`t${q}`, word(10 + q), 3, 1);
+      for (let d = 0; d < 60; d++) turn(`u${d}`, `filler ${d}`, d % 4, d);
+      for (let seed = 1; seed <= 10; seed++) {
+        const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 3 });
+        const control = b.topics.find((t) => t.kind === "one_channel")!;
+        expect(control.queryId).toBe("inside");
+        expect(control.channels).toEqual(["#conv-2"]);
+        expect(b.selection.controlsOutsideShare[0]).toBe(0);
+        const byId = new Map(b.messages.map((m) => [m.external_id, m]));
+        // Written by its own conversation's people, as the collection had it.
+        for (const d of control.docIds)
+          expect(byId.get(d)!.author).toBe(corpus.find((x) => x.id === d)!.author);
+        expect(byId.get("inside-mate")!.channel).toBe("#conv-2");
+        // The shared-people control has one half in its own subject's conversation.
+        const shared = b.topics.find((t) => t.kind === "shared_people")!;
+        const origin = corpus.find((x) => x.id === shared.docIds[0])!.channel;
+        expect(shared.channels[0]).toBe(origin);
+        expect(shared.channels[1]).not.toBe(origin);
+        // The old generator put the control in a channel at random.
+        const all = buildPlantedBenchmark(corpus, qrels, {
+          ...DEFAULT_PLANTED_SETTINGS,
+          seed,
+          plantedGaps: 3,
+          topics: "all",
+        });
+        expect(all.topics.find((t) => t.kind === "one_channel")).toBeDefined();
+      }
+    });
   });
 });
