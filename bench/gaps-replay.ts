@@ -104,6 +104,8 @@ async function run([file, overrides]: string[]): Promise<void> {
     ...DEFAULT_PLANTED_SETTINGS,
     ...rec.settings,
     topics: rec.settings.topics ?? "all",
+    // Before `placement` existed, halves went to two channels at random.
+    placement: rec.settings.placement ?? "random",
   });
   const messages: WindowMessage[] = rec.messages.map((m) => ({ ...m, timestamp: new Date(m.timestamp) }));
   const channelOf = new Map(messages.map((m) => [m.id, m.channel]));

@@ -9,7 +9,7 @@ import { formatTable } from "../progress";
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
 
 const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N]
-                          [--background-authors N] [--topics cohesive|all] [--json FILE]
+                          [--background-authors N] [--topics cohesive|all] [--placement home|random] [--json FILE]
 
 Builds a planted-gap benchmark from a judged collection (functions/core/eval/planted-gaps.ts):
 some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
@@ -30,6 +30,9 @@ unjudged, left out of precision; bench/quality.md says why).
                     cohesive (default): plant only topics that are one subject in TF-IDF space,
                     and put the one-channel control in its subject's channel with no subject-mate
                     elsewhere; all: any judged topic (the generator before 2026-12-05)
+  --placement home|random
+                    cohesive topics only. home (default): one half of a planted gap in the topic's
+                    subject channel, the other in another channel; random: two channels at random
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
@@ -53,6 +56,7 @@ export async function run(args: string[]): Promise<number> {
       channels: { type: "string" },
       "background-authors": { type: "string" },
       topics: { type: "string" },
+      placement: { type: "string" },
       json: { type: "string" },
       keep: { type: "boolean" },
       reuse: { type: "string" },
@@ -79,6 +83,9 @@ export async function run(args: string[]): Promise<number> {
   const topics = v.topics;
   if (topics !== undefined && topics !== "cohesive" && topics !== "all")
     throw new Error(`--topics must be cohesive or all, got ${String(topics)}`);
+  const placement = v.placement;
+  if (placement !== undefined && placement !== "home" && placement !== "random")
+    throw new Error(`--placement must be home or random, got ${String(placement)}`);
   let cleanup: (() => Promise<void>) | undefined;
   const onSigint = () => {
     console.error("\nInterrupted: removing the namespace...");
@@ -94,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
         ...(channels !== undefined ? { channels } : {}),
         ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
         ...(topics !== undefined ? { topics } : {}),
+        ...(placement !== undefined ? { placement } : {}),
       },
       keep: Boolean(v.keep),
       ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),

@@ -56,6 +56,14 @@ export interface PlantedGapSettings {
   readonly topics: "cohesive" | "all";
   /** N of the cohesion rule: a document's N nearest TF-IDF neighbours in the whole collection. */
   readonly cohesionNeighbours: number;
+  /**
+   * Where a planted gap's halves go (cohesive topics only; `topics: "all"` keeps the old random
+   * pair): "home" (the default since 2026-12-05, 18:40), one half in the topic's subject channel
+   * (where most of its documents' subject lives) and the other in another channel, as the issue's
+   * own example has it (#auth-team plans the OAuth rollout, #mobile debugs the same login flow);
+   * "random", both halves in two channels drawn at random, usually neither the subject's.
+   */
+  readonly placement: "home" | "random";
 }
 
 export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
@@ -70,6 +78,7 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   windowDays: 7,
   topics: "cohesive",
   cohesionNeighbours: 10,
+  placement: "home",
 };
 
 interface PlantedTopic {
@@ -349,7 +358,16 @@ export function buildPlantedBenchmark(
     const ids = topicsOf.get(queryId)!;
     if (!eligible(queryId, ids)) continue;
     if (byCohesion && nearControl(membersOf(queryId))) continue;
-    let [a, b] = twoChannels(channels.length, rand);
+    // One half in the topic's subject channel (the home channel holding most of its documents).
+    const atHome =
+      byCohesion && settings.placement === "home"
+        ? homeOf(membersOf(queryId), (d) => home.channelOf.get(docList[d]!.id)!)
+        : undefined;
+    const pair = (): [number, number] =>
+      atHome === undefined
+        ? twoChannels(channels.length, rand)
+        : [atHome, (atHome + 1 + Math.floor(rand() * (channels.length - 1))) % channels.length];
+    let [a, b] = pair();
     const split = shuffle([...ids], rand);
     const half = Math.ceil(split.length / 2);
     if (kind === "gap") {
@@ -362,7 +380,7 @@ export function buildPlantedBenchmark(
       );
       let ok = isGapPlacement(texts, [a, b], channels, pools);
       for (let tries = 1; !ok && tries < 20; tries++) {
-        [a, b] = twoChannels(channels.length, rand);
+        [a, b] = pair();
         ok = isGapPlacement(texts, [a, b], channels, pools);
       }
       if (!ok) continue;

@@ -423,5 +423,50 @@ describe("planted gap benchmark", () => {
         expect(all.topics.find((t) => t.kind === "one_channel")).toBeDefined();
       }
     });
+
+    it("puts one half of each planted gap in its topic's subject channel (placement home); random need not", () => {
+      // Four conversations with their own people; twelve cohesive topics whose turns all come from
+      // #conv-1, so #conv-1 is every topic's subject channel.
+      const people = [
+        ["Ann", "Bob"],
+        ["Cid", "Dee"],
+        ["Eve", "Fay"],
+        ["Gus", "Hal"],
+      ];
+      const corpus: CorpusDoc[] = [];
+      const qrels = new Map<string, Map<string, number>>();
+      for (let q = 0; q < 12; q++) {
+        const ids = Array.from({ length: 4 }, (_, d) => `t${q}-${d}`);
+        ids.forEach((id, d) => {
+          corpus.push({ id, title: "", text: word(q), channel: "#conv-1", author: people[1]![d % 2]! });
+        });
+        qrels.set(`t${q}`, new Map(ids.map((id) => [id, 1])));
+      }
+      for (let d = 0; d < 60; d++)
+        corpus.push({
+          id: `u${d}`,
+          title: "",
+          text: `filler ${d}`,
+          channel: `#conv-${d % 4}`,
+          author: people[d % 4]![0]!,
+        });
+      let randomAway = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const settings = { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 4 };
+        const b = buildPlantedBenchmark(corpus, qrels, settings);
+        const byId = new Map(b.messages.map((m) => [m.external_id, m]));
+        const gaps = b.topics.filter((t) => t.kind === "gap");
+        expect(gaps.length).toBeGreaterThan(0);
+        for (const g of gaps) {
+          expect(g.channels[0]).toBe("#conv-1");
+          expect(g.channels[1]).not.toBe("#conv-1");
+          const where = new Set(g.docIds.map((d) => byId.get(d)!.channel));
+          expect(where).toEqual(new Set(g.channels));
+        }
+        const random = buildPlantedBenchmark(corpus, qrels, { ...settings, placement: "random" });
+        randomAway += random.topics.filter((t) => t.kind === "gap" && !t.channels.includes("#conv-1")).length;
+      }
+      expect(randomAway).toBeGreaterThan(0);
+    });
   });
 });
