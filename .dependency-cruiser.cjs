@@ -12,11 +12,16 @@ module.exports = {
     {
       name: "core-imports-only-core",
       comment:
-        "functions/core is pure: core, node: built-ins, zod and stemmer only (no drivers, SDKs, adapters or wiring)",
+        "functions/core is pure: core, node: built-ins, zod, stemmer and lru-cache only (no drivers, SDKs, adapters or wiring)",
       severity: "error",
       from: { path: "^functions/core/" },
       to: {
-        pathNot: ["^functions/core/", "(^|/)node_modules/zod/", "(^|/)node_modules/stemmer/"],
+        pathNot: [
+          "^functions/core/",
+          "(^|/)node_modules/zod/",
+          "(^|/)node_modules/stemmer/",
+          "(^|/)node_modules/lru-cache/",
+        ],
         dependencyTypesNot: ["core"],
       },
     },

@@ -161,7 +161,8 @@ describe("PgMessageFilter (real PostgreSQL)", () => {
     }
   });
   it("with cached facts in front, checks like PostgreSQL and sees a re-sent message's new channel after the TTL", async () => {
-    let clock = 0;
+    // lru-cache reads a start time of 0 as "never expires"; real clocks are past it.
+    let clock = 1_000;
     const cached = cachedFactsFilter(filter, { maxEntries: 100, ttlMs: 30_000, now: () => clock });
     const filters: SearchFilters = { channels: ["#auth-team"], authors: ["bob@company.com"] };
     expect(await cached.matching(all, filters)).toEqual(await filter.matching(all, filters));

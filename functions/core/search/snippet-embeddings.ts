@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Embedder } from "../ports";
 
 /**
@@ -6,13 +7,13 @@ import type { Embedder } from "../ports";
  * long messages come back in the results of searches on their subject. One window costs ~4-6 ms of
  * CPU with bge-small-en-v1.5 on the query path's one thread (a Bedrock call in AWS), and a page
  * embeds up to MAX_EMBEDDED_WINDOWS of them: ~0.9 ms per hybrid search on average in bench/search.
- * At most `maxEntries` windows (~3.4 kB each at 384 dimensions), the least recently used go first;
+ * At most `maxEntries` windows (~3.4 kB each at 384 dimensions; lru-cache), the least recently used go first;
  * 0 returns `embedder` itself. Documents (`embed`) and queries (`embedQuery`) are not cached.
  * The returned vectors are shared between callers: read them, never write them.
  */
 export function withSnippetCache(embedder: Embedder, maxEntries: number): Embedder {
   if (maxEntries <= 0) return embedder;
-  const cache = new Map<string, number[]>();
+  const cache = new LRUCache<string, number[]>({ max: maxEntries });
   return {
     get modelId() {
       return embedder.modelId;
@@ -36,18 +37,9 @@ export function withSnippetCache(embedder: Embedder, maxEntries: number): Embedd
           vectors.set(t, fresh[i]!);
         });
       }
-      const out = texts.map((t) => {
-        const vector = vectors.get(t)!;
-        // Most recently used last: delete and set again.
-        cache.delete(t);
-        cache.set(t, vector);
-        return vector;
-      });
-      for (const t of cache.keys()) {
-        if (cache.size <= maxEntries) break;
-        cache.delete(t);
-      }
-      return out;
+      // Stored after the embedding, so windows another search evicted meanwhile come back.
+      for (const [t, vector] of vectors) cache.set(t, vector);
+      return texts.map((t) => vectors.get(t)!);
     },
   };
 }

@@ -96,7 +96,8 @@ describe("cachedFactsFilter", () => {
   it("sees a message's new channel once its facts are read again, and not before", async () => {
     const live = new Map(rows);
     const { source } = memorySource(live);
-    let clock = 0;
+    // lru-cache reads a start time of 0 as "never expires"; real clocks are past it.
+    let clock = 1_000;
     const filter = cachedFactsFilter(source, { maxEntries: 100, ttlMs: 10_000, now: () => clock });
     expect(await filter.matching([2], { channels: ["#auth"] })).toEqual(new Set());
     live.set(2, facts("#auth", "bob", "2025-11-02T00:00:00Z"));
@@ -115,7 +116,7 @@ describe("cachedFactsFilter", () => {
     expect(calls.factsOf).toEqual([]);
   });
 
-  it("holds at most maxEntries messages, dropping the longest-held first", async () => {
+  it("holds at most maxEntries messages, dropping the least recently used first", async () => {
     const many = new Map<number, MessageFacts>();
     for (let id = 1; id <= 50; id++) many.set(id, facts(`#c${id % 3}`, "alice", "2025-11-01T00:00:00Z"));
     const { source, calls } = memorySource(many);
@@ -123,16 +124,17 @@ describe("cachedFactsFilter", () => {
     const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
     await filter.matching(ids(1, 20), { channels: ["#c1"] });
     await filter.matching(ids(21, 30), { channels: ["#c1"] });
-    // 30 read into 20 places: the oldest 12 (10 over, and 10% more) went; 13-30 are still held.
+    // 30 read into 20 places: the least recently used 10 went; 11-30 are still held.
     calls.factsOf.length = 0;
-    await filter.matching(ids(13, 30), { channels: ["#c1"] });
+    await filter.matching(ids(11, 30), { channels: ["#c1"] });
     expect(calls.factsOf).toEqual([]);
     await filter.matching(ids(1, 12), { channels: ["#c1"] });
-    expect(calls.factsOf).toEqual([ids(1, 12)]);
+    expect(calls.factsOf).toEqual([ids(1, 10)]);
   });
 
-  it("is the source itself with maxEntries 0", () => {
+  it("is the source itself with maxEntries 0 or a TTL of 0", () => {
     const { source } = memorySource(new Map(rows));
     expect(cachedFactsFilter(source, { maxEntries: 0, ttlMs: 30_000 })).toBe(source);
+    expect(cachedFactsFilter(source, { maxEntries: 100, ttlMs: 0 })).toBe(source);
   });
 });
