@@ -1,6 +1,13 @@
 import { type AppError, RetryableError, toAppError } from "../errors";
 import type { LegHit, LegName } from "../model";
-import type { EnrichedMessage, KeywordSearch, MessageReader, SemanticLeg, ThreadReader } from "../ports";
+import type {
+  EnrichedMessage,
+  KeywordSearch,
+  MessageReader,
+  PageRows,
+  SemanticLeg,
+  ThreadReader,
+} from "../ports";
 import { type CursorKey, type PagePlan, paginate, pinsWindow, planPage } from "./cursor";
 import {
   convexFusion,
@@ -170,42 +177,45 @@ export async function searchMessages(
   const mayGoDeeper =
     // A single leg cut at its window may hold more hits deeper; the fused list is all there is.
     !pinsWindow(req) && ranked.length >= plan.window;
-  const listing =
-    deps.threads && (req.group === "thread" || req.sort === "recent") ? deps.threads : undefined;
-  const list = (reader: ThreadReader) =>
-    listGroups(reader, ranked, plan, req, settings.cursorKey, mayGoDeeper);
-  // The page's rows (grouped: with their threads and parents, in one read) and the neighbours
-  // (context=N) of its hits beside them. All rows come through the reader (names, mentions, visibility).
+  // Every row the page shows comes through the reader (names, mentions, visibility).
   const threads = deps.threads;
-  const readShown = (items: readonly PageItem[], grouped: boolean) => {
-    const pageIds = items.map((i) => i.hit.messageId);
-    return Promise.all([
-      !grouped
-        ? undefined
-        : req.group === "thread"
-          ? deps.messages.liveMessagesWithThreads(pageIds)
-          : deps.messages.liveMessages(pageIds).then((rows) => ({ rows, threads: undefined })),
-      threads && req.context > 0 ? threads.around(pageIds, req.context) : undefined,
-    ]);
-  };
-  let listed = listing ? await list(listing) : undefined;
+  const aroundOf = (ids: readonly number[]) =>
+    threads && req.context > 0 ? threads.around(ids, req.context) : undefined;
+  const listing = threads && (req.group === "thread" || req.sort === "recent") ? threads : undefined;
   let rows: Map<number, EnrichedMessage>;
   let items: PageItem[];
   let nextCursor: string | null;
   let stale: number[];
-  let shown: Awaited<ReturnType<typeof readShown>>;
-  if (listing && listed) {
-    shown = await readShown(listed.items, true);
+  let threadInfo: PageRows["threads"] | undefined;
+  let facts: Map<number, HitFacts> | undefined;
+  let around: Awaited<ReturnType<typeof aroundOf>>;
+  if (listing) {
+    const list = () => listGroups(listing, ranked, plan, req, settings.cursorKey, mayGoDeeper);
+    // The listed page's rows (grouped: with their threads and parents, in one read), and beside
+    // them its hits' neighbours (context=N).
+    const readPage = (page: readonly PageItem[]) => {
+      const ids = page.map((i) => i.hit.messageId);
+      return Promise.all([
+        req.group === "thread"
+          ? deps.messages.liveMessagesWithThreads(ids)
+          : deps.messages.liveMessages(ids).then((live): PageRows => ({ rows: live, threads: new Map() })),
+        aroundOf(ids),
+      ]);
+    };
+    let listed = await list();
+    let [page, near] = await readPage(listed.items);
     // Facts a reader kept can say live of a hit deleted since; the page's read says otherwise. List
     // again with those facts read anew, so the hit's thread shows through its next live member.
-    const gone = listed.items.filter((i) => !shown[0]?.rows.has(i.hit.messageId)).map((i) => i.hit.messageId);
+    const gone = listed.items.filter((i) => !page.rows.has(i.hit.messageId)).map((i) => i.hit.messageId);
     if (gone.length > 0 && listing.forget) {
       listing.forget(gone);
-      listed = await list(listing);
-      shown = await readShown(listed.items, true);
+      listed = await list();
+      [page, near] = await readPage(listed.items);
     }
-    ({ items, nextCursor, stale } = listed);
-    rows = new Map();
+    ({ items, nextCursor, stale, facts } = listed);
+    rows = page.rows;
+    threadInfo = page.threads;
+    around = near;
   } else {
     const enriched = await enrichFrom(deps.messages, ranked, plan.offset, req.limit + 1);
     rows = enriched.rows;
@@ -221,14 +231,11 @@ export async function searchMessages(
     );
     items = page.items.map((hit) => ({ hit, others: [] }));
     nextCursor = page.nextCursor;
-    shown = await readShown(items, false);
+    around = await aroundOf(items.map((i) => i.hit.messageId));
   }
   if (stale.length > 0) deps.onStaleHits?.("enrichment", stale);
 
-  // Then every other row the page shows (parents, neighbours) in one more read.
-  const [page, around] = shown;
-  const threadInfo = page?.threads;
-  for (const [id, row] of page?.rows ?? []) rows.set(id, row);
+  // Then every other row the page shows (neighbours) in one more read.
   const wanted = new Set<number>();
   for (const a of around?.values() ?? []) for (const id of [...a.before, ...a.after]) wanted.add(id);
   for (const id of rows.keys()) wanted.delete(id);
@@ -240,7 +247,7 @@ export async function searchMessages(
     const message = rows.get(item.hit.messageId);
     if (!message) return [];
     const t = threadInfo?.get(item.hit.messageId);
-    const inThread = listed?.facts.get(item.hit.messageId)?.inThread ?? message.threadId !== null;
+    const inThread = facts?.get(item.hit.messageId)?.inThread ?? message.threadId !== null;
     const thread =
       t && (inThread || t.replyCount > 0)
         ? {
