@@ -1,8 +1,7 @@
 import "./quiet-env";
-import { DEFAULT_PLANTED_SETTINGS, type PlantedGapSettings } from "../functions/core/eval/planted-gaps";
 import { seededRandom } from "../functions/core/gaps/detect-gaps";
 import { closeClients } from "../functions/shared/clients";
-import { readPlantedNamespace } from "./planted-namespace";
+import { generatorSettings, readPlantedNamespace } from "./planted-namespace";
 
 /**
  * `npx tsx bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS [TOPICS]]]`: what the stored vectors of a
@@ -16,15 +15,10 @@ import { readPlantedNamespace } from "./planted-namespace";
  * minDocsPerSide documents in each of its channels (a detector built on mutual nearest neighbours
  * can then join it without help from background documents).
  */
-const [name, dataset, seedArg, gapsArg, topicsArg = "cohesive"] = process.argv.slice(2);
-if (!name || !dataset || (topicsArg !== "cohesive" && topicsArg !== "all"))
+const [name, dataset, seedArg, gapsArg, topicsArg] = process.argv.slice(2);
+if (!name || !dataset)
   throw new Error("usage: bench/gaps-diagnose.ts NAMESPACE DATASET [SEED [GAPS [cohesive|all]]]");
-const settings: PlantedGapSettings = {
-  ...DEFAULT_PLANTED_SETTINGS,
-  topics: topicsArg,
-  seed: Number(seedArg ?? DEFAULT_PLANTED_SETTINGS.seed),
-  plantedGaps: Number(gapsArg ?? DEFAULT_PLANTED_SETTINGS.plantedGaps),
-};
+const settings = generatorSettings(seedArg, gapsArg, topicsArg);
 const {
   dataset: ds,
   bench,

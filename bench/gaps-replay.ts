@@ -13,7 +13,7 @@ import type { GapDetectionPorts, WindowMessage } from "../functions/core/gaps/po
 import type { LegHit } from "../functions/core/model";
 import { nearestUnitVectors, toUnit } from "../functions/core/search/exact-nearest";
 import { closeClients } from "../functions/shared/clients";
-import { readPlantedNamespace } from "./planted-namespace";
+import { generatorSettings, readPlantedNamespace } from "./planted-namespace";
 
 /**
  * Offline replays of gap detection on a planted benchmark (bench/quality.md, coordination gaps):
@@ -45,15 +45,10 @@ else
     "usage: gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all] | run DUMP.json [JSON]",
   );
 
-async function dump([name, dataset, seed, gaps, out, topics = "cohesive"]: string[]): Promise<void> {
-  if (!name || !dataset || !seed || !gaps || !out || (topics !== "cohesive" && topics !== "all"))
+async function dump([name, dataset, seed, gaps, out, topics]: string[]): Promise<void> {
+  if (!name || !dataset || !seed || !gaps || !out)
     throw new Error("dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all]");
-  const settings: PlantedGapSettings = {
-    ...DEFAULT_PLANTED_SETTINGS,
-    seed: Number(seed),
-    plantedGaps: Number(gaps),
-    topics,
-  };
+  const settings = generatorSettings(seed, gaps, topics);
   const {
     dataset: ds,
     bench,

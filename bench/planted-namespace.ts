@@ -1,7 +1,11 @@
 import pg from "pg";
 import { readDataset } from "../cli/eval/dataset";
 import { namespaceConfig } from "../cli/eval/run-gaps-eval";
-import { buildPlantedBenchmark, type PlantedGapSettings } from "../functions/core/eval/planted-gaps";
+import {
+  buildPlantedBenchmark,
+  DEFAULT_PLANTED_SETTINGS,
+  type PlantedGapSettings,
+} from "../functions/core/eval/planted-gaps";
 import { createContainer } from "../functions/shared/container";
 import { gapDetectionPorts } from "../functions/shared/gaps";
 
@@ -22,4 +26,23 @@ export async function readPlantedNamespace(name: string, dataset: string, settin
   await pool.end();
   const external = new Map(rows.rows.map((r) => [Number(r.id), r.external_id]));
   return { dataset: ds, bench, ports, messages, stored, external };
+}
+
+/**
+ * The generator's settings a kept namespace was loaded with, from the benches' arguments: its seed,
+ * planted gaps and topics (`gaps-eval --seed --gaps --topics`); the rest are the defaults.
+ */
+export function generatorSettings(
+  seed: string | undefined,
+  gaps: string | undefined,
+  topics: string | undefined = "cohesive",
+): PlantedGapSettings {
+  if (topics !== "cohesive" && topics !== "all")
+    throw new Error(`topics must be cohesive or all, got ${topics}`);
+  return {
+    ...DEFAULT_PLANTED_SETTINGS,
+    topics,
+    seed: seed === undefined ? DEFAULT_PLANTED_SETTINGS.seed : Number(seed),
+    plantedGaps: gaps === undefined ? DEFAULT_PLANTED_SETTINGS.plantedGaps : Number(gaps),
+  };
 }

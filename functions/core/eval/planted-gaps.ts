@@ -293,6 +293,8 @@ export function buildPlantedBenchmark(
     sized(ids) && (settings.topics === "all" || cohesive.has(queryId)) && ids.every((d) => !assigned.has(d));
   const byCohesion = settings.topics === "cohesive";
   const membersOf = (queryId: string) => topicsOf.get(queryId)!.map((d) => indexOf.get(d)!);
+  /** A document's (by position) home channel: its subject's. */
+  const homeChannelOf = (d: number) => home.channelOf.get(docList[d]!.id)!;
   /** The shared-people control: halves in channels a and b, both written by the same two people. */
   const writeShared = (queryId: string, split: readonly string[], a: number, b: number) => {
     const half = Math.ceil(split.length / 2);
@@ -324,7 +326,7 @@ export function buildPlantedBenchmark(
         .filter((q) => eligible(q, topicsOf.get(q)!) && !nearControl(membersOf(q)))
         .map((q) => [q, membersOf(q)] as const),
       nearest,
-      (d) => home.channelOf.get(docList[d]!.id)!,
+      homeChannelOf,
     );
     if (!control) break;
     controls.push(control);
@@ -360,9 +362,7 @@ export function buildPlantedBenchmark(
     if (byCohesion && nearControl(membersOf(queryId))) continue;
     // One half in the topic's subject channel (the home channel holding most of its documents).
     const atHome =
-      byCohesion && settings.placement === "home"
-        ? homeOf(membersOf(queryId), (d) => home.channelOf.get(docList[d]!.id)!)
-        : undefined;
+      byCohesion && settings.placement === "home" ? homeOf(membersOf(queryId), homeChannelOf) : undefined;
     const pair = (): [number, number] =>
       atHome === undefined
         ? twoChannels(channels.length, rand)

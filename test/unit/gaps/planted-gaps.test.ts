@@ -309,6 +309,32 @@ describe("planted gap benchmark", () => {
     }
   });
 
+  /**
+   * Four conversations with their own two people each (a collection with conversations, as
+   * LoCoMo's): `turn` adds conversation c's message by its k-th person (alternating), `topic` a judged
+   * topic of four turns in conversation c.
+   */
+  function conversations() {
+    const people = [
+      ["Ann", "Bob"],
+      ["Cid", "Dee"],
+      ["Eve", "Fay"],
+      ["Gus", "Hal"],
+    ];
+    const corpus: CorpusDoc[] = [];
+    const qrels = new Map<string, Map<string, number>>();
+    const turn = (id: string, text: string, c: number, k: number) =>
+      corpus.push({ id, title: "", text, channel: `#conv-${c}`, author: people[c]![k % 2]! });
+    const topic = (q: string, text: string, c: number) => {
+      const ids = Array.from({ length: 4 }, (_, d) => `${q}-${d}`);
+      ids.forEach((id, d) => {
+        turn(id, text, c, d);
+      });
+      qrels.set(q, new Map(ids.map((id) => [id, 1])));
+    };
+    return { corpus, qrels, turn, topic };
+  }
+
   describe("cohesive topics (the default selection)", () => {
     /**
      * 20 cohesive topics (a word of their own), and two that are not one subject: "scattered", whose
@@ -375,27 +401,14 @@ describe("planted gap benchmark", () => {
       // turns on its subject in its own conversation only; topic "leaky" (conversation 0) has them in
       // conversation 1 too; ten more cohesive topics are in conversation 3, each with a subject-mate
       // in conversation 1. So only "inside" can be the control, and it stays where its turns came from.
-      const people = [
-        ["Ann", "Bob"],
-        ["Cid", "Dee"],
-        ["Eve", "Fay"],
-        ["Gus", "Hal"],
-      ];
-      const corpus: CorpusDoc[] = [];
-      const qrels = new Map<string, Map<string, number>>();
-      const turn = (id: string, text: string, c: number, k: number) =>
-        corpus.push({ id, title: "", text, channel: `#conv-${c}`, author: people[c]![k % 2]! });
-      const topic = (q: string, w: string, c: number, mateIn: number) => {
-        const ids = Array.from({ length: 4 }, (_, d) => `${q}-${d}`);
-        ids.forEach((id, d) => {
-          turn(id, w, c, d);
-        });
+      const { corpus, qrels, turn, topic } = conversations();
+      const topicWithMate = (q: string, w: string, c: number, mateIn: number) => {
+        topic(q, w, c);
         turn(`${q}-mate`, w, mateIn, 0);
-        qrels.set(q, new Map(ids.map((id) => [id, 1])));
       };
-      topic("inside", word(0), 2, 2);
-      topic("leaky", word(1), 0, 1);
-      for (let q = 0; q < 10; q++) topic(`t${q}`, word(10 + q), 3, 1);
+      topicWithMate("inside", word(0), 2, 2);
+      topicWithMate("leaky", word(1), 0, 1);
+      for (let q = 0; q < 10; q++) topicWithMate(`t${q}`, word(10 + q), 3, 1);
       for (let d = 0; d < 60; d++) turn(`u${d}`, `filler ${d}`, d % 4, d);
       for (let seed = 1; seed <= 10; seed++) {
         const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 3 });
@@ -425,31 +438,11 @@ describe("planted gap benchmark", () => {
     });
 
     it("puts one half of each planted gap in its topic's subject channel (placement home); random need not", () => {
-      // Four conversations with their own people; twelve cohesive topics whose turns all come from
-      // #conv-1, so #conv-1 is every topic's subject channel.
-      const people = [
-        ["Ann", "Bob"],
-        ["Cid", "Dee"],
-        ["Eve", "Fay"],
-        ["Gus", "Hal"],
-      ];
-      const corpus: CorpusDoc[] = [];
-      const qrels = new Map<string, Map<string, number>>();
-      for (let q = 0; q < 12; q++) {
-        const ids = Array.from({ length: 4 }, (_, d) => `t${q}-${d}`);
-        ids.forEach((id, d) => {
-          corpus.push({ id, title: "", text: word(q), channel: "#conv-1", author: people[1]![d % 2]! });
-        });
-        qrels.set(`t${q}`, new Map(ids.map((id) => [id, 1])));
-      }
-      for (let d = 0; d < 60; d++)
-        corpus.push({
-          id: `u${d}`,
-          title: "",
-          text: `filler ${d}`,
-          channel: `#conv-${d % 4}`,
-          author: people[d % 4]![0]!,
-        });
+      // Twelve cohesive topics whose turns all come from #conv-1, so #conv-1 is every topic's
+      // subject channel.
+      const { corpus, qrels, turn, topic } = conversations();
+      for (let q = 0; q < 12; q++) topic(`t${q}`, word(q), 1);
+      for (let d = 0; d < 60; d++) turn(`u${d}`, `filler ${d}`, d % 4, 0);
       let randomAway = 0;
       for (let seed = 1; seed <= 10; seed++) {
         const settings = { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 4 };
