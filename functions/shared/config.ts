@@ -170,7 +170,7 @@ const configSchema = z.object({
   SEARCH_FACTS_CACHE_ENTRIES: withDefault(int(0, 10_000_000), 100_000),
   /** Snippet windows whose embeddings the search process keeps (core/search/snippet-embeddings.ts); 0: none. */
   SEARCH_SNIPPET_CACHE_ENTRIES: withDefault(int(0, 1_000_000), 2_000),
-  /** How long a message's facts are used before they are read again (a re-sent message can move channel or thread). */
+  /** How long a message's facts are used before they are read again (a re-sent message can move channel or thread); 0: always read. */
   SEARCH_FACTS_TTL_SECONDS: withDefault(int(0, 3600), 30),
   API_PORT: withDefault(int(1, 65535), 3000),
   /** The API's bind address; a container sets 0.0.0.0 so its published port reaches it. */
