@@ -135,7 +135,7 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
   const j = s.judged;
   const lines = [
     `${r.dataset.name}: ${r.dataset.messages} messages in ${r.dataset.channels} channels, seed ${r.generator.seed}; ` +
-      `${s.planted} planted gaps (${r.generator.topics} topics: ${r.selection.cohesiveTopics} of ${r.selection.sizedTopics} sized topics cohesive); threshold ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
+      `${s.planted} planted gaps (${r.generator.topics} topics: ${r.selection.cohesiveTopics} of ${r.selection.sizedTopics} sized topics cohesive); ${r.definition.topics} topics; ${r.definition.topics === "threshold" ? "threshold" : "link floor (background Q3)"} ${r.stats.threshold.used} (floor ${r.stats.threshold.floor}, background Q3 ${r.stats.threshold.q3}, fence Q3 + ${r.definition.backgroundFence} IQR = ${r.stats.threshold.background})`,
     `precision ${s.precision.toFixed(3)} (${s.correct}/${s.reported} reported gaps are planted ones), ` +
       `recall ${s.recall.toFixed(3)} (${s.found}/${s.planted} planted gaps found), ${s.falseGaps.length} false gap(s)`,
     `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,

@@ -192,6 +192,9 @@ const configSchema = z.object({
   GAPS_MAX_PARTICIPANT_OVERLAP: withDefault(num(0, 1), 0.25),
   GAPS_MIN_SIMILARITY: withDefault(num(-1, 1), 0.5),
   GAPS_BACKGROUND_FENCE: withDefault(num(0, 10), 1.5),
+  GAPS_TOPICS: withDefault(z.enum(["shared-neighbours", "threshold"]), "shared-neighbours"),
+  GAPS_NEIGHBOURS: withDefault(int(2, 100), 10),
+  GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0, 1), 0.08),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).

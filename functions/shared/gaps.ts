@@ -16,6 +16,9 @@ export function gapDefinition(cfg: Config): GapDefinition {
     maxParticipantOverlap: cfg.GAPS_MAX_PARTICIPANT_OVERLAP,
     minSimilarity: cfg.GAPS_MIN_SIMILARITY,
     backgroundFence: cfg.GAPS_BACKGROUND_FENCE,
+    topics: cfg.GAPS_TOPICS,
+    neighbours: cfg.GAPS_NEIGHBOURS,
+    minSharedNeighbours: cfg.GAPS_MIN_SHARED_NEIGHBOURS,
   };
 }
 

@@ -18,6 +18,32 @@ export interface GapDefinition {
    */
   readonly maxParticipantOverlap: number;
   /**
+   * How messages are grouped into topics.
+   * - "shared-neighbours" (the default since 2026-12-05, shared-neighbours.ts): two messages are
+   *   linked when one is among the other's `neighbours` nearest messages in the window (any
+   *   conversation) and their cosine is above the background's Q3 (more alike than three random
+   *   pairs of messages in different conversations out of four); a link weighs the Jaccard overlap
+   *   of the two neighbourhoods; topics are average-linkage groups whose mean link weight stays at
+   *   least `minSharedNeighbours`. Relative to each message's own neighbourhood, so it holds under
+   *   a model that compresses cosines (bge-small), where an absolute threshold cuts a narrow
+   *   topic's pairs or joins whole subjects (bench/quality.md, coordination gaps).
+   * - "threshold" (the rule before): pairs of mutual nearest messages in different conversations
+   *   above a cosine threshold (the floor below, raised to the background fence), less the lexical
+   *   allowance where BM25 found them, joined by average linkage at that threshold.
+   */
+  readonly topics: "shared-neighbours" | "threshold";
+  /**
+   * Shared-neighbour topics: the least mean neighbourhood overlap (Jaccard, 0..1) of a topic's
+   * member pairs. 0.08 is about two shared neighbours out of ten for a linked pair, diluted by the
+   * topic's unlinked pairs; by chance two messages of a 1,400-message window share 0.07 of one.
+   */
+  readonly minSharedNeighbours: number;
+  /**
+   * Shared-neighbour topics: messages elsewhere that BM25 more-like-this finds for a message (its
+   * rare terms) join its neighbourhood after its vector neighbours; 0 skips the BM25 leg.
+   */
+  readonly keywordNeighbours: number;
+  /**
    * Cosine floor for two messages to be about the same topic. For all-MiniLM-L6-v2, paraphrases
    * score 0.6-0.9 and messages on one narrow subject 0.45-0.7, while unrelated chat stays under 0.3,
    * so the floor decides there. bge-small-en-v1.5 (the default model) puts unrelated pairs at
@@ -70,6 +96,9 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   minConversations: 2,
   minMessagesPerSide: 2,
   maxParticipantOverlap: 0.25,
+  topics: "shared-neighbours",
+  minSharedNeighbours: 0.08,
+  keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,
   lexicalAllowance: 0.05,

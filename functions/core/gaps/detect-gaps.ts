@@ -4,6 +4,7 @@ import { type SideProfile, sidesReference } from "./cross-reference";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
+import { averageLinkage, type Link, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
 
 export interface DetectGapsOptions {
@@ -27,8 +28,21 @@ export interface GapDetectionStats {
   readonly messages: number;
   readonly withVectors: number;
   readonly conversations: number;
-  /** The similarity threshold used: max(definition floor, the window's background fence). */
-  readonly threshold: { readonly floor: number; readonly background: number; readonly used: number };
+  /**
+   * The cosine a pair needs: max(definition floor, the window's background fence) under the threshold
+   * rule, max(definition floor, the background's Q3) for a shared-neighbour link (definition.ts, topics).
+   */
+  readonly threshold: {
+    readonly floor: number;
+    readonly background: number;
+    readonly q3: number;
+    readonly used: number;
+  };
+  /**
+   * Nearest messages asked per message: the definition's `neighbours`, or fewer in a small window
+   * with shared-neighbour topics (at most sqrt(messages) / 2).
+   */
+  readonly neighbours: number;
   /** Seeds answered by the unfiltered batch (nearestMany), and by the semantic leg's filter paths. */
   readonly vectorSeeds: number;
   /** Seeds asked again unfiltered with more candidates (all of theirs were in their own channel), per round. */
@@ -102,7 +116,9 @@ export async function detectGaps(
     seedsByChannel.set(ch, list);
   }
   const withVectors = [...seedsByChannel.values()].reduce((a, s) => a + s.length, 0);
-  const background = backgroundFence(messages, vectors, cosine, def.backgroundFence, opts.seed ?? 1);
+  const quartiles = backgroundQuartiles(messages, vectors, cosine, opts.seed ?? 1);
+  // Tukey's fence Q3 + k x IQR (definition.ts, backgroundFence), or -1 with no pairs to sample.
+  const background = quartiles ? quartiles.q3 + def.backgroundFence * (quartiles.q3 - quartiles.q1) : -1;
   const threshold = Math.max(def.minSimilarity, background);
   const lexicalThreshold = threshold - def.lexicalAllowance;
 
@@ -128,6 +144,7 @@ export async function detectGaps(
   const inWindow = (hit: LegHit) => index.get(hit.messageId);
 
   const stats = {
+    neighbours: def.neighbours,
     vectorSeeds: 0,
     widenedQueries: 0,
     unsettledSeeds: 0,
@@ -144,7 +161,78 @@ export async function detectGaps(
   const channels = [...seedsByChannel.keys()];
   const concurrency = opts.concurrency ?? 2;
 
-  if (channels.length >= def.minConversations) {
+  const sharedNeighbourTopics = def.topics === "shared-neighbours";
+  // Shared-neighbour topics: a link's floor is the background's Q3 (definition.ts, topics).
+  const linkFloor = Math.max(def.minSimilarity, quartiles?.q3 ?? -1);
+  const members = new Map<number, Set<number>>();
+  if (sharedNeighbourTopics && channels.length >= def.minConversations) {
+    // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
+    // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
+    stats.neighbours = Math.min(def.neighbours, Math.max(2, Math.floor(Math.sqrt(withVectors) / 2)));
+    const neighboursOf = await windowNeighbours(ports, opts, stats.neighbours, messages, vectors, index, stats);
+    // The vector leg's part of each list; BM25's additions follow it.
+    const byVector = neighboursOf.map((l) => l.length);
+    t = lap("semantic", t);
+    if (def.keywordNeighbours > 0) {
+      // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
+      // neighbourhood (after its vector neighbours), so shared terms count as shared neighbours.
+      const keywordBatch = opts.keywordBatch ?? 50;
+      const seeds = channels.flatMap((c) => seedsByChannel.get(c)!);
+      let done = 0;
+      await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {
+        const answers = await ports.keyword.moreLikeThis(
+          batch.map((i) => ({
+            like: [messages[i]!.id],
+            excludeChannels: [messages[i]!.channel],
+            window: opts.window,
+            size: def.keywordNeighbours,
+          })),
+        );
+        stats.keywordQueries += batch.length;
+        batch.forEach((seed, b) => {
+          const list = neighboursOf[seed]!;
+          for (const hit of answers[b] ?? []) {
+            const j = inWindow(hit);
+            if (j !== undefined && j !== seed && vectors[j] && !list.includes(j)) list.push(j);
+          }
+        });
+        done += batch.length;
+        opts.onProgress?.("keyword", done, seeds.length);
+      });
+      t = lap("keyword", t);
+    }
+    const sets = neighboursOf.map((l) => new Set(l));
+    const links: Link[] = [];
+    for (let i = 0; i < n; i++) {
+      for (const j of neighboursOf[i]!) {
+        // Each pair once: from its lower end, or from j when i is not in j's list.
+        if (j < i && sets[j]!.has(i)) continue;
+        const sim = cosine(i, j);
+        if (sim < linkFloor) continue;
+        const weight = sharedNeighbourWeight(i, j, neighboursOf, sets);
+        links.push({ a: i, b: j, weight });
+        if (messages[i]!.channel !== messages[j]!.channel) {
+          const key = i < j ? i * n + j : j * n + i;
+          const vectorFound = neighboursOf[i]!.indexOf(j) < byVector[i]! || neighboursOf[j]!.slice(0, byVector[j]).includes(i);
+          const keywordFound =
+            neighboursOf[i]!.indexOf(j) >= byVector[i]! || neighboursOf[j]!.indexOf(i) >= byVector[j]!;
+          pairs.set(key, { sim, legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0) });
+        }
+      }
+    }
+    const group = averageLinkage(n, links, def.minSharedNeighbours);
+    for (const { a, b } of links) {
+      if (group[a] !== group[b]) continue;
+      const set = members.get(group[a]!) ?? new Set<number>();
+      set.add(a).add(b);
+      members.set(group[a]!, set);
+    }
+    // Only a topic's links between conversations score it and count in the stats.
+    for (const key of [...pairs.keys()])
+      if (group[Math.floor(key / n)] !== group[key % n]) pairs.delete(key);
+  }
+
+  if (!sharedNeighbourTopics && channels.length >= def.minConversations) {
     // Semantic leg: nearest vectors in other conversations. The unfiltered batch answers a seed when
     // enough of its candidates are elsewhere or the candidates fall below the threshold (nothing
     // nearer can be missing); other seeds go through the semantic leg's filter paths.
@@ -275,14 +363,16 @@ export async function detectGaps(
 
   // A pair counts only when each message found the other (mutual neighbours, by either leg): a hub
   // message near everything otherwise chains unrelated topics together.
-  if (def.mutualNeighbours) {
+  if (!sharedNeighbourTopics && def.mutualNeighbours) {
     for (const [key, p] of pairs)
       if ((p.legs & (FROM_LOW | FROM_HIGH)) !== (FROM_LOW | FROM_HIGH)) pairs.delete(key);
   }
   // Topics: pairs strongest first (average linkage). Two groups merge when the mean cosine over all
   // their cross pairs reaches the threshold: with unit vectors that is sumA . sumB / (|A| |B|), so a
   // big group cannot drift into "similar to everything" the way its centre's direction can.
-  const order = [...pairs.entries()].sort((a, b) => b[1].sim - a[1].sim || a[0] - b[0]);
+  const order = sharedNeighbourTopics
+    ? []
+    : [...pairs.entries()].sort((a, b) => b[1].sim - a[1].sim || a[0] - b[0]);
   const parent = new Int32Array(n).map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -319,8 +409,7 @@ export async function detectGaps(
     sizes[ri]! += sizes[rj]!;
     sums.delete(rj);
   }
-  const members = new Map<number, Set<number>>();
-  for (const key of pairs.keys()) {
+  for (const key of sharedNeighbourTopics ? [] : pairs.keys()) {
     for (const i of [Math.floor(key / n), key % n]) {
       const r = find(i);
       const set = members.get(r) ?? new Set<number>();
@@ -471,7 +560,12 @@ export async function detectGaps(
       messages: n,
       withVectors,
       conversations: channels.length,
-      threshold: { floor: def.minSimilarity, background: round3(background), used: round3(threshold) },
+      threshold: {
+        floor: def.minSimilarity,
+        background: round3(background),
+        q3: round3(quartiles?.q3 ?? -1),
+        used: round3(sharedNeighbourTopics ? linkFloor : threshold),
+      },
       ...stats,
       pairs: { semantic: semanticPairs, lexical: lexicalPairs, both },
       topics: members.size,
@@ -480,6 +574,79 @@ export async function detectGaps(
       timingsMs: timings,
     },
   };
+}
+
+/**
+ * Each message's `k` nearest messages in the window, in any conversation (positions, best first).
+ * The unfiltered batch answers a seed when k of its candidates are in the window, or when it saw the
+ * whole collection; otherwise it asks again for 8 times as many (up to the filter paths' ceiling),
+ * and a seed still short asks the semantic leg filtered by the window's time.
+ */
+async function windowNeighbours(
+  ports: GapDetectionPorts,
+  opts: DetectGapsOptions,
+  k: number,
+  messages: readonly WindowMessage[],
+  vectors: readonly (Float32Array | undefined)[],
+  index: ReadonlyMap<number, number>,
+  stats: { vectorSeeds: number; widenedQueries: number; filteredQueries: number },
+): Promise<number[][]> {
+  const n = messages.length;
+  const neighbours: number[][] = Array.from({ length: n }, () => []);
+  const seeds = vectors.flatMap((v, i) => (v ? [i] : []));
+  if (seeds.length === 0) return neighbours;
+  const collectionSize = await ports.vectors.count();
+  const share = collectionSize > 0 ? seeds.length / collectionSize : undefined;
+  // The seed itself is its own first hit: ask for one more.
+  const first = candidateCount(k + 1, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 }) ?? k + 1;
+  const vectorBatch = opts.vectorBatch ?? 64;
+  const concurrency = opts.concurrency ?? 2;
+  // True when the answer settles the seed: k in the window, or fewer candidates than asked (all seen).
+  const settle = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
+    const list: number[] = [];
+    for (const hit of hits) {
+      const j = index.get(hit.messageId);
+      if (j === undefined || j === seed || !vectors[j]) continue;
+      list.push(j);
+      if (list.length >= k) break;
+    }
+    neighbours[seed] = list;
+    return list.length >= k || hits.length < asked;
+  };
+  let open = seeds;
+  let done = 0;
+  for (let asked = first; open.length > 0; ) {
+    const still: number[] = [];
+    const size = asked;
+    await inPool(chunks(open, Math.max(1, Math.floor((vectorBatch * first) / size))), concurrency, async (batch) => {
+      const answers = await ports.vectors.nearestMany(
+        batch.map((i) => vectors[i]!),
+        size,
+      );
+      batch.forEach((seed, b) => {
+        if (!settle(seed, answers[b] ?? [], size)) still.push(seed);
+      });
+      if (size === first) {
+        stats.vectorSeeds += batch.length;
+        done += batch.length;
+        opts.onProgress?.("semantic", done, seeds.length);
+      } else stats.widenedQueries += batch.length;
+    });
+    open = still;
+    if (asked >= DEFAULT_FILTERED_SEARCH.maxCandidates) break;
+    asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8);
+  }
+  // Most of the collection's nearest lie outside the window: ask within its time.
+  await inPool(open, concurrency, async (seed) => {
+    const hits = await ports.semantic.query(
+      Array.from(vectors[seed]!),
+      { from: opts.window.since, to: opts.window.until },
+      k + 1,
+    );
+    stats.filteredQueries++;
+    settle(seed, hits, Number.POSITIVE_INFINITY);
+  });
+  return neighbours;
 }
 
 /** Fills the representatives' permalinks from the source (one lookup for every gap shown). */
@@ -531,18 +698,17 @@ function profile(
 }
 
 /**
- * Tukey's fence Q3 + k x IQR of the cosines between random pairs of messages in different
- * conversations (a seeded sample), or -1 when there are no such pairs.
+ * The quartiles of the cosines between random pairs of messages in different conversations (a
+ * seeded sample), or undefined when there are no such pairs.
  */
-function backgroundFence(
+function backgroundQuartiles(
   messages: readonly WindowMessage[],
   vectors: readonly (Float32Array | undefined)[],
   cosine: (i: number, j: number) => number,
-  k: number,
   seed: number,
-): number {
+): { q1: number; q3: number } | undefined {
   const usable = vectors.flatMap((v, i) => (v ? [i] : []));
-  if (usable.length < 2) return -1;
+  if (usable.length < 2) return undefined;
   const rand = seededRandom(seed);
   const sims: number[] = [];
   for (let tries = 0; sims.length < BACKGROUND_SAMPLE && tries < BACKGROUND_SAMPLE * 4; tries++) {
@@ -550,10 +716,10 @@ function backgroundFence(
     const j = usable[Math.floor(rand() * usable.length)]!;
     if (messages[i]!.channel !== messages[j]!.channel) sims.push(cosine(i, j));
   }
-  if (sims.length === 0) return -1;
+  if (sims.length === 0) return undefined;
   sims.sort((a, b) => a - b);
   const q = (p: number) => sims[Math.min(sims.length - 1, Math.floor(p * sims.length))]!;
-  return q(0.75) + k * (q(0.75) - q(0.25));
+  return { q1: q(0.25), q3: q(0.75) };
 }
 
 /** A small deterministic generator (mulberry32): the same window gives the same sample. */

@@ -11,6 +11,8 @@ import { MemoryGapPorts } from "../../helpers/memory-ports";
 const DIM = 64;
 const window = { since: new Date("2026-01-01T00:00:00Z"), until: new Date("2026-01-08T00:00:00Z") };
 const at = (day: number, hour = 0) => new Date(Date.UTC(2026, 0, 1 + day, hour));
+/** The rule before shared-neighbour topics: pairs above a cosine threshold (definition.ts, topics). */
+const THRESHOLD = { ...DEFAULT_GAP_DEFINITION, topics: "threshold" as const };
 
 /** A unit vector near `axis` (noise keeps each message distinct), or a random one (axis -1). */
 function vector(rand: () => number, axis: number, noise = 0.05): number[] {
@@ -92,11 +94,13 @@ describe("detectGaps", () => {
     expect(gap.score.similarity).toBeGreaterThan(0.8);
     expect(gap.score.value).toBeCloseTo(gap.score.similarity * gap.score.sizeFactor, 2);
     expect(stats.messages).toBe(46);
-    // Background messages have nothing elsewhere near enough for a BM25 pair: no more_like_this for them.
-    expect(stats.keywordQueries + stats.keywordSkipped).toBe(46);
-    expect(stats.keywordQueries).toBeGreaterThanOrEqual(6);
-    expect(stats.keywordSkipped).toBeGreaterThan(30);
-    expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.background));
+    // Shared-neighbour topics (the default) ask every message's nearest in one unfiltered batch, and
+    // no BM25 leg unless keywordNeighbours asks for it.
+    expect(stats.vectorSeeds).toBe(46);
+    expect(stats.keywordQueries).toBe(0);
+    // A shared-neighbour link needs the background's Q3 (the fence is the threshold rule's bar).
+    expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.q3));
+    expect(stats.threshold.q3).toBeLessThan(stats.threshold.background);
   });
 
   it("fills the representatives' permalinks from the source", async () => {
@@ -194,12 +198,26 @@ describe("detectGaps", () => {
     expect(gaps[0]!.sides.map((s) => s.conversations[0]).sort()).toEqual(["#auth", "#mobile"]);
   });
 
-  it("bounds the vector leg at 2,000 candidates; such a boilerplate seed keeps the BM25 leg", async () => {
+  it("shared neighbours: a seed whose nearest 2,000 lie outside the window asks within the window's time", async () => {
+    const ports = workspace();
+    const rand = seededRandom(3);
+    for (let i = 0; i < 2_100; i++) ports.outside.set(10_000 + i, Float32Array.from(vector(rand, 0, 0.01)));
+    const { gaps, stats } = await detectGaps(ports, { window });
+    expect(stats.widenedQueries).toBeGreaterThan(0);
+    // At least the six topic messages: every unfiltered pass up to 2,000 candidates is near-copies
+    // outside (and for background messages leaning towards the topic's axis too).
+    expect(stats.filteredQueries).toBeGreaterThanOrEqual(6);
+    expect(ports.filteredQueries).toBe(stats.filteredQueries);
+    expect(gaps).toHaveLength(1);
+    expect([...gaps[0]!.messageIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("threshold rule: bounds the vector leg at 2,000 candidates; such a boilerplate seed keeps the BM25 leg", async () => {
     const ports = workspace();
     const rand = seededRandom(3);
     // More near-copies outside the window than the unfiltered passes may ask for (2,000).
     for (let i = 0; i < 2_100; i++) ports.outside.set(10_000 + i, Float32Array.from(vector(rand, 0, 0.01)));
-    const { gaps, stats } = await detectGaps(ports, { window });
+    const { gaps, stats } = await detectGaps(ports, { window, definition: THRESHOLD });
     expect(stats.widenedQueries).toBeGreaterThan(0);
     expect(stats.unsettledSeeds).toBe(6);
     expect(stats.filteredQueries).toBe(0);
@@ -209,9 +227,9 @@ describe("detectGaps", () => {
     expect(gaps).toHaveLength(1);
   });
 
-  it("asks the BM25 leg only for messages their vector query has not tied to enough messages elsewhere", async () => {
+  it("threshold rule: asks the BM25 leg only for messages their vector query has not tied to enough messages elsewhere", async () => {
     // With 2 neighbours, each topic message finds 2 of the other side's 3 by vector: connected.
-    const definition = { ...DEFAULT_GAP_DEFINITION, neighbours: 2 };
+    const definition = { ...THRESHOLD, neighbours: 2 };
     const skipping = await detectGaps(workspace(), { window, definition });
     const asking = await detectGaps(workspace(), {
       window,
@@ -223,7 +241,7 @@ describe("detectGaps", () => {
     expect(skipping.gaps).toHaveLength(1);
   });
 
-  it("joins a pair BM25 found with less semantic similarity than a vector-only pair needs", async () => {
+  it("threshold rule: joins a pair BM25 found with less semantic similarity than a vector-only pair needs", async () => {
     const rand = seededRandom(11);
     // Cosine `c` with axis 0: c along it, the rest along axis 1.
     const mixed = (c: number) =>
@@ -249,7 +267,7 @@ describe("detectGaps", () => {
       ports.add({ id: 4, channel: "#b", author: "p4", content, vector: mixed(0.47) });
       return ports;
     };
-    const def = { ...DEFAULT_GAP_DEFINITION, backgroundFence: -10 };
+    const def = { ...THRESHOLD, backgroundFence: -10 };
     const lexical = await detectGaps(build("the kafka consumer lag"), {
       window: { since: at(0), until: at(3) },
       definition: def,
@@ -263,7 +281,7 @@ describe("detectGaps", () => {
     expect(lexical.stats.pairs.lexical + lexical.stats.pairs.both).toBeGreaterThan(0);
   });
 
-  it("merges a topic over a pair both legs found with the lexical allowance, as for a BM25-only pair", async () => {
+  it("threshold rule: merges a topic over a pair both legs found with the lexical allowance, as for a BM25-only pair", async () => {
     // Axes e0..e2: #b's two messages are near-copies at 0.9 from #a's first; #a's second is at 0.55
     // from them and 0.38 from its channel-mate, so joining it makes the topic's mean cosine 0.493:
     // under the 0.5 threshold, within the 0.05 allowance.
@@ -285,7 +303,7 @@ describe("detectGaps", () => {
       ports.add({ id: 4, channel: "#b", author: "p4", content: text(3), vector: e(0.9, Math.sqrt(0.19)) });
       return ports;
     };
-    const def = { ...DEFAULT_GAP_DEFINITION, backgroundFence: -10 };
+    const def = { ...THRESHOLD, backgroundFence: -10 };
     const opts = { window: { since: at(0), until: at(3) }, definition: def };
     const both = await detectGaps(build(true), opts);
     expect(both.stats.pairs.both).toBeGreaterThan(0);

@@ -1,0 +1,154 @@
+/**
+ * Topics by shared nearest neighbours (the default topic rule, definition.ts `topics`): two messages
+ * are about the same topic when their nearest messages in the window are largely the same ones, and
+ * a topic is a group whose members, on average, are such pairs.
+ *
+ * Why not a cosine threshold: a compact embedding model (bge-small) puts unrelated messages at 0.5-0.7
+ * and one narrow topic at 0.73-0.87, so any absolute floor either cuts most of a topic's pairs or joins
+ * whole subjects (bench/quality.md, coordination gaps). Neighbourhoods are relative: a message's ten
+ * nearest are its ten nearest whatever the model's scale, and two messages of one narrow topic share
+ * them while two messages that are merely on the same subject do not. This is the shared-nearest-
+ * neighbour similarity of Jarvis & Patrick (1973), used with average linkage as in single-cell
+ * clustering (Seurat's SNN graph); measured against the threshold rule in bench/quality.md.
+ */
+
+/** Jaccard overlap of two closed neighbourhoods (each message counts as its own neighbour). */
+export function sharedNeighbourWeight(
+  i: number,
+  j: number,
+  neighboursOf: readonly (readonly number[])[],
+  sets: readonly ReadonlySet<number>[],
+): number {
+  const a = sets[i]!;
+  const b = sets[j]!;
+  let shared = 0;
+  for (const x of neighboursOf[i]!) if (b.has(x)) shared++;
+  // Each one in the other's list is a shared member of the closed neighbourhoods too.
+  if (b.has(i)) shared++;
+  if (a.has(j)) shared++;
+  return shared / (a.size + b.size + 2 - shared);
+}
+
+/** One weighted link between two messages (by position). */
+export interface Link {
+  readonly a: number;
+  readonly b: number;
+  readonly weight: number;
+}
+
+/**
+ * Average linkage over a sparse graph: repeatedly joins the two groups whose mean link weight over
+ * all their member pairs (a missing link weighs 0) is highest, while it is at least `floor`. Returns
+ * each node's group (a representative node). Exact, in O(E log E) heap work: after a join the mean
+ * between the new group and any other is a weighted mean of the two old means, so an entry made for
+ * an old group bounds the new mean from above, and is re-evaluated when it comes up (lazy update).
+ */
+export function averageLinkage(nodes: number, links: readonly Link[], floor: number): Int32Array {
+  const parent = Int32Array.from({ length: nodes }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]!]!;
+      i = parent[i]!;
+    }
+    return i;
+  };
+  const size = new Int32Array(nodes).fill(1);
+  const stamp = new Int32Array(nodes);
+  const weights: (Map<number, number> | undefined)[] = Array.from({ length: nodes }, () => undefined);
+  const weightsOf = (i: number) => {
+    let m = weights[i];
+    if (!m) {
+      m = new Map();
+      weights[i] = m;
+    }
+    return m;
+  };
+  for (const { a, b, weight } of links) {
+    if (a === b) continue;
+    weightsOf(a).set(b, (weightsOf(a).get(b) ?? 0) + weight);
+    weightsOf(b).set(a, (weightsOf(b).get(a) ?? 0) + weight);
+  }
+  const heap = new MaxHeap();
+  const mean = (a: number, b: number) => (weights[a]?.get(b) ?? 0) / (size[a]! * size[b]!);
+  const push = (a: number, b: number) => {
+    const m = mean(a, b);
+    if (m >= floor) heap.push({ key: m, a, b, stampA: stamp[a]!, stampB: stamp[b]! });
+  };
+  for (let a = 0; a < nodes; a++) for (const b of weights[a]?.keys() ?? []) if (a < b) push(a, b);
+  for (let top = heap.pop(); top; top = heap.pop()) {
+    const a = find(top.a);
+    const b = find(top.b);
+    if (a === b) continue;
+    if (a !== top.a || b !== top.b || stamp[a] !== top.stampA || stamp[b] !== top.stampB) {
+      // Stale: an upper bound of the groups' mean now; put it back at its current value.
+      push(a, b);
+      continue;
+    }
+    // Join the group with fewer links into the one with more (each link moves O(log n) times).
+    const [into, from] = (weights[a]?.size ?? 0) >= (weights[b]?.size ?? 0) ? [a, b] : [b, a];
+    const target = weightsOf(into);
+    target.delete(from);
+    for (const [c, w] of weights[from] ?? []) {
+      if (c === into) continue;
+      target.set(c, (target.get(c) ?? 0) + w);
+      const other = weights[c]!;
+      other.delete(from);
+      other.set(into, (other.get(into) ?? 0) + w);
+    }
+    weights[from] = undefined;
+    parent[from] = into;
+    size[into]! += size[from]!;
+    stamp[into]!++;
+  }
+  return Int32Array.from({ length: nodes }, (_, i) => find(i));
+}
+
+interface HeapEntry {
+  readonly key: number;
+  readonly a: number;
+  readonly b: number;
+  readonly stampA: number;
+  readonly stampB: number;
+}
+
+/** A binary max-heap on `key` (ties: lower a, then lower b, so results do not depend on push order). */
+class MaxHeap {
+  private readonly items: HeapEntry[] = [];
+
+  push(e: HeapEntry): void {
+    const items = this.items;
+    items.push(e);
+    let i = items.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(items[i]!, items[p]!)) break;
+      [items[i], items[p]] = [items[p]!, items[i]!];
+      i = p;
+    }
+  }
+
+  pop(): HeapEntry | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let best = i;
+        if (l < items.length && before(items[l]!, items[best]!)) best = l;
+        if (r < items.length && before(items[r]!, items[best]!)) best = r;
+        if (best === i) break;
+        [items[i], items[best]] = [items[best]!, items[i]!];
+        i = best;
+      }
+    }
+    return top;
+  }
+}
+
+function before(x: HeapEntry, y: HeapEntry): boolean {
+  return x.key > y.key || (x.key === y.key && (x.a < y.a || (x.a === y.a && x.b < y.b)));
+}

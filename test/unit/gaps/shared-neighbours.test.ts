@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
+import { averageLinkage, type Link, sharedNeighbourWeight } from "../../../functions/core/gaps/shared-neighbours";
+
+/** Average linkage the slow, obvious way: every pair of groups, every step. */
+function bruteForce(nodes: number, links: readonly Link[], floor: number): number[][] {
+  const w = new Map<string, number>();
+  for (const { a, b, weight } of links) {
+    const key = a < b ? `${a},${b}` : `${b},${a}`;
+    w.set(key, (w.get(key) ?? 0) + weight);
+  }
+  const weight = (a: number, b: number) => w.get(a < b ? `${a},${b}` : `${b},${a}`) ?? 0;
+  let groups = Array.from({ length: nodes }, (_, i) => [i]);
+  for (;;) {
+    let best = -1;
+    let pair: [number, number] | undefined;
+    for (let x = 0; x < groups.length; x++)
+      for (let y = x + 1; y < groups.length; y++) {
+        let sum = 0;
+        for (const a of groups[x]!) for (const b of groups[y]!) sum += weight(a, b);
+        const mean = sum / (groups[x]!.length * groups[y]!.length);
+        if (mean > best) {
+          best = mean;
+          pair = [x, y];
+        }
+      }
+    if (!pair || best < floor || best === 0) break;
+    const [x, y] = pair;
+    groups = [...groups.filter((_, k) => k !== x && k !== y), [...groups[x]!, ...groups[y]!]];
+  }
+  return canonical(groups);
+}
+
+function canonical(groups: number[][]): number[][] {
+  return groups.map((g) => [...g].sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!);
+}
+
+function groupsOf(roots: Int32Array): number[][] {
+  const by = new Map<number, number[]>();
+  roots.forEach((r, i) => {
+    by.set(r, [...(by.get(r) ?? []), i]);
+  });
+  return canonical([...by.values()]);
+}
+
+describe("averageLinkage", () => {
+  it("joins exactly the groups the slow pairwise algorithm joins, on random sparse graphs", () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const rand = seededRandom(seed);
+      const nodes = 6 + Math.floor(rand() * 20);
+      const links: Link[] = [];
+      for (let a = 0; a < nodes; a++)
+        for (let b = a + 1; b < nodes; b++)
+          // Distinct weights (no ties), so both orders of joining are the same.
+          if (rand() < 0.25) links.push({ a, b, weight: 0.05 + rand() * 0.6 + b * 1e-9 + a * 1e-11 });
+      const floor = 0.05 + rand() * 0.3;
+      expect(groupsOf(averageLinkage(nodes, links, floor)), `seed ${seed}`).toEqual(
+        bruteForce(nodes, links, floor),
+      );
+    }
+  });
+
+  it("a group joins another only while their mean over all member pairs reaches the floor", () => {
+    // 0-1 and 2-3 are tight; one 0.4 link between the pairs averages 0.1 over their four pairs.
+    const links: Link[] = [
+      { a: 0, b: 1, weight: 0.9 },
+      { a: 2, b: 3, weight: 0.8 },
+      { a: 1, b: 2, weight: 0.4 },
+    ];
+    expect(groupsOf(averageLinkage(5, links, 0.2))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(groupsOf(averageLinkage(5, links, 0.1))).toEqual([[0, 1, 2, 3], [4]]);
+  });
+});
+
+describe("sharedNeighbourWeight", () => {
+  it("is the Jaccard overlap of the closed neighbourhoods", () => {
+    // 0's neighbours 1, 2, 3; 1's neighbours 0, 2, 4: closed {0,1,2,3} and {1,0,2,4} share 0, 1, 2.
+    const lists = [[1, 2, 3], [0, 2, 4], [], [], []];
+    const sets = lists.map((l) => new Set(l));
+    expect(sharedNeighbourWeight(0, 1, lists, sets)).toBeCloseTo(3 / 5, 10);
+    expect(sharedNeighbourWeight(1, 0, lists, sets)).toBeCloseTo(3 / 5, 10);
+    // 0 and 4: 4 lists nobody; closed {0,1,2,3} and {4}... 4 is in 1's list only, not 0's.
+    expect(sharedNeighbourWeight(0, 4, lists, sets)).toBe(0);
+  });
+});
