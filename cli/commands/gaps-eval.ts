@@ -141,7 +141,7 @@ export function gapsEvalSummary(r: GapsEvalReport): string {
     `controls reported: ${s.controlsReported.length === 0 ? "none" : s.controlsReported.join(", ")}`,
     `judged scoring (gaps with no planted or control document left out, bench/quality.md): precision ${j.precision.toFixed(3)} ` +
       `(${j.correct}/${j.judgedGaps} judged gaps), recall ${j.recall.toFixed(3)} (${j.found.length}/${s.planted}), ` +
-      `${j.falseGaps} false, ${j.unjudged} unjudged; controls reported: ${j.controlsReported.length === 0 ? "none" : j.controlsReported.join(", ")}`,
+      `${j.falseGaps} false (one side ${j.falseKinds.oneSide}, mixed topics ${j.falseKinds.mixedTopics}, thin side ${j.falseKinds.thinSide}), ${j.unjudged} unjudged; controls reported: ${j.controlsReported.length === 0 ? "none" : j.controlsReported.join(", ")}`,
     `(secondary) planted gaps held on both sides by some reported gap, majority or not: ${s.recallContained.toFixed(3)}`,
   ];
   if (s.verdicts.length > 0) {

@@ -619,7 +619,20 @@ interface ReportedGapVerdict {
   /** The share of its judged messages that `topic` (the most frequent) has. */
   readonly judgedShare: number;
   readonly judged: JudgedVerdict;
+  /** Why a "false" gap is false (JudgedScore.falseKinds); null otherwise. */
+  readonly falseKind: FalseKind | null;
 }
+
+/**
+ * Kinds of false gaps (a diagnostic, not a scoring rule):
+ * - "oneSide": all its judged documents are on one side: a planted half or stray planted documents
+ *   joined with background elsewhere (by the definition a gap when that background is on its
+ *   subject, which no judgment says);
+ * - "mixedTopics": judged documents on several sides, no topic holding more than half of them;
+ * - "thinSide": one topic holds most of them, on several sides, but fewer than minDocsPerSide on one
+ *   of its channels (or its two channels on one side).
+ */
+type FalseKind = "oneSide" | "mixedTopics" | "thinSide";
 
 /** Precision and recall when reported gaps made only of unjudged documents are left out (condensed). */
 interface JudgedScore {
@@ -636,6 +649,8 @@ interface JudgedScore {
   readonly found: readonly string[];
   /** Controls some reported gap is "control" for: any fails the run, as under the strict rule. */
   readonly controlsReported: readonly string[];
+  /** The false gaps by kind (FalseKind). */
+  readonly falseKinds: Readonly<Record<FalseKind, number>>;
 }
 
 export interface PlantedScore {
@@ -752,6 +767,15 @@ export function scorePlanted(
     else if (control) judged = "control";
     else if (topic.kind === "gap" && judgedShare > 0.5 && acrossSides(topic)) judged = "planted";
     else judged = "false";
+    let falseKind: FalseKind | null = null;
+    if (judged === "false") {
+      const judgedSides = new Set<number>();
+      for (const id of g.messageIds) {
+        const doc = externalIdOf(id) ?? "";
+        if (topicOfDoc.has(doc)) judgedSides.add(sideOf(channelOf.get(doc) ?? "?"));
+      }
+      falseKind = judgedSides.size <= 1 ? "oneSide" : judgedShare > 0.5 ? "thinSide" : "mixedTopics";
+    }
     if (judged === "planted") judgedFound.add(topic!.queryId);
     for (const c of controls) judgedControls.add(c.queryId);
     return {
@@ -766,6 +790,7 @@ export function scorePlanted(
       judgedMessages,
       judgedShare: Math.round(judgedShare * 100) / 100,
       judged,
+      falseKind,
     };
   });
   const traces: TopicTrace[] = bench.topics.map((t) => {
@@ -834,6 +859,7 @@ function judgedScore(
   const count = (v: JudgedVerdict) => verdicts.filter((x) => x.judged === v).length;
   const correct = count("planted");
   const unjudged = count("unjudged");
+  const kind = (k: FalseKind) => verdicts.filter((x) => x.falseKind === k).length;
   const judgedGaps = verdicts.length - unjudged;
   return {
     judgedGaps,
@@ -844,5 +870,6 @@ function judgedScore(
     recall: planted === 0 ? 1 : found.size / planted,
     found: [...found].sort(),
     controlsReported: [...controls].sort(),
+    falseKinds: { oneSide: kind("oneSide"), mixedTopics: kind("mixedTopics"), thinSide: kind("thinSide") },
   };
 }

@@ -33,9 +33,12 @@ export interface GapDefinition {
    */
   readonly topics: "shared-neighbours" | "threshold";
   /**
-   * Shared-neighbour topics: the least mean neighbourhood overlap (Jaccard, 0..1) of a topic's
-   * member pairs. 0.08 is about two shared neighbours out of ten for a linked pair, diluted by the
-   * topic's unlinked pairs; by chance two messages of a 1,400-message window share 0.07 of one.
+   * Shared-neighbour topics: the least mean neighbourhood overlap (Jaccard of the closed
+   * neighbourhoods, 0..1) over a topic's member pairs, an unlinked pair counting 0. With 10
+   * neighbours, two messages that list each other, or one listing the other with one more shared,
+   * weigh 2 / 20 = 0.1, so 0.08 keeps groups whose pairs are nearly all linked; by chance two
+   * messages of a 1,400-message window share 0.07 of a neighbour. The middle of 0.06-0.10, over
+   * which the planted benchmark moved by about one topic per seed (bench/quality.md).
    */
   readonly minSharedNeighbours: number;
   /**
@@ -44,14 +47,15 @@ export interface GapDefinition {
    */
   readonly keywordNeighbours: number;
   /**
-   * Cosine floor for two messages to be about the same topic. For all-MiniLM-L6-v2, paraphrases
+   * Cosine floor for two messages to be about the same topic (a shared-neighbour link needs the
+   * larger of it and the window's background Q3). For all-MiniLM-L6-v2, paraphrases
    * score 0.6-0.9 and messages on one narrow subject 0.45-0.7, while unrelated chat stays under 0.3,
    * so the floor decides there. bge-small-en-v1.5 (the default model) puts unrelated pairs at
    * 0.50-0.65: the background fence below, not this floor, sets its threshold (0.76-0.78 on the demo set).
    */
   readonly minSimilarity: number;
   /**
-   * The floor is raised per window to Tukey's outlier fence of the cosines of random message pairs
+   * Threshold topics: the floor is raised per window to Tukey's outlier fence of the cosines of random message pairs
    * from different conversations, Q3 + k x IQR: in a window where everything is about one field
    * (every message about aerodynamics, say) "similar" must mean an outlier against the window's
    * background. Quartiles barely move when the window's real topics are in the sample (a
@@ -59,20 +63,23 @@ export interface GapDefinition {
    */
   readonly backgroundFence: number;
   /**
-   * How far below the similarity threshold a pair may be when BM25 more-like-this found it (alone or
+   * Threshold topics: how far below the similarity threshold a pair may be when BM25 more-like-this found it (alone or
    * with the vector leg), and the topic's mean cosine when that pair merges two groups: shared rare
    * terms are independent evidence of a shared topic, so they need less meaning-evidence.
    */
   readonly lexicalAllowance: number;
   /**
-   * A pair counts only when each message is among the other's nearest messages in other
-   * conversations (on either leg): a message near everything (a hub) then stops chaining topics.
+   * Threshold topics: a pair counts only when each message is among the other's nearest messages in
+   * other conversations (on either leg): a message near everything (a hub) then stops chaining topics.
    */
   readonly mutualNeighbours: boolean;
-  /** Nearest messages in other conversations asked for per message, on each leg. */
+  /**
+   * Nearest messages asked for per message: in the window, any conversation (shared-neighbour
+   * topics; fewer in a window under 400 messages); in other conversations, on each leg (threshold).
+   */
   readonly neighbours: number;
   /**
-   * The BM25 leg skips a message whose own vector query already found `neighbours` messages
+   * Threshold topics: the BM25 leg skips a message whose own vector query already found `neighbours` messages
    * elsewhere at or above the threshold: meaning alone has tied it to a topic, and anything more
    * the BM25 leg could add ranks below ten stronger neighbours. It is one more_like_this query per
    * message otherwise, the computation's largest cost (bench/README.md, gaps: at 100k templated

@@ -225,9 +225,13 @@ describe("planted gap benchmark", () => {
         ),
         // A giant gap of two planted topics: neither is its judged majority (each is half of it).
         gap([...planted!.docIds, ...other!.docIds.slice(0, planted!.docIds.length)]),
+        // All of one half and one document of the other: most of the judged documents, a thin side.
+        gap([...onA, planted!.docIds.find((d) => channelOf.get(d) === b)!, ...background.slice(0, 6)]),
       ]);
-      expect(s.verdicts.map((v) => v.judged)).toEqual(["false", "false", "false"]);
-      expect(s.judged).toMatchObject({ correct: 0, falseGaps: 3, unjudged: 0, precision: 0, recall: 0 });
+      expect(s.verdicts.map((v) => v.judged)).toEqual(["false", "false", "false", "false"]);
+      expect(s.verdicts.map((v) => v.falseKind)).toEqual(["oneSide", "oneSide", "mixedTopics", "thinSide"]);
+      expect(s.judged).toMatchObject({ correct: 0, falseGaps: 4, unjudged: 0, precision: 0, recall: 0 });
+      expect(s.judged.falseKinds).toEqual({ oneSide: 2, mixedTopics: 1, thinSide: 1 });
     });
 
     it("still reports the controls: one channel as most of a gap's judged documents, shared people across sides", () => {
