@@ -159,6 +159,7 @@ async function run([file, overrides]: string[]): Promise<void> {
         false: j.falseGaps,
         unjudged: j.unjudged,
         controls: [...new Set([...s.controlsReported, ...j.controlsReported])],
+        falseKinds: j.falseKinds,
         found: j.found,
         falseGaps: s.verdicts
           .filter((v) => v.judged === "false" || v.judged === "control")

@@ -98,6 +98,8 @@ describe("detectGaps", () => {
     // no BM25 leg unless keywordNeighbours asks for it.
     expect(stats.vectorSeeds).toBe(46);
     expect(stats.keywordQueries).toBe(0);
+    // 46 messages: 3 nearest each (sqrt(46) / 2), not the definition's 10.
+    expect(stats.neighbours).toBe(3);
     // A shared-neighbour link needs the background's Q3 (the fence is the threshold rule's bar).
     expect(stats.threshold.used).toBe(Math.max(0.5, stats.threshold.q3));
     expect(stats.threshold.q3).toBeLessThan(stats.threshold.background);
@@ -208,6 +210,18 @@ describe("detectGaps", () => {
     // outside (and for background messages leaning towards the topic's axis too).
     expect(stats.filteredQueries).toBeGreaterThanOrEqual(6);
     expect(ports.filteredQueries).toBe(stats.filteredQueries);
+    expect(gaps).toHaveLength(1);
+    expect([...gaps[0]!.messageIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("shared neighbours with keywordNeighbours: BM25's hits join each neighbourhood after the vector ones", async () => {
+    const { gaps, stats } = await detectGaps(workspace(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, keywordNeighbours: 3 },
+    });
+    expect(stats.keywordQueries).toBe(46);
+    // The topic's messages share rare words across the channels: BM25 found some of its links too.
+    expect(stats.pairs.both + stats.pairs.lexical).toBeGreaterThan(0);
     expect(gaps).toHaveLength(1);
     expect([...gaps[0]!.messageIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   });
