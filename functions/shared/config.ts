@@ -194,7 +194,8 @@ const configSchema = z.object({
   GAPS_BACKGROUND_FENCE: withDefault(num(0, 10), 1.5),
   GAPS_TOPICS: withDefault(z.enum(["shared-neighbours", "threshold"]), "shared-neighbours"),
   GAPS_NEIGHBOURS: withDefault(int(2, 100), 10),
-  GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0, 1), 0.08),
+  // Above 0: average linkage never joins groups with no link between them.
+  GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).

@@ -625,10 +625,10 @@ interface ReportedGapVerdict {
 
 /**
  * Kinds of false gaps (a diagnostic, not a scoring rule):
- * - "oneSide": all its judged documents are on one side: a planted half or stray planted documents
- *   joined with background elsewhere (by the definition a gap when that background is on its
- *   subject, which no judgment says);
- * - "mixedTopics": judged documents on several sides, no topic holding more than half of them;
+ * - "mixedTopics": no topic holds more than half of its judged documents;
+ * - "oneSide": one topic holds most of them, all on one side of the gap: a planted half or stray
+ *   planted documents joined with background elsewhere (by the definition a gap when that
+ *   background is on its subject, which no judgment says);
  * - "thinSide": one topic holds most of them, on several sides, but fewer than minDocsPerSide on one
  *   of its channels (or its two channels on one side).
  */
@@ -769,12 +769,10 @@ export function scorePlanted(
     else judged = "false";
     let falseKind: FalseKind | null = null;
     if (judged === "false") {
-      const judgedSides = new Set<number>();
-      for (const id of g.messageIds) {
-        const doc = externalIdOf(id) ?? "";
-        if (topicOfDoc.has(doc)) judgedSides.add(sideOf(channelOf.get(doc) ?? "?"));
-      }
-      falseKind = judgedSides.size <= 1 ? "oneSide" : judgedShare > 0.5 ? "thinSide" : "mixedTopics";
+      // The sides holding the majority topic's documents.
+      const topicSides = new Set<number>();
+      for (const [c, k] of perChannel.get(topic!) ?? []) if (k > 0) topicSides.add(sideOf(c));
+      falseKind = judgedShare <= 0.5 ? "mixedTopics" : topicSides.size <= 1 ? "oneSide" : "thinSide";
     }
     if (judged === "planted") judgedFound.add(topic!.queryId);
     for (const c of controls) judgedControls.add(c.queryId);

@@ -45,9 +45,16 @@ export interface GapDetectionStats {
   readonly neighbours: number;
   /** Seeds answered by the unfiltered batch (nearestMany), and by the semantic leg's filter paths. */
   readonly vectorSeeds: number;
-  /** Seeds asked again unfiltered with more candidates (all of theirs were in their own channel), per round. */
+  /**
+   * Seeds asked again unfiltered with more candidates, per round: all of theirs were in their own
+   * channel or outside the window (threshold), or too many outside the window (shared neighbours).
+   */
   readonly widenedQueries: number;
-  /** Seeds with more than the filter paths' most candidates (2,000) nearer out of reach: not asked further on the vector leg. */
+  /**
+   * Threshold topics: seeds with more than the filter paths' most candidates (2,000) nearer out of
+   * reach, not asked further on the vector leg. Shared-neighbour topics ask those within the
+   * window's time instead (filteredQueries).
+   */
   readonly unsettledSeeds: number;
   readonly filteredQueries: number;
   readonly keywordQueries: number;
@@ -56,6 +63,10 @@ export interface GapDetectionStats {
    * (keywordSkipsConnected) their own vector query already found `neighbours` messages elsewhere.
    */
   readonly keywordSkipped: number;
+  /**
+   * Pairs in different conversations by the leg that found them: threshold topics, every pair that
+   * passed; shared-neighbour topics, the links between conversations inside a topic.
+   */
   readonly pairs: { readonly semantic: number; readonly lexical: number; readonly both: number };
   readonly topics: number;
   readonly rejected: { readonly fewerThanMinConversations: number; readonly sidesTalk: number };
@@ -73,9 +84,10 @@ const BACKGROUND_SAMPLE = 20_000;
 
 /**
  * Coordination gaps in one window (definition.ts says what one is). Bounded by the window: it reads
- * the window's messages and their vectors once, then per message asks each leg for its nearest
- * messages in other conversations, clusters the pairs into topics and keeps the topics whose sides
- * neither share people nor reference each other.
+ * the window's messages and their vectors once, then groups them into topics (by default: each
+ * message's nearest messages in the window, linked by shared neighbours, average linkage; with
+ * `topics: "threshold"`, each leg's nearest messages in other conversations above a cosine
+ * threshold) and keeps the topics whose sides neither share people nor reference each other.
  */
 export async function detectGaps(
   ports: GapDetectionPorts,
@@ -169,7 +181,15 @@ export async function detectGaps(
     // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
     // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
     stats.neighbours = Math.min(def.neighbours, Math.max(2, Math.floor(Math.sqrt(withVectors) / 2)));
-    const neighboursOf = await windowNeighbours(ports, opts, stats.neighbours, messages, vectors, index, stats);
+    const neighboursOf = await windowNeighbours(
+      ports,
+      opts,
+      stats.neighbours,
+      messages,
+      vectors,
+      index,
+      stats,
+    );
     // The vector leg's part of each list; BM25's additions follow it.
     const byVector = neighboursOf.map((l) => l.length);
     t = lap("semantic", t);
@@ -205,7 +225,7 @@ export async function detectGaps(
     const links: Link[] = [];
     for (let i = 0; i < n; i++) {
       for (const j of neighboursOf[i]!) {
-        // Each pair once: from its lower end, or from j when i is not in j's list.
+        // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
         if (j < i && sets[j]!.has(i)) continue;
         const sim = cosine(i, j);
         if (sim < linkFloor) continue;
@@ -213,7 +233,8 @@ export async function detectGaps(
         links.push({ a: i, b: j, weight });
         if (messages[i]!.channel !== messages[j]!.channel) {
           const key = i < j ? i * n + j : j * n + i;
-          const vectorFound = neighboursOf[i]!.indexOf(j) < byVector[i]! || neighboursOf[j]!.slice(0, byVector[j]).includes(i);
+          const vectorFound =
+            neighboursOf[i]!.indexOf(j) < byVector[i]! || neighboursOf[j]!.slice(0, byVector[j]).includes(i);
           const keywordFound =
             neighboursOf[i]!.indexOf(j) >= byVector[i]! || neighboursOf[j]!.indexOf(i) >= byVector[j]!;
           pairs.set(key, { sim, legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0) });
@@ -228,8 +249,7 @@ export async function detectGaps(
       members.set(group[a]!, set);
     }
     // Only a topic's links between conversations score it and count in the stats.
-    for (const key of [...pairs.keys()])
-      if (group[Math.floor(key / n)] !== group[key % n]) pairs.delete(key);
+    for (const key of [...pairs.keys()]) if (group[Math.floor(key / n)] !== group[key % n]) pairs.delete(key);
   }
 
   if (!sharedNeighbourTopics && channels.length >= def.minConversations) {
@@ -598,7 +618,7 @@ async function windowNeighbours(
   const collectionSize = await ports.vectors.count();
   const share = collectionSize > 0 ? seeds.length / collectionSize : undefined;
   // The seed itself is its own first hit: ask for one more.
-  const first = candidateCount(k + 1, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 }) ?? k + 1;
+  const first = candidateCount(k + 1, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 });
   const vectorBatch = opts.vectorBatch ?? 64;
   const concurrency = opts.concurrency ?? 2;
   // True when the answer settles the seed: k in the window, or fewer candidates than asked (all seen).
@@ -606,19 +626,21 @@ async function windowNeighbours(
     const list: number[] = [];
     for (const hit of hits) {
       const j = index.get(hit.messageId);
-      if (j === undefined || j === seed || !vectors[j]) continue;
+      if (j === undefined || j === seed || !vectors[j] || list.includes(j)) continue;
       list.push(j);
       if (list.length >= k) break;
     }
     neighbours[seed] = list;
     return list.length >= k || hits.length < asked;
   };
+  // null: the window is too small a share of the collection for unfiltered candidates to reach it.
   let open = seeds;
   let done = 0;
-  for (let asked = first; open.length > 0; ) {
+  for (let asked = first ?? 0; first !== null && open.length > 0; ) {
     const still: number[] = [];
     const size = asked;
-    await inPool(chunks(open, Math.max(1, Math.floor((vectorBatch * first) / size))), concurrency, async (batch) => {
+    const perTrip = Math.max(1, Math.floor((vectorBatch * first) / size));
+    await inPool(chunks(open, perTrip), concurrency, async (batch) => {
       const answers = await ports.vectors.nearestMany(
         batch.map((i) => vectors[i]!),
         size,

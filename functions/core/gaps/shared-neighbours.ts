@@ -39,9 +39,12 @@ export interface Link {
 /**
  * Average linkage over a sparse graph: repeatedly joins the two groups whose mean link weight over
  * all their member pairs (a missing link weighs 0) is highest, while it is at least `floor`. Returns
- * each node's group (a representative node). Exact, in O(E log E) heap work: after a join the mean
- * between the new group and any other is a weighted mean of the two old means, so an entry made for
- * an old group bounds the new mean from above, and is re-evaluated when it comes up (lazy update).
+ * each node's group (a representative node). Exact: after a join the mean between the new group and
+ * any other is a weighted mean of the two old means, so an entry made for an old group bounds the new
+ * mean from above and is re-evaluated when it comes up (lazy update); an entry whose groups are
+ * current is the largest mean left. Equal means join in (lower, higher) node order of the entries.
+ * Heap work is O(E log E) plus one re-evaluation per stale entry; groups merge their link maps
+ * smaller into larger. The floor must be above 0 (an unlinked pair never joins).
  */
 export function averageLinkage(nodes: number, links: readonly Link[], floor: number): Int32Array {
   const parent = Int32Array.from({ length: nodes }, (_, i) => i);
@@ -70,21 +73,25 @@ export function averageLinkage(nodes: number, links: readonly Link[], floor: num
   }
   const heap = new MaxHeap();
   const mean = (a: number, b: number) => (weights[a]?.get(b) ?? 0) / (size[a]! * size[b]!);
-  const push = (a: number, b: number) => {
+  // Sums build up in merge order, so a mean exactly at the floor may round either side of it.
+  const reaches = floor - 1e-12;
+  const push = (x: number, y: number) => {
+    const [a, b] = x < y ? [x, y] : [y, x];
     const m = mean(a, b);
-    if (m >= floor) heap.push({ key: m, a, b, stampA: stamp[a]!, stampB: stamp[b]! });
+    if (m >= reaches) heap.push({ key: m, a, b, stampA: stamp[a]!, stampB: stamp[b]! });
   };
   for (let a = 0; a < nodes; a++) for (const b of weights[a]?.keys() ?? []) if (a < b) push(a, b);
   for (let top = heap.pop(); top; top = heap.pop()) {
     const a = find(top.a);
     const b = find(top.b);
     if (a === b) continue;
-    if (a !== top.a || b !== top.b || stamp[a] !== top.stampA || stamp[b] !== top.stampB) {
+    const stale = Math.min(a, b) !== top.a || Math.max(a, b) !== top.b;
+    if (stale || stamp[top.a] !== top.stampA || stamp[top.b] !== top.stampB) {
       // Stale: an upper bound of the groups' mean now; put it back at its current value.
       push(a, b);
       continue;
     }
-    // Join the group with fewer links into the one with more (each link moves O(log n) times).
+    // Join the group with fewer links into the one with more.
     const [into, from] = (weights[a]?.size ?? 0) >= (weights[b]?.size ?? 0) ? [a, b] : [b, a];
     const target = weightsOf(into);
     target.delete(from);
@@ -111,7 +118,7 @@ interface HeapEntry {
   readonly stampB: number;
 }
 
-/** A binary max-heap on `key` (ties: lower a, then lower b, so results do not depend on push order). */
+/** A binary max-heap on `key` (ties: lower a, then lower b). */
 class MaxHeap {
   private readonly items: HeapEntry[] = [];
 

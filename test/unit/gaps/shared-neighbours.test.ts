@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
-import { averageLinkage, type Link, sharedNeighbourWeight } from "../../../functions/core/gaps/shared-neighbours";
+import {
+  averageLinkage,
+  type Link,
+  sharedNeighbourWeight,
+} from "../../../functions/core/gaps/shared-neighbours";
 
 /** Average linkage the slow, obvious way: every pair of groups, every step. */
 function bruteForce(nodes: number, links: readonly Link[], floor: number): number[][] {
