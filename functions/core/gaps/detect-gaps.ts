@@ -4,7 +4,7 @@ import { type SideProfile, sidesReference } from "./cross-reference";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
-import { averageLinkage, type Link, sharedNeighbourWeight } from "./shared-neighbours";
+import { averageLinkage, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
 
 export interface DetectGapsOptions {
@@ -177,6 +177,8 @@ export async function detectGaps(
   // Shared-neighbour topics: a link's floor is the background's Q3 (definition.ts, topics).
   const linkFloor = Math.max(def.minSimilarity, quartiles?.q3 ?? -1);
   const members = new Map<number, Set<number>>();
+  // A message's topic (the group representative `members` is keyed by).
+  let topicOf: (i: number) => number = (i) => i;
   if (sharedNeighbourTopics && channels.length >= def.minConversations) {
     // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
     // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
@@ -222,7 +224,7 @@ export async function detectGaps(
       t = lap("keyword", t);
     }
     const sets = neighboursOf.map((l) => new Set(l));
-    const links: Link[] = [];
+    const links = { a: [] as number[], b: [] as number[], weight: [] as number[] };
     for (let i = 0; i < n; i++) {
       for (const j of neighboursOf[i]!) {
         // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
@@ -230,7 +232,9 @@ export async function detectGaps(
         const sim = cosine(i, j);
         if (sim < linkFloor) continue;
         const weight = sharedNeighbourWeight(i, j, neighboursOf, sets);
-        links.push({ a: i, b: j, weight });
+        links.a.push(i);
+        links.b.push(j);
+        links.weight.push(weight);
         if (messages[i]!.channel !== messages[j]!.channel) {
           const key = i < j ? i * n + j : j * n + i;
           const vectorFound =
@@ -242,7 +246,10 @@ export async function detectGaps(
       }
     }
     const group = averageLinkage(n, links, def.minSharedNeighbours);
-    for (const { a, b } of links) {
+    topicOf = (i) => group[i]!;
+    for (let k = 0; k < links.a.length; k++) {
+      const a = links.a[k]!;
+      const b = links.b[k]!;
       if (group[a] !== group[b]) continue;
       const set = members.get(group[a]!) ?? new Set<number>();
       set.add(a).add(b);
@@ -429,6 +436,7 @@ export async function detectGaps(
     sizes[ri]! += sizes[rj]!;
     sums.delete(rj);
   }
+  if (!sharedNeighbourTopics) topicOf = find;
   for (const key of sharedNeighbourTopics ? [] : pairs.keys()) {
     for (const i of [Math.floor(key / n), key % n]) {
       const r = find(i);
@@ -447,8 +455,8 @@ export async function detectGaps(
     else threads.set(key, [i]);
   });
   const rejected = { fewerThanMinConversations: 0, sidesTalk: 0 };
-  const found: { sides: number[][]; overlap: number }[] = [];
-  for (const list of members.values()) {
+  const found: { topic: number; sides: number[][]; overlap: number }[] = [];
+  for (const [topic, list] of members) {
     const byChannel = new Map<string, number[]>();
     for (const i of [...list].sort((a, b) => a - b)) {
       const ch = messages[i]!.channel;
@@ -489,13 +497,25 @@ export async function detectGaps(
     for (let a = 0; a < people.length; a++)
       for (let b = a + 1; b < people.length; b++)
         overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
-    found.push({ sides, overlap });
+    found.push({ topic, sides, overlap });
   }
 
   let df: Map<string, number> | undefined;
   let words: Set<string>[] | undefined;
   const gaps: CoordinationGap[] = [];
-  for (const { sides, overlap } of found) {
+  // Each topic's pairs, so a gap scores over its own (not every pair of the window per gap).
+  const pairsOfTopic = new Map<number, number[]>();
+  if (found.length > 0) {
+    const wanted = new Set(found.map((f) => f.topic));
+    for (const key of pairs.keys()) {
+      const topic = topicOf(Math.floor(key / n));
+      if (!wanted.has(topic)) continue;
+      const list = pairsOfTopic.get(topic);
+      if (list) list.push(key);
+      else pairsOfTopic.set(topic, [key]);
+    }
+  }
+  for (const { topic, sides, overlap } of found) {
     words ??= messages.map((m) => labelWords(m.content));
     df ??= documentFrequencies(words);
     const sideOf = new Map<number, number>();
@@ -505,7 +525,8 @@ export async function detectGaps(
     // Similarity: the mean cosine of the retrieved pairs that join different sides.
     let simSum = 0;
     let simCount = 0;
-    for (const [key, { sim }] of pairs) {
+    for (const key of pairsOfTopic.get(topic) ?? []) {
+      const { sim } = pairs.get(key)!;
       const a = sideOf.get(Math.floor(key / n));
       const b = sideOf.get(key % n);
       if (a !== undefined && b !== undefined && a !== b) {

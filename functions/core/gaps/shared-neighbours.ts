@@ -29,11 +29,11 @@ export function sharedNeighbourWeight(
   return shared / (a.size + b.size + 2 - shared);
 }
 
-/** One weighted link between two messages (by position). */
-export interface Link {
-  readonly a: number;
-  readonly b: number;
-  readonly weight: number;
+/** Weighted links between messages (by position): link k joins a[k] and b[k] with weight[k]. */
+export interface Links {
+  readonly a: readonly number[];
+  readonly b: readonly number[];
+  readonly weight: readonly number[];
 }
 
 /**
@@ -46,7 +46,7 @@ export interface Link {
  * Heap work is O(E log E) plus one re-evaluation per stale entry; groups merge their link maps
  * smaller into larger. The floor must be above 0 (an unlinked pair never joins).
  */
-export function averageLinkage(nodes: number, links: readonly Link[], floor: number): Int32Array {
+export function averageLinkage(nodes: number, links: Links, floor: number): Int32Array {
   const parent = Int32Array.from({ length: nodes }, (_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -66,7 +66,10 @@ export function averageLinkage(nodes: number, links: readonly Link[], floor: num
     }
     return m;
   };
-  for (const { a, b, weight } of links) {
+  for (let k = 0; k < links.a.length; k++) {
+    const a = links.a[k]!;
+    const b = links.b[k]!;
+    const weight = links.weight[k]!;
     if (a === b) continue;
     weightsOf(a).set(b, (weightsOf(a).get(b) ?? 0) + weight);
     weightsOf(b).set(a, (weightsOf(b).get(a) ?? 0) + weight);
@@ -78,10 +81,11 @@ export function averageLinkage(nodes: number, links: readonly Link[], floor: num
   const push = (x: number, y: number) => {
     const [a, b] = x < y ? [x, y] : [y, x];
     const m = mean(a, b);
-    if (m >= reaches) heap.push({ key: m, a, b, stampA: stamp[a]!, stampB: stamp[b]! });
+    if (m >= reaches) heap.push(m, a, b, stamp[a]!, stamp[b]!);
   };
   for (let a = 0; a < nodes; a++) for (const b of weights[a]?.keys() ?? []) if (a < b) push(a, b);
-  for (let top = heap.pop(); top; top = heap.pop()) {
+  while (heap.size > 0) {
+    const top = heap.pop();
     const a = find(top.a);
     const b = find(top.b);
     if (a === b) continue;
@@ -110,52 +114,76 @@ export function averageLinkage(nodes: number, links: readonly Link[], floor: num
   return Int32Array.from({ length: nodes }, (_, i) => find(i));
 }
 
-interface HeapEntry {
-  readonly key: number;
-  readonly a: number;
-  readonly b: number;
-  readonly stampA: number;
-  readonly stampB: number;
-}
-
-/** A binary max-heap on `key` (ties: lower a, then lower b). */
+/**
+ * A binary max-heap of join candidates (key, then lower a, then lower b first), kept in parallel
+ * arrays of numbers: at 100,000 messages it holds about a million entries, and an object per entry
+ * cost the computation its memory margin (bench/README.md, gaps).
+ */
 class MaxHeap {
-  private readonly items: HeapEntry[] = [];
+  private readonly key: number[] = [];
+  private readonly a: number[] = [];
+  private readonly b: number[] = [];
+  private readonly stampA: number[] = [];
+  private readonly stampB: number[] = [];
 
-  push(e: HeapEntry): void {
-    const items = this.items;
-    items.push(e);
-    let i = items.length - 1;
+  get size(): number {
+    return this.key.length;
+  }
+
+  push(key: number, a: number, b: number, stampA: number, stampB: number): void {
+    this.key.push(key);
+    this.a.push(a);
+    this.b.push(b);
+    this.stampA.push(stampA);
+    this.stampB.push(stampB);
+    let i = this.key.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!before(items[i]!, items[p]!)) break;
-      [items[i], items[p]] = [items[p]!, items[i]!];
+      if (!this.before(i, p)) break;
+      this.swap(i, p);
       i = p;
     }
   }
 
-  pop(): HeapEntry | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let best = i;
-        if (l < items.length && before(items[l]!, items[best]!)) best = l;
-        if (r < items.length && before(items[r]!, items[best]!)) best = r;
-        if (best === i) break;
-        [items[i], items[best]] = [items[best]!, items[i]!];
-        i = best;
-      }
+  /** Removes and returns the top entry (the heap must not be empty). */
+  pop(): { a: number; b: number; stampA: number; stampB: number } {
+    const top = { a: this.a[0]!, b: this.b[0]!, stampA: this.stampA[0]!, stampB: this.stampB[0]! };
+    const last = this.key.length - 1;
+    this.swap(0, last);
+    this.key.pop();
+    this.a.pop();
+    this.b.pop();
+    this.stampA.pop();
+    this.stampB.pop();
+    const n = this.key.length;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let best = i;
+      if (l < n && this.before(l, best)) best = l;
+      if (r < n && this.before(r, best)) best = r;
+      if (best === i) break;
+      this.swap(i, best);
+      i = best;
     }
     return top;
   }
-}
 
-function before(x: HeapEntry, y: HeapEntry): boolean {
-  return x.key > y.key || (x.key === y.key && (x.a < y.a || (x.a === y.a && x.b < y.b)));
+  private before(x: number, y: number): boolean {
+    const kx = this.key[x]!;
+    const ky = this.key[y]!;
+    if (kx !== ky) return kx > ky;
+    const ax = this.a[x]!;
+    const ay = this.a[y]!;
+    return ax < ay || (ax === ay && this.b[x]! < this.b[y]!);
+  }
+
+  private swap(x: number, y: number): void {
+    for (const list of [this.key, this.a, this.b, this.stampA, this.stampB]) {
+      const t = list[x]!;
+      list[x] = list[y]!;
+      list[y] = t;
+    }
+  }
 }

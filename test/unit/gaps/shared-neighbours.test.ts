@@ -2,11 +2,23 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
 import {
   averageLinkage,
-  type Link,
+  type Links,
   sharedNeighbourWeight,
 } from "../../../functions/core/gaps/shared-neighbours";
 
 /** Average linkage the slow, obvious way: every pair of groups, every step. */
+interface Link {
+  readonly a: number;
+  readonly b: number;
+  readonly weight: number;
+}
+
+const asLinks = (links: readonly Link[]): Links => ({
+  a: links.map((l) => l.a),
+  b: links.map((l) => l.b),
+  weight: links.map((l) => l.weight),
+});
+
 function bruteForce(nodes: number, links: readonly Link[], floor: number): number[][] {
   const w = new Map<string, number>();
   for (const { a, b, weight } of links) {
@@ -58,7 +70,7 @@ describe("averageLinkage", () => {
           // Distinct weights (no ties), so both orders of joining are the same.
           if (rand() < 0.25) links.push({ a, b, weight: 0.05 + rand() * 0.6 + b * 1e-9 + a * 1e-11 });
       const floor = 0.05 + rand() * 0.3;
-      expect(groupsOf(averageLinkage(nodes, links, floor)), `seed ${seed}`).toEqual(
+      expect(groupsOf(averageLinkage(nodes, asLinks(links), floor)), `seed ${seed}`).toEqual(
         bruteForce(nodes, links, floor),
       );
     }
@@ -71,8 +83,8 @@ describe("averageLinkage", () => {
       { a: 2, b: 3, weight: 0.8 },
       { a: 1, b: 2, weight: 0.4 },
     ];
-    expect(groupsOf(averageLinkage(5, links, 0.2))).toEqual([[0, 1], [2, 3], [4]]);
-    expect(groupsOf(averageLinkage(5, links, 0.1))).toEqual([[0, 1, 2, 3], [4]]);
+    expect(groupsOf(averageLinkage(5, asLinks(links), 0.2))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(groupsOf(averageLinkage(5, asLinks(links), 0.1))).toEqual([[0, 1, 2, 3], [4]]);
   });
 });
 
