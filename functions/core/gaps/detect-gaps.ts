@@ -224,39 +224,47 @@ export async function detectGaps(
       t = lap("keyword", t);
     }
     const sets = neighboursOf.map((l) => new Set(l));
-    const links = { a: [] as number[], b: [] as number[], weight: [] as number[] };
+    // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
+    const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
+    const links = {
+      a: new Int32Array(capacity),
+      b: new Int32Array(capacity),
+      weight: new Float64Array(capacity),
+      length: 0,
+    };
     for (let i = 0; i < n; i++) {
       for (const j of neighboursOf[i]!) {
         // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
         if (j < i && sets[j]!.has(i)) continue;
-        const sim = cosine(i, j);
-        if (sim < linkFloor) continue;
-        const weight = sharedNeighbourWeight(i, j, neighboursOf, sets);
-        links.a.push(i);
-        links.b.push(j);
-        links.weight.push(weight);
-        if (messages[i]!.channel !== messages[j]!.channel) {
-          const key = i < j ? i * n + j : j * n + i;
-          const vectorFound =
-            neighboursOf[i]!.indexOf(j) < byVector[i]! || neighboursOf[j]!.slice(0, byVector[j]).includes(i);
-          const keywordFound =
-            neighboursOf[i]!.indexOf(j) >= byVector[i]! || neighboursOf[j]!.indexOf(i) >= byVector[j]!;
-          pairs.set(key, { sim, legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0) });
-        }
+        if (cosine(i, j) < linkFloor) continue;
+        links.a[links.length] = i;
+        links.b[links.length] = j;
+        links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
+        links.length++;
       }
     }
     const group = averageLinkage(n, links, def.minSharedNeighbours);
     topicOf = (i) => group[i]!;
-    for (let k = 0; k < links.a.length; k++) {
+    for (let k = 0; k < links.length; k++) {
       const a = links.a[k]!;
       const b = links.b[k]!;
       if (group[a] !== group[b]) continue;
       const set = members.get(group[a]!) ?? new Set<number>();
       set.add(a).add(b);
       members.set(group[a]!, set);
+      // A topic's links between conversations score it and count in the stats.
+      if (messages[a]!.channel === messages[b]!.channel) continue;
+      const key = a < b ? a * n + b : b * n + a;
+      const rankInA = neighboursOf[a]!.indexOf(b);
+      const rankInB = neighboursOf[b]!.indexOf(a);
+      const vectorFound =
+        (rankInA >= 0 && rankInA < byVector[a]!) || (rankInB >= 0 && rankInB < byVector[b]!);
+      const keywordFound = rankInA >= byVector[a]! || rankInB >= byVector[b]!;
+      pairs.set(key, {
+        sim: cosine(a, b),
+        legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0),
+      });
     }
-    // Only a topic's links between conversations score it and count in the stats.
-    for (const key of [...pairs.keys()]) if (group[Math.floor(key / n)] !== group[key % n]) pairs.delete(key);
   }
 
   if (!sharedNeighbourTopics && channels.length >= def.minConversations) {

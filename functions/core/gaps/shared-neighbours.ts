@@ -31,9 +31,11 @@ export function sharedNeighbourWeight(
 
 /** Weighted links between messages (by position): link k joins a[k] and b[k] with weight[k]. */
 export interface Links {
-  readonly a: readonly number[];
-  readonly b: readonly number[];
-  readonly weight: readonly number[];
+  readonly a: ArrayLike<number>;
+  readonly b: ArrayLike<number>;
+  readonly weight: ArrayLike<number>;
+  /** Links in use (the arrays may be longer). */
+  readonly length: number;
 }
 
 /**
@@ -66,7 +68,7 @@ export function averageLinkage(nodes: number, links: Links, floor: number): Int3
     }
     return m;
   };
-  for (let k = 0; k < links.a.length; k++) {
+  for (let k = 0; k < links.length; k++) {
     const a = links.a[k]!;
     const b = links.b[k]!;
     const weight = links.weight[k]!;
@@ -115,75 +117,85 @@ export function averageLinkage(nodes: number, links: Links, floor: number): Int3
 }
 
 /**
- * A binary max-heap of join candidates (key, then lower a, then lower b first), kept in parallel
- * arrays of numbers: at 100,000 messages it holds about a million entries, and an object per entry
- * cost the computation its memory margin (bench/README.md, gaps).
+ * A binary max-heap of join candidates (key, then lower a, then lower b first), kept in typed
+ * arrays that double when full: at 100,000 messages it holds about a million entries, and an object
+ * per entry cost the computation its memory margin (bench/README.md, gaps).
  */
 class MaxHeap {
-  private readonly key: number[] = [];
-  private readonly a: number[] = [];
-  private readonly b: number[] = [];
-  private readonly stampA: number[] = [];
-  private readonly stampB: number[] = [];
-
-  get size(): number {
-    return this.key.length;
-  }
+  private key = new Float64Array(1024);
+  private a = new Int32Array(1024);
+  private b = new Int32Array(1024);
+  private stampA = new Int32Array(1024);
+  private stampB = new Int32Array(1024);
+  size = 0;
 
   push(key: number, a: number, b: number, stampA: number, stampB: number): void {
-    this.key.push(key);
-    this.a.push(a);
-    this.b.push(b);
-    this.stampA.push(stampA);
-    this.stampB.push(stampB);
-    let i = this.key.length - 1;
+    if (this.size === this.key.length) this.grow();
+    let i = this.size++;
+    // Sift up: move parents down until the new entry's place is found.
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
+      if (!this.beats(key, a, b, p)) break;
+      this.copy(p, i);
       i = p;
     }
+    this.set(i, key, a, b, stampA, stampB);
   }
 
   /** Removes and returns the top entry (the heap must not be empty). */
   pop(): { a: number; b: number; stampA: number; stampB: number } {
     const top = { a: this.a[0]!, b: this.b[0]!, stampA: this.stampA[0]!, stampB: this.stampB[0]! };
-    const last = this.key.length - 1;
-    this.swap(0, last);
-    this.key.pop();
-    this.a.pop();
-    this.b.pop();
-    this.stampA.pop();
-    this.stampB.pop();
-    const n = this.key.length;
+    const last = --this.size;
+    const [key, a, b, sa, sb] = [
+      this.key[last]!,
+      this.a[last]!,
+      this.b[last]!,
+      this.stampA[last]!,
+      this.stampB[last]!,
+    ];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= last) break;
       const r = l + 1;
-      let best = i;
-      if (l < n && this.before(l, best)) best = l;
-      if (r < n && this.before(r, best)) best = r;
-      if (best === i) break;
-      this.swap(i, best);
-      i = best;
+      const child = r < last && this.beats(this.key[r]!, this.a[r]!, this.b[r]!, l) ? r : l;
+      if (this.beats(key, a, b, child)) break;
+      this.copy(child, i);
+      i = child;
     }
+    if (last > 0) this.set(i, key, a, b, sa, sb);
     return top;
   }
 
-  private before(x: number, y: number): boolean {
-    const kx = this.key[x]!;
+  /** Whether an entry (key, a, b) goes before the entry at position y. */
+  private beats(key: number, a: number, b: number, y: number): boolean {
     const ky = this.key[y]!;
-    if (kx !== ky) return kx > ky;
-    const ax = this.a[x]!;
+    if (key !== ky) return key > ky;
     const ay = this.a[y]!;
-    return ax < ay || (ax === ay && this.b[x]! < this.b[y]!);
+    return a < ay || (a === ay && b < this.b[y]!);
   }
 
-  private swap(x: number, y: number): void {
-    for (const list of [this.key, this.a, this.b, this.stampA, this.stampB]) {
-      const t = list[x]!;
-      list[x] = list[y]!;
-      list[y] = t;
+  private copy(from: number, to: number): void {
+    this.set(to, this.key[from]!, this.a[from]!, this.b[from]!, this.stampA[from]!, this.stampB[from]!);
+  }
+
+  private set(i: number, key: number, a: number, b: number, stampA: number, stampB: number): void {
+    this.key[i] = key;
+    this.a[i] = a;
+    this.b[i] = b;
+    this.stampA[i] = stampA;
+    this.stampB[i] = stampB;
+  }
+
+  private grow(): void {
+    const n = this.key.length * 2;
+    const key = new Float64Array(n);
+    key.set(this.key);
+    this.key = key;
+    for (const name of ["a", "b", "stampA", "stampB"] as const) {
+      const next = new Int32Array(n);
+      next.set(this[name]);
+      this[name] = next;
     }
   }
 }

@@ -17,6 +17,7 @@ const asLinks = (links: readonly Link[]): Links => ({
   a: links.map((l) => l.a),
   b: links.map((l) => l.b),
   weight: links.map((l) => l.weight),
+  length: links.length,
 });
 
 function bruteForce(nodes: number, links: readonly Link[], floor: number): number[][] {
@@ -74,6 +75,17 @@ describe("averageLinkage", () => {
         bruteForce(nodes, links, floor),
       );
     }
+  });
+
+  it("stays exact past the heap's first capacity (1,024 entries)", () => {
+    const rand = seededRandom(99);
+    const nodes = 150;
+    const links: Link[] = [];
+    for (let a = 0; a < nodes; a++)
+      for (let b = a + 1; b < nodes; b++)
+        if (rand() < 0.12) links.push({ a, b, weight: 0.05 + rand() * 0.6 + b * 1e-9 + a * 1e-11 });
+    expect(links.length).toBeGreaterThan(1_024);
+    expect(groupsOf(averageLinkage(nodes, asLinks(links), 0.06))).toEqual(bruteForce(nodes, links, 0.06));
   });
 
   it("a group joins another only while their mean over all member pairs reaches the floor", () => {
