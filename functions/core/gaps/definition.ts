@@ -1,7 +1,8 @@
 /**
  * What a coordination gap is, written down. Within a time window: messages in at least
  * `minConversations` conversations (channels) that are about one topic, found with the engine's own
- * retrieval (nearest vectors in other conversations, BM25 more-like-this on shared rare terms),
+ * retrieval (`topics`: messages sharing their nearest neighbours in the vector index, optionally
+ * BM25 more-like-this on shared rare terms; or, the rule before, pairs above a cosine threshold),
  * where the people of the sides overlap at most `maxParticipantOverlap` and no side references
  * another (a mention of the other channel or of one of its people, or a link both sides share).
  */
