@@ -39,7 +39,9 @@ export interface GapDefinition {
    * neighbours, two messages that list each other, or one listing the other with one more shared,
    * weigh 2 / 20 = 0.1, so 0.08 keeps groups whose pairs are nearly all linked; by chance two
    * messages of a 1,400-message window share 0.07 of a neighbour. The middle of 0.06-0.10, over
-   * which the planted benchmark moved by about one topic per seed (bench/quality.md).
+   * which the planted benchmark moved by about one topic per seed (bench/quality.md). The same at
+   * any k: in a small window (k = 2) a lone mutual pair weighs 0.5, so groups there may be less
+   * densely linked; scaling the floor by 10 / k lost the demo set's gap.
    */
   readonly minSharedNeighbours: number;
   /**
