@@ -9,7 +9,8 @@ import { formatTable } from "../progress";
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
 
 const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N]
-                          [--background-authors N] [--topics cohesive|all] [--placement home|random] [--json FILE]
+                          [--background-authors N] [--topics cohesive|all] [--placement home|random]
+                          [--distinct-topics yes|no] [--json FILE]
 
 Builds a planted-gap benchmark from a judged collection (functions/core/eval/planted-gaps.ts):
 some topics' relevant documents become messages in two channels by disjoint people (planted gaps),
@@ -33,6 +34,9 @@ unjudged, left out of precision; bench/quality.md says why).
   --placement home|random
                     cohesive topics only. home (default): one half of a planted gap in the topic's
                     subject channel, the other in another channel; random: two channels at random
+  --distinct-topics yes|no
+                    cohesive topics only. yes (default): no two planted topics are subject-mates
+                    (TF-IDF neighbours); no: the generator before 2026-12-05 20:55
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
@@ -57,6 +61,7 @@ export async function run(args: string[]): Promise<number> {
       "background-authors": { type: "string" },
       topics: { type: "string" },
       placement: { type: "string" },
+      "distinct-topics": { type: "string" },
       json: { type: "string" },
       keep: { type: "boolean" },
       reuse: { type: "string" },
@@ -86,6 +91,9 @@ export async function run(args: string[]): Promise<number> {
   const placement = v.placement;
   if (placement !== undefined && placement !== "home" && placement !== "random")
     throw new Error(`--placement must be home or random, got ${String(placement)}`);
+  const distinct = v["distinct-topics"];
+  if (distinct !== undefined && distinct !== "yes" && distinct !== "no")
+    throw new Error(`--distinct-topics must be yes or no, got ${String(distinct)}`);
   let cleanup: (() => Promise<void>) | undefined;
   const onSigint = () => {
     console.error("\nInterrupted: removing the namespace...");
@@ -102,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
         ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
         ...(topics !== undefined ? { topics } : {}),
         ...(placement !== undefined ? { placement } : {}),
+        ...(distinct !== undefined ? { distinctTopics: distinct === "yes" } : {}),
       },
       keep: Boolean(v.keep),
       ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),

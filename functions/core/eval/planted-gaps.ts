@@ -64,6 +64,14 @@ export interface PlantedGapSettings {
    * "random", both halves in two channels drawn at random, usually neither the subject's.
    */
   readonly placement: "home" | "random";
+  /**
+   * Cohesive topics only: a planted topic is not a subject-mate of another planted topic (no
+   * document of one among the `cohesionNeighbours` nearest of the other's), the rule the controls
+   * already had. Two judged queries about one subject are one topic to a reader of the two channels,
+   * and a gap holding both finds neither (most of its judged documents must be one topic's).
+   * Default true since 2026-12-05 20:55; recordings made before read as false.
+   */
+  readonly distinctTopics: boolean;
 }
 
 export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
@@ -79,6 +87,7 @@ export const DEFAULT_PLANTED_SETTINGS: PlantedGapSettings = {
   topics: "cohesive",
   cohesionNeighbours: 10,
   placement: "home",
+  distinctTopics: true,
 };
 
 interface PlantedTopic {
@@ -349,6 +358,11 @@ export function buildPlantedBenchmark(
     const b = (a + 1 + Math.floor(rand() * (channels.length - 1))) % channels.length;
     writeShared(control.queryId, split, a, b);
   }
+  // The planted topics' documents and their subject-mates (distinctTopics), as for the controls.
+  const plantedMembers = new Set<number>();
+  const plantedSubject = new Set<number>();
+  const nearPlanted = (members: readonly number[]) =>
+    members.some((d) => plantedSubject.has(d) || (nearest.get(d) ?? []).some((j) => plantedMembers.has(j)));
   const gapsWanted = Array.from({ length: settings.plantedGaps }, () => "gap" as const);
   const wanted: PlantedTopic["kind"][] = byCohesion
     ? gapsWanted
@@ -360,6 +374,7 @@ export function buildPlantedBenchmark(
     const ids = topicsOf.get(queryId)!;
     if (!eligible(queryId, ids)) continue;
     if (byCohesion && nearControl(membersOf(queryId))) continue;
+    if (byCohesion && settings.distinctTopics && nearPlanted(membersOf(queryId))) continue;
     // One half in the topic's subject channel (the home channel holding most of its documents).
     const atHome =
       byCohesion && settings.placement === "home" ? homeOf(membersOf(queryId), homeChannelOf) : undefined;
@@ -400,6 +415,11 @@ export function buildPlantedBenchmark(
       assigned.set(d, { channel: channels[c]!, author: pick(ownPeople(pools, c, c === a ? b : a)) });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
+    for (const d of membersOf(queryId)) {
+      plantedMembers.add(d);
+      plantedSubject.add(d);
+      for (const j of nearest.get(d) ?? []) plantedSubject.add(j);
+    }
   }
   // Background: every other document in its subject's channel.
   for (const id of [...docs.keys()].sort()) {

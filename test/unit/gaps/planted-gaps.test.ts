@@ -391,6 +391,35 @@ describe("planted gap benchmark", () => {
       expect(plantedWithAll).toBeGreaterThan(0);
     });
 
+    it("plants no two topics of one subject (distinctTopics); without the rule some seed does", () => {
+      // Eight pairs of cohesive topics; both topics of a pair are about one word (one subject).
+      const corpus: CorpusDoc[] = [];
+      const qrels = new Map<string, Map<string, number>>();
+      for (let q = 0; q < 8; q++)
+        for (const half of ["a", "b"]) {
+          const ids = Array.from({ length: 4 }, (_, d) => `t${q}${half}${d}`);
+          for (const id of ids) corpus.push({ id, title: "", text: word(q) });
+          qrels.set(`t${q}${half}`, new Map(ids.map((id) => [id, 1])));
+        }
+      for (let d = 0; d < 60; d++) corpus.push({ id: `u${d}`, title: "", text: `filler ${d}` });
+      const bothOfAPair = (b: ReturnType<typeof buildPlantedBenchmark>) => {
+        const used = new Set(b.topics.map((t) => t.queryId));
+        return Array.from({ length: 8 }, (_, q) => q).filter((q) => used.has(`t${q}a`) && used.has(`t${q}b`))
+          .length;
+      };
+      let withoutRule = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const settings = { ...DEFAULT_PLANTED_SETTINGS, seed, plantedGaps: 6 };
+        const b = buildPlantedBenchmark(corpus, qrels, settings);
+        expect(b.topics.filter((t) => t.kind === "gap").length).toBeGreaterThan(0);
+        expect(bothOfAPair(b)).toBe(0);
+        withoutRule += bothOfAPair(
+          buildPlantedBenchmark(corpus, qrels, { ...settings, distinctTopics: false }),
+        );
+      }
+      expect(withoutRule).toBeGreaterThan(0);
+    });
+
     it("with more gaps asked than cohesive topics, keeps both controls and plants the rest", () => {
       const { corpus, qrels } = mixed();
       const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, plantedGaps: 50 });
