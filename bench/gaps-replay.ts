@@ -101,7 +101,7 @@ async function run([file, overrides]: string[]): Promise<void> {
     topics: rec.settings.topics ?? "all",
     // Before `placement` existed, halves went to two channels at random.
     placement: rec.settings.placement ?? "random",
-    // Before `distinctTopics` existed, planted topics could be subject-mates.
+    // Recordings made before `distinctTopics` existed: planted topics could be subject-mates.
     distinctTopics: rec.settings.distinctTopics ?? false,
   });
   const messages: WindowMessage[] = rec.messages.map((m) => ({ ...m, timestamp: new Date(m.timestamp) }));

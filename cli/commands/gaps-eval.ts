@@ -35,8 +35,8 @@ unjudged, left out of precision; bench/quality.md says why).
                     cohesive topics only. home (default): one half of a planted gap in the topic's
                     subject channel, the other in another channel; random: two channels at random
   --distinct-topics yes|no
-                    cohesive topics only. yes (default): no two planted topics are subject-mates
-                    (TF-IDF neighbours); no: the generator before 2026-12-05 20:55
+                    cohesive topics only. yes: no two planted topics are subject-mates (TF-IDF
+                    neighbours; fewer topics can be planted); no (default): they may be
   --json FILE       write the full report as JSON
   --keep            keep the namespace (prints its name)
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
