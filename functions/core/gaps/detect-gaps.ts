@@ -4,7 +4,7 @@ import { type SideProfile, sidesReference } from "./cross-reference";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
-import { averageLinkage, sharedNeighbourWeight } from "./shared-neighbours";
+import { averageLinkage, findRoot, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
 
 export interface DetectGapsOptions {
@@ -96,16 +96,17 @@ export async function detectGaps(
   const def = opts.definition ?? DEFAULT_GAP_DEFINITION;
   const started = performance.now();
   const timings = { read: 0, vectors: 0, semantic: 0, keyword: 0, cluster: 0, total: 0 };
-  const lap = (key: keyof typeof timings, since: number) => {
-    timings[key] = Math.round(performance.now() - since);
-    return performance.now();
+  let mark = started;
+  const lap = (phase: Phase) => {
+    const now = performance.now();
+    timings[phase] = Math.round(now - mark);
+    mark = now;
   };
-  let t = performance.now();
   const messages = await ports.messages.windowMessages(opts.window);
-  t = lap("read", t);
+  lap("read");
   const vectorMap =
     messages.length > 0 ? await ports.vectors.vectorsOf(messages.map((m) => m.id)) : new Map();
-  t = lap("vectors", t);
+  lap("vectors");
 
   const n = messages.length;
   const index = new Map<number, number>();
@@ -132,30 +133,9 @@ export async function detectGaps(
   // Tukey's fence Q3 + k x IQR (definition.ts, backgroundFence), or -1 with no pairs to sample.
   const background = quartiles ? quartiles.q3 + def.backgroundFence * (quartiles.q3 - quartiles.q1) : -1;
   const threshold = Math.max(def.minSimilarity, background);
-  const lexicalThreshold = threshold - def.lexicalAllowance;
-
-  // Pairs of messages in different conversations: key i * n + j (i < j) -> cosine, and which leg found them.
-  const pairs = new Map<number, { sim: number; legs: number }>();
-  const SEMANTIC = 1;
-  const LEXICAL = 2;
-  // Which end's query found the pair: the smaller index's (FROM_LOW) or the larger's (FROM_HIGH).
-  const FROM_LOW = 4;
-  const FROM_HIGH = 8;
-  const addPair = (i: number, j: number, leg: number, floor: number) => {
-    if (i === j || !vectors[j] || messages[i]!.channel === messages[j]!.channel) return;
-    const key = i < j ? i * n + j : j * n + i;
-    const from = i < j ? FROM_LOW : FROM_HIGH;
-    const seen = pairs.get(key);
-    if (seen) {
-      seen.legs |= leg | from;
-      return;
-    }
-    const sim = cosine(i, j);
-    if (sim >= floor) pairs.set(key, { sim, legs: leg | from });
-  };
-  const inWindow = (hit: LegHit) => index.get(hit.messageId);
-
-  const stats = {
+  // A shared-neighbour link's floor: the background's Q3 (definition.ts, topics).
+  const linkFloor = Math.max(def.minSimilarity, quartiles?.q3 ?? -1);
+  const stats: LegStats = {
     neighbours: def.neighbours,
     vectorSeeds: 0,
     widenedQueries: 0,
@@ -164,295 +144,28 @@ export async function detectGaps(
     keywordQueries: 0,
     keywordSkipped: 0,
   };
-  // Per seed, the highest cosine any message of another conversation in the window can have with
-  // it, as the semantic leg saw it; the BM25 leg skips seeds under its threshold (every pair it
-  // could find would fail the cosine check).
-  const ceiling = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
-  // Per seed, how many messages elsewhere its own vector query found at or above the threshold.
-  const semanticFound = new Uint16Array(n);
   const channels = [...seedsByChannel.keys()];
-  const concurrency = opts.concurrency ?? 2;
-
-  const sharedNeighbourTopics = def.topics === "shared-neighbours";
-  // Shared-neighbour topics: a link's floor is the background's Q3 (definition.ts, topics).
-  const linkFloor = Math.max(def.minSimilarity, quartiles?.q3 ?? -1);
-  const members = new Map<number, Set<number>>();
-  // A message's topic (the group representative `members` is keyed by).
-  let topicOf: (i: number) => number = (i) => i;
-  if (sharedNeighbourTopics && channels.length >= def.minConversations) {
-    // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
-    // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
-    stats.neighbours = Math.min(def.neighbours, Math.max(2, Math.floor(Math.sqrt(withVectors) / 2)));
-    const neighboursOf = await windowNeighbours(
-      ports,
-      opts,
-      stats.neighbours,
-      messages,
-      vectors,
-      index,
-      stats,
-    );
-    // The vector leg's part of each list; BM25's additions follow it.
-    const byVector = neighboursOf.map((l) => l.length);
-    t = lap("semantic", t);
-    if (def.keywordNeighbours > 0) {
-      // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
-      // neighbourhood (after its vector neighbours), so shared terms count as shared neighbours.
-      const keywordBatch = opts.keywordBatch ?? 50;
-      const seeds = channels.flatMap((c) => seedsByChannel.get(c)!);
-      let done = 0;
-      await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {
-        const answers = await ports.keyword.moreLikeThis(
-          batch.map((i) => ({
-            like: [messages[i]!.id],
-            excludeChannels: [messages[i]!.channel],
-            window: opts.window,
-            size: def.keywordNeighbours,
-          })),
-        );
-        stats.keywordQueries += batch.length;
-        batch.forEach((seed, b) => {
-          const list = neighboursOf[seed]!;
-          for (const hit of answers[b] ?? []) {
-            const j = inWindow(hit);
-            if (j !== undefined && j !== seed && vectors[j] && !list.includes(j)) list.push(j);
-          }
-        });
-        done += batch.length;
-        opts.onProgress?.("keyword", done, seeds.length);
-      });
-      t = lap("keyword", t);
-    }
-    const sets = neighboursOf.map((l) => new Set(l));
-    // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
-    const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
-    const links = {
-      a: new Int32Array(capacity),
-      b: new Int32Array(capacity),
-      weight: new Float64Array(capacity),
-      length: 0,
-    };
-    for (let i = 0; i < n; i++) {
-      for (const j of neighboursOf[i]!) {
-        // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
-        if (j < i && sets[j]!.has(i)) continue;
-        if (cosine(i, j) < linkFloor) continue;
-        links.a[links.length] = i;
-        links.b[links.length] = j;
-        links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
-        links.length++;
-      }
-    }
-    const group = averageLinkage(n, links, def.minSharedNeighbours);
-    topicOf = (i) => group[i]!;
-    for (let k = 0; k < links.length; k++) {
-      const a = links.a[k]!;
-      const b = links.b[k]!;
-      if (group[a] !== group[b]) continue;
-      const set = members.get(group[a]!) ?? new Set<number>();
-      set.add(a).add(b);
-      members.set(group[a]!, set);
-      // A topic's links between conversations score it and count in the stats.
-      if (messages[a]!.channel === messages[b]!.channel) continue;
-      const key = a < b ? a * n + b : b * n + a;
-      const rankInA = neighboursOf[a]!.indexOf(b);
-      const rankInB = neighboursOf[b]!.indexOf(a);
-      const vectorFound =
-        (rankInA >= 0 && rankInA < byVector[a]!) || (rankInB >= 0 && rankInB < byVector[b]!);
-      const keywordFound = rankInA >= byVector[a]! || rankInB >= byVector[b]!;
-      pairs.set(key, {
-        sim: cosine(a, b),
-        legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0),
-      });
-    }
-  }
-
-  if (!sharedNeighbourTopics && channels.length >= def.minConversations) {
-    // Semantic leg: nearest vectors in other conversations. The unfiltered batch answers a seed when
-    // enough of its candidates are elsewhere or the candidates fall below the threshold (nothing
-    // nearer can be missing); other seeds go through the semantic leg's filter paths.
-    const collectionSize = await ports.vectors.count();
-    const vectorBatch = opts.vectorBatch ?? 64;
-    let done = 0;
-    for (const [channel, seeds] of seedsByChannel) {
-      const others = channels.filter((c) => c !== channel);
-      const share = collectionSize > 0 ? (withVectors - seeds.length) / collectionSize : undefined;
-      // Gaps keep the first pass they were measured with (margin 1.5): a seed left unsettled asks
-      // again for 8 times as many, which costs more than the search leg's one widening.
-      const k = candidateCount(def.neighbours, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 });
-      // Reads one seed's unfiltered candidates (best first, k asked for); true when they do not
-      // settle it: fewer than `neighbours` elsewhere in the window, and the last candidate still
-      // above the threshold (something nearer elsewhere may lie beyond them).
-      const unsettledBy = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
-        let kept = 0;
-        let found = 0;
-        for (const hit of hits) {
-          const j = inWindow(hit);
-          if (j === undefined || messages[j]!.channel === channel) continue;
-          if (kept === 0) ceiling[seed] = hit.score;
-          addPair(seed, j, SEMANTIC, threshold);
-          if (cosine(seed, j) >= threshold) found++;
-          if (++kept >= def.neighbours) break;
-        }
-        semanticFound[seed] = found;
-        const last = hits[hits.length - 1];
-        // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
-        if (kept === 0) ceiling[seed] = hits.length >= asked && last ? last.score : Number.NEGATIVE_INFINITY;
-        return kept < def.neighbours && hits.length >= asked && last !== undefined && last.score >= threshold;
-      };
-      let unsettled: number[] = [];
-      if (k === null) unsettled.push(...seeds);
-      else {
-        await inPool(chunks(seeds, vectorBatch), concurrency, async (batch) => {
-          const answers = await ports.vectors.nearestMany(
-            batch.map((i) => vectors[i]!),
-            k,
-          );
-          batch.forEach((seed, b) => {
-            if (unsettledBy(seed, answers[b] ?? [], k)) unsettled.push(seed);
-          });
-          stats.vectorSeeds += batch.length;
-          done += batch.length;
-          opts.onProgress?.("semantic", done, withVectors);
-        });
-        // A seed whose candidates were all near-copies in its own channel (or outside the window)
-        // asks again unfiltered for 8 times as many, up to the filter paths' ceiling, before the
-        // filtered path, whose query for such a seed (7 of 8 channels: too many ids to list, so
-        // Chroma's `where`) is the slow one; at 100k templated messages 48 seeds needed a wider
-        // ask and none a filtered query (bench/README.md, gaps).
-        for (let asked = k; unsettled.length > 0 && asked < DEFAULT_FILTERED_SEARCH.maxCandidates; ) {
-          asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8);
-          const wide = asked;
-          const still: number[] = [];
-          // About as many candidates per round trip as a batch of the first pass asks for.
-          await inPool(
-            chunks(unsettled, Math.max(1, Math.floor((vectorBatch * k) / wide))),
-            concurrency,
-            async (batch) => {
-              const answers = await ports.vectors.nearestMany(
-                batch.map((i) => vectors[i]!),
-                wide,
-              );
-              batch.forEach((seed, b) => {
-                if (unsettledBy(seed, answers[b] ?? [], wide)) still.push(seed);
-              });
-              stats.widenedQueries += batch.length;
-            },
-          );
-          unsettled = still;
-        }
-        // Still more than 2,000 nearer messages out of reach (near-copies in its own channel or
-        // outside the window): a boilerplate message. It keeps what it found and the BM25 leg
-        // (which it is not exempt from) rather than one filtered query each: the 100k run that
-        // made such queries died on Chroma's 30 s timeout (bench/README.md, gaps).
-        stats.unsettledSeeds += unsettled.length;
-        unsettled = [];
-      }
-      const filters = { channels: others, from: opts.window.since, to: opts.window.until };
-      await inPool(unsettled, concurrency, async (seed) => {
-        const hits = await ports.semantic.query(Array.from(vectors[seed]!), filters, def.neighbours);
-        stats.filteredQueries++;
-        ceiling[seed] = hits[0]?.score ?? Number.NEGATIVE_INFINITY;
-        let found = 0;
-        for (const hit of hits) {
-          const j = inWindow(hit);
-          if (j === undefined) continue;
-          addPair(seed, j, SEMANTIC, threshold);
-          if (cosine(seed, j) >= threshold) found++;
-        }
-        semanticFound[seed] = found;
-      });
-    }
-    t = lap("semantic", t);
-
-    // BM25 leg: messages elsewhere that share this message's rare terms (more-like-this).
-    const keywordBatch = opts.keywordBatch ?? 50;
-    const all = channels.flatMap((c) => seedsByChannel.get(c)!);
-    const seeds = all.filter(
-      (i) =>
-        ceiling[i]! >= lexicalThreshold &&
-        !(def.keywordSkipsConnected && semanticFound[i]! >= def.neighbours),
-    );
-    stats.keywordSkipped = all.length - seeds.length;
-    done = 0;
-    await inPool(chunks(seeds, keywordBatch), concurrency, async (batch) => {
-      const queries: MoreLikeThisQuery[] = batch.map((i) => ({
-        like: [messages[i]!.id],
-        excludeChannels: [messages[i]!.channel],
-        window: opts.window,
-        size: def.neighbours,
-      }));
-      const answers = await ports.keyword.moreLikeThis(queries);
-      stats.keywordQueries += batch.length;
-      batch.forEach((seed, b) => {
-        for (const hit of answers[b] ?? []) {
-          const j = inWindow(hit);
-          if (j !== undefined) addPair(seed, j, LEXICAL, lexicalThreshold);
-        }
-      });
-      done += batch.length;
-      opts.onProgress?.("keyword", done, seeds.length);
-    });
-    t = lap("keyword", t);
-  }
-
-  // A pair counts only when each message found the other (mutual neighbours, by either leg): a hub
-  // message near everything otherwise chains unrelated topics together.
-  if (!sharedNeighbourTopics && def.mutualNeighbours) {
-    for (const [key, p] of pairs)
-      if ((p.legs & (FROM_LOW | FROM_HIGH)) !== (FROM_LOW | FROM_HIGH)) pairs.delete(key);
-  }
-  // Topics: pairs strongest first (average linkage). Two groups merge when the mean cosine over all
-  // their cross pairs reaches the threshold: with unit vectors that is sumA . sumB / (|A| |B|), so a
-  // big group cannot drift into "similar to everything" the way its centre's direction can.
-  const order = sharedNeighbourTopics
-    ? []
-    : [...pairs.entries()].sort((a, b) => b[1].sim - a[1].sim || a[0] - b[0]);
-  const parent = new Int32Array(n).map((_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]!]!;
-      i = parent[i]!;
-    }
-    return i;
+  const sharedNeighbours = def.topics === "shared-neighbours";
+  const read: WindowRead = {
+    ports,
+    opts,
+    def,
+    messages,
+    vectors,
+    norms,
+    cosine,
+    index,
+    seedsByChannel,
+    withVectors,
+    stats,
+    lap,
   };
-  const sizes = new Int32Array(n).fill(1);
-  const sums = new Map<number, Float64Array>();
-  const sumOf = (root: number) => {
-    let s = sums.get(root);
-    if (!s) {
-      s = Float64Array.from(vectors[root]!, (x) => x / (norms[root] || 1));
-      sums.set(root, s);
-    }
-    return s;
-  };
-  for (const [key, { sim, legs }] of order) {
-    const i = Math.floor(key / n);
-    const j = key % n;
-    const ri = find(i);
-    const rj = find(j);
-    if (ri === rj) continue;
-    // A pair BM25 found (alone or with the vector leg) has shared rare terms as independent
-    // evidence, so its merge, like the pair itself, needs the threshold less the lexical
-    // allowance (definition.ts): a pair both legs found is no weaker than one BM25 alone found.
-    const floor = legs & LEXICAL ? lexicalThreshold : threshold;
-    const si = sumOf(ri);
-    const sj = sumOf(rj);
-    if (sim < floor || dot(si, sj) / (sizes[ri]! * sizes[rj]!) < floor) continue;
-    for (let d = 0; d < si.length; d++) si[d]! += sj[d]!;
-    parent[rj] = ri;
-    sizes[ri]! += sizes[rj]!;
-    sums.delete(rj);
-  }
-  if (!sharedNeighbourTopics) topicOf = find;
-  for (const key of sharedNeighbourTopics ? [] : pairs.keys()) {
-    for (const i of [Math.floor(key / n), key % n]) {
-      const r = find(i);
-      const set = members.get(r) ?? new Set<number>();
-      set.add(i);
-      members.set(r, set);
-    }
-  }
+  const { members, pairs, topicOf }: Topics =
+    channels.length < def.minConversations
+      ? { members: new Map(), pairs: new Map(), topicOf: (i) => i }
+      : sharedNeighbours
+        ? await sharedNeighbourTopics(read, linkFloor)
+        : await thresholdTopics(read, threshold);
 
   const threads = new Map<string, number[]>();
   messages.forEach((m, i) => {
@@ -590,7 +303,7 @@ export async function detectGaps(
     .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
     .slice(0, opts.limit ?? Number.POSITIVE_INFINITY);
   const shown = ports.permalinks ? await withPermalinks(listed, ports.permalinks) : listed;
-  lap("cluster", t);
+  lap("cluster");
   timings.total = Math.round(performance.now() - started);
 
   let semanticPairs = 0;
@@ -613,7 +326,7 @@ export async function detectGaps(
         floor: def.minSimilarity,
         background: round3(background),
         q3: round3(quartiles?.q3 ?? -1),
-        used: round3(sharedNeighbourTopics ? linkFloor : threshold),
+        used: round3(sharedNeighbours ? linkFloor : threshold),
       },
       ...stats,
       pairs: { semantic: semanticPairs, lexical: lexicalPairs, both },
@@ -625,33 +338,369 @@ export async function detectGaps(
   };
 }
 
+type Phase = "read" | "vectors" | "semantic" | "keyword" | "cluster" | "total";
+
+/** The retrieval counters both topic rules fill (GapDetectionStats says what each is). */
+type LegStats = {
+  -readonly [K in
+    | "neighbours"
+    | "vectorSeeds"
+    | "widenedQueries"
+    | "unsettledSeeds"
+    | "filteredQueries"
+    | "keywordQueries"
+    | "keywordSkipped"]: number;
+};
+
+/** The window as read once, and what a topic rule needs beside it. */
+interface WindowRead {
+  readonly ports: GapDetectionPorts;
+  readonly opts: DetectGapsOptions;
+  readonly def: GapDefinition;
+  readonly messages: readonly WindowMessage[];
+  readonly vectors: readonly (Float32Array | undefined)[];
+  readonly norms: readonly number[];
+  readonly cosine: (i: number, j: number) => number;
+  /** Message id -> position in `messages`. */
+  readonly index: ReadonlyMap<number, number>;
+  readonly seedsByChannel: ReadonlyMap<string, number[]>;
+  readonly withVectors: number;
+  readonly stats: LegStats;
+  /** Records the time since the last phase ended. */
+  readonly lap: (phase: Phase) => void;
+}
+
+/** A pair of messages in different conversations: its cosine and which leg (and end) found it. */
+interface Pair {
+  readonly sim: number;
+  legs: number;
+}
+
+/** What a topic rule hands on: the topics' members, their pairs between conversations, each message's topic. */
+interface Topics {
+  /** Topic (a representative message) -> its messages. */
+  readonly members: Map<number, Set<number>>;
+  /** Key i * n + j (i < j), between conversations; a gap's similarity is their mean across its sides. */
+  readonly pairs: Map<number, Pair>;
+  readonly topicOf: (i: number) => number;
+}
+
+const SEMANTIC = 1;
+const LEXICAL = 2;
+// Which end's query found the pair: the smaller index's (FROM_LOW) or the larger's (FROM_HIGH).
+const FROM_LOW = 4;
+const FROM_HIGH = 8;
+
 /**
- * Each message's `k` nearest messages in the window, in any conversation (positions, best first).
- * The unfiltered batch answers a seed when k of its candidates are in the window, or when it saw the
- * whole collection; otherwise it asks again for 8 times as many (up to the filter paths' ceiling),
- * and a seed still short asks the semantic leg filtered by the window's time.
+ * Topics by shared nearest neighbours (definition.ts, topics; shared-neighbours.ts): each message's
+ * nearest in the window, links between listed neighbours above `linkFloor` weighted by their
+ * neighbourhoods' overlap, average linkage.
  */
-async function windowNeighbours(
-  ports: GapDetectionPorts,
-  opts: DetectGapsOptions,
-  k: number,
-  messages: readonly WindowMessage[],
-  vectors: readonly (Float32Array | undefined)[],
-  index: ReadonlyMap<number, number>,
-  stats: { vectorSeeds: number; widenedQueries: number; filteredQueries: number },
-): Promise<number[][]> {
+async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<Topics> {
+  const { def, messages, vectors, cosine, stats } = w;
   const n = messages.length;
-  const neighbours: number[][] = Array.from({ length: n }, () => []);
-  const seeds = vectors.flatMap((v, i) => (v ? [i] : []));
+  // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
+  // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
+  stats.neighbours = Math.min(def.neighbours, Math.max(2, Math.floor(Math.sqrt(w.withVectors) / 2)));
+  const neighboursOf = await windowNeighbours(w, stats.neighbours);
+  // The vector leg's part of each list; BM25's additions follow it.
+  const byVector = neighboursOf.map((l) => l.length);
+  w.lap("semantic");
+  if (def.keywordNeighbours > 0) {
+    // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
+    // neighbourhood (after its vector neighbours), so shared terms count as shared neighbours.
+    await askMoreLikeThis(w, allSeeds(w), def.keywordNeighbours, (seed, j) => {
+      const list = neighboursOf[seed]!;
+      if (j !== seed && vectors[j] && !list.includes(j)) list.push(j);
+    });
+    w.lap("keyword");
+  }
+  const sets = neighboursOf.map((l) => new Set(l));
+  // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
+  const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
+  const links = {
+    a: new Int32Array(capacity),
+    b: new Int32Array(capacity),
+    weight: new Float64Array(capacity),
+    length: 0,
+  };
+  for (let i = 0; i < n; i++) {
+    for (const j of neighboursOf[i]!) {
+      // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
+      if (j < i && sets[j]!.has(i)) continue;
+      if (cosine(i, j) < linkFloor) continue;
+      links.a[links.length] = i;
+      links.b[links.length] = j;
+      links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
+      links.length++;
+    }
+  }
+  const group = averageLinkage(n, links, def.minSharedNeighbours);
+  const members = new Map<number, Set<number>>();
+  const pairs = new Map<number, Pair>();
+  for (let k = 0; k < links.length; k++) {
+    const a = links.a[k]!;
+    const b = links.b[k]!;
+    if (group[a] !== group[b]) continue;
+    const set = members.get(group[a]!) ?? new Set<number>();
+    set.add(a).add(b);
+    members.set(group[a]!, set);
+    // A topic's links between conversations score it and count in the stats.
+    if (messages[a]!.channel === messages[b]!.channel) continue;
+    const rankInA = neighboursOf[a]!.indexOf(b);
+    const rankInB = neighboursOf[b]!.indexOf(a);
+    const vectorFound = (rankInA >= 0 && rankInA < byVector[a]!) || (rankInB >= 0 && rankInB < byVector[b]!);
+    const keywordFound = rankInA >= byVector[a]! || rankInB >= byVector[b]!;
+    pairs.set(a < b ? a * n + b : b * n + a, {
+      sim: cosine(a, b),
+      legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0),
+    });
+  }
+  return { members, pairs, topicOf: (i) => group[i]! };
+}
+
+/**
+ * Topics by a cosine threshold (the rule before shared neighbours): per message its nearest in other
+ * conversations on each leg, pairs at or above `threshold` (less the lexical allowance where BM25
+ * found them), mutual, joined by average linkage of the cosines.
+ */
+async function thresholdTopics(w: WindowRead, threshold: number): Promise<Topics> {
+  const { ports, opts, def, messages, vectors, norms, cosine, index, seedsByChannel, withVectors, stats } = w;
+  const n = messages.length;
+  const lexicalThreshold = threshold - def.lexicalAllowance;
+  const pairs = new Map<number, Pair>();
+  const addPair = (i: number, j: number, leg: number, floor: number) => {
+    if (i === j || !vectors[j] || messages[i]!.channel === messages[j]!.channel) return;
+    const key = i < j ? i * n + j : j * n + i;
+    const from = i < j ? FROM_LOW : FROM_HIGH;
+    const seen = pairs.get(key);
+    if (seen) {
+      seen.legs |= leg | from;
+      return;
+    }
+    const sim = cosine(i, j);
+    if (sim >= floor) pairs.set(key, { sim, legs: leg | from });
+  };
+  const inWindow = (hit: LegHit) => index.get(hit.messageId);
+  // Per seed, the highest cosine any message of another conversation in the window can have with
+  // it, as the semantic leg saw it; the BM25 leg skips seeds under its threshold (every pair it
+  // could find would fail the cosine check).
+  const ceiling = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
+  // Per seed, how many messages elsewhere its own vector query found at or above the threshold.
+  const semanticFound = new Uint16Array(n);
+  const channels = [...seedsByChannel.keys()];
+  const concurrency = opts.concurrency ?? 2;
+
+  // Semantic leg: nearest vectors in other conversations. The unfiltered batch answers a seed when
+  // enough of its candidates are elsewhere or the candidates fall below the threshold (nothing
+  // nearer can be missing); other seeds go through the semantic leg's filter paths.
+  const collectionSize = await ports.vectors.count();
+  for (const [channel, seeds] of seedsByChannel) {
+    const others = channels.filter((c) => c !== channel);
+    const share = collectionSize > 0 ? (withVectors - seeds.length) / collectionSize : undefined;
+    // Gaps keep the first pass they were measured with (margin 1.5): a seed left unsettled asks
+    // again for 8 times as many, which costs more than the search leg's one widening.
+    const k = candidateCount(def.neighbours, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 });
+    // Reads one seed's unfiltered candidates (best first, k asked for); true when they do not
+    // settle it: fewer than `neighbours` elsewhere in the window, and the last candidate still
+    // above the threshold (something nearer elsewhere may lie beyond them).
+    const unsettledBy = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
+      let kept = 0;
+      let found = 0;
+      for (const hit of hits) {
+        const j = inWindow(hit);
+        if (j === undefined || messages[j]!.channel === channel) continue;
+        if (kept === 0) ceiling[seed] = hit.score;
+        addPair(seed, j, SEMANTIC, threshold);
+        if (cosine(seed, j) >= threshold) found++;
+        if (++kept >= def.neighbours) break;
+      }
+      semanticFound[seed] = found;
+      const last = hits[hits.length - 1];
+      // Nothing elsewhere was among the candidates: anything unseen ranks below the last one.
+      if (kept === 0) ceiling[seed] = hits.length >= asked && last ? last.score : Number.NEGATIVE_INFINITY;
+      return kept < def.neighbours && hits.length >= asked && last !== undefined && last.score >= threshold;
+    };
+    if (k !== null) {
+      // Still more than 2,000 nearer messages out of reach (near-copies in its own channel or
+      // outside the window): a boilerplate message. It keeps what it found and the BM25 leg
+      // (which it is not exempt from) rather than one filtered query each: the 100k run that
+      // made such queries died on Chroma's 30 s timeout (bench/README.md, gaps).
+      stats.unsettledSeeds += (await nearestWidening(w, seeds, k, unsettledBy)).length;
+      continue;
+    }
+    // The other conversations are too small a share for unfiltered candidates to reach them.
+    const filters = { channels: others, from: opts.window.since, to: opts.window.until };
+    await inPool(seeds, concurrency, async (seed) => {
+      const hits = await ports.semantic.query(Array.from(vectors[seed]!), filters, def.neighbours);
+      stats.filteredQueries++;
+      ceiling[seed] = hits[0]?.score ?? Number.NEGATIVE_INFINITY;
+      let found = 0;
+      for (const hit of hits) {
+        const j = inWindow(hit);
+        if (j === undefined) continue;
+        addPair(seed, j, SEMANTIC, threshold);
+        if (cosine(seed, j) >= threshold) found++;
+      }
+      semanticFound[seed] = found;
+    });
+  }
+  w.lap("semantic");
+
+  // BM25 leg: messages elsewhere that share this message's rare terms (more-like-this).
+  const all = allSeeds(w);
+  const seeds = all.filter(
+    (i) =>
+      ceiling[i]! >= lexicalThreshold && !(def.keywordSkipsConnected && semanticFound[i]! >= def.neighbours),
+  );
+  stats.keywordSkipped = all.length - seeds.length;
+  await askMoreLikeThis(w, seeds, def.neighbours, (seed, j) => addPair(seed, j, LEXICAL, lexicalThreshold));
+  w.lap("keyword");
+
+  // A pair counts only when each message found the other (mutual neighbours, by either leg): a hub
+  // message near everything otherwise chains unrelated topics together.
+  if (def.mutualNeighbours) {
+    for (const [key, p] of pairs)
+      if ((p.legs & (FROM_LOW | FROM_HIGH)) !== (FROM_LOW | FROM_HIGH)) pairs.delete(key);
+  }
+  // Topics: pairs strongest first (average linkage). Two groups merge when the mean cosine over all
+  // their cross pairs reaches the threshold: with unit vectors that is sumA . sumB / (|A| |B|), so a
+  // big group cannot drift into "similar to everything" the way its centre's direction can.
+  const order = [...pairs.entries()].sort((a, b) => b[1].sim - a[1].sim || a[0] - b[0]);
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number) => findRoot(parent, i);
+  const sizes = new Int32Array(n).fill(1);
+  const sums = new Map<number, Float64Array>();
+  const sumOf = (root: number) => {
+    let s = sums.get(root);
+    if (!s) {
+      s = Float64Array.from(vectors[root]!, (x) => x / (norms[root] || 1));
+      sums.set(root, s);
+    }
+    return s;
+  };
+  for (const [key, { sim, legs }] of order) {
+    const ri = find(Math.floor(key / n));
+    const rj = find(key % n);
+    if (ri === rj) continue;
+    // A pair BM25 found (alone or with the vector leg) has shared rare terms as independent
+    // evidence, so its merge, like the pair itself, needs the threshold less the lexical
+    // allowance (definition.ts): a pair both legs found is no weaker than one BM25 alone found.
+    const floor = legs & LEXICAL ? lexicalThreshold : threshold;
+    const si = sumOf(ri);
+    const sj = sumOf(rj);
+    if (sim < floor || dot(si, sj) / (sizes[ri]! * sizes[rj]!) < floor) continue;
+    for (let d = 0; d < si.length; d++) si[d]! += sj[d]!;
+    parent[rj] = ri;
+    sizes[ri]! += sizes[rj]!;
+    sums.delete(rj);
+  }
+  const members = new Map<number, Set<number>>();
+  for (const key of pairs.keys()) {
+    for (const i of [Math.floor(key / n), key % n]) {
+      const r = find(i);
+      const set = members.get(r) ?? new Set<number>();
+      set.add(i);
+      members.set(r, set);
+    }
+  }
+  return { members, pairs, topicOf: find };
+}
+
+/** Every message with a vector, conversation by conversation. */
+function allSeeds(w: WindowRead): number[] {
+  return [...w.seedsByChannel.values()].flat();
+}
+
+/**
+ * BM25 more-like-this for `seeds` (messages outside each one's conversation that share its rare
+ * terms, `size` each, `_msearch` batches); `found` gets each answer's messages in the window.
+ */
+async function askMoreLikeThis(
+  w: WindowRead,
+  seeds: readonly number[],
+  size: number,
+  found: (seed: number, j: number) => void,
+): Promise<void> {
+  let done = 0;
+  await inPool(chunks(seeds, w.opts.keywordBatch ?? 50), w.opts.concurrency ?? 2, async (batch) => {
+    const queries: MoreLikeThisQuery[] = batch.map((i) => ({
+      like: [w.messages[i]!.id],
+      excludeChannels: [w.messages[i]!.channel],
+      window: w.opts.window,
+      size,
+    }));
+    const answers = await w.ports.keyword.moreLikeThis(queries);
+    w.stats.keywordQueries += batch.length;
+    batch.forEach((seed, b) => {
+      for (const hit of answers[b] ?? []) {
+        const j = w.index.get(hit.messageId);
+        if (j !== undefined) found(seed, j);
+      }
+    });
+    done += batch.length;
+    w.opts.onProgress?.("keyword", done, seeds.length);
+  });
+}
+
+/**
+ * Unfiltered nearest neighbours of `seeds`, `first` candidates each in batches; seeds that
+ * `unsettled` keeps open (their candidates were near-copies in their own channel or outside the
+ * window, say) ask again for 8 times as many, up to the filter paths' ceiling (2,000), about as many
+ * candidates per round trip as a first-pass batch. Returns the seeds still open after the widest ask.
+ */
+async function nearestWidening(
+  w: WindowRead,
+  seeds: readonly number[],
+  first: number,
+  unsettled: (seed: number, hits: readonly LegHit[], asked: number) => boolean,
+): Promise<number[]> {
+  const vectorBatch = w.opts.vectorBatch ?? 64;
+  let open = [...seeds];
+  for (let asked = first; ; asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8)) {
+    const size = asked;
+    const still: number[] = [];
+    await inPool(
+      chunks(open, Math.max(1, Math.floor((vectorBatch * first) / size))),
+      w.opts.concurrency ?? 2,
+      async (batch) => {
+        const answers = await w.ports.vectors.nearestMany(
+          batch.map((i) => w.vectors[i]!),
+          size,
+        );
+        batch.forEach((seed, b) => {
+          if (unsettled(seed, answers[b] ?? [], size)) still.push(seed);
+        });
+        if (size > first) w.stats.widenedQueries += batch.length;
+        else {
+          w.stats.vectorSeeds += batch.length;
+          w.opts.onProgress?.("semantic", w.stats.vectorSeeds, w.withVectors);
+        }
+      },
+    );
+    open = still;
+    if (open.length === 0 || asked >= DEFAULT_FILTERED_SEARCH.maxCandidates) return open;
+  }
+}
+
+/**
+ * Each message's `k` nearest messages in the window, in any conversation (positions, best first):
+ * unfiltered (nearestWidening) while the window is a large enough share of the collection for its
+ * candidates to reach it; a seed still short, or every seed when it is not, asks the semantic leg
+ * filtered by the window's time.
+ */
+async function windowNeighbours(w: WindowRead, k: number): Promise<number[][]> {
+  const { ports, opts, messages, vectors, index, stats } = w;
+  const neighbours: number[][] = messages.map(() => []);
+  const seeds = allSeeds(w);
   if (seeds.length === 0) return neighbours;
   const collectionSize = await ports.vectors.count();
   const share = collectionSize > 0 ? seeds.length / collectionSize : undefined;
   // The seed itself is its own first hit: ask for one more.
   const first = candidateCount(k + 1, share, { ...DEFAULT_FILTERED_SEARCH, margin: 1.5 });
-  const vectorBatch = opts.vectorBatch ?? 64;
-  const concurrency = opts.concurrency ?? 2;
-  // True when the answer settles the seed: k in the window, or fewer candidates than asked (all seen).
-  const settle = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
+  // True when the answer leaves the seed short: under k in the window, and as many candidates as
+  // asked (fewer means the whole collection was seen).
+  const short = (seed: number, hits: readonly LegHit[], asked: number): boolean => {
     const list: number[] = [];
     for (const hit of hits) {
       const j = index.get(hit.messageId);
@@ -660,42 +709,18 @@ async function windowNeighbours(
       if (list.length >= k) break;
     }
     neighbours[seed] = list;
-    return list.length >= k || hits.length < asked;
+    return list.length < k && hits.length >= asked;
   };
   // null: the window is too small a share of the collection for unfiltered candidates to reach it.
-  let open = seeds;
-  let done = 0;
-  for (let asked = first ?? 0; first !== null && open.length > 0; ) {
-    const still: number[] = [];
-    const size = asked;
-    const perTrip = Math.max(1, Math.floor((vectorBatch * first) / size));
-    await inPool(chunks(open, perTrip), concurrency, async (batch) => {
-      const answers = await ports.vectors.nearestMany(
-        batch.map((i) => vectors[i]!),
-        size,
-      );
-      batch.forEach((seed, b) => {
-        if (!settle(seed, answers[b] ?? [], size)) still.push(seed);
-      });
-      if (size === first) {
-        stats.vectorSeeds += batch.length;
-        done += batch.length;
-        opts.onProgress?.("semantic", done, seeds.length);
-      } else stats.widenedQueries += batch.length;
-    });
-    open = still;
-    if (asked >= DEFAULT_FILTERED_SEARCH.maxCandidates) break;
-    asked = Math.min(DEFAULT_FILTERED_SEARCH.maxCandidates, asked * 8);
-  }
-  // Most of the collection's nearest lie outside the window: ask within its time.
-  await inPool(open, concurrency, async (seed) => {
+  const open = first === null ? seeds : await nearestWidening(w, seeds, first, short);
+  await inPool(open, opts.concurrency ?? 2, async (seed) => {
     const hits = await ports.semantic.query(
       Array.from(vectors[seed]!),
       { from: opts.window.since, to: opts.window.until },
       k + 1,
     );
     stats.filteredQueries++;
-    settle(seed, hits, Number.POSITIVE_INFINITY);
+    short(seed, hits, Number.POSITIVE_INFINITY);
   });
   return neighbours;
 }

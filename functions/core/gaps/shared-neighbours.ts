@@ -29,6 +29,15 @@ export function sharedNeighbourWeight(
   return shared / (a.size + b.size + 2 - shared);
 }
 
+/** The root of node i in a union-find forest (`parent`), halving the path on the way. */
+export function findRoot(parent: Int32Array, i: number): number {
+  while (parent[i] !== i) {
+    parent[i] = parent[parent[i]!]!;
+    i = parent[i]!;
+  }
+  return i;
+}
+
 /** Weighted links between messages (by position): link k joins a[k] and b[k] with weight[k]. */
 export interface Links {
   readonly a: ArrayLike<number>;
@@ -50,13 +59,7 @@ export interface Links {
  */
 export function averageLinkage(nodes: number, links: Links, floor: number): Int32Array {
   const parent = Int32Array.from({ length: nodes }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]!]!;
-      i = parent[i]!;
-    }
-    return i;
-  };
+  const find = (i: number) => findRoot(parent, i);
   const size = new Int32Array(nodes).fill(1);
   const stamp = new Int32Array(nodes);
   const weights: (Map<number, number> | undefined)[] = Array.from({ length: nodes }, () => undefined);
