@@ -321,29 +321,20 @@ export function buildPlantedBenchmark(
   // With cohesive topics both controls are chosen first, so that they exist whenever cohesive
   // topics do, and planted halves can be kept off their subjects (subjectControl says how).
   const controls: SubjectControl[] = [];
-  // The controls' documents and their subject-mates: no planted topic may hold one, or its half
-  // would carry a control's subject into another channel.
-  const controlSubject = new Set<number>();
-  const nearControl = (members: readonly number[]) =>
-    members.some(
-      (d) =>
-        controlSubject.has(d) ||
-        (nearest.get(d) ?? []).some((j) => controls.some((c) => c.members.includes(j))),
-    );
+  // The controls' subjects: no planted topic may be a subject-mate, or its half would carry a
+  // control's subject into another channel.
+  const controlSubjects = new Subjects(nearest);
   for (const kind of byCohesion ? (["one_channel", "shared_people"] as const) : []) {
     const control = subjectControl(
       shuffled
-        .filter((q) => eligible(q, topicsOf.get(q)!) && !nearControl(membersOf(q)))
+        .filter((q) => eligible(q, topicsOf.get(q)!) && !controlSubjects.near(membersOf(q)))
         .map((q) => [q, membersOf(q)] as const),
       nearest,
       homeChannelOf,
     );
     if (!control) break;
     controls.push(control);
-    for (const d of control.members) {
-      controlSubject.add(d);
-      for (const j of nearest.get(d) ?? []) controlSubject.add(j);
-    }
+    controlSubjects.add(control.members);
     const a = control.channel;
     const split = shuffle(topicsOf.get(control.queryId)!.slice(), rand);
     if (kind === "one_channel") {
@@ -359,11 +350,8 @@ export function buildPlantedBenchmark(
     const b = (a + 1 + Math.floor(rand() * (channels.length - 1))) % channels.length;
     writeShared(control.queryId, split, a, b);
   }
-  // The planted topics' documents and their subject-mates (distinctTopics), as for the controls.
-  const plantedMembers = new Set<number>();
-  const plantedSubject = new Set<number>();
-  const nearPlanted = (members: readonly number[]) =>
-    members.some((d) => plantedSubject.has(d) || (nearest.get(d) ?? []).some((j) => plantedMembers.has(j)));
+  // The planted topics' subjects (distinctTopics), as for the controls.
+  const plantedSubjects = new Subjects(nearest);
   const gapsWanted = Array.from({ length: settings.plantedGaps }, () => "gap" as const);
   const wanted: PlantedTopic["kind"][] = byCohesion
     ? gapsWanted
@@ -374,8 +362,8 @@ export function buildPlantedBenchmark(
     if (!kind) break;
     const ids = topicsOf.get(queryId)!;
     if (!eligible(queryId, ids)) continue;
-    if (byCohesion && nearControl(membersOf(queryId))) continue;
-    if (byCohesion && settings.distinctTopics && nearPlanted(membersOf(queryId))) continue;
+    if (byCohesion && controlSubjects.near(membersOf(queryId))) continue;
+    if (byCohesion && settings.distinctTopics && plantedSubjects.near(membersOf(queryId))) continue;
     // One half in the topic's subject channel (the home channel holding most of its documents).
     const atHome =
       byCohesion && settings.placement === "home" ? homeOf(membersOf(queryId), homeChannelOf) : undefined;
@@ -416,11 +404,7 @@ export function buildPlantedBenchmark(
       assigned.set(d, { channel: channels[c]!, author: pick(ownPeople(pools, c, c === a ? b : a)) });
     });
     topics.push({ queryId, kind, channels: [channels[a]!, channels[b]!], docIds: split });
-    for (const d of membersOf(queryId)) {
-      plantedMembers.add(d);
-      plantedSubject.add(d);
-      for (const j of nearest.get(d) ?? []) plantedSubject.add(j);
-    }
+    plantedSubjects.add(membersOf(queryId));
   }
   // Background: every other document in its subject's channel.
   for (const id of [...docs.keys()].sort()) {
@@ -510,6 +494,32 @@ function cohesiveTopic(members: readonly number[], nearest: ReadonlyMap<number, 
       }
   }
   return reached.size === inTopic.size;
+}
+
+/**
+ * Topics taken so far (their documents, by position) and their subject-mates: a topic is near them
+ * when it holds one of their documents or subject-mates, or one of its documents has one of theirs
+ * among its cohesion neighbours.
+ */
+class Subjects {
+  private readonly members = new Set<number>();
+  private readonly subject = new Set<number>();
+
+  constructor(private readonly nearest: ReadonlyMap<number, readonly number[]>) {}
+
+  add(members: readonly number[]): void {
+    for (const d of members) {
+      this.members.add(d);
+      this.subject.add(d);
+      for (const j of this.nearest.get(d) ?? []) this.subject.add(j);
+    }
+  }
+
+  near(members: readonly number[]): boolean {
+    return members.some(
+      (d) => this.subject.has(d) || (this.nearest.get(d) ?? []).some((j) => this.members.has(j)),
+    );
+  }
 }
 
 interface SubjectControl {
