@@ -1,4 +1,6 @@
+import { inSync, storeCounts } from "../../cli/commands/verify";
 import type { Config } from "../../functions/shared/config";
+import { createContainer } from "../../functions/shared/container";
 import type { LocalApp, LocalAppOptions } from "../../local/app";
 import { startNamespace } from "../../local/namespace";
 import type { QueueUrls } from "../../local/stack/queues";
@@ -54,6 +56,23 @@ async function loadContract(url: string): Promise<OpenApiContract> {
  * A whole Trisearch on the real local stack, isolated by name: its own database, queues,
  * OpenSearch index and Chroma collection, and the API on a free port (local/namespace.ts).
  */
+/**
+ * Ingests `messages` through `POST /messages` (expects 202) and waits until PostgreSQL holds them
+ * and both indexes agree with it (verify's counts).
+ */
+export async function ingestAndWait(
+  t: TestApp,
+  source: { type: string; name: string },
+  messages: readonly object[],
+): Promise<void> {
+  const res = await t.api("POST", "/messages", { source, messages });
+  if (res.status !== 202) throw new Error(`POST /messages: ${res.status} ${JSON.stringify(res.body)}`);
+  await waitUntil(`${messages.length} messages indexed`, async () => {
+    const counts = await storeCounts(createContainer(t.config));
+    return inSync(counts) && counts.postgres === messages.length;
+  });
+}
+
 export async function startTestApp(
   label: string,
   opts: { maxReceiveCount?: number; visibilityTimeout?: number; env?: Record<string, string> } & Partial<

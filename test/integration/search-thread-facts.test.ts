@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inSync, storeCounts } from "../../cli/commands/verify";
-import { createContainer } from "../../functions/shared/container";
 import type { DemoMessage } from "../../local/demo-messages";
-import { startTestApp, type TestApp } from "../helpers/local-app";
-import { waitUntil } from "../helpers/wait";
+import { ingestAndWait, startTestApp, type TestApp } from "../helpers/local-app";
 
 /**
  * Grouping's facts come from what the search process read recently (core/search/thread-facts.ts).
@@ -56,12 +53,7 @@ describe("grouping over kept thread facts (real PostgreSQL, OpenSearch, Chroma)"
 
   beforeAll(async () => {
     t = await startTestApp("search-thread-facts");
-    const res = await t.api("POST", "/messages", { source: SOURCE, messages: MESSAGES });
-    expect(res.status).toBe(202);
-    await waitUntil("messages indexed", async () => {
-      const counts = await storeCounts(createContainer(t.config));
-      return inSync(counts) && counts.postgres === MESSAGES.length;
-    });
+    await ingestAndWait(t, SOURCE, MESSAGES);
   });
   afterAll(async () => t?.close());
 

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inSync, storeCounts } from "../../cli/commands/verify";
-import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
-import { startTestApp, type TestApp } from "../helpers/local-app";
-import { waitUntil } from "../helpers/wait";
+import { ingestAndWait, startTestApp, type TestApp } from "../helpers/local-app";
 
 interface Hit {
   message_id: number;
@@ -35,12 +32,7 @@ describe("search API on the demo set (real local stack)", () => {
 
   beforeAll(async () => {
     t = await startTestApp("search");
-    const res = await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES });
-    expect(res.status).toBe(202);
-    await waitUntil("demo set indexed", async () => {
-      const c = await storeCounts(createContainer(t.config));
-      return inSync(c) && c.postgres === DEMO_MESSAGES.length;
-    });
+    await ingestAndWait(t, DEMO_SOURCE, DEMO_MESSAGES);
   });
   afterAll(async () => t?.close());
 
