@@ -194,6 +194,7 @@ const configSchema = z.object({
   GAPS_BACKGROUND_FENCE: withDefault(num(0, 10), 1.5),
   GAPS_TOPICS: withDefault(z.enum(["shared-neighbours", "threshold"]), "shared-neighbours"),
   GAPS_NEIGHBOURS: withDefault(int(2, 100), 10),
+  GAPS_NEIGHBOURHOODS: withDefault(z.enum(["hybrid", "vector"]), "hybrid"),
   // Above 0: average linkage never joins groups with no link between them.
   GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
   /**

@@ -18,6 +18,7 @@ export function gapDefinition(cfg: Config): GapDefinition {
     backgroundFence: cfg.GAPS_BACKGROUND_FENCE,
     topics: cfg.GAPS_TOPICS,
     neighbours: cfg.GAPS_NEIGHBOURS,
+    neighbourhoods: cfg.GAPS_NEIGHBOURHOODS,
     minSharedNeighbours: cfg.GAPS_MIN_SHARED_NEIGHBOURS,
   };
 }

@@ -3,6 +3,7 @@ import { candidateCount, DEFAULT_FILTERED_SEARCH } from "../search/filtered-vect
 import { type SideProfile, sidesReference } from "./cross-reference";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
+import { fuseRanked, lexicalNeighbours } from "./lexical-neighbours";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
 import { averageLinkage, findRoot, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
@@ -400,21 +401,40 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
   const { def, messages, vectors, cosine, stats } = w;
   const n = messages.length;
   // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
-  // under a quarter of a neighbour, so a small window (26 messages: k = 2) is not one topic.
-  stats.neighbours = Math.min(def.neighbours, Math.max(2, Math.floor(Math.sqrt(w.withVectors) / 2)));
-  const neighboursOf = await windowNeighbours(w, stats.neighbours);
-  // The vector leg's part of each list; BM25's additions follow it.
-  const byVector = neighboursOf.map((l) => l.length);
+  // under a quarter of a neighbour, so a small window is not one topic. At least 3: with 2, a link
+  // weighs 0.2, 0.5 or 1 (closed neighbourhoods of three), and one swapped neighbour split the demo
+  // set's OAuth topic (26 messages) under hybrid neighbourhoods; 3 and 4 kept it under both.
+  stats.neighbours = Math.min(def.neighbours, Math.max(3, Math.floor(Math.sqrt(w.withVectors) / 2)));
+  const k = stats.neighbours;
+  const hybrid = def.neighbourhoods === "hybrid";
+  // Hybrid: each leg's 2k nearest, fused as the search fuses its legs (RRF), and the fused first k
+  // kept; so a message both legs rank high comes first, as in search (bench/quality.md).
+  const depth = hybrid ? 2 * k : k;
+  const byVector = await windowNeighbours(w, depth);
   w.lap("semantic");
+  // A copy: more-like-this hits are appended to it, and byVector says which pairs the vector leg ranked.
+  let neighboursOf = byVector.map((list) => [...list]);
+  let byWords: number[][] = [];
+  if (hybrid) {
+    byWords = lexicalNeighbours(
+      messages.map((m) => labelWords(m.content)),
+      depth,
+      { eligible: (i) => vectors[i] !== undefined },
+    );
+    neighboursOf = byVector.map((list, i) =>
+      vectors[i] ? fuseRanked([list, byWords[i]!], depth).slice(0, k) : [],
+    );
+  }
   if (def.keywordNeighbours > 0) {
     // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
-    // neighbourhood (after its vector neighbours), so shared terms count as shared neighbours.
+    // neighbourhood (after its other neighbours), so shared terms count as shared neighbours.
     await askMoreLikeThis(w, allSeeds(w), def.keywordNeighbours, (seed, j) => {
       const list = neighboursOf[seed]!;
       if (j !== seed && vectors[j] && !list.includes(j)) list.push(j);
+      byWords[seed] = [...(byWords[seed] ?? []), j];
     });
-    w.lap("keyword");
   }
+  if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
   const sets = neighboursOf.map((l) => new Set(l));
   // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
   const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
@@ -447,10 +467,9 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
     members.set(group[a]!, set);
     // A topic's links between conversations score it and count in the stats.
     if (messages[a]!.channel === messages[b]!.channel) continue;
-    const rankInA = neighboursOf[a]!.indexOf(b);
-    const rankInB = neighboursOf[b]!.indexOf(a);
-    const vectorFound = (rankInA >= 0 && rankInA < byVector[a]!) || (rankInB >= 0 && rankInB < byVector[b]!);
-    const keywordFound = rankInA >= byVector[a]! || rankInB >= byVector[b]!;
+    // Which leg ranked the pair: either end's list on that leg.
+    const vectorFound = byVector[a]!.includes(b) || byVector[b]!.includes(a);
+    const keywordFound = (byWords[a]?.includes(b) ?? false) || (byWords[b]?.includes(a) ?? false);
     pairs.set(a < b ? a * n + b : b * n + a, {
       sim: cosine(a, b),
       legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0),

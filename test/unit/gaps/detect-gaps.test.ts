@@ -370,3 +370,71 @@ describe("definition helpers", () => {
     expect(early.until).toEqual(at(1, 5));
   });
 });
+
+describe("detectGaps, hybrid neighbourhoods (the default)", () => {
+  /**
+   * The OAuth topic in #auth and #mobile (disjoint people, four messages each); 30 status updates by
+   * a bot in the same channels whose vectors sit closer to the topic's than the topic's messages sit
+   * to each other; chatter up to 400 messages. By vector alone each topic message's nearest are
+   * status updates; the topic's rare words are what tie its messages together.
+   */
+  function blurredTopic() {
+    const rand = seededRandom(5);
+    const ports = new MemoryGapPorts();
+    let id = 1;
+    const topic: [string, string, string][] = [
+      ["#auth", "carol@x.com", "OAuth refresh token rotation breaks the login redirect"],
+      ["#auth", "alice@x.com", "Planning the OAuth refresh token change for login"],
+      ["#auth", "carol@x.com", "OAuth login redirect fails after the refresh token expires"],
+      ["#auth", "alice@x.com", "Login redirect after OAuth refresh token rotation: the plan"],
+      ["#mobile", "frank@x.com", "Mobile login loops: the OAuth refresh token expires"],
+      ["#mobile", "grace@x.com", "Users stuck in the login redirect, OAuth refresh token invalid"],
+      ["#mobile", "frank@x.com", "Debugging the OAuth refresh token on the login screen"],
+      ["#mobile", "grace@x.com", "OAuth refresh token expired again on the mobile login"],
+    ];
+    topic.forEach(([channel, author, content], i) => {
+      ports.add({ id: id++, channel, author, content, timestamp: at(1, i), vector: vector(rand, 0, 0.12) });
+    });
+    // Status updates by one bot in the same channels (never a gap: every side has the bot), their
+    // vectors nearer each topic message than the topic's messages are to each other.
+    for (let i = 0; i < 30; i++) {
+      ports.add({
+        id: id++,
+        channel: ["#auth", "#mobile"][i % 2]!,
+        author: "deploybot@x.com",
+        content: `Status update ${i}: shipped item${i} today`,
+        timestamp: at(2 + (i % 5), i % 24),
+        vector: vector(rand, 0, 0.04),
+      });
+    }
+    // Chatter pointing anywhere: 400 messages in all, so each message's 10 nearest are asked.
+    for (let i = 0; i < 362; i++) {
+      ports.add({
+        id: id++,
+        channel: ["#auth", "#mobile", "#platform", "#billing"][i % 4]!,
+        author: `person${i % 9}@x.com`,
+        content: `background note ${i} about thing${i}`,
+        timestamp: at(i % 7, i % 24),
+        vector: vector(rand, -1),
+      });
+    }
+    return ports;
+  }
+
+  it("finds a topic whose messages share rare words where their vectors alone rank other messages first", async () => {
+    const hybrid = await detectGaps(blurredTopic(), { window });
+    expect(hybrid.gaps).toHaveLength(1);
+    expect([...hybrid.gaps[0]!.messageIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(hybrid.gaps[0]!.sides.map((s) => s.conversations)).toEqual([["#auth"], ["#mobile"]]);
+    // Both legs ranked the topic's links across the channels.
+    expect(hybrid.stats.pairs.both).toBeGreaterThan(0);
+
+    const vectorOnly = await detectGaps(blurredTopic(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, neighbourhoods: "vector" },
+    });
+    // By vector alone the topic's messages join the bot's updates, and every side then has the bot.
+    expect(vectorOnly.gaps.filter((g) => g.messageIds.some((m) => m <= 8))).toEqual([]);
+    expect(vectorOnly.stats.rejected.sidesTalk).toBeGreaterThan(0);
+  });
+});
