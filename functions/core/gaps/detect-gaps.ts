@@ -147,6 +147,12 @@ export async function detectGaps(
   };
   const channels = [...seedsByChannel.keys()];
   const sharedNeighbours = def.topics === "shared-neighbours";
+  // Each message's words, read once: the word leg of hybrid neighbourhoods and the labels use them.
+  let words: Set<string>[] | undefined;
+  const wordsOf = () => {
+    words ??= messages.map((m) => labelWords(m.content));
+    return words;
+  };
   const read: WindowRead = {
     ports,
     opts,
@@ -160,6 +166,7 @@ export async function detectGaps(
     withVectors,
     stats,
     lap,
+    wordsOf,
   };
   const { members, pairs, topicOf }: Topics =
     channels.length < def.minConversations
@@ -223,7 +230,6 @@ export async function detectGaps(
   }
 
   let df: Map<string, number> | undefined;
-  let words: Set<string>[] | undefined;
   const gaps: CoordinationGap[] = [];
   // Each topic's pairs, so a gap scores over its own (not every pair of the window per gap).
   const pairsOfTopic = new Map<number, number[]>();
@@ -238,8 +244,7 @@ export async function detectGaps(
     }
   }
   for (const { topic, sides, overlap } of found) {
-    words ??= messages.map((m) => labelWords(m.content));
-    df ??= documentFrequencies(words);
+    df ??= documentFrequencies(wordsOf());
     const sideOf = new Map<number, number>();
     sides.forEach((s, k) => {
       for (const i of s) sideOf.set(i, k);
@@ -277,7 +282,7 @@ export async function detectGaps(
       );
     const times = all.map((i) => messages[i]!.timestamp.getTime());
     const terms = distinctiveTerms(
-      sides.map((s) => s.map((i) => words![i]!)),
+      sides.map((s) => s.map((i) => wordsOf()[i]!)),
       df,
       n,
       def.labelTerms,
@@ -369,6 +374,8 @@ interface WindowRead {
   readonly stats: LegStats;
   /** Records the time since the last phase ended. */
   readonly lap: (phase: Phase) => void;
+  /** Each message's label words (terms.ts), read once. */
+  readonly wordsOf: () => readonly ReadonlySet<string>[];
 }
 
 /** A pair of messages in different conversations: its cosine and which leg (and end) found it. */
@@ -416,11 +423,7 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
   let neighboursOf = byVector.map((list) => [...list]);
   let byWords: number[][] = [];
   if (hybrid) {
-    byWords = lexicalNeighbours(
-      messages.map((m) => labelWords(m.content)),
-      depth,
-      { eligible: (i) => vectors[i] !== undefined },
-    );
+    byWords = lexicalNeighbours(w.wordsOf(), depth, { eligible: (i) => vectors[i] !== undefined });
     neighboursOf = byVector.map((list, i) =>
       vectors[i] ? fuseRanked([list, byWords[i]!], depth).slice(0, k) : [],
     );
