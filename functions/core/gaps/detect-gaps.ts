@@ -5,7 +5,7 @@ import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverla
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
 import { fuseRanked, lexicalNeighbours } from "./lexical-neighbours";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
-import { averageLinkage, findRoot, sharedNeighbourWeight } from "./shared-neighbours";
+import { averageLinkage, findRoot, type Links, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
 
 export interface DetectGapsOptions {
@@ -405,6 +405,35 @@ const FROM_HIGH = 8;
  * neighbourhoods' overlap, average linkage.
  */
 async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<Topics> {
+  const { def, messages, cosine } = w;
+  const n = messages.length;
+  // The neighbour lists are garbage once the links exist, before the linkage's peak of memory.
+  const { links, legs } = await neighbourLinks(w, linkFloor);
+  const group = averageLinkage(n, links, def.minSharedNeighbours);
+  const members = new Map<number, Set<number>>();
+  const pairs = new Map<number, Pair>();
+  for (let k = 0; k < links.length; k++) {
+    const a = links.a[k]!;
+    const b = links.b[k]!;
+    if (group[a] !== group[b]) continue;
+    const set = members.get(group[a]!) ?? new Set<number>();
+    set.add(a).add(b);
+    members.set(group[a]!, set);
+    // A topic's links between conversations score it and count in the stats.
+    if (messages[a]!.channel === messages[b]!.channel) continue;
+    pairs.set(a < b ? a * n + b : b * n + a, { sim: cosine(a, b), legs: legs[k]! });
+  }
+  return { members, pairs, topicOf: (i) => group[i]! };
+}
+
+/**
+ * Each message's neighbourhood (definition.ts, neighbourhoods) and the weighted links between
+ * listed neighbours above `linkFloor`, with the legs that ranked each link.
+ */
+async function neighbourLinks(
+  w: WindowRead,
+  linkFloor: number,
+): Promise<{ links: Links & { length: number }; legs: Uint8Array }> {
   const { def, messages, vectors, cosine, stats } = w;
   const n = messages.length;
   // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
@@ -447,6 +476,7 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
     weight: new Float64Array(capacity),
     length: 0,
   };
+  const legs = new Uint8Array(capacity);
   for (let i = 0; i < n; i++) {
     for (const j of neighboursOf[i]!) {
       // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
@@ -455,30 +485,14 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
       links.a[links.length] = i;
       links.b[links.length] = j;
       links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
+      // Which leg ranked the pair: either end's list on that leg.
+      const vectorFound = byVector[i]!.includes(j) || byVector[j]!.includes(i);
+      const keywordFound = (byWords[i]?.includes(j) ?? false) || (byWords[j]?.includes(i) ?? false);
+      legs[links.length] = (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0);
       links.length++;
     }
   }
-  const group = averageLinkage(n, links, def.minSharedNeighbours);
-  const members = new Map<number, Set<number>>();
-  const pairs = new Map<number, Pair>();
-  for (let k = 0; k < links.length; k++) {
-    const a = links.a[k]!;
-    const b = links.b[k]!;
-    if (group[a] !== group[b]) continue;
-    const set = members.get(group[a]!) ?? new Set<number>();
-    set.add(a).add(b);
-    members.set(group[a]!, set);
-    // A topic's links between conversations score it and count in the stats.
-    if (messages[a]!.channel === messages[b]!.channel) continue;
-    // Which leg ranked the pair: either end's list on that leg.
-    const vectorFound = byVector[a]!.includes(b) || byVector[b]!.includes(a);
-    const keywordFound = (byWords[a]?.includes(b) ?? false) || (byWords[b]?.includes(a) ?? false);
-    pairs.set(a < b ? a * n + b : b * n + a, {
-      sim: cosine(a, b),
-      legs: (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0),
-    });
-  }
-  return { members, pairs, topicOf: (i) => group[i]! };
+  return { links, legs };
 }
 
 /**
