@@ -1,9 +1,10 @@
 import type { LegHit } from "../model";
 import { candidateCount, DEFAULT_FILTERED_SEARCH } from "../search/filtered-vector-search";
+import { reciprocalRankFusion } from "../search/fusion";
 import { type SideProfile, sidesReference } from "./cross-reference";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverlap } from "./definition";
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
-import { fuseRanked, lexicalNeighbours } from "./lexical-neighbours";
+import { lexicalNeighbours } from "./lexical-neighbours";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
 import { averageLinkage, findRoot, type Links, sharedNeighbourWeight } from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
@@ -430,10 +431,7 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
  * Each message's neighbourhood (definition.ts, neighbourhoods) and the weighted links between
  * listed neighbours above `linkFloor`, with the legs that ranked each link.
  */
-async function neighbourLinks(
-  w: WindowRead,
-  linkFloor: number,
-): Promise<{ links: Links & { length: number }; legs: Uint8Array }> {
+async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links: Links; legs: Uint8Array }> {
   const { def, messages, vectors, cosine, stats } = w;
   const n = messages.length;
   // Two unrelated messages share k^2 / n of their k nearest by chance: k <= sqrt(n) / 2 keeps that
@@ -448,14 +446,22 @@ async function neighbourLinks(
   const depth = hybrid ? 2 * k : k;
   const byVector = await windowNeighbours(w, depth);
   w.lap("semantic");
-  // A copy: more-like-this hits are appended to it, and byVector says which pairs the vector leg ranked.
-  let neighboursOf = byVector.map((list) => [...list]);
-  let byWords: number[][] = [];
+  let byWords: number[][] = messages.map(() => []);
+  let neighboursOf: number[][];
   if (hybrid) {
     byWords = lexicalNeighbours(w.wordsOf(), depth, { eligible: (i) => vectors[i] !== undefined });
+    // The search's fusion: message positions stand in for ids, ranks are all it reads.
+    const asHits = (list: readonly number[]) => list.map((j) => ({ messageId: j, score: 0 }));
     neighboursOf = byVector.map((list, i) =>
-      vectors[i] ? fuseRanked([list, byWords[i]!], depth).slice(0, k) : [],
+      vectors[i]
+        ? reciprocalRankFusion({ semantic: asHits(list), bm25: asHits(byWords[i]!) })
+            .slice(0, k)
+            .map((h) => h.messageId)
+        : [],
     );
+  } else {
+    // A copy: more-like-this hits may be appended, and byVector says which pairs the vector leg ranked.
+    neighboursOf = byVector.map((list) => [...list]);
   }
   if (def.keywordNeighbours > 0) {
     // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
@@ -463,7 +469,7 @@ async function neighbourLinks(
     await askMoreLikeThis(w, allSeeds(w), def.keywordNeighbours, (seed, j) => {
       const list = neighboursOf[seed]!;
       if (j !== seed && vectors[j] && !list.includes(j)) list.push(j);
-      byWords[seed] = [...(byWords[seed] ?? []), j];
+      byWords[seed]!.push(j);
     });
   }
   if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
@@ -485,10 +491,13 @@ async function neighbourLinks(
       links.a[links.length] = i;
       links.b[links.length] = j;
       links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
-      // Which leg ranked the pair: either end's list on that leg.
-      const vectorFound = byVector[i]!.includes(j) || byVector[j]!.includes(i);
-      const keywordFound = (byWords[i]?.includes(j) ?? false) || (byWords[j]?.includes(i) ?? false);
-      legs[links.length] = (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0);
+      // Which leg ranked the pair (either end's list on that leg): read only for pairs between
+      // conversations (Topics.pairs), so only those pay for the search.
+      if (messages[i]!.channel !== messages[j]!.channel) {
+        const vectorFound = byVector[i]!.includes(j) || byVector[j]!.includes(i);
+        const keywordFound = byWords[i]!.includes(j) || byWords[j]!.includes(i);
+        legs[links.length] = (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0);
+      }
       links.length++;
     }
   }

@@ -1,12 +1,14 @@
 /**
  * Each message's nearest messages in the window by the words they share (TF-IDF cosine), the keyword
- * half of the shared-neighbour topics' hybrid neighbourhoods (definition.ts `lexicalNeighbours`).
+ * half of the shared-neighbour topics' hybrid neighbourhoods (definition.ts `neighbourhoods`). Only
+ * `eligible` messages (those with a vector) are listed or get a list; the others get none.
  *
  * Why in process and not OpenSearch's more_like_this: one more_like_this query per message took
  * ~10 ms (10,000 per 100-115 s), so a 100,000-message window would take 17-20 minutes (bench/
- * README.md, coordination gaps), against a 10-minute budget; and BM25's asymmetric scores (long
- * messages rank high for many queries) made worse neighbourhoods than a cosine on the same loads
- * (bench/quality.md, "Hybrid neighbourhoods"). The window's words are already read for the labels.
+ * README.md, coordination gaps), against a 10-minute budget; and its BM25 hits as they come (long
+ * messages rank high for many queries) made worse neighbourhoods than this cosine, as good only
+ * once re-scored by it (bench/quality.md, "Hybrid neighbourhoods"). The window's words are already
+ * read for the labels.
  *
  * Weights: binary term frequency (a chat message says a word once or twice) times idf ln(n / df),
  * length-normalised, so two messages score by the rare words they share.
@@ -71,6 +73,10 @@ export function lexicalNeighbours(
   const touched = new Int32Array(n);
   const result: number[][] = [];
   for (let i = 0; i < n; i++) {
+    if (!eligible(i)) {
+      result.push([]);
+      continue;
+    }
     let count = 0;
     for (const t of docTerms[i]!) {
       if (df[t]! > maxDf) continue;
@@ -86,19 +92,6 @@ export function lexicalNeighbours(
     for (let c = 0; c < count; c++) score[touched[c]!] = 0;
   }
   return result;
-}
-
-/**
- * Reciprocal rank fusion of ranked lists (as the search's RRF, k = 60): each list's first `depth`
- * entries score 1 / (k + rank), rank from 1; best first, ties by position.
- */
-export function fuseRanked(lists: readonly (readonly number[])[], depth: number, k = 60): number[] {
-  const score = new Map<number, number>();
-  for (const list of lists) {
-    const top = Math.min(depth, list.length);
-    for (let r = 0; r < top; r++) score.set(list[r]!, (score.get(list[r]!) ?? 0) + 1 / (k + r + 1));
-  }
-  return [...score].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([j]) => j);
 }
 
 /** The largest document frequency whose words, rarest first, fit in `budget` postings walked (df^2 each). */

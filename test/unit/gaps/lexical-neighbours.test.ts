@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
-import { fuseRanked, lexicalNeighbours } from "../../../functions/core/gaps/lexical-neighbours";
+import { lexicalNeighbours } from "../../../functions/core/gaps/lexical-neighbours";
 
 /** TF-IDF cosine the slow, obvious way: every pair, binary tf x ln(n / df), normalised. */
 function bruteForce(words: readonly Set<string>[], depth: number): number[][] {
@@ -78,31 +78,7 @@ describe("lexicalNeighbours", () => {
     const words = [["alpha", "beta"], ["alpha", "beta"], ["alpha", "beta"], ["gamma"]].map((w) => new Set(w));
     const got = lexicalNeighbours(words, 3, { eligible: (i) => i !== 1 });
     expect(got[0]).toEqual([2]);
+    expect(got[1]).toEqual([]);
     expect(got[3]).toEqual([]);
-  });
-});
-
-describe("fuseRanked", () => {
-  it("puts what both lists rank first, then the rest by rank (reciprocal rank fusion, k = 60)", () => {
-    // 7: ranks 2 and 1 -> 1/62 + 1/61; 5: rank 1 -> 1/61; 9: rank 2 -> 1/62; 3: rank 3 -> 1/63.
-    expect(
-      fuseRanked(
-        [
-          [5, 7, 3],
-          [7, 9],
-        ],
-        3,
-      ),
-    ).toEqual([7, 5, 9, 3]);
-    // Depth cuts each list before fusing: 3 is not in the first two of its list.
-    expect(
-      fuseRanked(
-        [
-          [5, 7, 3],
-          [7, 9],
-        ],
-        2,
-      ),
-    ).toEqual([7, 5, 9]);
   });
 });
