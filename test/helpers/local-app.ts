@@ -53,10 +53,6 @@ async function loadContract(url: string): Promise<OpenApiContract> {
 }
 
 /**
- * A whole Trisearch on the real local stack, isolated by name: its own database, queues,
- * OpenSearch index and Chroma collection, and the API on a free port (local/namespace.ts).
- */
-/**
  * Ingests `messages` through `POST /messages` (expects 202) and waits until PostgreSQL holds them
  * and both indexes agree with it (verify's counts).
  */
@@ -73,6 +69,10 @@ export async function ingestAndWait(
   });
 }
 
+/**
+ * A whole Trisearch on the real local stack, isolated by name: its own database, queues,
+ * OpenSearch index and Chroma collection, and the API on a free port (local/namespace.ts).
+ */
 export async function startTestApp(
   label: string,
   opts: { maxReceiveCount?: number; visibilityTimeout?: number; env?: Record<string, string> } & Partial<

@@ -61,17 +61,25 @@ function workspace(opts: { mobileAuthors?: string[]; mobileText?: string[]; back
       vector: vector(rand, 0),
     });
   });
-  for (let i = 0; i < (opts.background ?? 40); i++) {
+  addChatter(ports, rand, id, opts.background ?? 40, "item");
+  return ports;
+}
+
+/**
+ * `count` messages of chatter from id `firstId` on: four channels, nine people, vectors pointing
+ * anywhere, each naming its own `${noun}${i}`.
+ */
+function addChatter(ports: MemoryGapPorts, rand: () => number, firstId: number, count: number, noun: string) {
+  for (let i = 0; i < count; i++) {
     ports.add({
-      id: id++,
+      id: firstId + i,
       channel: ["#auth", "#mobile", "#platform", "#billing"][i % 4]!,
       author: `person${i % 9}@x.com`,
-      content: `background note ${i} about item${i}`,
+      content: `background note ${i} about ${noun}${i}`,
       timestamp: at(i % 7, i % 24),
       vector: vector(rand, -1),
     });
   }
-  return ports;
 }
 
 describe("detectGaps", () => {
@@ -407,17 +415,8 @@ describe("detectGaps, hybrid neighbourhoods (the default)", () => {
         vector: vector(rand, 0, 0.04),
       });
     }
-    // Chatter pointing anywhere: 400 messages in all, so each message's 10 nearest are asked.
-    for (let i = 0; i < 362; i++) {
-      ports.add({
-        id: id++,
-        channel: ["#auth", "#mobile", "#platform", "#billing"][i % 4]!,
-        author: `person${i % 9}@x.com`,
-        content: `background note ${i} about thing${i}`,
-        timestamp: at(i % 7, i % 24),
-        vector: vector(rand, -1),
-      });
-    }
+    // 400 messages in all, so each message's 10 nearest are asked.
+    addChatter(ports, rand, id, 362, "thing");
     return ports;
   }
 

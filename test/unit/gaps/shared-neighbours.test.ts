@@ -6,7 +6,6 @@ import {
   sharedNeighbourWeight,
 } from "../../../functions/core/gaps/shared-neighbours";
 
-/** Average linkage the slow, obvious way: every pair of groups, every step. */
 interface Link {
   readonly a: number;
   readonly b: number;
@@ -20,6 +19,7 @@ const asLinks = (links: readonly Link[]): Links => ({
   length: links.length,
 });
 
+/** Average linkage the slow, obvious way: every pair of groups, every step. */
 function bruteForce(nodes: number, links: readonly Link[], floor: number): number[][] {
   const w = new Map<string, number>();
   for (const { a, b, weight } of links) {
