@@ -197,6 +197,8 @@ const configSchema = z.object({
   GAPS_NEIGHBOURHOODS: withDefault(z.enum(["hybrid", "vector"]), "hybrid"),
   // Above 0: average linkage never joins groups with no link between them.
   GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
+  GAPS_SAME_CONVERSATION_LINK_WEIGHT: withDefault(num(0, 1), 0.7),
+  GAPS_MIN_COHESION: withDefault(num(0, 1), 0.18),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).

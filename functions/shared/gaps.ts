@@ -20,6 +20,8 @@ export function gapDefinition(cfg: Config): GapDefinition {
     neighbours: cfg.GAPS_NEIGHBOURS,
     neighbourhoods: cfg.GAPS_NEIGHBOURHOODS,
     minSharedNeighbours: cfg.GAPS_MIN_SHARED_NEIGHBOURS,
+    sameConversationLinkWeight: cfg.GAPS_SAME_CONVERSATION_LINK_WEIGHT,
+    minCohesion: cfg.GAPS_MIN_COHESION,
   };
 }
 

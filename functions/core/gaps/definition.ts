@@ -56,6 +56,26 @@ export interface GapDefinition {
    */
   readonly neighbourhoods: "hybrid" | "vector";
   /**
+   * Shared-neighbour topics: the share of its weight a link keeps between two messages of one
+   * conversation (links between conversations keep all of it). A gap is one topic across
+   * conversations, and a conversation's own subject ties its messages to each other in abundance:
+   * at full weight it absorbed a topic's half into its subject's group, apart from the half in the
+   * other conversation. 0.7 raised judged precision on every one of seven planted loads and recall
+   * on one (bench/quality.md, "Cohesive gaps").
+   */
+  readonly sameConversationLinkWeight: number;
+  /**
+   * Shared-neighbour topics: the least cohesion of a reported gap, the mean over its messages of
+   * their link weights to its other messages, per neighbour slot (each message's sum over
+   * min(neighbours, messages - 1)): how much of a full neighbourhood each message shares with the
+   * gap. Average linkage keeps groups whose mean link to each other passes `minSharedNeighbours`,
+   * which a subject's loose group of messages does too; such a group across two conversations is
+   * a subject both discuss, not one piece of work, and a narrow topic's few messages straying into
+   * it made most of the planted benchmark's false gaps. Planted gaps measured 0.19-0.53, the false
+   * ones mostly 0.15-0.26 (bench/quality.md, "Cohesive gaps"); 0 reports every group.
+   */
+  readonly minCohesion: number;
+  /**
    * Shared-neighbour topics: messages elsewhere that BM25 more-like-this finds for a message (its
    * rare terms) join its neighbourhood after its vector neighbours; 0 skips the BM25 leg.
    */
@@ -120,6 +140,8 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   topics: "shared-neighbours",
   minSharedNeighbours: 0.08,
   neighbourhoods: "hybrid",
+  sameConversationLinkWeight: 0.7,
+  minCohesion: 0.18,
   keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,

@@ -71,7 +71,12 @@ export interface GapDetectionStats {
    */
   readonly pairs: { readonly semantic: number; readonly lexical: number; readonly both: number };
   readonly topics: number;
-  readonly rejected: { readonly fewerThanMinConversations: number; readonly sidesTalk: number };
+  readonly rejected: {
+    readonly fewerThanMinConversations: number;
+    readonly sidesTalk: number;
+    /** Shared-neighbour topics: gaps under the definition's minCohesion. */
+    readonly notCohesive: number;
+  };
   readonly gaps: number;
   readonly timingsMs: Record<"read" | "vectors" | "semantic" | "keyword" | "cluster" | "total", number>;
 }
@@ -169,7 +174,7 @@ export async function detectGaps(
     lap,
     wordsOf,
   };
-  const { members, pairs, topicOf }: Topics =
+  const { members, pairs, topicOf, links }: Topics =
     channels.length < def.minConversations
       ? { members: new Map(), pairs: new Map(), topicOf: (i) => i }
       : sharedNeighbours
@@ -184,8 +189,8 @@ export async function detectGaps(
     if (list) list.push(i);
     else threads.set(key, [i]);
   });
-  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0 };
-  const found: { topic: number; sides: number[][]; overlap: number }[] = [];
+  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0 };
+  let found: FoundGap[] = [];
   for (const [topic, list] of members) {
     const byChannel = new Map<string, number[]>();
     for (const i of [...list].sort((a, b) => a - b)) {
@@ -228,6 +233,13 @@ export async function detectGaps(
       for (let b = a + 1; b < people.length; b++)
         overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
     found.push({ topic, sides, overlap });
+  }
+  if (links && def.minCohesion > 0) {
+    // A subject's loose group across conversations is not one piece of work (definition.ts, minCohesion).
+    const cohesion = cohesionOf(found, links, stats.neighbours, n);
+    const before = found.length;
+    found = found.filter((_, g) => cohesion[g]! >= def.minCohesion);
+    rejected.notCohesive = before - found.length;
   }
 
   let df: Map<string, number> | undefined;
@@ -385,6 +397,13 @@ interface Pair {
   legs: number;
 }
 
+/** A topic whose sides do not talk: its messages by side. */
+interface FoundGap {
+  readonly topic: number;
+  readonly sides: readonly (readonly number[])[];
+  readonly overlap: number;
+}
+
 /** What a topic rule hands on: the topics' members, their pairs between conversations, each message's topic. */
 interface Topics {
   /** Topic (a representative message) -> its messages. */
@@ -392,6 +411,8 @@ interface Topics {
   /** Key i * n + j (i < j), between conversations; a gap's similarity is their mean across its sides. */
   readonly pairs: Map<number, Pair>;
   readonly topicOf: (i: number) => number;
+  /** Shared-neighbour topics: the weighted links, which a gap's cohesion reads. */
+  readonly links?: Links;
 }
 
 const SEMANTIC = 1;
@@ -424,7 +445,33 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
     if (messages[a]!.channel === messages[b]!.channel) continue;
     pairs.set(a < b ? a * n + b : b * n + a, { sim: cosine(a, b), legs: legs[k]! });
   }
-  return { members, pairs, topicOf: (i) => group[i]! };
+  return { members, pairs, topicOf: (i) => group[i]!, links };
+}
+
+/**
+ * Each gap's cohesion (definition.ts, minCohesion): the mean over its m messages of their link
+ * weights to its other messages over min(k, m - 1), i.e. twice its internal link weight over
+ * m x min(k, m - 1). One pass over the links: a message is in one topic, so in one gap at most.
+ */
+export function cohesionOf(
+  found: readonly Pick<FoundGap, "sides">[],
+  links: Links,
+  k: number,
+  n: number,
+): number[] {
+  const gapOf = new Int32Array(n).fill(-1);
+  found.forEach((f, g) => {
+    for (const side of f.sides) for (const i of side) gapOf[i] = g;
+  });
+  const internal = new Float64Array(found.length);
+  for (let l = 0; l < links.length; l++) {
+    const g = gapOf[links.a[l]!]!;
+    if (g >= 0 && g === gapOf[links.b[l]!]) internal[g]! += links.weight[l]!;
+  }
+  return found.map((f, g) => {
+    const m = f.sides.reduce((sum, side) => sum + side.length, 0);
+    return (2 * internal[g]!) / (m * Math.min(k, m - 1));
+  });
 }
 
 /**
@@ -490,7 +537,10 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
       if (cosine(i, j) < linkFloor) continue;
       links.a[links.length] = i;
       links.b[links.length] = j;
-      links.weight[links.length] = sharedNeighbourWeight(i, j, neighboursOf, sets);
+      // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
+      links.weight[links.length] =
+        sharedNeighbourWeight(i, j, neighboursOf, sets) *
+        (messages[i]!.channel === messages[j]!.channel ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.
       if (messages[i]!.channel !== messages[j]!.channel) {

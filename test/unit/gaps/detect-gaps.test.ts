@@ -5,7 +5,7 @@ import {
   gapScore,
   participantOverlap,
 } from "../../../functions/core/gaps/definition";
-import { detectGaps, seededRandom } from "../../../functions/core/gaps/detect-gaps";
+import { cohesionOf, detectGaps, seededRandom } from "../../../functions/core/gaps/detect-gaps";
 import { MemoryGapPorts } from "../../helpers/memory-ports";
 
 const DIM = 64;
@@ -435,5 +435,75 @@ describe("detectGaps, hybrid neighbourhoods (the default)", () => {
     // By vector alone the topic's messages join the bot's updates, and every side then has the bot.
     expect(vectorOnly.gaps.filter((g) => g.messageIds.some((m) => m <= 8))).toEqual([]);
     expect(vectorOnly.stats.rejected.sidesTalk).toBeGreaterThan(0);
+  });
+});
+
+describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
+  it("is each gap's mean link weight to its other messages per neighbour slot, as computed pair by pair", () => {
+    const rand = seededRandom(3);
+    const n = 60;
+    const links = {
+      a: new Int32Array(400),
+      b: new Int32Array(400),
+      weight: new Float64Array(400),
+      length: 0,
+    };
+    const seen = new Set<number>();
+    while (links.length < 400) {
+      const a = Math.floor(rand() * n);
+      const b = Math.floor(rand() * n);
+      if (a === b || seen.has(Math.min(a, b) * n + Math.max(a, b))) continue;
+      seen.add(Math.min(a, b) * n + Math.max(a, b));
+      links.a[links.length] = a;
+      links.b[links.length] = b;
+      links.weight[links.length++] = rand();
+    }
+    const found = [
+      {
+        sides: [
+          [0, 1, 2],
+          [3, 4],
+        ],
+      },
+      {
+        sides: [
+          [10, 11, 12, 13, 14, 15],
+          [20, 21, 22, 23, 24, 25, 26, 27],
+        ],
+      },
+    ];
+    const weight = (i: number, j: number) => {
+      for (let l = 0; l < links.length; l++)
+        if ((links.a[l] === i && links.b[l] === j) || (links.a[l] === j && links.b[l] === i))
+          return links.weight[l]!;
+      return 0;
+    };
+    for (const k of [3, 10]) {
+      const expected = found.map(({ sides }) => {
+        const members = sides.flat();
+        const slots = Math.min(k, members.length - 1);
+        const perMessage = members.map(
+          (i) => members.reduce((sum, j) => sum + (i === j ? 0 : weight(i, j)), 0) / slots,
+        );
+        return perMessage.reduce((x, y) => x + y, 0) / members.length;
+      });
+      const got = cohesionOf(found, links, k, n);
+      got.forEach((c, g) => {
+        expect(c).toBeCloseTo(expected[g]!, 10);
+      });
+    }
+  });
+
+  it("reports a gap at or above minCohesion and counts one under it as rejected", async () => {
+    const reported = await detectGaps(workspace(), { window });
+    expect(reported.gaps).toHaveLength(1);
+    expect(reported.stats.rejected.notCohesive).toBe(0);
+    // A closed neighbourhood of 4 (3 nearest): no link weighs more than 1, so no gap reaches 1.01.
+    const strict = await detectGaps(workspace(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, minCohesion: 1.01 },
+    });
+    expect(strict.gaps).toEqual([]);
+    expect(strict.stats.rejected.notCohesive).toBe(1);
   });
 });
