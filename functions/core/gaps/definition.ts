@@ -58,10 +58,10 @@ export interface GapDefinition {
   /**
    * Shared-neighbour topics: the share of its weight a link keeps between two messages of one
    * conversation (links between conversations keep all of it). A gap is one topic across
-   * conversations, and a conversation's own subject ties its messages to each other in abundance:
-   * at full weight it absorbed a topic's half into its subject's group, apart from the half in the
-   * other conversation. 0.7 raised judged precision on every one of seven planted loads and recall
-   * on one (bench/quality.md, "Cohesive gaps").
+   * conversations: a link across them is what a gap is made of, while a link inside one is as much
+   * evidence of the conversation's own subject as of a topic. On eleven planted loads, pooled judged
+   * precision / recall: 0.710 / 0.724 with neither rule, 0.714 / 0.737 with this one at 0.7, 0.738 /
+   * 0.721 with minCohesion alone, 0.775 / 0.718 with both (bench/quality.md, "Cohesive gaps").
    */
   readonly sameConversationLinkWeight: number;
   /**
@@ -71,8 +71,9 @@ export interface GapDefinition {
    * gap. Average linkage keeps groups whose mean link to each other passes `minSharedNeighbours`,
    * which a subject's loose group of messages does too; such a group across two conversations is
    * a subject both discuss, not one piece of work, and a narrow topic's few messages straying into
-   * it made most of the planted benchmark's false gaps. Planted gaps measured 0.19-0.53, the false
-   * ones mostly 0.15-0.26 (bench/quality.md, "Cohesive gaps"); 0 reports every group.
+   * it made most of the planted benchmark's false gaps. Planted gaps measured 0.215-0.53 (median
+   * 0.31), false ones 0.15-0.46 (median 0.23) on three loads (bench/quality.md, "Cohesive gaps");
+   * 0 reports every group.
    */
   readonly minCohesion: number;
   /**
