@@ -494,6 +494,21 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
     }
   });
 
+  it("weighs links inside one conversation at sameConversationLinkWeight, links across at full weight", async () => {
+    const detect = (sameConversationLinkWeight: number, minCohesion: number) =>
+      detectGaps(workspace(), {
+        window,
+        definition: { ...DEFAULT_GAP_DEFINITION, sameConversationLinkWeight, minCohesion },
+      });
+    // The links across #auth and #mobile alone hold the topic together, whatever the weight inside.
+    for (const weight of [1, 0.7, 0]) expect((await detect(weight, 0)).gaps).toHaveLength(1);
+    // Its cohesion falls as the links inside each channel lose weight: a bar its full-weight links
+    // pass is out of reach at 0.7 and at 0.
+    expect((await detect(1, 0.6)).gaps).toHaveLength(1);
+    expect((await detect(0.7, 0.6)).gaps).toEqual([]);
+    expect((await detect(0, 0.6)).gaps).toEqual([]);
+  });
+
   it("reports a gap at or above minCohesion and counts one under it as rejected", async () => {
     const reported = await detectGaps(workspace(), { window });
     expect(reported.gaps).toHaveLength(1);
