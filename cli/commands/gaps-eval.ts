@@ -1,5 +1,10 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import {
+  type PlantedGapSettings,
+  type PooledScore,
+  poolScores,
+} from "../../functions/core/eval/planted-gaps";
 import { closeClients } from "../../functions/shared/clients";
 import { parseFlags } from "../args";
 import { readDataset } from "../eval/dataset";
@@ -8,7 +13,7 @@ import { formatTable } from "../progress";
 
 export const summary = "Precision and recall of coordination-gap detection on a planted benchmark";
 
-const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N] [--gaps N] [--channels N]
+const HELP = `Usage: trisearch gaps-eval [--dataset DIR] [--seed N | --seeds LIST] [--gaps N] [--channels N]
                           [--background-authors N] [--topics cohesive|all] [--placement home|random]
                           [--distinct-topics yes|no] [--json FILE]
 
@@ -22,6 +27,9 @@ unjudged, left out of precision; bench/quality.md says why).
 
   --dataset DIR     a BEIR collection (default test/fixtures/cranfield)
   --seed N          generator seed (default 18)
+  --seeds LIST      several fresh loads, one per seed (e.g. 18-24 or 18,20,25-28), then their
+                    scores pooled: counts summed over the loads before dividing (the targets in
+                    bench/quality.md are read this way); not with --seed, --keep or --reuse
   --gaps N          planted gaps (default 10)
   --channels N      channels (default 8)
   --background-authors N
@@ -42,6 +50,22 @@ unjudged, left out of precision; bench/quality.md says why).
   --reuse NAME      detect again on a namespace an earlier --keep run loaded (same settings)
   --drop NAME       remove a namespace an earlier --keep run left, and exit`;
 
+/** "18-24,30" -> [18, ..., 24, 30]; at most 50 loads. */
+export function seedList(v: string | boolean | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const seeds: number[] = [];
+  for (const part of String(v).split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    const from = Number(m?.[1]);
+    const to = m?.[2] === undefined ? from : Number(m[2]);
+    if (!m || to < from || to - from >= 50)
+      throw new Error(`--seeds must be seeds and ranges like 18-24,30, got ${String(v)}`);
+    for (let seed = from; seed <= to; seed++) if (!seeds.includes(seed)) seeds.push(seed);
+  }
+  if (seeds.length > 50) throw new Error(`--seeds allows at most 50 loads, got ${seeds.length}`);
+  return seeds;
+}
+
 function intFlag(name: string, v: string | boolean | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -56,6 +80,7 @@ export async function run(args: string[]): Promise<number> {
     {
       dataset: { type: "string" },
       seed: { type: "string" },
+      seeds: { type: "string" },
       gaps: { type: "string" },
       channels: { type: "string" },
       "background-authors": { type: "string" },
@@ -82,6 +107,9 @@ export async function run(args: string[]): Promise<number> {
   }
   const dataset = await readDataset(typeof v.dataset === "string" ? v.dataset : "test/fixtures/cranfield");
   const seed = intFlag("seed", v.seed);
+  const seeds = seedList(v.seeds);
+  if (seeds && (seed !== undefined || v.keep || v.reuse !== undefined))
+    throw new Error("--seeds makes fresh loads: it does not go with --seed, --keep or --reuse");
   const gaps = intFlag("gaps", v.gaps);
   const channels = intFlag("channels", v.channels);
   const backgroundAuthors = intFlag("background-authors", v["background-authors"]);
@@ -101,17 +129,42 @@ export async function run(args: string[]): Promise<number> {
   };
   process.once("SIGINT", onSigint);
   let lastPhase = "";
+  const settings: Partial<PlantedGapSettings> = {
+    ...(gaps !== undefined ? { plantedGaps: gaps } : {}),
+    ...(channels !== undefined ? { channels } : {}),
+    ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
+    ...(topics !== undefined ? { topics } : {}),
+    ...(placement !== undefined ? { placement } : {}),
+    ...(distinct !== undefined ? { distinctTopics: distinct === "yes" } : {}),
+  };
+  const onProgress = (phase: string, done: number, total: number) => {
+    if (phase !== lastPhase || done >= total) {
+      if (phase !== lastPhase) console.error(`${phase}...`);
+      lastPhase = phase;
+    }
+  };
   try {
+    if (seeds) {
+      const loads: GapsEvalReport[] = [];
+      for (const s of seeds) {
+        console.error(`seed ${s} (${loads.length + 1} of ${seeds.length})`);
+        const report = await runGapsEval(dataset, {
+          settings: { ...settings, seed: s },
+          onNamespace: (ns) => {
+            cleanup = () => ns.close();
+          },
+          onProgress,
+        });
+        loads.push(report);
+        console.log(loadLine(report));
+      }
+      const pooled = poolScores(loads.map((r) => r.score));
+      console.log(`\n${pooledSummary(pooled)}`);
+      if (typeof v.json === "string") await writeJson(v.json, { pooled, loads });
+      return 0;
+    }
     const report = await runGapsEval(dataset, {
-      settings: {
-        ...(seed !== undefined ? { seed } : {}),
-        ...(gaps !== undefined ? { plantedGaps: gaps } : {}),
-        ...(channels !== undefined ? { channels } : {}),
-        ...(backgroundAuthors !== undefined ? { backgroundAuthors } : {}),
-        ...(topics !== undefined ? { topics } : {}),
-        ...(placement !== undefined ? { placement } : {}),
-        ...(distinct !== undefined ? { distinctTopics: distinct === "yes" } : {}),
-      },
+      settings: { ...settings, ...(seed !== undefined ? { seed } : {}) },
       keep: Boolean(v.keep),
       ...(typeof v.reuse === "string" ? { reuse: v.reuse } : {}),
       onNamespace: (ns) => {
@@ -119,24 +172,43 @@ export async function run(args: string[]): Promise<number> {
         if (v.keep)
           console.error(`keeping namespace ${ns.name} (--reuse ${ns.name} runs detection on it again)`);
       },
-      onProgress: (phase, done, total) => {
-        if (phase !== lastPhase || done >= total) {
-          if (phase !== lastPhase) console.error(`${phase}...`);
-          lastPhase = phase;
-        }
-      },
+      onProgress,
     });
     console.log(`\n${gapsEvalSummary(report)}`);
-    if (typeof v.json === "string") {
-      await mkdir(dirname(v.json), { recursive: true });
-      await writeFile(v.json, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`Report written to ${v.json}`);
-    }
+    if (typeof v.json === "string") await writeJson(v.json, report);
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);
     await closeClients();
   }
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+  console.log(`Report written to ${file}`);
+}
+
+/** One load of a --seeds run, in a line. */
+function loadLine(r: GapsEvalReport): string {
+  const j = r.score.judged;
+  const controls = [...new Set([...r.score.controlsReported, ...j.controlsReported])];
+  return (
+    `seed ${r.generator.seed}: judged precision ${j.precision.toFixed(3)} (${j.correct}/${j.judgedGaps}), ` +
+    `recall ${j.recall.toFixed(3)} (${j.found.length}/${r.score.planted}), ${j.unjudged} unjudged, ` +
+    `controls reported: ${controls.length === 0 ? "none" : controls.join(", ")}; detect ${r.timings.detectSeconds}s`
+  );
+}
+
+export function pooledSummary(p: PooledScore): string {
+  const j = p.judged;
+  return [
+    `pooled over ${p.loads} loads (${p.planted} planted gaps): judged precision ${j.precision.toFixed(3)} ` +
+      `(${j.correct}/${j.judgedGaps}), recall ${j.recall.toFixed(3)} (${j.found}/${p.planted}), ${j.unjudged} unjudged; ` +
+      `loads reporting a control: ${p.loadsReportingControls}`,
+    `strict: precision ${(p.strict.reported === 0 ? 1 : p.strict.correct / p.strict.reported).toFixed(3)} ` +
+      `(${p.strict.correct}/${p.strict.reported}), recall ${(p.planted === 0 ? 0 : p.strict.found / p.planted).toFixed(3)} (${p.strict.found}/${p.planted})`,
+  ].join("\n");
 }
 
 export function gapsEvalSummary(r: GapsEvalReport): string {

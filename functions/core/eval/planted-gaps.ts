@@ -902,3 +902,50 @@ function judgedScore(
     falseKinds: { oneSide: kind("oneSide"), mixedTopics: kind("mixedTopics"), thinSide: kind("thinSide") },
   };
 }
+
+/** Several loads' scores pooled: counts summed over the loads, then divided (micro-averaged). */
+export interface PooledScore {
+  readonly loads: number;
+  readonly planted: number;
+  readonly strict: { readonly correct: number; readonly reported: number; readonly found: number };
+  readonly judged: {
+    readonly correct: number;
+    readonly judgedGaps: number;
+    readonly unjudged: number;
+    readonly found: number;
+    /** correct / judgedGaps over all loads (1 when nothing judged was reported). */
+    readonly precision: number;
+    /** Planted topics found / planted topics, over all loads. */
+    readonly recall: number;
+  };
+  /** Loads on which some control was reported (strict or judged): each fails its run. */
+  readonly loadsReportingControls: number;
+}
+
+/**
+ * Pools loads of the planted benchmark (bench/quality.md): one load's 25-30 planted topics move by
+ * about one gap per topic changed, so the targets are read on the sums over several seeds.
+ */
+export function poolScores(scores: readonly PlantedScore[]): PooledScore {
+  const sum = (f: (s: PlantedScore) => number) => scores.reduce((total, s) => total + f(s), 0);
+  const planted = sum((s) => s.planted);
+  const judgedGaps = sum((s) => s.judged.judgedGaps);
+  const correct = sum((s) => s.judged.correct);
+  const found = sum((s) => s.judged.found.length);
+  return {
+    loads: scores.length,
+    planted,
+    strict: { correct: sum((s) => s.correct), reported: sum((s) => s.reported), found: sum((s) => s.found) },
+    judged: {
+      correct,
+      judgedGaps,
+      unjudged: sum((s) => s.judged.unjudged),
+      found,
+      precision: judgedGaps === 0 ? 1 : correct / judgedGaps,
+      recall: planted === 0 ? 0 : found / planted,
+    },
+    loadsReportingControls: scores.filter(
+      (s) => s.controlsReported.length > 0 || s.judged.controlsReported.length > 0,
+    ).length,
+  };
+}

@@ -3,6 +3,7 @@ import type { CorpusDoc } from "../../../functions/core/eval/beir";
 import {
   buildPlantedBenchmark,
   DEFAULT_PLANTED_SETTINGS,
+  poolScores,
   scorePlanted,
 } from "../../../functions/core/eval/planted-gaps";
 import type { CoordinationGap } from "../../../functions/core/gaps/gap";
@@ -492,5 +493,42 @@ describe("planted gap benchmark", () => {
       }
       expect(randomAway).toBeGreaterThan(0);
     });
+  });
+});
+
+describe("poolScores", () => {
+  const { corpus, qrels } = collection();
+  /** One load: its planted gaps reported whole (`found` of them), and its shared-people control when asked. */
+  function load(seed: number, found: number, control: boolean) {
+    const b = buildPlantedBenchmark(corpus, qrels, { ...DEFAULT_PLANTED_SETTINGS, seed });
+    const idOf = new Map(b.messages.map((m, i) => [i + 1, m.external_id]));
+    const numeric = new Map([...idOf].map(([n, e]) => [e, n]));
+    const gap = (t: (typeof b.topics)[number]) =>
+      ({
+        label: t.queryId,
+        messageIds: t.docIds.map((d) => numeric.get(d)!),
+        sides: t.channels.map((c) => ({ conversations: [c] })),
+      }) as unknown as CoordinationGap;
+    const planted = b.topics.filter((t) => t.kind === "gap").slice(0, found);
+    const shared = b.topics.filter((t) => t.kind === "shared_people");
+    return scorePlanted(b, [...planted, ...(control ? shared : [])].map(gap), (id) => idOf.get(id));
+  }
+
+  it("sums the loads' counts before dividing, and counts the loads that reported a control", () => {
+    const loads = [load(1, 10, false), load(2, 4, true), load(3, 0, false)];
+    expect(loads.map((s) => [s.judged.correct, s.judged.judgedGaps, s.planted])).toEqual([
+      [10, 10, 10],
+      [4, 5, 10],
+      [0, 0, 10],
+    ]);
+    const pooled = poolScores(loads);
+    expect(pooled.loads).toBe(3);
+    expect(pooled.planted).toBe(30);
+    expect(pooled.judged).toMatchObject({ correct: 14, judgedGaps: 15, found: 14 });
+    // Micro-averaged: 14 / 15, not the mean of the loads' precisions (1, 0.8 and 1 for none judged).
+    expect(pooled.judged.precision).toBeCloseTo(14 / 15);
+    expect(pooled.judged.recall).toBeCloseTo(14 / 30);
+    expect(pooled.strict).toEqual({ correct: 14, reported: 15, found: 14 });
+    expect(pooled.loadsReportingControls).toBe(1);
   });
 });
