@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inSync, storeCounts } from "../../cli/commands/verify";
 import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE, type DemoMessage } from "../../local/demo-messages";
-import { startTestApp, type TestApp } from "../helpers/local-app";
-import { waitUntil } from "../helpers/wait";
+import { ingestAndWait, startTestApp, type TestApp } from "../helpers/local-app";
 
 /**
  * Search as people search chat (issue #17), on the demo set plus a few messages with links, files,
@@ -214,12 +212,7 @@ describe("Slack modifiers in q (real local stack)", () => {
       conversations: [{ id: "D0ALICE", kind: "im" }],
       at,
     });
-    const res = await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: ALL });
-    expect(res.status).toBe(202);
-    await waitUntil("demo set indexed", async () => {
-      const counts = await storeCounts(createContainer(t.config));
-      return inSync(counts) && counts.postgres === ALL.length;
-    });
+    await ingestAndWait(t, DEMO_SOURCE, ALL);
   });
   afterAll(async () => t?.close());
 

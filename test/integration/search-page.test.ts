@@ -3,11 +3,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inSync, storeCounts } from "../../cli/commands/verify";
-import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
-import { startTestApp, type TestApp } from "../helpers/local-app";
-import { waitUntil } from "../helpers/wait";
+import { ingestAndWait, startTestApp, type TestApp } from "../helpers/local-app";
 
 /**
  * The search page in a real headless browser: Debian's chromium (installed by .ci/run), driven by
@@ -56,15 +53,7 @@ describe.skipIf(!HAVE_BROWSER)("search page at GET / in headless chromium (real 
 
   beforeAll(async () => {
     t = await startTestApp("page");
-    const res = await t.api("POST", "/messages", {
-      source: DEMO_SOURCE,
-      messages: [...DEMO_MESSAGES, XSS_MESSAGE],
-    });
-    expect(res.status).toBe(202);
-    await waitUntil("demo set indexed", async () => {
-      const c = await storeCounts(createContainer(t.config));
-      return inSync(c) && c.postgres === DEMO_MESSAGES.length + 1;
-    });
+    await ingestAndWait(t, DEMO_SOURCE, [...DEMO_MESSAGES, XSS_MESSAGE]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   }, 120_000);

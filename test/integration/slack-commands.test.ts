@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { inSync, storeCounts } from "../../cli/commands/verify";
 import { slackResponseMessageSchema } from "../../functions/core/slack/block-kit";
 import { SLASH_HELP } from "../../functions/core/slack/slash-command";
 import { sqsClient } from "../../functions/shared/clients";
 import { loadConfig } from "../../functions/shared/config";
-import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { queueDepth } from "../../local/stack/queues";
 import {
@@ -13,7 +11,7 @@ import {
   startDelayingProxy,
   startRecordingServer,
 } from "../helpers/http-stand-ins";
-import { startTestApp, type TestApp } from "../helpers/local-app";
+import { ingestAndWait, startTestApp, type TestApp } from "../helpers/local-app";
 import { slackHeaders } from "../helpers/slack-fixtures";
 import { waitUntil } from "../helpers/wait";
 
@@ -58,13 +56,7 @@ describe("/trisearch slash command: ack now, Block Kit to response_url later (re
         OPENSEARCH_URL: openSearch.url,
       },
     });
-    expect((await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES })).status).toBe(
-      202,
-    );
-    await waitUntil("demo set indexed", async () => {
-      const c = await storeCounts(createContainer(t.config));
-      return inSync(c) && c.postgres === DEMO_MESSAGES.length;
-    });
+    await ingestAndWait(t, DEMO_SOURCE, DEMO_MESSAGES);
   });
   afterAll(async () => {
     await t?.close();
