@@ -24,8 +24,9 @@ export interface GapDefinition {
    *   linked when one is among the other's `neighbours` nearest messages in the window (any
    *   conversation) and their cosine is above the background's Q3 (more alike than three random
    *   pairs of messages in different conversations out of four); a link weighs the Jaccard overlap
-   *   of the two neighbourhoods; topics are average-linkage groups whose mean link weight stays at
-   *   least `minSharedNeighbours`. Relative to each message's own neighbourhood, so it holds under
+   *   of the two neighbourhoods (times `sameConversationLinkWeight` inside one conversation);
+   *   topics are average-linkage groups whose mean link weight stays at least
+   *   `minSharedNeighbours`, and a gap's must reach `minCohesion`. Relative to each message's own neighbourhood, so it holds under
    *   a model that compresses cosines (bge-small), where an absolute threshold cuts a narrow
    *   topic's pairs or joins whole subjects (bench/quality.md, coordination gaps).
    * - "threshold" (the rule before): pairs of mutual nearest messages in different conversations
