@@ -200,11 +200,14 @@ function loadLine(r: GapsEvalReport): string {
   );
 }
 
+const range = ([lo, hi]: readonly [number, number]) => `${lo.toFixed(3)}-${hi.toFixed(3)}`;
+
 export function pooledSummary(p: PooledScore): string {
   const j = p.judged;
   return [
     `pooled over ${p.loads} loads (${p.planted} planted gaps): judged precision ${j.precision.toFixed(3)} ` +
-      `(${j.correct}/${j.judgedGaps}), recall ${j.recall.toFixed(3)} (${j.found}/${p.planted}), ${j.unjudged} unjudged; ` +
+      `(${j.correct}/${j.judgedGaps}; 95 % over loads ${range(j.intervals.precision)}), recall ${j.recall.toFixed(3)} ` +
+      `(${j.found}/${p.planted}; ${range(j.intervals.recall)}), ${j.unjudged} unjudged; ` +
       `loads reporting a control: ${p.loadsReportingControls}`,
     `strict: precision ${(p.strict.reported === 0 ? 1 : p.strict.correct / p.strict.reported).toFixed(3)} ` +
       `(${p.strict.correct}/${p.strict.reported}), recall ${(p.planted === 0 ? 0 : p.strict.found / p.planted).toFixed(3)} (${p.strict.found}/${p.planted})`,

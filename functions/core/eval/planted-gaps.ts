@@ -917,6 +917,14 @@ export interface PooledScore {
     readonly precision: number;
     /** Planted topics found / planted topics, over all loads. */
     readonly recall: number;
+    /**
+     * 95 % intervals of the two by resampling the loads (percentile bootstrap, 2,000 rounds,
+     * seeded): how far another set of loads like these could move them.
+     */
+    readonly intervals: {
+      readonly precision: readonly [number, number];
+      readonly recall: readonly [number, number];
+    };
   };
   /** Loads on which some control was reported (strict or judged): each fails its run. */
   readonly loadsReportingControls: number;
@@ -943,9 +951,47 @@ export function poolScores(scores: readonly PlantedScore[]): PooledScore {
       found,
       precision: judgedGaps === 0 ? 1 : correct / judgedGaps,
       recall: planted === 0 ? 0 : found / planted,
+      intervals: {
+        precision: loadInterval(
+          scores.map((s) => [s.judged.correct, s.judged.judgedGaps]),
+          1,
+        ),
+        recall: loadInterval(
+          scores.map((s) => [s.judged.found.length, s.planted]),
+          0,
+        ),
+      },
     },
     loadsReportingControls: scores.filter(
       (s) => s.controlsReported.length > 0 || s.judged.controlsReported.length > 0,
     ).length,
   };
+}
+
+/**
+ * The 2.5th and 97.5th percentiles of sum(part) / sum(whole) over 2,000 resamples of the loads
+ * (with replacement; seeded, so a report is reproducible); `empty` when a resample has no whole.
+ * Loads are the unit: one load's gaps share its background and clustering, so resampling gaps
+ * would understate the spread between loads (the same seed moved by 0.05-0.09 between loads).
+ */
+export function loadInterval(
+  loads: readonly (readonly [part: number, whole: number])[],
+  empty: number,
+  rounds = 2000,
+): [number, number] {
+  if (loads.length === 0) return [empty, empty];
+  const rand = seededRandom(1);
+  const ratios = new Float64Array(rounds);
+  for (let r = 0; r < rounds; r++) {
+    let part = 0;
+    let whole = 0;
+    for (let i = 0; i < loads.length; i++) {
+      const [p, w] = loads[Math.floor(rand() * loads.length)]!;
+      part += p;
+      whole += w;
+    }
+    ratios[r] = whole === 0 ? empty : part / whole;
+  }
+  ratios.sort();
+  return [ratios[Math.floor(0.025 * (rounds - 1))]!, ratios[Math.ceil(0.975 * (rounds - 1))]!];
 }

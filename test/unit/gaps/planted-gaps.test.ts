@@ -3,6 +3,7 @@ import type { CorpusDoc } from "../../../functions/core/eval/beir";
 import {
   buildPlantedBenchmark,
   DEFAULT_PLANTED_SETTINGS,
+  loadInterval,
   poolScores,
   scorePlanted,
 } from "../../../functions/core/eval/planted-gaps";
@@ -530,5 +531,35 @@ describe("poolScores", () => {
     expect(pooled.judged.recall).toBeCloseTo(14 / 30);
     expect(pooled.strict).toEqual({ correct: 14, reported: 15, found: 14 });
     expect(pooled.loadsReportingControls).toBe(1);
+    // Over loads this different the interval is wide, and holds the pooled value.
+    const [lo, hi] = pooled.judged.intervals.recall;
+    expect(lo).toBeLessThan(pooled.judged.recall);
+    expect(hi).toBeGreaterThan(pooled.judged.recall);
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+  });
+
+  it("resamples loads for its interval: none for identical loads, reproducibly, and as a sampling check", () => {
+    expect(
+      loadInterval(
+        [
+          [3, 4],
+          [3, 4],
+          [3, 4],
+        ],
+        0,
+      ),
+    ).toEqual([0.75, 0.75]);
+    expect(loadInterval([], 1)).toEqual([1, 1]);
+    expect(loadInterval([[0, 0]], 1)).toEqual([1, 1]);
+    const loads: [number, number][] = Array.from({ length: 12 }, (_, i) => [10 + (i % 5), 20]);
+    expect(loadInterval(loads, 0)).toEqual(loadInterval(loads, 0));
+    // The spread of a mean of 12 draws: the loads' own spread (sd 1.41 of 20) over sqrt(12), times 1.96.
+    const [lo, hi] = loadInterval(loads, 0);
+    const mean = loads.reduce((s, [p]) => s + p, 0) / (12 * 20);
+    const half = (1.96 * Math.sqrt(2) * Math.sqrt(11 / 12)) / Math.sqrt(12) / 20;
+    expect(lo).toBeCloseTo(mean - half, 1);
+    expect(hi).toBeCloseTo(mean + half, 1);
+    expect(hi - lo).toBeGreaterThan(half);
   });
 });
