@@ -202,7 +202,7 @@ function loadLine(r: GapsEvalReport): string {
 
 const range = ([lo, hi]: readonly [number, number]) => `${lo.toFixed(3)}-${hi.toFixed(3)}`;
 
-export function pooledSummary(p: PooledScore): string {
+function pooledSummary(p: PooledScore): string {
   const j = p.judged;
   return [
     `pooled over ${p.loads} loads (${p.planted} planted gaps): judged precision ${j.precision.toFixed(3)} ` +

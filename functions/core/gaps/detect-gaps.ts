@@ -257,7 +257,8 @@ export async function detectGaps(
     }
   }
   for (const { topic, sides, overlap } of found) {
-    df ??= documentFrequencies(wordsOf());
+    const wordSets = wordsOf();
+    df ??= documentFrequencies(wordSets);
     const sideOf = new Map<number, number>();
     sides.forEach((s, k) => {
       for (const i of s) sideOf.set(i, k);
@@ -295,7 +296,7 @@ export async function detectGaps(
       );
     const times = all.map((i) => messages[i]!.timestamp.getTime());
     const terms = distinctiveTerms(
-      sides.map((s) => s.map((i) => wordsOf()[i]!)),
+      sides.map((s) => s.map((i) => wordSets[i]!)),
       df,
       n,
       def.labelTerms,
@@ -429,7 +430,7 @@ const FROM_HIGH = 8;
 async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<Topics> {
   const { def, messages, cosine } = w;
   const n = messages.length;
-  // The neighbour lists are garbage once the links exist, before the linkage's peak of memory.
+  // The neighbour lists are garbage once the links exist (the links outlive them for the cohesion).
   const { links, legs } = await neighbourLinks(w, linkFloor);
   const group = averageLinkage(n, links, def.minSharedNeighbours);
   const members = new Map<number, Set<number>>();
@@ -537,13 +538,14 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
       if (cosine(i, j) < linkFloor) continue;
       links.a[links.length] = i;
       links.b[links.length] = j;
+      const sameConversation = messages[i]!.channel === messages[j]!.channel;
       // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
       links.weight[links.length] =
         sharedNeighbourWeight(i, j, neighboursOf, sets) *
-        (messages[i]!.channel === messages[j]!.channel ? def.sameConversationLinkWeight : 1);
+        (sameConversation ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.
-      if (messages[i]!.channel !== messages[j]!.channel) {
+      if (!sameConversation) {
         const vectorFound = byVector[i]!.includes(j) || byVector[j]!.includes(i);
         const keywordFound = byWords[i]!.includes(j) || byWords[j]!.includes(i);
         legs[links.length] = (vectorFound ? SEMANTIC : 0) | (keywordFound ? LEXICAL : 0);
