@@ -8,7 +8,8 @@ import {
   scorePlanted,
 } from "../functions/core/eval/planted-gaps";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../functions/core/gaps/definition";
-import { detectGaps } from "../functions/core/gaps/detect-gaps";
+import { detectGaps, seededRandom } from "../functions/core/gaps/detect-gaps";
+import type { CoordinationGap } from "../functions/core/gaps/gap";
 import type { GapDetectionPorts, WindowMessage } from "../functions/core/gaps/ports";
 import type { LegHit } from "../functions/core/model";
 import { nearestUnitVectors, toUnit } from "../functions/core/search/exact-nearest";
@@ -21,10 +22,14 @@ import { generatorSettings, readPlantedNamespace } from "./planted-namespace";
  *   npx tsx bench/gaps-replay.ts dump NAMESPACE DATASET SEED GAPS OUT.json [cohesive|all]
  *     records a `gaps-eval --keep` namespace (loaded with `--topics`, default cohesive): the window's messages, their stored vectors, and
  *     every message's BM25 more-like-this answer (30 hits outside its channel, the product's query);
- *   npx tsx bench/gaps-replay.ts run DUMP.json [DEFINITION-JSON]
+ *   npx tsx bench/gaps-replay.ts run DUMP.json [DEFINITION-JSON] [--orders N]
  *     runs the product's detectGaps over the recording (exact nearest neighbours instead of HNSW,
  *     the recorded more-like-this answers) with the default definition or the JSON's overrides,
- *     and prints the strict and judged scores.
+ *     and prints the strict and judged scores. With --orders N it also runs the window's messages
+ *     in N - 1 seeded shuffled orders (ties in fusion and linkage break by position, as they break
+ *     by message id in the product) and prints each order's judged score, and the recorded order's
+ *     gaps kept only when a gap with Jaccard >= 0.5 of their messages is reported in at least a
+ *     share s of the orders (s = 0.5, 0.7, 1): how much of a load's score is tie-breaking.
  *
  * It measures a detector change on the same vectors many times without the CPU of a load; a
  * result is confirmed with `gaps-eval --reuse` before it is recorded.
@@ -83,8 +88,11 @@ async function dump([name, dataset, seed, gaps, out, topics]: string[]): Promise
   await closeClients();
 }
 
-async function run([file, overrides]: string[]): Promise<void> {
-  if (!file) throw new Error("run DUMP.json [JSON]");
+async function run(args: string[]): Promise<void> {
+  const flag = args.indexOf("--orders");
+  const orders = flag >= 0 ? Number(args[flag + 1]) : 1;
+  const [file, overrides] = flag >= 0 ? args.filter((_, i) => i !== flag && i !== flag + 1) : args;
+  if (!file || !Number.isInteger(orders) || orders < 1) throw new Error("run DUMP.json [JSON] [--orders N]");
   const rec = JSON.parse(await readFile(file, "utf8")) as Recording;
   const parsed = overrides
     ? (JSON.parse(overrides) as Partial<GapDefinition> | Partial<GapDefinition>[])
@@ -142,13 +150,15 @@ async function run([file, overrides]: string[]): Promise<void> {
     },
   };
   const external = new Map(rec.messages.map((m) => [m.id, m.externalId]));
+  const recorded = [...messages];
   for (const definition of definitions) {
+    const label = Array.isArray(parsed) ? parsed[definitions.indexOf(definition)] : parsed;
     const result = await detectGaps(ports, { window: bench.window, definition });
     const s = scorePlanted(bench, result.gaps, (id) => external.get(id));
     const j = s.judged;
     console.log(
       JSON.stringify({
-        definition: Array.isArray(parsed) ? parsed[definitions.indexOf(definition)] : parsed,
+        definition: label,
         dataset: rec.dataset,
         seed: rec.settings.seed,
         planted: s.planted,
@@ -169,6 +179,56 @@ async function run([file, overrides]: string[]): Promise<void> {
             (v) =>
               `${v.topic}:${v.judgedMessages}/${v.messages}:${v.sides.map((x) => x.join("+")).join("|")}`,
           ),
+      }),
+    );
+    if (orders > 1) await inOrders(definition, label, result.gaps);
+  }
+
+  /** The same recording in shuffled message orders (see the header): tie-breaking's share of a score. */
+  async function inOrders(
+    definition: GapDefinition,
+    label: unknown,
+    base: readonly CoordinationGap[],
+  ): Promise<void> {
+    const runs: (readonly CoordinationGap[])[] = [base];
+    for (let o = 1; o < orders; o++) {
+      const rand = seededRandom(o);
+      const order = [...recorded];
+      for (let i = order.length - 1; i > 0; i--) {
+        const k = Math.floor(rand() * (i + 1));
+        [order[i], order[k]] = [order[k]!, order[i]!];
+      }
+      messages.splice(0, messages.length, ...order);
+      runs.push((await detectGaps(ports, { window: bench.window, definition })).gaps);
+    }
+    messages.splice(0, messages.length, ...recorded);
+    const judged = (gaps: readonly CoordinationGap[]) => {
+      const j = scorePlanted(bench, gaps, (id) => external.get(id)).judged;
+      return {
+        judgedP: Number(j.precision.toFixed(3)),
+        judgedR: Number(j.recall.toFixed(3)),
+        correct: j.correct,
+        false: j.falseGaps,
+      };
+    };
+    const sets = runs.map((gaps) => gaps.map((g) => new Set(g.messageIds)));
+    const jaccard = (a: ReadonlySet<number>, b: ReadonlySet<number>) => {
+      let shared = 0;
+      for (const x of a) if (b.has(x)) shared++;
+      return shared / (a.size + b.size - shared);
+    };
+    const presence = base.map((g) => {
+      const own = new Set(g.messageIds);
+      return sets.filter((gaps) => gaps.some((other) => jaccard(own, other) >= 0.5)).length / orders;
+    });
+    console.log(
+      JSON.stringify({
+        definition: label,
+        seed: rec.settings.seed,
+        orders: runs.map(judged),
+        stableIn: Object.fromEntries(
+          [0.5, 0.7, 1].map((share) => [share, judged(base.filter((_, g) => presence[g]! >= share))]),
+        ),
       }),
     );
   }
