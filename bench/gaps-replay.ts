@@ -5,7 +5,9 @@ import {
   buildPlantedBenchmark,
   DEFAULT_PLANTED_SETTINGS,
   type PlantedGapSettings,
+  reportedControls,
   scorePlanted,
+  shuffle,
 } from "../functions/core/eval/planted-gaps";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../functions/core/gaps/definition";
 import { detectGaps, seededRandom } from "../functions/core/gaps/detect-gaps";
@@ -170,7 +172,7 @@ async function run(args: string[]): Promise<void> {
         correct: j.correct,
         false: j.falseGaps,
         unjudged: j.unjudged,
-        controls: [...new Set([...s.controlsReported, ...j.controlsReported])],
+        controls: reportedControls(s),
         falseKinds: j.falseKinds,
         found: j.found,
         falseGaps: s.verdicts
@@ -192,13 +194,8 @@ async function run(args: string[]): Promise<void> {
   ): Promise<void> {
     const runs: (readonly CoordinationGap[])[] = [base];
     for (let o = 1; o < orders; o++) {
-      const rand = seededRandom(o);
-      const order = [...recorded];
-      for (let i = order.length - 1; i > 0; i--) {
-        const k = Math.floor(rand() * (i + 1));
-        [order[i], order[k]] = [order[k]!, order[i]!];
-      }
-      messages.splice(0, messages.length, ...order);
+      // The ports read `messages`: reorder it in place for this run, restored below.
+      messages.splice(0, messages.length, ...shuffle([...recorded], seededRandom(o)));
       runs.push((await detectGaps(ports, { window: bench.window, definition })).gaps);
     }
     messages.splice(0, messages.length, ...recorded);

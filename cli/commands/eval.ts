@@ -1,9 +1,8 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { SearchStrategy } from "../../functions/core/model";
 import { parseFlags } from "../args";
 import { ANALYZERS, isAnalyzerName } from "../eval/analyzers";
 import { readDataset, subsetDataset } from "../eval/dataset";
+import { writeReport } from "../eval/report-file";
 import { ALL_STRATEGIES, type EvalReport, type EvalVariant, runEval } from "../eval/run-eval";
 import { createProgress, formatTable, type Progress } from "../progress";
 
@@ -222,11 +221,7 @@ export async function run(args: string[]): Promise<number> {
         `Kept namespace ${n}: DATABASE_URL=.../trisearch_${n.replace(/-/g, "_")} OPENSEARCH_INDEX=${n} CHROMA_COLLECTION=${n} QUEUE_PREFIX=${n}`,
       );
     }
-    if (typeof v.json === "string") {
-      await mkdir(dirname(v.json), { recursive: true });
-      await writeFile(v.json, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(`Report written to ${v.json}`);
-    }
+    if (typeof v.json === "string") await writeReport(v.json, report);
     const failed = report.variants.some((x) => x.strategies.some((s) => s.failedQueries.length > 0));
     return failed ? 1 : 0;
   } finally {

@@ -1,13 +1,13 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import {
   type PlantedGapSettings,
   type PooledScore,
   poolScores,
+  reportedControls,
 } from "../../functions/core/eval/planted-gaps";
 import { closeClients } from "../../functions/shared/clients";
 import { parseFlags } from "../args";
 import { readDataset } from "../eval/dataset";
+import { writeReport } from "../eval/report-file";
 import { dropNamespace, type GapsEvalReport, runGapsEval } from "../eval/run-gaps-eval";
 import { formatTable } from "../progress";
 
@@ -160,7 +160,7 @@ export async function run(args: string[]): Promise<number> {
       }
       const pooled = poolScores(loads.map((r) => r.score));
       console.log(`\n${pooledSummary(pooled)}`);
-      if (typeof v.json === "string") await writeJson(v.json, { pooled, loads });
+      if (typeof v.json === "string") await writeReport(v.json, { pooled, loads });
       return 0;
     }
     const report = await runGapsEval(dataset, {
@@ -175,7 +175,7 @@ export async function run(args: string[]): Promise<number> {
       onProgress,
     });
     console.log(`\n${gapsEvalSummary(report)}`);
-    if (typeof v.json === "string") await writeJson(v.json, report);
+    if (typeof v.json === "string") await writeReport(v.json, report);
     return 0;
   } finally {
     process.removeListener("SIGINT", onSigint);
@@ -183,16 +183,10 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
-  console.log(`Report written to ${file}`);
-}
-
 /** One load of a --seeds run, in a line. */
 function loadLine(r: GapsEvalReport): string {
   const j = r.score.judged;
-  const controls = [...new Set([...r.score.controlsReported, ...j.controlsReported])];
+  const controls = reportedControls(r.score);
   return (
     `seed ${r.generator.seed}: judged precision ${j.precision.toFixed(3)} (${j.correct}/${j.judgedGaps}), ` +
     `recall ${j.recall.toFixed(3)} (${j.found.length}/${r.score.planted}), ${j.unjudged} unjudged, ` +

@@ -615,7 +615,8 @@ function twoChannels(n: number, rand: () => number): [number, number] {
   return [a, b];
 }
 
-function shuffle<T>(xs: T[], rand: () => number): T[] {
+/** Fisher-Yates, in place, with the given generator (seededRandom for reproducible orders). */
+export function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [xs[i], xs[j]] = [xs[j]!, xs[i]!];
@@ -903,6 +904,11 @@ function judgedScore(
   };
 }
 
+/** The controls a run reported under either scoring (any fails the run). */
+export function reportedControls(s: PlantedScore): string[] {
+  return [...new Set([...s.controlsReported, ...s.judged.controlsReported])];
+}
+
 /** Several loads' scores pooled: counts summed over the loads, then divided (micro-averaged). */
 export interface PooledScore {
   readonly loads: number;
@@ -962,9 +968,7 @@ export function poolScores(scores: readonly PlantedScore[]): PooledScore {
         ),
       },
     },
-    loadsReportingControls: scores.filter(
-      (s) => s.controlsReported.length > 0 || s.judged.controlsReported.length > 0,
-    ).length,
+    loadsReportingControls: scores.filter((s) => reportedControls(s).length > 0).length,
   };
 }
 
