@@ -78,6 +78,23 @@ export interface GapDefinition {
    */
   readonly minCohesion: number;
   /**
+   * Shared-neighbour topics: a link weighs the mean of its Jaccard overlaps with each message's
+   * neighbourhood cut at its k - d, k and k + d nearest (d this; k - d at least 1), instead of at k
+   * alone; 0 is the k cut only. One cut makes a link's weight hinge on which messages happen to rank
+   * tenth or eleventh; the mean reads the same neighbourhoods at three depths. Off by default: with
+   * minMemberShare 0.3 it moved judged precision up at the same recall on thirteen loads and on ten
+   * held-out ones (0.807 / 0.704 against 0.798 / 0.704), not yet confirmed on live loads
+   * (bench/quality.md, "A third set of thirteen loads").
+   */
+  readonly neighbourhoodEnsemble: number;
+  /**
+   * Shared-neighbour topics: a message stays in its topic's gap only when at least this share of its
+   * link weight lies inside the topic; 0 keeps every member. A planted topic's stray inside a
+   * subject group keeps most of its links with its own topic elsewhere, and makes the group a false
+   * gap. Off by default (see neighbourhoodEnsemble).
+   */
+  readonly minMemberShare: number;
+  /**
    * Shared-neighbour topics: messages elsewhere that BM25 more-like-this finds for a message (its
    * rare terms) join its neighbourhood after its vector neighbours; 0 skips the BM25 leg.
    */
@@ -144,6 +161,8 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   neighbourhoods: "hybrid",
   sameConversationLinkWeight: 0.7,
   minCohesion: 0.18,
+  neighbourhoodEnsemble: 0,
+  minMemberShare: 0,
   keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,

@@ -191,7 +191,10 @@ export async function detectGaps(
   });
   const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0 };
   let found: FoundGap[] = [];
-  for (const [topic, list] of members) {
+  const keep = links && def.minMemberShare > 0 ? sharesInside(links, topicOf, n) : undefined;
+  for (const [topic, all] of members) {
+    // A member with most of its links outside its topic is a stray there (definition.ts, minMemberShare).
+    const list = keep ? [...all].filter((i) => keep(i) >= def.minMemberShare) : all;
     const byChannel = new Map<string, number[]>();
     for (const i of [...list].sort((a, b) => a - b)) {
       const ch = messages[i]!.channel;
@@ -450,6 +453,44 @@ async function sharedNeighbourTopics(w: WindowRead, linkFloor: number): Promise<
 }
 
 /**
+ * Per message, the share of its link weight that lies inside its own topic (definition.ts,
+ * minMemberShare); 0 for a message with no links.
+ */
+export function sharesInside(links: Links, topicOf: (i: number) => number, n: number): (i: number) => number {
+  const inside = new Float64Array(n);
+  const total = new Float64Array(n);
+  for (let l = 0; l < links.length; l++) {
+    const a = links.a[l]!;
+    const b = links.b[l]!;
+    const weight = links.weight[l]!;
+    total[a]! += weight;
+    total[b]! += weight;
+    if (topicOf(a) === topicOf(b)) {
+      inside[a]! += weight;
+      inside[b]! += weight;
+    }
+  }
+  return (i) => (total[i]! > 0 ? inside[i]! / total[i]! : 0);
+}
+
+/**
+ * A link's weight over several cuts of the neighbourhoods (definition.ts, neighbourhoodEnsemble):
+ * the mean of the Jaccard overlaps at each cut.
+ */
+export function ensembleWeight(
+  i: number,
+  j: number,
+  cuts: readonly {
+    readonly lists: readonly (readonly number[])[];
+    readonly sets: readonly ReadonlySet<number>[];
+  }[],
+): number {
+  let sum = 0;
+  for (const cut of cuts) sum += sharedNeighbourWeight(i, j, cut.lists, cut.sets);
+  return sum / cuts.length;
+}
+
+/**
  * Each gap's cohesion (definition.ts, minCohesion): the mean over its m messages of their link
  * weights to its other messages over min(k, m - 1), i.e. twice its internal link weight over
  * m x min(k, m - 1). One pass over the links: a message is in one topic, so in one gap at most.
@@ -491,7 +532,9 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   const hybrid = def.neighbourhoods === "hybrid";
   // Hybrid: each leg's 2k nearest, fused as the search fuses its legs (RRF), and the fused first k
   // kept; so a message both legs rank high comes first, as in search (bench/quality.md).
-  const depth = hybrid ? 2 * k : k;
+  // Ensemble cuts (definition.ts, neighbourhoodEnsemble) read each neighbourhood k + d deep.
+  const spread = def.neighbourhoodEnsemble;
+  const depth = hybrid ? 2 * k : k + spread;
   const byVector = await windowNeighbours(w, depth);
   w.lap("semantic");
   let byWords: number[][] = messages.map(() => []);
@@ -503,7 +546,7 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
     neighboursOf = byVector.map((list, i) =>
       vectors[i]
         ? reciprocalRankFusion({ semantic: asHits(list), bm25: asHits(byWords[i]!) })
-            .slice(0, k)
+            .slice(0, k + spread)
             .map((h) => h.messageId)
         : [],
     );
@@ -511,6 +554,9 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
     // A copy: more-like-this hits may be appended, and byVector says which pairs the vector leg ranked.
     neighboursOf = byVector.map((list) => [...list]);
   }
+  // Links are made between each message and its k nearest; an ensemble weighs them at three cuts.
+  const wide = neighboursOf;
+  if (spread > 0) neighboursOf = wide.map((l) => l.slice(0, k));
   if (def.keywordNeighbours > 0) {
     // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
     // neighbourhood (after its other neighbours), so shared terms count as shared neighbours.
@@ -522,6 +568,13 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   }
   if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
   const sets = neighboursOf.map((l) => new Set(l));
+  const cuts =
+    spread > 0
+      ? [Math.max(1, k - spread), k, k + spread].map((cut) => {
+          const lists = cut === k ? neighboursOf : wide.map((l) => l.slice(0, cut));
+          return { lists, sets: cut === k ? sets : lists.map((l) => new Set(l)) };
+        })
+      : undefined;
   // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
   const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
   const links = {
@@ -541,7 +594,7 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
       const sameConversation = messages[i]!.channel === messages[j]!.channel;
       // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
       links.weight[links.length] =
-        sharedNeighbourWeight(i, j, neighboursOf, sets) *
+        (cuts ? ensembleWeight(i, j, cuts) : sharedNeighbourWeight(i, j, neighboursOf, sets)) *
         (sameConversation ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.

@@ -5,7 +5,14 @@ import {
   gapScore,
   participantOverlap,
 } from "../../../functions/core/gaps/definition";
-import { cohesionOf, detectGaps, seededRandom } from "../../../functions/core/gaps/detect-gaps";
+import {
+  cohesionOf,
+  detectGaps,
+  ensembleWeight,
+  seededRandom,
+  sharesInside,
+} from "../../../functions/core/gaps/detect-gaps";
+import { sharedNeighbourWeight } from "../../../functions/core/gaps/shared-neighbours";
 import { MemoryGapPorts } from "../../helpers/memory-ports";
 
 const DIM = 64;
@@ -520,5 +527,67 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
     });
     expect(strict.gaps).toEqual([]);
     expect(strict.stats.rejected.notCohesive).toBe(1);
+  });
+});
+
+describe("detectGaps, neighbourhood ensemble and member share (definition.ts)", () => {
+  it("sharesInside is each message's link weight inside its topic over all of its link weight", () => {
+    const rand = seededRandom(5);
+    const n = 30;
+    const links = {
+      a: new Int32Array(120),
+      b: new Int32Array(120),
+      weight: new Float64Array(120),
+      length: 0,
+    };
+    while (links.length < 120) {
+      const a = Math.floor(rand() * n);
+      const b = Math.floor(rand() * n);
+      if (a === b) continue;
+      links.a[links.length] = a;
+      links.b[links.length] = b;
+      links.weight[links.length++] = rand();
+    }
+    const topicOf = (i: number) => (i < 10 ? 0 : i < 18 ? 10 : i);
+    const share = sharesInside(links, topicOf, n);
+    for (let i = 0; i < n; i++) {
+      let inside = 0;
+      let total = 0;
+      for (let l = 0; l < links.length; l++) {
+        const other = links.a[l] === i ? links.b[l]! : links.b[l] === i ? links.a[l]! : -1;
+        if (other < 0) continue;
+        total += links.weight[l]!;
+        if (topicOf(other) === topicOf(i)) inside += links.weight[l]!;
+      }
+      expect(share(i)).toBeCloseTo(total > 0 ? inside / total : 0, 10);
+    }
+  });
+
+  it("ensembleWeight is the mean of the neighbourhoods' overlaps at each cut", () => {
+    const wide = [
+      [1, 2, 3, 4, 5],
+      [0, 2, 5, 6, 7],
+      [0, 1, 3, 4, 6],
+    ];
+    const cuts = [2, 3, 5].map((cut) => {
+      const lists = wide.map((l) => l.slice(0, cut));
+      return { lists, sets: lists.map((l) => new Set(l)) };
+    });
+    const each = cuts.map((c) => sharedNeighbourWeight(0, 1, c.lists, c.sets));
+    // The cuts disagree (shared {2} at 2 and 3, {2, 5} at 5), so the mean is not any one of them.
+    expect(new Set(each).size).toBeGreaterThan(1);
+    expect(ensembleWeight(0, 1, cuts)).toBeCloseTo((each[0]! + each[1]! + each[2]!) / 3, 12);
+  });
+
+  it("keeps the OAuth gap under both rules, and reports nothing when no member may stay", async () => {
+    const detect = (over: Partial<typeof DEFAULT_GAP_DEFINITION>) =>
+      detectGaps(workspace(), { window, definition: { ...DEFAULT_GAP_DEFINITION, ...over } });
+    const plain = (await detect({})).gaps;
+    expect(plain).toHaveLength(1);
+    const both = (await detect({ neighbourhoodEnsemble: 2, minMemberShare: 0.3 })).gaps;
+    expect(both).toHaveLength(1);
+    expect(both[0]!.sides.flatMap((side) => side.conversations).sort()).toEqual(["#auth", "#mobile"]);
+    // A share above 1 is out of every member's reach: each side falls under two messages.
+    expect((await detect({ minMemberShare: 1.01 })).gaps).toEqual([]);
   });
 });
