@@ -214,10 +214,9 @@ async function run(args: string[]): Promise<void> {
       for (const x of a) if (b.has(x)) shared++;
       return shared / (a.size + b.size - shared);
     };
-    const presence = base.map((g) => {
-      const own = new Set(g.messageIds);
-      return sets.filter((gaps) => gaps.some((other) => jaccard(own, other) >= 0.5)).length / orders;
-    });
+    const presence = sets[0]!.map(
+      (own) => sets.filter((gaps) => gaps.some((other) => jaccard(own, other) >= 0.5)).length / orders,
+    );
     console.log(
       JSON.stringify({
         definition: label,

@@ -568,13 +568,12 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   }
   if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
   const sets = neighboursOf.map((l) => new Set(l));
-  const cuts =
-    spread > 0
-      ? [Math.max(1, k - spread), k, k + spread].map((cut) => {
-          const lists = cut === k ? neighboursOf : wide.map((l) => l.slice(0, cut));
-          return { lists, sets: cut === k ? sets : lists.map((l) => new Set(l)) };
-        })
-      : undefined;
+  // The k cut alone, or it between k - d and k + d (a mean over one cut is that cut's weight).
+  const cuts = [{ lists: neighboursOf, sets }];
+  for (const cut of spread > 0 ? [Math.max(1, k - spread), k + spread] : []) {
+    const lists = wide.map((l) => l.slice(0, cut));
+    cuts.push({ lists, sets: lists.map((l) => new Set(l)) });
+  }
   // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
   const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
   const links = {
@@ -594,8 +593,7 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
       const sameConversation = messages[i]!.channel === messages[j]!.channel;
       // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
       links.weight[links.length] =
-        (cuts ? ensembleWeight(i, j, cuts) : sharedNeighbourWeight(i, j, neighboursOf, sets)) *
-        (sameConversation ? def.sameConversationLinkWeight : 1);
+        ensembleWeight(i, j, cuts) * (sameConversation ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.
       if (!sameConversation) {

@@ -445,26 +445,31 @@ describe("detectGaps, hybrid neighbourhoods (the default)", () => {
   });
 });
 
+/** `count` links between distinct pairs of `n` nodes, random weights in [0, 1). */
+function randomLinks(rand: () => number, n: number, count: number) {
+  const links = {
+    a: new Int32Array(count),
+    b: new Int32Array(count),
+    weight: new Float64Array(count),
+    length: 0,
+  };
+  const seen = new Set<number>();
+  while (links.length < count) {
+    const a = Math.floor(rand() * n);
+    const b = Math.floor(rand() * n);
+    if (a === b || seen.has(Math.min(a, b) * n + Math.max(a, b))) continue;
+    seen.add(Math.min(a, b) * n + Math.max(a, b));
+    links.a[links.length] = a;
+    links.b[links.length] = b;
+    links.weight[links.length++] = rand();
+  }
+  return links;
+}
+
 describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
   it("is each gap's mean link weight to its other messages per neighbour slot, as computed pair by pair", () => {
-    const rand = seededRandom(3);
     const n = 60;
-    const links = {
-      a: new Int32Array(400),
-      b: new Int32Array(400),
-      weight: new Float64Array(400),
-      length: 0,
-    };
-    const seen = new Set<number>();
-    while (links.length < 400) {
-      const a = Math.floor(rand() * n);
-      const b = Math.floor(rand() * n);
-      if (a === b || seen.has(Math.min(a, b) * n + Math.max(a, b))) continue;
-      seen.add(Math.min(a, b) * n + Math.max(a, b));
-      links.a[links.length] = a;
-      links.b[links.length] = b;
-      links.weight[links.length++] = rand();
-    }
+    const links = randomLinks(seededRandom(3), n, 400);
     const found = [
       {
         sides: [
@@ -532,22 +537,8 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
 
 describe("detectGaps, neighbourhood ensemble and member share (definition.ts)", () => {
   it("sharesInside is each message's link weight inside its topic over all of its link weight", () => {
-    const rand = seededRandom(5);
     const n = 30;
-    const links = {
-      a: new Int32Array(120),
-      b: new Int32Array(120),
-      weight: new Float64Array(120),
-      length: 0,
-    };
-    while (links.length < 120) {
-      const a = Math.floor(rand() * n);
-      const b = Math.floor(rand() * n);
-      if (a === b) continue;
-      links.a[links.length] = a;
-      links.b[links.length] = b;
-      links.weight[links.length++] = rand();
-    }
+    const links = randomLinks(seededRandom(5), n, 120);
     const topicOf = (i: number) => (i < 10 ? 0 : i < 18 ? 10 : i);
     const share = sharesInside(links, topicOf, n);
     for (let i = 0; i < n; i++) {
