@@ -199,8 +199,8 @@ const configSchema = z.object({
   GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
   GAPS_SAME_CONVERSATION_LINK_WEIGHT: withDefault(num(0, 1), 0.7),
   GAPS_MIN_COHESION: withDefault(num(0, 1), 0.18),
-  GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 0),
-  GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0),
+  GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 4),
+  GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
   /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).

@@ -81,17 +81,19 @@ export interface GapDefinition {
    * Shared-neighbour topics: a link weighs the mean of its Jaccard overlaps with each message's
    * neighbourhood cut at its k - d, k and k + d nearest (d this; k - d at least 1), instead of at k
    * alone; 0 is the k cut only. One cut makes a link's weight hinge on which messages happen to rank
-   * tenth or eleventh; the mean reads the same neighbourhoods at three depths. Off by default: with
-   * minMemberShare 0.3 it moved judged precision up at the same recall on thirteen loads and on ten
-   * held-out ones (0.807 / 0.704 against 0.798 / 0.704), not yet confirmed on live loads
-   * (bench/quality.md, "A third set of thirteen loads").
+   * tenth or eleventh; the mean reads the same neighbourhoods at three depths. The default since
+   * 2026-12-06, with minMemberShare 0.3: chosen on thirteen planted loads, it raised judged precision
+   * at the same recall on ten held-out loads (0.807 / 0.704 against 0.798 / 0.704) and on thirteen
+   * fresh ones (0.812 / 0.671 against 0.753 / 0.674; bench/quality.md, "The ensemble and member-share
+   * rules become the default"). In a small window (k = 3) the k - d cut is clipped to 1; not tuned.
    */
   readonly neighbourhoodEnsemble: number;
   /**
    * Shared-neighbour topics: a message stays in its topic's gap only when at least this share of its
    * link weight lies inside the topic; 0 keeps every member. A planted topic's stray inside a
    * subject group keeps most of its links with its own topic elsewhere, and makes the group a false
-   * gap. Off by default (see neighbourhoodEnsemble).
+   * gap. 0.3 by default since 2026-12-06 (see neighbourhoodEnsemble); 0.35-0.5 trade recall for
+   * precision on the same frontier.
    */
   readonly minMemberShare: number;
   /**
@@ -161,8 +163,8 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   neighbourhoods: "hybrid",
   sameConversationLinkWeight: 0.7,
   minCohesion: 0.18,
-  neighbourhoodEnsemble: 0,
-  minMemberShare: 0,
+  neighbourhoodEnsemble: 4,
+  minMemberShare: 0.3,
   keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,

@@ -6,7 +6,15 @@ import { DEFAULT_GAP_DEFINITION, type GapDefinition, gapScore, participantOverla
 import type { CoordinationGap, GapMessage, GapSide } from "./gap";
 import { lexicalNeighbours } from "./lexical-neighbours";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
-import { averageLinkage, findRoot, type Links, sharedNeighbourWeight } from "./shared-neighbours";
+import {
+  averageLinkage,
+  cutNeighbourWeight,
+  findRoot,
+  type Links,
+  type RankedNeighbours,
+  rankedNeighbours,
+  sharedNeighbourWeight,
+} from "./shared-neighbours";
 import { distinctiveTerms, documentFrequencies, labelWords } from "./terms";
 
 export interface DetectGapsOptions {
@@ -475,19 +483,18 @@ export function sharesInside(links: Links, topicOf: (i: number) => number, n: nu
 
 /**
  * A link's weight over several cuts of the neighbourhoods (definition.ts, neighbourhoodEnsemble):
- * the mean of the Jaccard overlaps at each cut.
+ * the mean of its weight at the k cut (`atK`) and its Jaccard overlaps at each deeper or shallower cut.
  */
 export function ensembleWeight(
   i: number,
   j: number,
-  cuts: readonly {
-    readonly lists: readonly (readonly number[])[];
-    readonly sets: readonly ReadonlySet<number>[];
-  }[],
+  atK: number,
+  ranked: RankedNeighbours,
+  cuts: readonly number[],
 ): number {
-  let sum = 0;
-  for (const cut of cuts) sum += sharedNeighbourWeight(i, j, cut.lists, cut.sets);
-  return sum / cuts.length;
+  let sum = atK;
+  for (const cut of cuts) sum += cutNeighbourWeight(i, j, ranked, cut);
+  return sum / (1 + cuts.length);
 }
 
 /**
@@ -554,9 +561,10 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
     // A copy: more-like-this hits may be appended, and byVector says which pairs the vector leg ranked.
     neighboursOf = byVector.map((list) => [...list]);
   }
-  // Links are made between each message and its k nearest; an ensemble weighs them at three cuts.
-  const wide = neighboursOf;
-  if (spread > 0) neighboursOf = wide.map((l) => l.slice(0, k));
+  // Links are made between each message and its k nearest; an ensemble weighs them at two more cuts,
+  // read from the wide lists packed into one typed array (the lists themselves are dropped).
+  const ranked = rankedNeighbours(spread > 0 ? neighboursOf : [], k + spread);
+  if (spread > 0) neighboursOf = neighboursOf.map((l) => l.slice(0, k));
   if (def.keywordNeighbours > 0) {
     // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
     // neighbourhood (after its other neighbours), so shared terms count as shared neighbours.
@@ -568,12 +576,8 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   }
   if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
   const sets = neighboursOf.map((l) => new Set(l));
-  // The k cut alone, or it between k - d and k + d (a mean over one cut is that cut's weight).
-  const cuts = [{ lists: neighboursOf, sets }];
-  for (const cut of spread > 0 ? [Math.max(1, k - spread), k + spread] : []) {
-    const lists = wide.map((l) => l.slice(0, cut));
-    cuts.push({ lists, sets: lists.map((l) => new Set(l)) });
-  }
+  // The cuts beside k (none without an ensemble).
+  const cuts = spread > 0 ? [Math.max(1, k - spread), k + spread] : [];
   // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
   const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
   const links = {
@@ -593,7 +597,8 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
       const sameConversation = messages[i]!.channel === messages[j]!.channel;
       // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
       links.weight[links.length] =
-        ensembleWeight(i, j, cuts) * (sameConversation ? def.sameConversationLinkWeight : 1);
+        ensembleWeight(i, j, sharedNeighbourWeight(i, j, neighboursOf, sets), ranked, cuts) *
+        (sameConversation ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.
       if (!sameConversation) {

@@ -12,7 +12,7 @@ import {
   seededRandom,
   sharesInside,
 } from "../../../functions/core/gaps/detect-gaps";
-import { sharedNeighbourWeight } from "../../../functions/core/gaps/shared-neighbours";
+import { rankedNeighbours, sharedNeighbourWeight } from "../../../functions/core/gaps/shared-neighbours";
 import { MemoryGapPorts } from "../../helpers/memory-ports";
 
 const DIM = 64;
@@ -560,24 +560,36 @@ describe("detectGaps, neighbourhood ensemble and member share (definition.ts)", 
       [0, 2, 5, 6, 7],
       [0, 1, 3, 4, 6],
     ];
-    const cuts = [2, 3, 5].map((cut) => {
+    const each = [2, 3, 5].map((cut) => {
       const lists = wide.map((l) => l.slice(0, cut));
-      return { lists, sets: lists.map((l) => new Set(l)) };
+      return sharedNeighbourWeight(
+        0,
+        1,
+        lists,
+        lists.map((l) => new Set(l)),
+      );
     });
-    const each = cuts.map((c) => sharedNeighbourWeight(0, 1, c.lists, c.sets));
     // The cuts disagree (shared {2} at 2 and 3, {2, 5} at 5), so the mean is not any one of them.
     expect(new Set(each).size).toBeGreaterThan(1);
-    expect(ensembleWeight(0, 1, cuts)).toBeCloseTo((each[0]! + each[1]! + each[2]!) / 3, 12);
+    const ranked = rankedNeighbours(wide, 5);
+    expect(ensembleWeight(0, 1, each[1]!, ranked, [2, 5])).toBeCloseTo(
+      (each[0]! + each[1]! + each[2]!) / 3,
+      12,
+    );
+    expect(ensembleWeight(0, 1, each[1]!, ranked, [])).toBe(each[1]);
   });
 
   it("keeps the OAuth gap under both rules, and reports nothing when no member may stay", async () => {
     const detect = (over: Partial<typeof DEFAULT_GAP_DEFINITION>) =>
       detectGaps(workspace(), { window, definition: { ...DEFAULT_GAP_DEFINITION, ...over } });
-    const plain = (await detect({})).gaps;
+    const plain = (await detect({ neighbourhoodEnsemble: 0, minMemberShare: 0 })).gaps;
     expect(plain).toHaveLength(1);
-    const both = (await detect({ neighbourhoodEnsemble: 2, minMemberShare: 0.3 })).gaps;
-    expect(both).toHaveLength(1);
-    expect(both[0]!.sides.flatMap((side) => side.conversations).sort()).toEqual(["#auth", "#mobile"]);
+    // The defaults (ensemble 4, share 0.3) and a narrower ensemble keep it.
+    for (const over of [{}, { neighbourhoodEnsemble: 2 }]) {
+      const both = (await detect(over)).gaps;
+      expect(both).toHaveLength(1);
+      expect(both[0]!.sides.flatMap((side) => side.conversations).sort()).toEqual(["#auth", "#mobile"]);
+    }
     // A share above 1 is out of every member's reach: each side falls under two messages.
     expect((await detect({ minMemberShare: 1.01 })).gaps).toEqual([]);
   });

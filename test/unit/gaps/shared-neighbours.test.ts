@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
 import {
   averageLinkage,
+  cutNeighbourWeight,
   type Links,
+  rankedNeighbours,
   sharedNeighbourWeight,
 } from "../../../functions/core/gaps/shared-neighbours";
 
@@ -109,5 +111,37 @@ describe("sharedNeighbourWeight", () => {
     expect(sharedNeighbourWeight(1, 0, lists, sets)).toBeCloseTo(3 / 5, 10);
     // 0 and 4: 4 lists nobody; closed {0,1,2,3} and {4}... 4 is in 1's list only, not 0's.
     expect(sharedNeighbourWeight(0, 4, lists, sets)).toBe(0);
+  });
+});
+
+describe("cutNeighbourWeight", () => {
+  it("equals sharedNeighbourWeight over the lists cut at each depth, short lists included", () => {
+    const random = seededRandom(7);
+    const n = 40;
+    // Lists of 0-14 distinct neighbours drawn from a small window, so many pairs share some.
+    const lists = Array.from({ length: n }, (_, i) => {
+      const list: number[] = [];
+      const length = Math.floor(random() * 15);
+      while (list.length < length) {
+        const x = Math.floor(random() * n);
+        if (x !== i && !list.includes(x)) list.push(x);
+      }
+      return list;
+    });
+    const ranked = rankedNeighbours(lists, 14);
+    let nonZero = 0;
+    for (const cut of [1, 6, 10, 14]) {
+      const cutLists = lists.map((l) => l.slice(0, cut));
+      const sets = cutLists.map((l) => new Set(l));
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          if (i === j) continue;
+          const expected = sharedNeighbourWeight(i, j, cutLists, sets);
+          if (expected > 0) nonZero++;
+          expect(cutNeighbourWeight(i, j, ranked, cut)).toBeCloseTo(expected, 12);
+        }
+    }
+    // The fixture is not all zeros: most pairs share something at the deeper cuts.
+    expect(nonZero).toBeGreaterThan(1000);
   });
 });
