@@ -558,13 +558,14 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
         : [],
     );
   } else {
-    // A copy: more-like-this hits may be appended, and byVector says which pairs the vector leg ranked.
-    neighboursOf = byVector.map((list) => [...list]);
+    neighboursOf = byVector;
   }
   // Links are made between each message and its k nearest; an ensemble weighs them at two more cuts,
-  // read from the wide lists packed into one typed array (the lists themselves are dropped).
+  // read from the wide lists packed into one typed array (the fused wide lists are then dropped; the
+  // legs' own lists live on for the leg checks below).
   const ranked = rankedNeighbours(spread > 0 ? neighboursOf : [], k + spread);
-  if (spread > 0) neighboursOf = neighboursOf.map((l) => l.slice(0, k));
+  // The k cut, a copy: more-like-this hits may be appended, and byVector stays the vector leg's.
+  neighboursOf = neighboursOf.map((l) => l.slice(0, k));
   if (def.keywordNeighbours > 0) {
     // BM25 more-like-this: each message's messages elsewhere sharing its rare terms join its
     // neighbourhood (after its other neighbours), so shared terms count as shared neighbours.

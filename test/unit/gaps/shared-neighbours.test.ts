@@ -130,7 +130,8 @@ describe("cutNeighbourWeight", () => {
     });
     const ranked = rankedNeighbours(lists, 14);
     let nonZero = 0;
-    for (const cut of [1, 6, 10, 14]) {
+    // 20 is past the packed width: the lists are cut at 14 as slice(0, 20) leaves them.
+    for (const cut of [1, 6, 10, 14, 20]) {
       const cutLists = lists.map((l) => l.slice(0, cut));
       const sets = cutLists.map((l) => new Set(l));
       for (let i = 0; i < n; i++)
