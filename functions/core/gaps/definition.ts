@@ -84,8 +84,9 @@ export interface GapDefinition {
    * tenth or eleventh; the mean reads the same neighbourhoods at three depths. The default since
    * 2026-12-06, with minMemberShare 0.3: chosen on thirteen planted loads, it raised judged precision
    * at the same recall on ten held-out loads (0.807 / 0.704 against 0.798 / 0.704) and on thirteen
-   * fresh ones (0.812 / 0.671 against 0.753 / 0.674; bench/quality.md, "The ensemble and member-share
-   * rules become the default"). In a small window (k = 3) the k - d cut is clipped to 1; not tuned.
+   * fresh ones (0.812 / 0.671 against 0.753 / 0.674), and on ten loaded under it (0.788 / 0.655
+   * against 0.767 / 0.632; bench/quality.md, "The ensemble and member-share rules become the
+   * default"). In a small window (k = 3) the k - d cut is clipped to 1; not tuned.
    */
   readonly neighbourhoodEnsemble: number;
   /**
