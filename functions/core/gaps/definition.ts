@@ -81,12 +81,10 @@ export interface GapDefinition {
    * Shared-neighbour topics: a link weighs the mean of its Jaccard overlaps with each message's
    * neighbourhood cut at its k - d, k and k + d nearest (d this; k - d at least 1), instead of at k
    * alone; 0 is the k cut only. One cut makes a link's weight hinge on which messages happen to rank
-   * tenth or eleventh; the mean reads the same neighbourhoods at three depths. The default since
-   * 2026-12-06, with minMemberShare 0.3: chosen on thirteen planted loads, it raised judged precision
-   * at the same recall on ten held-out loads (0.807 / 0.704 against 0.798 / 0.704) and on thirteen
-   * fresh ones (0.812 / 0.671 against 0.753 / 0.674), and on ten loaded under it (0.788 / 0.655
-   * against 0.767 / 0.632; bench/quality.md, "The ensemble and member-share rules become the
-   * default"). In a small window (k = 3) the k - d cut is clipped to 1; not tuned.
+   * tenth or eleventh; the mean reads the same neighbourhoods at three depths. With minMemberShare
+   * 0.3 it raised judged precision at about the same recall on 33 planted loads it was not chosen on
+   * (0.803 / 0.677 against 0.771 / 0.671; bench/quality.md, "The ensemble and member-share rules
+   * become the default"). In a small window (k = 3) the k - d cut is clipped to 1; not tuned.
    */
   readonly neighbourhoodEnsemble: number;
   /**

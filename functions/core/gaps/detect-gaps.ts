@@ -199,12 +199,12 @@ export async function detectGaps(
   });
   const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0 };
   let found: FoundGap[] = [];
-  const keep = links && def.minMemberShare > 0 ? sharesInside(links, topicOf, n) : undefined;
+  const shareInside = links && def.minMemberShare > 0 ? sharesInside(links, topicOf, n) : undefined;
   for (const [topic, all] of members) {
     // A member with most of its links outside its topic is a stray there (definition.ts, minMemberShare).
-    const list = keep ? [...all].filter((i) => keep(i) >= def.minMemberShare) : all;
+    const list = shareInside ? [...all].filter((i) => shareInside(i) >= def.minMemberShare) : [...all];
     const byChannel = new Map<string, number[]>();
-    for (const i of [...list].sort((a, b) => a - b)) {
+    for (const i of list.sort((a, b) => a - b)) {
       const ch = messages[i]!.channel;
       const side = byChannel.get(ch);
       if (side) side.push(i);
