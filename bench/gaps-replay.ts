@@ -1,4 +1,5 @@
 import "./quiet-env";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { readDataset } from "../cli/eval/dataset";
 import {
@@ -174,6 +175,11 @@ async function run(args: string[]): Promise<void> {
         unjudged: j.unjudged,
         controls: reportedControls(s),
         falseKinds: j.falseKinds,
+        // Two runs report the same gaps (members, scores, labels) exactly when their digests match.
+        digest: createHash("sha256")
+          .update(JSON.stringify(result.gaps.map((g) => [g.messageIds, g.score, g.label])))
+          .digest("hex")
+          .slice(0, 16),
         found: j.found,
         falseGaps: s.verdicts
           .filter((v) => v.judged === "false" || v.judged === "control")

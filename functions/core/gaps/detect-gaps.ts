@@ -8,9 +8,9 @@ import { lexicalNeighbours } from "./lexical-neighbours";
 import type { GapDetectionPorts, GapWindow, MoreLikeThisQuery, WindowMessage } from "./ports";
 import {
   averageLinkage,
-  cutNeighbourWeight,
   findRoot,
   type Links,
+  listsNeighbour,
   type RankedNeighbours,
   rankedNeighbours,
   sharedNeighbourWeight,
@@ -493,7 +493,7 @@ export function ensembleWeight(
   cuts: readonly number[],
 ): number {
   let sum = atK;
-  for (const cut of cuts) sum += cutNeighbourWeight(i, j, ranked, cut);
+  for (const cut of cuts) sum += sharedNeighbourWeight(i, j, ranked, cut);
   return sum / (1 + cuts.length);
 }
 
@@ -563,7 +563,7 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   // Links are made between each message and its k nearest; an ensemble weighs them at two more cuts,
   // read from the wide lists packed into one typed array (the fused wide lists are then dropped; the
   // legs' own lists live on for the leg checks below).
-  const ranked = rankedNeighbours(spread > 0 ? neighboursOf : [], k + spread);
+  const wide = rankedNeighbours(spread > 0 ? neighboursOf : [], k + spread);
   // The k cut, a copy: more-like-this hits may be appended, and byVector stays the vector leg's.
   neighboursOf = neighboursOf.map((l) => l.slice(0, k));
   if (def.keywordNeighbours > 0) {
@@ -576,11 +576,12 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
     });
   }
   if (hybrid || def.keywordNeighbours > 0) w.lap("keyword");
-  const sets = neighboursOf.map((l) => new Set(l));
+  const near = rankedNeighbours(neighboursOf);
+  neighboursOf = [];
   // The cuts beside k (none without an ensemble).
   const cuts = spread > 0 ? [Math.max(1, k - spread), k + spread] : [];
   // At most one link per listed neighbour: typed arrays sized once (100,000 messages: ~1M links).
-  const capacity = neighboursOf.reduce((sum, l) => sum + l.length, 0);
+  const capacity = near.ids.reduce((sum, j) => (j >= 0 ? sum + 1 : sum), 0);
   const links = {
     a: new Int32Array(capacity),
     b: new Int32Array(capacity),
@@ -589,16 +590,17 @@ async function neighbourLinks(w: WindowRead, linkFloor: number): Promise<{ links
   };
   const legs = new Uint8Array(capacity);
   for (let i = 0; i < n; i++) {
-    for (const j of neighboursOf[i]!) {
+    for (let r = i * near.width, last = r + near.width; r < last && near.ids[r]! >= 0; r++) {
+      const j = near.ids[r]!;
       // Each pair once: skipped here when j comes first and lists i too (j's turn pushed it).
-      if (j < i && sets[j]!.has(i)) continue;
+      if (j < i && listsNeighbour(near, j, i)) continue;
       if (cosine(i, j) < linkFloor) continue;
       links.a[links.length] = i;
       links.b[links.length] = j;
       const sameConversation = messages[i]!.channel === messages[j]!.channel;
       // Within one conversation a link keeps a share of its weight (definition.ts, sameConversationLinkWeight).
       links.weight[links.length] =
-        ensembleWeight(i, j, sharedNeighbourWeight(i, j, neighboursOf, sets), ranked, cuts) *
+        ensembleWeight(i, j, sharedNeighbourWeight(i, j, near), wide, cuts) *
         (sameConversation ? def.sameConversationLinkWeight : 1);
       // Which leg ranked the pair (either end's list on that leg): read only for pairs between
       // conversations (Topics.pairs), so only those pay for the search.

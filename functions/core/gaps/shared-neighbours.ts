@@ -12,34 +12,21 @@
  * clustering (Seurat's SNN graph); measured against the threshold rule in bench/quality.md.
  */
 
-/** Jaccard overlap of two closed neighbourhoods (each message counts as its own neighbour). */
-export function sharedNeighbourWeight(
-  i: number,
-  j: number,
-  neighboursOf: readonly (readonly number[])[],
-  sets: readonly ReadonlySet<number>[],
-): number {
-  const a = sets[i]!;
-  const b = sets[j]!;
-  let shared = 0;
-  for (const x of neighboursOf[i]!) if (b.has(x)) shared++;
-  // Each one in the other's list is a shared member of the closed neighbourhoods too.
-  if (b.has(i)) shared++;
-  if (a.has(j)) shared++;
-  return shared / (a.size + b.size + 2 - shared);
-}
-
 /**
  * Each message's ranked neighbours in one typed array, `width` per message, -1 padding a shorter
- * list: the deeper cuts of a neighbourhood ensemble read from it without a Set per message per cut
- * (at 100,000 messages those Sets took ~140 MB of a 1 GB budget; bench/README.md, gaps).
+ * list: one array instead of a list and a Set per message (at 100,000 messages the ensemble's two
+ * extra cuts as Sets took ~140 MB of a 1 GB budget; bench/README.md, gaps).
  */
 export interface RankedNeighbours {
   readonly ids: Int32Array;
   readonly width: number;
 }
 
-export function rankedNeighbours(lists: readonly (readonly number[])[], width: number): RankedNeighbours {
+/** Packs `lists` (no repeats within a list); `width` defaults to the longest list. */
+export function rankedNeighbours(
+  lists: readonly (readonly number[])[],
+  width = lists.reduce((most, l) => Math.max(most, l.length), 0),
+): RankedNeighbours {
   const ids = new Int32Array(lists.length * width).fill(-1);
   lists.forEach((list, i) => {
     for (let r = 0; r < Math.min(width, list.length); r++) ids[i * width + r] = list[r]!;
@@ -47,28 +34,43 @@ export function rankedNeighbours(lists: readonly (readonly number[])[], width: n
   return { ids, width };
 }
 
+/** Whether `owner` lists `x` among its first `cut` neighbours. */
+export function listsNeighbour(
+  ranked: RankedNeighbours,
+  owner: number,
+  x: number,
+  cut = ranked.width,
+): boolean {
+  const { ids, width } = ranked;
+  for (let r = owner * width, last = r + Math.min(cut, width); r < last && ids[r]! >= 0; r++)
+    if (ids[r] === x) return true;
+  return false;
+}
+
 /**
- * sharedNeighbourWeight with each list cut at its first `cut` neighbours (lists hold no repeats): a
- * scan of at most cut x cut entries, which at the ensemble's widths (up to 14) is cheaper than a set.
+ * Jaccard overlap of two closed neighbourhoods (each message counts as its own neighbour), each list
+ * cut at its first `cut` neighbours: a scan of at most cut x cut entries, which at the widths used
+ * (10-14) costs about what Set lookups do, without a Set per message.
  */
-export function cutNeighbourWeight(i: number, j: number, ranked: RankedNeighbours, cut: number): number {
+export function sharedNeighbourWeight(
+  i: number,
+  j: number,
+  ranked: RankedNeighbours,
+  cut = ranked.width,
+): number {
   const { ids, width } = ranked;
   const end = Math.min(cut, width);
-  const inList = (owner: number, x: number) => {
-    for (let r = owner * width, last = r + end; r < last && ids[r]! >= 0; r++) if (ids[r] === x) return true;
-    return false;
-  };
   let sizeI = 0;
   let sizeJ = 0;
   let shared = 0;
   for (let r = 0; r < end && ids[i * width + r]! >= 0; r++) {
     sizeI++;
-    if (inList(j, ids[i * width + r]!)) shared++;
+    if (listsNeighbour(ranked, j, ids[i * width + r]!, end)) shared++;
   }
   for (let r = 0; r < end && ids[j * width + r]! >= 0; r++) sizeJ++;
   // Each one in the other's list is a shared member of the closed neighbourhoods too.
-  if (inList(j, i)) shared++;
-  if (inList(i, j)) shared++;
+  if (listsNeighbour(ranked, j, i, end)) shared++;
+  if (listsNeighbour(ranked, i, j, end)) shared++;
   return shared / (sizeI + sizeJ + 2 - shared);
 }
 

@@ -561,13 +561,7 @@ describe("detectGaps, neighbourhood ensemble and member share (definition.ts)", 
       [0, 1, 3, 4, 6],
     ];
     const each = [2, 3, 5].map((cut) => {
-      const lists = wide.map((l) => l.slice(0, cut));
-      return sharedNeighbourWeight(
-        0,
-        1,
-        lists,
-        lists.map((l) => new Set(l)),
-      );
+      return sharedNeighbourWeight(0, 1, rankedNeighbours(wide.map((l) => l.slice(0, cut))));
     });
     // The cuts disagree (shared {2} at 2 and 3, {2, 5} at 5), so the mean is not any one of them.
     expect(new Set(each).size).toBeGreaterThan(1);

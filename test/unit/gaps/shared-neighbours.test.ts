@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../../functions/core/gaps/detect-gaps";
 import {
   averageLinkage,
-  cutNeighbourWeight,
   type Links,
+  listsNeighbour,
   rankedNeighbours,
   sharedNeighbourWeight,
 } from "../../../functions/core/gaps/shared-neighbours";
@@ -102,20 +102,32 @@ describe("averageLinkage", () => {
   });
 });
 
+/** The Jaccard overlap of two closed neighbourhoods, by sets: the brute-force reference. */
+function closedJaccard(i: number, j: number, lists: readonly (readonly number[])[]): number {
+  const a = new Set([i, ...lists[i]!]);
+  const b = new Set([j, ...lists[j]!]);
+  let shared = 0;
+  for (const x of a) if (b.has(x)) shared++;
+  return shared / (a.size + b.size - shared);
+}
+
 describe("sharedNeighbourWeight", () => {
   it("is the Jaccard overlap of the closed neighbourhoods", () => {
     // 0's neighbours 1, 2, 3; 1's neighbours 0, 2, 4: closed {0,1,2,3} and {1,0,2,4} share 0, 1, 2.
-    const lists = [[1, 2, 3], [0, 2, 4], [], [], []];
-    const sets = lists.map((l) => new Set(l));
-    expect(sharedNeighbourWeight(0, 1, lists, sets)).toBeCloseTo(3 / 5, 10);
-    expect(sharedNeighbourWeight(1, 0, lists, sets)).toBeCloseTo(3 / 5, 10);
-    // 0 and 4: 4 lists nobody; closed {0,1,2,3} and {4}... 4 is in 1's list only, not 0's.
-    expect(sharedNeighbourWeight(0, 4, lists, sets)).toBe(0);
+    const ranked = rankedNeighbours([[1, 2, 3], [0, 2, 4], [], [], []]);
+    expect(ranked.width).toBe(3);
+    expect(sharedNeighbourWeight(0, 1, ranked)).toBeCloseTo(3 / 5, 10);
+    expect(sharedNeighbourWeight(1, 0, ranked)).toBeCloseTo(3 / 5, 10);
+    // 0 and 4: 4 lists nobody, and 0 does not list 4 (only 1 does): nothing shared.
+    expect(sharedNeighbourWeight(0, 4, ranked)).toBe(0);
+    expect(listsNeighbour(ranked, 1, 4)).toBe(true);
+    expect(listsNeighbour(ranked, 0, 4)).toBe(false);
+    // Cut at 1: closed {0,1} and {1,0} are the same two messages.
+    expect(sharedNeighbourWeight(0, 1, ranked, 1)).toBe(1);
+    expect(listsNeighbour(ranked, 1, 4, 2)).toBe(false);
   });
-});
 
-describe("cutNeighbourWeight", () => {
-  it("equals sharedNeighbourWeight over the lists cut at each depth, short lists included", () => {
+  it("equals the set-based overlap over the lists cut at each depth, short lists included", () => {
     const random = seededRandom(7);
     const n = 40;
     // Lists of 0-14 distinct neighbours drawn from a small window, so many pairs share some.
@@ -133,13 +145,13 @@ describe("cutNeighbourWeight", () => {
     // 20 is past the packed width: the lists are cut at 14 as slice(0, 20) leaves them.
     for (const cut of [1, 6, 10, 14, 20]) {
       const cutLists = lists.map((l) => l.slice(0, cut));
-      const sets = cutLists.map((l) => new Set(l));
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++) {
           if (i === j) continue;
-          const expected = sharedNeighbourWeight(i, j, cutLists, sets);
+          const expected = closedJaccard(i, j, cutLists);
           if (expected > 0) nonZero++;
-          expect(cutNeighbourWeight(i, j, ranked, cut)).toBeCloseTo(expected, 12);
+          expect(sharedNeighbourWeight(i, j, ranked, cut)).toBeCloseTo(expected, 12);
+          expect(listsNeighbour(ranked, i, j, cut)).toBe(cutLists[i]!.includes(j));
         }
     }
     // The fixture is not all zeros: most pairs share something at the deeper cuts.
