@@ -181,6 +181,15 @@ async function run(args: string[]): Promise<void> {
           .digest("hex")
           .slice(0, 16),
         found: j.found,
+        // Each planted topic's size, found or missed (small topics are most of the misses).
+        sizes: Object.fromEntries(
+          ["found", "missed"].map((k) => [
+            k,
+            s.topics
+              .filter((t) => t.kind === "gap" && j.found.includes(t.queryId) === (k === "found"))
+              .map((t) => t.docs),
+          ]),
+        ),
         falseGaps: s.verdicts
           .filter((v) => v.judged === "false" || v.judged === "control")
           .map(

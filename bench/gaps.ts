@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { OnnxEmbedder } from "../functions/adapters/onnx/onnx-embedder";
+import type { GapDefinition } from "../functions/core/gaps/definition";
 import { detectGaps } from "../functions/core/gaps/detect-gaps";
 import { closeClients } from "../functions/shared/clients";
 import { type Config, loadConfig } from "../functions/shared/config";
@@ -46,6 +47,8 @@ interface ChildResult {
   peakRssMb: number;
   peakHeapMb: number;
   stats: Awaited<ReturnType<typeof detectGaps>>["stats"];
+  /** The definition the computation ran under (the config's, GAPS_* settings included). */
+  definition: GapDefinition;
 }
 
 async function child(): Promise<void> {
@@ -62,9 +65,10 @@ async function child(): Promise<void> {
   const c = createContainer(cfg);
   let phase = "";
   let shown = 0;
+  const definition = gapDefinition(cfg);
   const result = await detectGaps(await gapDetectionPorts(c), {
     window: WINDOW,
-    definition: gapDefinition(cfg),
+    definition,
     // One line per phase and per tenth of it, on stderr (a long run shows where it is).
     onProgress: (p, done, total) => {
       if (p !== phase || done >= shown + total / 10 || done === total) {
@@ -82,6 +86,7 @@ async function child(): Promise<void> {
     peakRssMb: Math.round(peakRss / 2 ** 20),
     peakHeapMb: Math.round(peakHeap / 2 ** 20),
     stats: result.stats,
+    definition,
   };
   process.send?.(out);
   await closeClients();

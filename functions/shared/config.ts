@@ -199,6 +199,7 @@ const configSchema = z.object({
   GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
   GAPS_SAME_CONVERSATION_LINK_WEIGHT: withDefault(num(0, 1), 0.7),
   GAPS_MIN_COHESION: withDefault(num(0, 1), 0.18),
+  GAPS_MIN_CROSS_COHESION: withDefault(num(0, 1), 0.08),
   GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 4),
   GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
   /**

@@ -22,6 +22,7 @@ export function gapDefinition(cfg: Config): GapDefinition {
     minSharedNeighbours: cfg.GAPS_MIN_SHARED_NEIGHBOURS,
     sameConversationLinkWeight: cfg.GAPS_SAME_CONVERSATION_LINK_WEIGHT,
     minCohesion: cfg.GAPS_MIN_COHESION,
+    minCrossCohesion: cfg.GAPS_MIN_CROSS_COHESION,
     neighbourhoodEnsemble: cfg.GAPS_NEIGHBOURHOOD_ENSEMBLE,
     minMemberShare: cfg.GAPS_MIN_MEMBER_SHARE,
   };

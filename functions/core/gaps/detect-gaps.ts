@@ -84,6 +84,8 @@ export interface GapDetectionStats {
     readonly sidesTalk: number;
     /** Shared-neighbour topics: gaps under the definition's minCohesion. */
     readonly notCohesive: number;
+    /** Shared-neighbour topics: cohesive gaps whose sides are tied under minCrossCohesion. */
+    readonly sidesLoose: number;
   };
   readonly gaps: number;
   readonly timingsMs: Record<"read" | "vectors" | "semantic" | "keyword" | "cluster" | "total", number>;
@@ -197,7 +199,7 @@ export async function detectGaps(
     if (list) list.push(i);
     else threads.set(key, [i]);
   });
-  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0 };
+  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0, sidesLoose: 0 };
   let found: FoundGap[] = [];
   const shareInside = links && def.minMemberShare > 0 ? sharesInside(links, topicOf, n) : undefined;
   for (const [topic, all] of members) {
@@ -245,12 +247,15 @@ export async function detectGaps(
         overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
     found.push({ topic, sides, overlap });
   }
-  if (links && def.minCohesion > 0) {
-    // A subject's loose group across conversations is not one piece of work (definition.ts, minCohesion).
-    const cohesion = cohesionOf(found, links, stats.neighbours, n);
-    const before = found.length;
-    found = found.filter((_, g) => cohesion[g]! >= def.minCohesion);
-    rejected.notCohesive = before - found.length;
+  if (links && (def.minCohesion > 0 || def.minCrossCohesion > 0)) {
+    // A subject's loose group across conversations is not one piece of work (definition.ts,
+    // minCohesion), nor is a group whose sides are barely tied to each other (minCrossCohesion).
+    const { all, across } = cohesionOf(found, links, stats.neighbours, n);
+    const cohesive = found.filter((_, g) => all[g]! >= def.minCohesion);
+    rejected.notCohesive = found.length - cohesive.length;
+    const tied = found.filter((_, g) => all[g]! >= def.minCohesion && across[g]! >= def.minCrossCohesion);
+    rejected.sidesLoose = cohesive.length - tied.length;
+    found = tied;
   }
 
   let df: Map<string, number> | undefined;
@@ -500,27 +505,43 @@ export function ensembleWeight(
 /**
  * Each gap's cohesion (definition.ts, minCohesion): the mean over its m messages of their link
  * weights to its other messages over min(k, m - 1), i.e. twice its internal link weight over
- * m x min(k, m - 1). One pass over the links: a message is in one topic, so in one gap at most.
+ * m x min(k, m - 1); and the same over the links between its sides only (minCrossCohesion). One
+ * pass over the links: a message is in one topic, so in one gap at most.
  */
 export function cohesionOf(
   found: readonly Pick<FoundGap, "sides">[],
   links: Links,
   k: number,
   n: number,
-): number[] {
+): { all: number[]; across: number[] } {
   const gapOf = new Int32Array(n).fill(-1);
+  const sideOf = new Int32Array(n).fill(-1);
   found.forEach((f, g) => {
-    for (const side of f.sides) for (const i of side) gapOf[i] = g;
+    f.sides.forEach((side, s) => {
+      for (const i of side) {
+        gapOf[i] = g;
+        sideOf[i] = s;
+      }
+    });
   });
   const internal = new Float64Array(found.length);
+  const between = new Float64Array(found.length);
   for (let l = 0; l < links.length; l++) {
-    const g = gapOf[links.a[l]!]!;
-    if (g >= 0 && g === gapOf[links.b[l]!]) internal[g]! += links.weight[l]!;
+    const a = links.a[l]!;
+    const b = links.b[l]!;
+    const g = gapOf[a]!;
+    if (g < 0 || g !== gapOf[b]) continue;
+    internal[g]! += links.weight[l]!;
+    if (sideOf[a] !== sideOf[b]) between[g]! += links.weight[l]!;
   }
-  return found.map((f, g) => {
+  const slots = found.map((f) => {
     const m = f.sides.reduce((sum, side) => sum + side.length, 0);
-    return (2 * internal[g]!) / (m * Math.min(k, m - 1));
+    return m * Math.min(k, m - 1);
   });
+  return {
+    all: found.map((_, g) => (2 * internal[g]!) / slots[g]!),
+    across: found.map((_, g) => (2 * between[g]!) / slots[g]!),
+  };
 }
 
 /**

@@ -491,18 +491,30 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
       return 0;
     };
     for (const k of [3, 10]) {
-      const expected = found.map(({ sides }) => {
-        const members = sides.flat();
-        const slots = Math.min(k, members.length - 1);
-        const perMessage = members.map(
-          (i) => members.reduce((sum, j) => sum + (i === j ? 0 : weight(i, j)), 0) / slots,
-        );
-        return perMessage.reduce((x, y) => x + y, 0) / members.length;
+      // Per message, its link weight to the gap's other messages (or to other sides' only), per slot.
+      const expected = (acrossOnly: boolean) =>
+        found.map(({ sides }) => {
+          const members = sides.flat();
+          const sideOf = (i: number) => sides.findIndex((side) => side.includes(i));
+          const slots = Math.min(k, members.length - 1);
+          const perMessage = members.map(
+            (i) =>
+              members.reduce(
+                (sum, j) => sum + (i === j || (acrossOnly && sideOf(i) === sideOf(j)) ? 0 : weight(i, j)),
+                0,
+              ) / slots,
+          );
+          return perMessage.reduce((x, y) => x + y, 0) / members.length;
+        });
+      const { all, across } = cohesionOf(found, links, k, n);
+      const [wantAll, wantAcross] = [expected(false), expected(true)];
+      found.forEach((_, g) => {
+        expect(all[g]).toBeCloseTo(wantAll[g]!, 10);
+        expect(across[g]).toBeCloseTo(wantAcross[g]!, 10);
       });
-      const got = cohesionOf(found, links, k, n);
-      got.forEach((c, g) => {
-        expect(c).toBeCloseTo(expected[g]!, 10);
-      });
+      // The larger gap has links inside its sides too, so the two measures differ there.
+      expect(across[1]).toBeLessThan(all[1]!);
+      expect(across[1]).toBeGreaterThan(0);
     }
   });
 
@@ -532,6 +544,20 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
     });
     expect(strict.gaps).toEqual([]);
     expect(strict.stats.rejected.notCohesive).toBe(1);
+  });
+
+  it("reports a gap whose sides are tied at or above minCrossCohesion, and counts one under it", async () => {
+    const reported = await detectGaps(workspace(), { window });
+    expect(reported.stats.rejected.sidesLoose).toBe(0);
+    // Links across sides weigh at most 1 each: a cross cohesion of 1.01 is out of reach, and the
+    // gap, cohesive as before, is rejected for its sides alone.
+    const loose = await detectGaps(workspace(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, minCrossCohesion: 1.01 },
+    });
+    expect(loose.gaps).toEqual([]);
+    expect(loose.stats.rejected.notCohesive).toBe(0);
+    expect(loose.stats.rejected.sidesLoose).toBe(1);
   });
 });
 
