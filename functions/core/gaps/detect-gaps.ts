@@ -84,7 +84,7 @@ export interface GapDetectionStats {
     readonly sidesTalk: number;
     /** Shared-neighbour topics: gaps under the definition's minCohesion. */
     readonly notCohesive: number;
-    /** Shared-neighbour topics: cohesive gaps whose sides are tied under minCrossCohesion. */
+    /** Shared-neighbour topics: cohesive gaps whose cross-side cohesion is under minCrossCohesion. */
     readonly sidesLoose: number;
   };
   readonly gaps: number;

@@ -549,8 +549,8 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
   it("reports a gap whose sides are tied at or above minCrossCohesion, and counts one under it", async () => {
     const reported = await detectGaps(workspace(), { window });
     expect(reported.stats.rejected.sidesLoose).toBe(0);
-    // Links across sides weigh at most 1 each: a cross cohesion of 1.01 is out of reach, and the
-    // gap, cohesive as before, is rejected for its sides alone.
+    // 1.01 is above this gap's cross-side cohesion (the test above: above its overall cohesion
+    // too), so the gap, cohesive at the default bar, is rejected for its sides alone.
     const loose = await detectGaps(workspace(), {
       window,
       definition: { ...DEFAULT_GAP_DEFINITION, minCrossCohesion: 1.01 },
@@ -558,6 +558,14 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
     expect(loose.gaps).toEqual([]);
     expect(loose.stats.rejected.notCohesive).toBe(0);
     expect(loose.stats.rejected.sidesLoose).toBe(1);
+    // A gap under both bars counts once, as not cohesive.
+    const both = await detectGaps(workspace(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, minCohesion: 1.01, minCrossCohesion: 1.01 },
+    });
+    expect(both.gaps).toEqual([]);
+    expect(both.stats.rejected.notCohesive).toBe(1);
+    expect(both.stats.rejected.sidesLoose).toBe(0);
   });
 });
 

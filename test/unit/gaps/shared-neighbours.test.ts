@@ -116,6 +116,10 @@ describe("sharedNeighbourWeight", () => {
     // 0's neighbours 1, 2, 3; 1's neighbours 0, 2, 4: closed {0,1,2,3} and {1,0,2,4} share 0, 1, 2.
     const ranked = rankedNeighbours([[1, 2, 3], [0, 2, 4], [], [], []]);
     expect(ranked.width).toBe(3);
+    // The default width is the longest list, wherever it is; shorter lists are padded with -1.
+    const uneven = rankedNeighbours([[4], [], [0, 2, 3, 4], [1, 0]]);
+    expect(uneven.width).toBe(4);
+    expect([...uneven.ids]).toEqual([4, -1, -1, -1, -1, -1, -1, -1, 0, 2, 3, 4, 1, 0, -1, -1]);
     expect(sharedNeighbourWeight(0, 1, ranked)).toBeCloseTo(3 / 5, 10);
     expect(sharedNeighbourWeight(1, 0, ranked)).toBeCloseTo(3 / 5, 10);
     // 0 and 4: 4 lists nobody, and 0 does not list 4 (only 1 does): nothing shared.
