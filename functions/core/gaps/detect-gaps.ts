@@ -251,11 +251,13 @@ export async function detectGaps(
     // A subject's loose group across conversations is not one piece of work (definition.ts,
     // minCohesion), nor is a group whose sides are barely tied to each other (minCrossCohesion).
     const { all, across } = cohesionOf(found, links, stats.neighbours, n);
-    const cohesive = found.filter((_, g) => all[g]! >= def.minCohesion);
-    rejected.notCohesive = found.length - cohesive.length;
-    const tied = found.filter((_, g) => all[g]! >= def.minCohesion && across[g]! >= def.minCrossCohesion);
-    rejected.sidesLoose = cohesive.length - tied.length;
-    found = tied;
+    const kept: FoundGap[] = [];
+    found.forEach((f, g) => {
+      if (all[g]! < def.minCohesion) rejected.notCohesive++;
+      else if (across[g]! < def.minCrossCohesion) rejected.sidesLoose++;
+      else kept.push(f);
+    });
+    found = kept;
   }
 
   let df: Map<string, number> | undefined;
