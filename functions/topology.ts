@@ -116,10 +116,12 @@ export const FUNCTIONS = {
     access: ["database-read", "keyword-read", "vectors", "embed", "cursor-secret", "enqueue-replies"],
   },
   "slack-reply": {
-    description: "Replies queue -> POST to Slack's response_url (outside the VPC: it has no route out)",
-    // ky: 4 attempts of at most 5 s plus backoff.
+    description:
+      "Replies queue -> Slack: response_url (slash commands), chat.postMessage (gaps digest); outside the VPC",
+    // ky / @slack/web-api: a few attempts of at most 5 s plus backoff.
     timeoutSeconds: 30,
-    access: [],
+    // The bot token for the gaps digest (chat.postMessage).
+    access: ["slack-bot-token"],
     network: "internet",
   },
   openapi: {
@@ -174,7 +176,8 @@ export const FUNCTIONS = {
     memoryMb: 2048,
     // Reads the window from PostgreSQL, vectors from Chroma, more_like_this from OpenSearch; names
     // the active vector collection from the embedding settings (it embeds nothing).
-    access: ["database-write", "keyword-read", "vectors", "embedding-settings"],
+    // With GAPS_DIGEST_CHANNEL, the new gaps go to the replies queue (slack-reply posts them).
+    access: ["database-write", "keyword-read", "vectors", "embedding-settings", "enqueue-replies"],
   },
   "slack-import": {
     description:

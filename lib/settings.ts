@@ -51,6 +51,11 @@ const settingsSchema = z
     alarmEmail: z.string().email().optional(),
     /** Where the search page is hosted: the slash command's "More results" button opens it. */
     searchPageUrl: z.string().url().optional(),
+    /** A Slack channel id: the hourly gap computation posts the new gaps there (GAPS_DIGEST_CHANNEL). */
+    gapsDigestChannel: z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{6,}$/, "must be a Slack conversation id (C…, G… or D…)")
+      .optional(),
   })
   .refine((s) => s.authMode !== "jwt" || (s.jwtIssuer && s.jwtAudience?.length), {
     message: "authMode=jwt needs jwtIssuer and jwtAudience",

@@ -123,6 +123,10 @@ export class TrisearchStack extends Stack {
       },
     });
 
+    // The gaps digest: the schedule queues it, slack-reply posts it with the bot token.
+    if (s.gapsDigestChannel)
+      this.pipeline.scheduled.gaps.addEnvironment("GAPS_DIGEST_CHANNEL", s.gapsDigestChannel);
+
     this.slackSigningSecret = new secretsmanager.Secret(this, "SlackSigningSecret", {
       description:
         "Trisearch: the Slack app's signing secret (replace the generated placeholder after deploy)",

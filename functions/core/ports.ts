@@ -11,7 +11,7 @@ import type { HitFacts } from "./search/grouping";
 import type { MessageFacets } from "./search/message-features";
 import type { QueryNode } from "./search/query-parser";
 import type { EmbeddedRef } from "./search/vector-cache";
-import type { SlackResponseMessage } from "./slack/block-kit";
+import type { SlackChannelMessage, SlackResponseMessage } from "./slack/block-kit";
 import type { SourceChange, SourceChangeOutcome } from "./source-change";
 
 /** Turns texts into fixed-dimension, L2-normalised vectors. */
@@ -307,6 +307,11 @@ export interface SourceChangeBatchStore {
 /** Hands a received event over for asynchronous processing (the ingest queue). */
 export interface EventQueue {
   send(body: string, attributes?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/** Posts a message to a Slack channel with the bot token (chat.postMessage: the gaps digest). */
+export interface SlackChannelPoster {
+  post(channel: string, message: SlackChannelMessage): Promise<void>;
 }
 
 /** Posts a message to a Slack `response_url` (the slash command's reply). */

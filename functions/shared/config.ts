@@ -203,6 +203,15 @@ const configSchema = z.object({
   GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 4),
   GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
   /**
+   * A Slack channel id: after each scheduled computation the gaps new since the previous one, those
+   * every reader of the channel may see, are posted there (slack-reply, with SLACK_BOT_TOKEN).
+   */
+  GAPS_DIGEST_CHANNEL: z.optional(
+    z.string().check(z.regex(/^[CGD][A-Z0-9]{6,}$/, "must be a Slack conversation id (C…, G… or D…)")),
+  ),
+  /** Gaps one digest lists at most (best first). */
+  GAPS_DIGEST_LIMIT: withDefault(int(1, 10), 5),
+  /**
    * Claim-check jobs per SQS message (the relay packs jobs for one target). Capped so ten messages
    * of a SendMessageBatch stay far below SQS's 256 KB (a job is ~50 bytes).
    */

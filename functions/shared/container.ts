@@ -40,7 +40,7 @@ export function createContainer(cfg: Config = config()): Container {
     createKeywordPorts(cfg),
     createVectorPorts(cfg, () => pg.messageFilter),
     createSlackPorts(cfg),
-    createReplyPorts(),
+    createReplyPorts(cfg),
     createImportPorts(cfg),
   );
 }

@@ -1,3 +1,4 @@
+import type { GapDigestSetting } from "../core/gaps/compute-gaps";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "../core/gaps/definition";
 import type { CoordinationGap } from "../core/gaps/gap";
 import type { GapDetectionPorts } from "../core/gaps/ports";
@@ -26,6 +27,13 @@ export function gapDefinition(cfg: Config): GapDefinition {
     neighbourhoodEnsemble: cfg.GAPS_NEIGHBOURHOOD_ENSEMBLE,
     minMemberShare: cfg.GAPS_MIN_MEMBER_SHARE,
   };
+}
+
+/** The scheduled digest (GAPS_DIGEST_CHANNEL): readers from PostgreSQL, the post through the replies queue. */
+export function gapDigest(c: Container): GapDigestSetting | undefined {
+  const channel = c.config.GAPS_DIGEST_CHANNEL;
+  if (!channel) return undefined;
+  return { channel, limit: c.config.GAPS_DIGEST_LIMIT, readers: c.access, queue: c.repliesQueue };
 }
 
 /**

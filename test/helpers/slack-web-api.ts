@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
  * A local stand-in for Slack's Web API (https://api.slack.com/web): POST /api/<method> with a
  * form-encoded body and a bearer token, answered with Slack's {ok, ...} JSON. Serves users.info and
  * conversations.info from the maps it is given, auth.test (`teamId`), users.list (every user, paged
- * by `limit`), conversations.list (the conversations of the asked `types`) and conversations.members (`members`, paged by `limit`); `rateLimitFirst` answers the first N calls of a
+ * by `limit`), conversations.list (the conversations of the asked `types`) and conversations.members (`members`, paged by `limit`),
+ * chat.postMessage (to a conversation of `conversations`, kept in `posts`; blocks arrive as a JSON
+ * string in the form, as the SDK sends them); `rateLimitFirst` answers the first N calls of a
  * method with 429 and Retry-After, as Slack does when a tier's limit is hit.
  */
 export interface SlackWebApiStandIn {
@@ -17,9 +19,11 @@ export interface SlackWebApiStandIn {
   readonly members: Map<string, string[]>;
   /** auth.test's team_id. */
   teamId: string;
+  /** chat.postMessage calls that Slack accepted: the channel, text and blocks. */
+  readonly posts: { channel: string; text: string; blocks: unknown[] }[];
   /** Every call as received: method, the id asked for, the HTTP status answered. */
   readonly calls: { method: string; id: string | null; status: number; token: string | null }[];
-  rateLimitFirst: Partial<Record<"users.info" | "conversations.info", number>>;
+  rateLimitFirst: Partial<Record<"users.info" | "conversations.info" | "chat.postMessage", number>>;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
   const conversations = new Map<string, Record<string, unknown>>();
   const members = new Map<string, string[]>();
   const calls: SlackWebApiStandIn["calls"] = [];
+  const posts: SlackWebApiStandIn["posts"] = [];
   const seen: Record<string, number> = {};
   const api: Pick<SlackWebApiStandIn, "rateLimitFirst" | "teamId"> = {
     rateLimitFirst: {},
@@ -84,6 +89,16 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
         if (!list) return send(200, { ok: false, error: "channel_not_found" });
         return send(200, { ok: true, ...page(list, form) });
       }
+      if (method === "chat.postMessage") {
+        const channel = form.get("channel") ?? "";
+        if (!conversations.has(channel)) return send(200, { ok: false, error: "channel_not_found" });
+        const text = form.get("text") ?? "";
+        const blocks = JSON.parse(form.get("blocks") ?? "[]") as unknown[];
+        if (!text && blocks.length === 0) return send(200, { ok: false, error: "no_text" });
+        posts.push({ channel, text, blocks });
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(posts.length).padStart(6, "0")}`;
+        return send(200, { ok: true, channel, ts, message: { text, ts } });
+      }
       return send(200, { ok: false, error: "unknown_method" });
     });
   });
@@ -95,6 +110,7 @@ export async function startSlackWebApi(token: string): Promise<SlackWebApiStandI
     conversations,
     members,
     calls,
+    posts,
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   });
 }

@@ -357,18 +357,20 @@ describe("least privilege", () => {
     }
   });
 
-  it("only the membership resync (outside the VPC) reads the Slack bot token, which starts blank", () => {
+  it("only the membership resync and the reply step (both outside the VPC) read the Slack bot token, which starts blank", () => {
     const token = logicalId(s.stack.slackBotToken);
     const fns = s.template.findResources("AWS::Lambda::Function");
     const readers = ALL_FUNCTIONS.filter((name) =>
       resourcesFor(statements(name), "secretsmanager:GetSecretValue").includes(`"${token}"`),
     );
-    expect(readers).toEqual(["membership-sync"]);
+    expect(readers.sort()).toEqual(["membership-sync", "slack-reply"]);
     for (const name of ALL_FUNCTIONS) {
       const env = fns[s.fnIds[name]!]!.Properties.Environment.Variables;
-      expect(env.SLACK_BOT_TOKEN_ARN, name).toEqual(name === "membership-sync" ? { Ref: token } : undefined);
+      expect(env.SLACK_BOT_TOKEN_ARN, name).toEqual(readers.includes(name) ? { Ref: token } : undefined);
+      // No digest channel in the default settings: the schedule posts nothing.
+      expect(env.GAPS_DIGEST_CHANNEL, name).toBeUndefined();
     }
-    expect(networkOf("membership-sync")).toBe("internet");
+    for (const name of readers) expect(networkOf(name as FunctionName)).toBe("internet");
     // Blank, not generated: a random value would be sent to Slack as a token (resolveSecretEnv reads
     // a blank secret as unset, so the resync skips until the real token is put).
     const secret = s.template.findResources("AWS::SecretsManager::Secret")[token]!;
@@ -401,8 +403,17 @@ describe("least privilege", () => {
       JSON.stringify([{ Ref: logicalId(s.stack.slackSigningSecret) }]),
     );
     expect(sendsTo("slack-command-search")).toEqual([logicalId(s.stack.pipeline.queues.replies.queue)]);
+    // The gap schedule's digest goes the same way: onto the replies queue, posted by slack-reply.
+    expect(sendsTo("gaps-schedule")).toEqual([logicalId(s.stack.pipeline.queues.replies.queue)]);
     const reply = actionsOf(statements("slack-reply"));
-    expect(reply.filter((a) => !a.startsWith("sqs:"))).toEqual([]);
+    // Besides its queue, only the bot token (chat.postMessage for the digest).
+    expect(reply.filter((a) => !a.startsWith("sqs:")).sort()).toEqual([
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+    ]);
+    expect(resourcesFor(statements("slack-reply"), "secretsmanager:GetSecretValue")).toBe(
+      JSON.stringify([{ Ref: logicalId(s.stack.slackBotToken) }]),
+    );
     expect(reply).not.toContain("sqs:SendMessage");
   });
 
@@ -596,10 +607,21 @@ describe("API", () => {
     });
   });
 
-  it("switches /messages and /search to a JWT authorizer when configured", () => {
+  it("switches /messages and /search to a JWT authorizer when configured (and the gaps digest to its channel)", () => {
     const jwt = synthStack({
-      settings: { authMode: "jwt", jwtIssuer: "https://issuer.example.com/", jwtAudience: "trisearch,cli" },
+      settings: {
+        authMode: "jwt",
+        jwtIssuer: "https://issuer.example.com/",
+        jwtAudience: "trisearch,cli",
+        // Another setting, checked on the same synth (one synth costs seconds).
+        gapsDigestChannel: "C0DIGEST01",
+      },
     });
+    const fns = jwt.template.findResources("AWS::Lambda::Function");
+    const withDigest = Object.entries(jwt.fnIds)
+      .filter(([, id]) => fns[id]!.Properties.Environment.Variables.GAPS_DIGEST_CHANNEL === "C0DIGEST01")
+      .map(([name]) => name);
+    expect(withDigest).toEqual(["gaps-schedule"]);
     jwt.template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
       AuthorizerType: "JWT",
       JwtConfiguration: { Issuer: "https://issuer.example.com/", Audience: ["trisearch", "cli"] },

@@ -5,6 +5,7 @@ import { inSync, storeCounts } from "../../cli/commands/verify";
 import { createContainer } from "../../functions/shared/container";
 import { DEMO_MESSAGES, DEMO_SOURCE } from "../../local/demo-messages";
 import { startTestApp, type TestApp } from "../helpers/local-app";
+import { type SlackWebApiStandIn, startSlackWebApi } from "../helpers/slack-web-api";
 import { waitUntil } from "../helpers/wait";
 
 interface GapBody {
@@ -31,6 +32,11 @@ interface GapsBody {
   gaps: GapBody[];
 }
 
+const TOKEN = "xoxb-gaps-digest";
+const MOBILE_PEOPLE = ["frank@company.com", "grace@company.com"];
+/** The digest's channel: frank and grace (the #mobile people) are its members. */
+const DIGEST = "C0DIGEST01";
+
 const channelsOf = (g: GapBody) => g.sides.flatMap((s) => s.conversations).sort();
 const isOAuthGap = (g: GapBody) => channelsOf(g).join() === "#auth-team,#mobile";
 const isStripeTopic = (g: GapBody) =>
@@ -38,6 +44,7 @@ const isStripeTopic = (g: GapBody) =>
 
 describe("coordination gaps on the demo set (real local stack)", () => {
   let t: TestApp;
+  let slack: SlackWebApiStandIn;
   const gaps = async (qs = "") => {
     const res = await t.api("GET", `/gaps${qs}`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -45,9 +52,30 @@ describe("coordination gaps on the demo set (real local stack)", () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp("gaps");
+    slack = await startSlackWebApi(TOKEN);
+    slack.conversations.set(DIGEST, { id: DIGEST, name: "eng-leads", is_private: true });
+    t = await startTestApp("gaps", {
+      env: { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url, GAPS_DIGEST_CHANNEL: DIGEST },
+    });
     const res = await t.api("POST", "/messages", { source: DEMO_SOURCE, messages: DEMO_MESSAGES });
     expect(res.status).toBe(202);
+    // #mobile is private to its two people; the digest channel's members are those two. The demo's
+    // other channels declared nothing: open to everyone.
+    const at = new Date("2025-12-01T00:00:00Z");
+    await createContainer(t.config).access.apply([
+      { kind: "audience", source: DEMO_SOURCE, conversation: "#mobile", audience: "members", at },
+      { kind: "members", source: DEMO_SOURCE, conversation: "#mobile", principals: MOBILE_PEOPLE, at },
+      { kind: "audience", source: DEMO_SOURCE, conversation: DIGEST, audience: "members", at },
+      { kind: "members", source: DEMO_SOURCE, conversation: DIGEST, principals: MOBILE_PEOPLE, at },
+      { kind: "audience", source: DEMO_SOURCE, conversation: "C0OTHERS01", audience: "members", at },
+      {
+        kind: "members",
+        source: DEMO_SOURCE,
+        conversation: "C0OTHERS01",
+        principals: ["bob@company.com", "frank@company.com"],
+        at,
+      },
+    ]);
     await waitUntil(
       "demo set indexed",
       async () => {
@@ -64,7 +92,10 @@ describe("coordination gaps on the demo set (real local stack)", () => {
       { timeoutMs: 120_000 },
     );
   }, 180_000);
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await slack?.close();
+  });
 
   it("answers an empty list before the first computation", async () => {
     expect(await gaps()).toEqual({ computed_at: null, window: null, gaps: [] });
@@ -96,6 +127,37 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     expect(oauth!.score.participant_overlap).toBe(0);
     expect(oauth!.score.value).toBeGreaterThan(0);
     expect(body.gaps.some(isStripeTopic)).toBe(false);
+  });
+
+  it("the schedule posts the new gaps to the digest channel once, only what all its members may read", async () => {
+    // The OAuth gap's sides (#auth-team, open to everyone; #mobile, private to frank and grace) are
+    // readable by every member of the digest channel (frank and grace): posted by the first run.
+    await waitUntil("the digest posted", async () => slack.posts.length > 0, { timeoutMs: 30_000 });
+    expect(slack.posts).toHaveLength(1);
+    const post = slack.posts[0]!;
+    expect(post.channel).toBe(DIGEST);
+    expect(post.text).toMatch(/new coordination gaps?: /);
+    const shown = JSON.stringify(post.blocks);
+    expect(shown).toContain("*#auth-team*");
+    expect(shown).toContain("*#mobile*");
+    expect(shown).toContain("frank@company.com");
+    expect(shown).not.toMatch(/Stripe webhook/i);
+
+    // A channel whose members include someone outside #mobile (bob) may see no gap with a #mobile side.
+    const access = createContainer(t.config).access;
+    const readers = async (c: string) =>
+      (await access.conversationsEveryReaderSees(c)).map((r) => r.conversation);
+    expect(await readers(DIGEST)).toEqual(expect.arrayContaining(["#auth-team", "#mobile"]));
+    expect(await readers("C0OTHERS01")).toContain("#auth-team");
+    expect(await readers("C0OTHERS01")).not.toContain("#mobile");
+    // Nothing recorded about a channel: nobody is known to read it, so a digest there shows nothing.
+    expect(await readers("C0UNKNOWN1")).toEqual([]);
+
+    // The next run finds the same gaps: nothing new, nothing posted.
+    const again = (await t.app.schedules.gaps.runOnce()) as { gaps: number; digested: number };
+    expect(again.gaps).toBeGreaterThan(0);
+    expect(again.digested).toBe(0);
+    expect(slack.calls.filter((c) => c.method === "chat.postMessage")).toHaveLength(1);
   });
 
   it("filters by channel, time and limit", async () => {

@@ -1,9 +1,10 @@
 import type pg from "pg";
 import type { AccessChange, AccessStore, ConversationRef, VisibilityReader } from "../../core/access/access";
+import type { ChannelReaders } from "../../core/gaps/gap-digest";
 import { upsertSource } from "./pg-sources";
 
 /** Who may read which conversation (conversation_access, conversation_members). */
-export class PgConversationAccess implements AccessStore, VisibilityReader {
+export class PgConversationAccess implements AccessStore, VisibilityReader, ChannelReaders {
   constructor(private readonly pool: pg.Pool) {}
 
   async apply(changes: readonly AccessChange[]): Promise<void> {
@@ -35,6 +36,38 @@ export class PgConversationAccess implements AccessStore, VisibilityReader {
     const res = await this.pool.query<{ type: string; name: string; conversation_id: string }>(
       "SELECT type, name, conversation_id FROM visible_conversations($1)",
       [principal],
+    );
+    return res.rows.map((r) => ({ source: { type: r.type, name: r.name }, conversation: r.conversation_id }));
+  }
+
+  async conversationsEveryReaderSees(channel: string): Promise<ConversationRef[]> {
+    // A channel open to everyone is read by anyone: only what is open to everyone. Open to its
+    // workspace: what is open to everyone or to that workspace. And every recorded member reads it
+    // (a guest of a shared channel too): only what each of them may read (visible_conversations).
+    // Members only, or nothing recorded ("members only" by the model): what every member may read.
+    const res = await this.pool.query<{ type: string; name: string; conversation_id: string }>(
+      `WITH target AS (
+         SELECT source_id, audience FROM conversation_access WHERE conversation_id = $1
+       ), readers AS (
+         SELECT DISTINCT principal FROM conversation_members WHERE conversation_id = $1 AND member
+       ), open_to_all AS (
+         SELECT s.type, s.name, a.conversation_id FROM conversation_access a JOIN sources s ON s.id = a.source_id
+         WHERE a.audience = 'everyone' AND EXISTS (SELECT 1 FROM target WHERE audience IN ('everyone', 'workspace'))
+            OR a.audience = 'workspace'
+               AND EXISTS (SELECT 1 FROM target t WHERE t.audience = 'workspace' AND t.source_id = a.source_id)
+       ), every_member AS (
+         SELECT v.type, v.name, v.conversation_id
+         FROM readers r CROSS JOIN LATERAL visible_conversations(r.principal) v
+         GROUP BY v.type, v.name, v.conversation_id
+         HAVING count(DISTINCT r.principal) = (SELECT count(*) FROM readers)
+       )
+       SELECT o.type, o.name, o.conversation_id FROM open_to_all o
+       WHERE NOT EXISTS (SELECT 1 FROM readers)
+          OR (o.type, o.name, o.conversation_id) IN (SELECT type, name, conversation_id FROM every_member)
+       UNION
+       SELECT type, name, conversation_id FROM every_member
+       WHERE NOT EXISTS (SELECT 1 FROM target WHERE audience IN ('everyone', 'workspace'))`,
+      [channel],
     );
     return res.rows.map((r) => ({ source: { type: r.type, name: r.name }, conversation: r.conversation_id }));
   }

@@ -1,5 +1,6 @@
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "./definition";
 import { type DetectGapsOptions, detectGaps, type GapDetectionResult } from "./detect-gaps";
+import { type GapDigestDeps, queueGapDigest } from "./gap-digest";
 import type { GapDetectionPorts, GapStore, GapWindow, WindowMessageSource } from "./ports";
 
 const DAY_MS = 86_400_000;
@@ -24,18 +25,46 @@ export async function resolveWindow(
   return { since, until };
 }
 
-/** The scheduled computation: the window's gaps, saved for GET /gaps. */
+/** Where the scheduled computation's digest goes (GAPS_DIGEST_CHANNEL, a Slack bot token). */
+export interface GapDigestSetting extends GapDigestDeps {
+  readonly channel: string;
+  readonly limit: number;
+}
+
+/** Every gap of a run, when its keys are compared (a run holds far fewer). */
+const ALL_GAPS = 100_000;
+
+/**
+ * The scheduled computation: the window's gaps, saved for GET /gaps; with a digest channel, the gaps
+ * new since the previous run are queued for Slack first (gap-digest.ts). Queued before the run is
+ * saved: a failed send fails the run and leaves them new for the next one (posted at least once).
+ */
 export async function computeAndStoreGaps(
   ports: GapDetectionPorts,
   store: GapStore,
-  opts: Omit<DetectGapsOptions, "window"> & { since?: Date; until?: Date; now?: Date },
-): Promise<GapDetectionResult & { runId: number }> {
+  opts: Omit<DetectGapsOptions, "window"> & {
+    since?: Date;
+    until?: Date;
+    now?: Date;
+    digest?: GapDigestSetting | undefined;
+  },
+): Promise<GapDetectionResult & { runId: number; digested: number }> {
   const def = opts.definition ?? DEFAULT_GAP_DEFINITION;
   const window = await resolveWindow(ports.messages, opts, def, opts.now);
   const result = await detectGaps(ports, { ...opts, window });
+  let digested = 0;
+  if (opts.digest) {
+    const previous = await store.latestRun({ limit: ALL_GAPS });
+    const posted = await queueGapDigest(opts.digest, result.gaps, {
+      channel: opts.digest.channel,
+      limit: opts.digest.limit,
+      previousKeys: new Set(previous?.gaps.map((g) => g.key)),
+    });
+    digested = posted.length;
+  }
   const runId = await store.saveRun(
     { window, computedAt: opts.now ?? new Date(), gaps: result.gaps },
     result.stats,
   );
-  return { ...result, runId };
+  return { ...result, runId, digested };
 }

@@ -69,8 +69,15 @@ export const slackResponseMessageSchema = z.strictObject({
   blocks: z.array(blockSchema).max(50).optional(),
 });
 
+/** A message for a channel (chat.postMessage): `text` is the notification and screen-reader fallback. */
+export const slackChannelMessageSchema = z.strictObject({
+  text: z.string().min(1).max(40_000),
+  blocks: z.array(blockSchema).max(50).optional(),
+});
+
 export type SlackBlock = z.infer<typeof blockSchema>;
 export type SlackResponseMessage = z.infer<typeof slackResponseMessageSchema>;
+export type SlackChannelMessage = z.infer<typeof slackChannelMessageSchema>;
 
 /** Slack's mrkdwn control characters; user text is escaped so it never becomes a link or a mention. */
 export function escapeMrkdwn(text: string): string {

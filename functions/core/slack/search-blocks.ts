@@ -46,12 +46,12 @@ function highlightToMrkdwn(highlight: string): string {
 }
 
 /** Only an http(s) URL Slack accepts on a button becomes one. */
-function buttonUrl(link: string | null | undefined): string | undefined {
+export function buttonUrl(link: string | null | undefined): string | undefined {
   return typeof link === "string" && /^https?:\/\/\S+$/.test(link) && link.length <= 3000 ? link : undefined;
 }
 
 /** Slack renders `<!date^epoch^format|fallback>` in each reader's own time zone. */
-function slackDate(date: Date): string {
+export function slackDate(date: Date): string {
   const epoch = Math.floor(date.getTime() / 1000);
   return `<!date^${epoch}^{date_short_pretty} {time}|${date.toISOString()}>`;
 }

@@ -9,6 +9,7 @@ import { PgThreadReader } from "../../adapters/postgres/pg-thread-reader";
 import type { AccessStore, VisibilityReader } from "../../core/access/access";
 import type { DirectoryStore, MentionNames } from "../../core/directory/directory";
 import type { NameDirectory } from "../../core/directory/named-filters";
+import type { ChannelReaders } from "../../core/gaps/gap-digest";
 import type { GapStore, WindowMessageSource } from "../../core/gaps/ports";
 import { type ContextSource, type IndexContext, neighbourReach } from "../../core/message-context";
 import type {
@@ -43,7 +44,7 @@ export interface PgPorts {
   /** People and conversations per source: names for results and filters. */
   readonly directory: DirectoryStore & NameDirectory & MentionNames;
   /** Who may read which conversation: audiences and members, read by every search. */
-  readonly access: AccessStore & VisibilityReader;
+  readonly access: AccessStore & VisibilityReader & ChannelReaders;
   /** Coordination gaps: the detection window's messages and the stored runs (one PostgreSQL adapter). */
   readonly gapWindow: WindowMessageSource;
   readonly gapStore: GapStore;

@@ -1,0 +1,166 @@
+import * as z from "zod";
+import { type ConversationRef, ConversationScope } from "../access/access";
+import { visibleGaps } from "../access/visible-gaps";
+import type { EventQueue } from "../ports";
+import {
+  escapeMrkdwn,
+  type SlackBlock,
+  type SlackChannelMessage,
+  slackChannelMessageSchema,
+} from "../slack/block-kit";
+import { buttonUrl, slackDate, snippet } from "../slack/search-blocks";
+import type { CoordinationGap } from "./gap";
+
+/** Gaps one digest lists at most (GAPS_DIGEST_LIMIT's ceiling): each is four blocks, Slack takes 50. */
+export const MAX_DIGEST_GAPS = 10;
+/** Slack's most blocks in one message. */
+const MAX_BLOCKS = 50;
+/** Characters of a representative message in the digest. */
+const DIGEST_SNIPPET_CHARS = 160;
+
+/**
+ * Replies queue: a message for a Slack channel (chat.postMessage with the bot token). The slack-reply
+ * function posts it: in AWS the only place with a route to Slack.
+ */
+export const channelPostJobSchema = z.strictObject({
+  channel: z.string().min(1).max(255),
+  message: slackChannelMessageSchema,
+});
+type ChannelPostJob = z.infer<typeof channelPostJobSchema>;
+
+/** Who reads a Slack channel, as far as the permission model knows (PostgreSQL). */
+export interface ChannelReaders {
+  /**
+   * The conversations every possible reader of `channel` may read: for a channel open to its
+   * workspace, the conversations open to the whole workspace; and whoever its recorded members are
+   * (a guest of a shared channel included), what each of them may read. Empty when nothing is
+   * recorded about the channel: a digest there shows nothing.
+   */
+  conversationsEveryReaderSees(channel: string): Promise<ConversationRef[]>;
+}
+
+export interface GapDigestDeps {
+  readonly readers: ChannelReaders;
+  readonly queue: EventQueue;
+}
+
+export interface GapDigestOptions {
+  /** The Slack conversation id the digest goes to (GAPS_DIGEST_CHANNEL). */
+  readonly channel: string;
+  readonly limit: number;
+  /** The keys of the previous computation's gaps: a gap is posted once, when it first appears. */
+  readonly previousKeys: ReadonlySet<string>;
+}
+
+/**
+ * After a scheduled computation: the gaps that are new since the previous one and that every reader
+ * of the digest channel may see on every side (a gap names what each side discusses: posting one
+ * whose side a reader cannot open would tell them what is said there), best first, as one Slack
+ * message on the replies queue. Nothing is queued when no such gap exists. Returns the gaps posted.
+ */
+export async function queueGapDigest(
+  deps: GapDigestDeps,
+  gaps: readonly CoordinationGap[],
+  opts: GapDigestOptions,
+): Promise<CoordinationGap[]> {
+  const fresh = gaps.filter((g) => !opts.previousKeys.has(g.key));
+  if (fresh.length === 0) return [];
+  const scope = new ConversationScope(
+    `digest:${opts.channel}`,
+    await deps.readers.conversationsEveryReaderSees(opts.channel),
+  );
+  const shown = visibleGaps(fresh, scope)
+    .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
+    .slice(0, Math.min(opts.limit, MAX_DIGEST_GAPS));
+  if (shown.length === 0) return [];
+  const job: ChannelPostJob = { channel: opts.channel, message: gapDigestMessage(shown) };
+  await deps.queue.send(JSON.stringify(channelPostJobSchema.parse(job)));
+  return shown;
+}
+
+/** A Slack conversation id renders as its link (`<#C…>`, the reader's own name for it); anything else as text. */
+function conversationText(id: string): string {
+  return /^[CGD][A-Z0-9]{6,}$/.test(id) ? `<#${id}>` : `*${escapeMrkdwn(id)}*`;
+}
+
+/**
+ * A Slack user id renders as a mention (`<@U…>`: Slack shows each reader the person's name); it
+ * notifies them, which is the digest's point: each side learns who works on the same thing.
+ */
+function personText(id: string): string {
+  return /^[UW][A-Z0-9]{6,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(id);
+}
+
+function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
+  const sides = gap.sides.map((s) => s.conversations.map(conversationText).join(" + ")).join("  ⟷  ");
+  const header = `*${index + 1}. ${escapeMrkdwn(snippet(gap.label, 120) || "untitled topic")}*\n${sides}`;
+  const blocks: SlackBlock[] = [
+    { type: "divider" },
+    { type: "section", block_id: `gap-${index + 1}`, text: { type: "mrkdwn", text: header.slice(0, 3000) } },
+  ];
+  for (const [k, side] of gap.sides.entries()) {
+    const people = side.people.slice(0, 6).map(personText).join(", ");
+    const more = side.people.length > 6 ? ` and ${side.people.length - 6} more` : "";
+    const first = side.representatives[0];
+    const quote = first
+      ? `\n> ${escapeMrkdwn(snippet(first.content, DIGEST_SNIPPET_CHARS))} (${slackDate(first.timestamp)})`
+      : "";
+    const link = buttonUrl(first?.permalink);
+    blocks.push({
+      type: "section",
+      block_id: `gap-${index + 1}-side-${k + 1}`,
+      text: {
+        type: "mrkdwn",
+        text: `${side.conversations.map(conversationText).join(" + ")}: ${side.messageCount} messages by ${people}${more}${quote}`.slice(
+          0,
+          3000,
+        ),
+      },
+      ...(link
+        ? {
+            accessory: {
+              type: "button",
+              text: { type: "plain_text", text: "Open" },
+              url: link,
+              action_id: `open-${first!.messageId}`,
+            },
+          }
+        : {}),
+    });
+  }
+  return blocks;
+}
+
+/** The digest as Block Kit: a summary, then per gap its label, its sides and a message of each side. */
+export function gapDigestMessage(gaps: readonly CoordinationGap[]): SlackChannelMessage {
+  const title =
+    gaps.length === 1
+      ? "1 new coordination gap: the same work discussed in separate conversations"
+      : `${gaps.length} new coordination gaps: the same work discussed in separate conversations`;
+  const blocks: SlackBlock[] = [{ type: "section", text: { type: "mrkdwn", text: `*${title}*` } }];
+  let listed = 0;
+  for (const [i, g] of gaps.entries()) {
+    const more = gapBlocks(g, i);
+    // Slack takes 50 blocks; the two closing notes need room (gaps with many sides list fewer).
+    if (blocks.length + more.length + 2 > MAX_BLOCKS) break;
+    blocks.push(...more);
+    listed++;
+  }
+  if (listed < gaps.length) {
+    blocks.push({
+      type: "context",
+      elements: [{ type: "mrkdwn", text: `${gaps.length - listed} more not shown here.` }],
+    });
+  }
+  blocks.push({
+    type: "context",
+    elements: [
+      {
+        type: "mrkdwn",
+        text: "Only gaps every member of this channel may read are listed. `GET /gaps` and `npx trisearch gaps` show each gap's score and messages.",
+      },
+    ],
+  });
+  const labels = gaps.map((g) => snippet(g.label, 60)).join("; ");
+  return { text: `${title}: ${labels}`.slice(0, 3000), blocks };
+}
