@@ -15,6 +15,7 @@ export const handler = middy(async () => {
     definition: gapDefinition(c.config),
     digest: gapDigest(c),
   });
+  if (result.digestError) logger.error("gap digest not queued", { error: result.digestError });
   logger.info("coordination gaps computed", {
     runId: result.runId,
     gaps: result.gaps.length,

@@ -41,32 +41,36 @@ export class PgConversationAccess implements AccessStore, VisibilityReader, Chan
   }
 
   async conversationsEveryReaderSees(channel: string): Promise<ConversationRef[]> {
-    // A channel open to everyone is read by anyone: only what is open to everyone. Open to its
-    // workspace: what is open to everyone or to that workspace. And every recorded member reads it
-    // (a guest of a shared channel too): only what each of them may read (visible_conversations).
-    // Members only, or nothing recorded ("members only" by the model): what every member may read.
+    // Only conversations open to the channel's whole audience, never members-only ones: whoever
+    // joins the channel later reads its history, the digest included. The channel's own row decides
+    // the audience: open to everyone, only what is open to everyone; otherwise (its workspace, or its
+    // members, all of that workspace) also what is open to that workspace. A conversation id with a
+    // row in another source that is not open as well is left out (gap sides carry ids, not sources).
+    // Recorded members who are not deleted must each be able to read it too (a guest of a shared
+    // channel reads no workspace channel). No row, or rows in two sources: nothing.
     const res = await this.pool.query<{ type: string; name: string; conversation_id: string }>(
       `WITH target AS (
          SELECT source_id, audience FROM conversation_access WHERE conversation_id = $1
        ), readers AS (
-         SELECT DISTINCT principal FROM conversation_members WHERE conversation_id = $1 AND member
-       ), open_to_all AS (
-         SELECT s.type, s.name, a.conversation_id FROM conversation_access a JOIN sources s ON s.id = a.source_id
-         WHERE a.audience = 'everyone' AND EXISTS (SELECT 1 FROM target WHERE audience IN ('everyone', 'workspace'))
-            OR a.audience = 'workspace'
-               AND EXISTS (SELECT 1 FROM target t WHERE t.audience = 'workspace' AND t.source_id = a.source_id)
+         SELECT DISTINCT m.principal FROM conversation_members m JOIN target t ON t.source_id = m.source_id
+         WHERE m.conversation_id = $1 AND m.member
+           AND NOT EXISTS (SELECT 1 FROM directory_users d
+                           WHERE d.source_id = m.source_id AND d.user_id = m.principal AND d.deleted)
+       ), open_ids AS (
+         SELECT a.conversation_id FROM conversation_access a CROSS JOIN target t
+         WHERE (SELECT count(*) FROM target) = 1
+         GROUP BY a.conversation_id, t.source_id, t.audience
+         HAVING bool_and(a.audience = 'everyone'
+                         OR (a.audience = 'workspace' AND a.source_id = t.source_id AND t.audience <> 'everyone'))
        ), every_member AS (
-         SELECT v.type, v.name, v.conversation_id
-         FROM readers r CROSS JOIN LATERAL visible_conversations(r.principal) v
-         GROUP BY v.type, v.name, v.conversation_id
+         SELECT v.conversation_id FROM readers r CROSS JOIN LATERAL visible_conversations(r.principal) v
+         GROUP BY v.conversation_id
          HAVING count(DISTINCT r.principal) = (SELECT count(*) FROM readers)
        )
-       SELECT o.type, o.name, o.conversation_id FROM open_to_all o
-       WHERE NOT EXISTS (SELECT 1 FROM readers)
-          OR (o.type, o.name, o.conversation_id) IN (SELECT type, name, conversation_id FROM every_member)
-       UNION
-       SELECT type, name, conversation_id FROM every_member
-       WHERE NOT EXISTS (SELECT 1 FROM target WHERE audience IN ('everyone', 'workspace'))`,
+       SELECT s.type, s.name, a.conversation_id
+       FROM open_ids o JOIN conversation_access a ON a.conversation_id = o.conversation_id
+       JOIN sources s ON s.id = a.source_id
+       WHERE NOT EXISTS (SELECT 1 FROM readers) OR o.conversation_id IN (SELECT conversation_id FROM every_member)`,
       [channel],
     );
     return res.rows.map((r) => ({ source: { type: r.type, name: r.name }, conversation: r.conversation_id }));

@@ -17,6 +17,12 @@ const PERMANENT = new Set([
   "msg_too_long",
   "no_text",
   "restricted_action",
+  "token_expired",
+  "not_allowed_token_type",
+  "invalid_arguments",
+  "invalid_blocks_format",
+  "no_permission",
+  "access_denied",
 ]);
 
 /** A few attempts within the replies function's 30 s (the queue redelivers after that). */

@@ -1,3 +1,4 @@
+import { PermanentError } from "../errors";
 import { DEFAULT_GAP_DEFINITION, type GapDefinition } from "./definition";
 import { type DetectGapsOptions, detectGaps, type GapDetectionResult } from "./detect-gaps";
 import { type GapDigestDeps, queueGapDigest } from "./gap-digest";
@@ -31,13 +32,14 @@ export interface GapDigestSetting extends GapDigestDeps {
   readonly limit: number;
 }
 
-/** Every gap of a run, when its keys are compared (a run holds far fewer). */
+/** Every gap of a run, when its messages are compared (a run holds far fewer). */
 const ALL_GAPS = 100_000;
 
 /**
  * The scheduled computation: the window's gaps, saved for GET /gaps; with a digest channel, the gaps
  * new since the previous run are queued for Slack first (gap-digest.ts). Queued before the run is
- * saved: a failed send fails the run and leaves them new for the next one (posted at least once).
+ * saved: a failed send fails the run and leaves them new for the next one (posted at least once). A
+ * digest Slack would refuse (a PermanentError) is reported in `digestError` and the run is saved.
  */
 export async function computeAndStoreGaps(
   ports: GapDetectionPorts,
@@ -48,23 +50,29 @@ export async function computeAndStoreGaps(
     now?: Date;
     digest?: GapDigestSetting | undefined;
   },
-): Promise<GapDetectionResult & { runId: number; digested: number }> {
+): Promise<GapDetectionResult & { runId: number; digested: number; digestError?: string }> {
   const def = opts.definition ?? DEFAULT_GAP_DEFINITION;
   const window = await resolveWindow(ports.messages, opts, def, opts.now);
   const result = await detectGaps(ports, { ...opts, window });
   let digested = 0;
+  let digestError: string | undefined;
   if (opts.digest) {
     const previous = await store.latestRun({ limit: ALL_GAPS });
-    const posted = await queueGapDigest(opts.digest, result.gaps, {
-      channel: opts.digest.channel,
-      limit: opts.digest.limit,
-      previousKeys: new Set(previous?.gaps.map((g) => g.key)),
-    });
-    digested = posted.length;
+    try {
+      const posted = await queueGapDigest(opts.digest, result.gaps, {
+        channel: opts.digest.channel,
+        limit: opts.digest.limit,
+        previousMessages: new Set(previous?.gaps.flatMap((g) => g.messageIds)),
+      });
+      digested = posted.length;
+    } catch (err) {
+      if (!(err instanceof PermanentError)) throw err;
+      digestError = err.message;
+    }
   }
   const runId = await store.saveRun(
     { window, computedAt: opts.now ?? new Date(), gaps: result.gaps },
     result.stats,
   );
-  return { ...result, runId, digested };
+  return { ...result, runId, digested, ...(digestError ? { digestError } : {}) };
 }

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { type ConversationRef, ConversationScope } from "../access/access";
 import { visibleGaps } from "../access/visible-gaps";
+import { PermanentError } from "../errors";
 import type { EventQueue } from "../ports";
 import {
   escapeMrkdwn,
@@ -48,8 +49,12 @@ export interface GapDigestOptions {
   /** The Slack conversation id the digest goes to (GAPS_DIGEST_CHANNEL). */
   readonly channel: string;
   readonly limit: number;
-  /** The keys of the previous computation's gaps: a gap is posted once, when it first appears. */
-  readonly previousKeys: ReadonlySet<string>;
+  /**
+   * The messages of the previous computation's gaps: a gap is posted once, when it first appears,
+   * i.e. when none of its messages was in a gap before (its key changes as the window slides past
+   * its first message; its messages stay).
+   */
+  readonly previousMessages: ReadonlySet<number>;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function queueGapDigest(
   gaps: readonly CoordinationGap[],
   opts: GapDigestOptions,
 ): Promise<CoordinationGap[]> {
-  const fresh = gaps.filter((g) => !opts.previousKeys.has(g.key));
+  const fresh = gaps.filter((g) => !g.messageIds.some((id) => opts.previousMessages.has(id)));
   if (fresh.length === 0) return [];
   const scope = new ConversationScope(
     `digest:${opts.channel}`,
@@ -73,9 +78,16 @@ export async function queueGapDigest(
     .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
     .slice(0, Math.min(opts.limit, MAX_DIGEST_GAPS));
   if (shown.length === 0) return [];
-  const job: ChannelPostJob = { channel: opts.channel, message: gapDigestMessage(shown) };
-  await deps.queue.send(JSON.stringify(channelPostJobSchema.parse(job)));
-  return shown;
+  const { message, listed } = gapDigestMessage(shown);
+  const job = channelPostJobSchema.safeParse({ channel: opts.channel, message });
+  // A message Slack would refuse is a bug here, not an outage: the caller logs it and goes on.
+  if (!job.success)
+    throw new PermanentError(
+      "gap_digest_invalid",
+      `gap digest: ${job.error.issues[0]?.message ?? "invalid"}`,
+    );
+  await deps.queue.send(JSON.stringify(job.data satisfies ChannelPostJob));
+  return shown.slice(0, listed);
 }
 
 /** A Slack conversation id renders as its link (`<#C…>`, the reader's own name for it); anything else as text. */
@@ -96,7 +108,12 @@ function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
   const header = `*${index + 1}. ${escapeMrkdwn(snippet(gap.label, 120) || "untitled topic")}*\n${sides}`;
   const blocks: SlackBlock[] = [
     { type: "divider" },
-    { type: "section", block_id: `gap-${index + 1}`, text: { type: "mrkdwn", text: header.slice(0, 3000) } },
+    {
+      type: "section",
+      block_id: `gap-${index + 1}`,
+      // verbatim: Slack links no bare #name, @name or URL in it (the text is escaped already).
+      text: { type: "mrkdwn", text: header.slice(0, 3000), verbatim: true },
+    },
   ];
   for (const [k, side] of gap.sides.entries()) {
     const people = side.people.slice(0, 6).map(personText).join(", ");
@@ -111,6 +128,7 @@ function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
       block_id: `gap-${index + 1}-side-${k + 1}`,
       text: {
         type: "mrkdwn",
+        verbatim: true,
         text: `${side.conversations.map(conversationText).join(" + ")}: ${side.messageCount} messages by ${people}${more}${quote}`.slice(
           0,
           3000,
@@ -131,8 +149,14 @@ function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
   return blocks;
 }
 
-/** The digest as Block Kit: a summary, then per gap its label, its sides and a message of each side. */
-export function gapDigestMessage(gaps: readonly CoordinationGap[]): SlackChannelMessage {
+/**
+ * The digest as Block Kit: a summary, then per gap its label, its sides and a message of each side;
+ * `listed`, how many of the gaps fit in Slack's 50 blocks.
+ */
+export function gapDigestMessage(gaps: readonly CoordinationGap[]): {
+  message: SlackChannelMessage;
+  listed: number;
+} {
   const title =
     gaps.length === 1
       ? "1 new coordination gap: the same work discussed in separate conversations"
@@ -161,6 +185,10 @@ export function gapDigestMessage(gaps: readonly CoordinationGap[]): SlackChannel
       },
     ],
   });
-  const labels = gaps.map((g) => snippet(g.label, 60)).join("; ");
-  return { text: `${title}: ${labels}`.slice(0, 3000), blocks };
+  // The notification text is mrkdwn too: a label made of message text is escaped like the blocks.
+  const labels = gaps
+    .slice(0, listed)
+    .map((g) => escapeMrkdwn(snippet(g.label, 60)))
+    .join("; ");
+  return { message: { text: `${title}: ${labels}`.slice(0, 3000), blocks }, listed };
 }

@@ -47,7 +47,13 @@ function highlightToMrkdwn(highlight: string): string {
 
 /** Only an http(s) URL Slack accepts on a button becomes one. */
 export function buttonUrl(link: string | null | undefined): string | undefined {
-  return typeof link === "string" && /^https?:\/\/\S+$/.test(link) && link.length <= 3000 ? link : undefined;
+  // An app sets permalinks (metadata.permalink): the URL parser, as the Block Kit schema's, decides.
+  return typeof link === "string" &&
+    /^https?:\/\/\S+$/.test(link) &&
+    link.length <= 3000 &&
+    URL.canParse(link)
+    ? link
+    : undefined;
 }
 
 /** Slack renders `<!date^epoch^format|fallback>` in each reader's own time zone. */

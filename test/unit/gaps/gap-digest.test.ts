@@ -85,7 +85,8 @@ function deps(visible: string[]) {
 describe("gap digest", () => {
   it("is a Block Kit message Slack accepts, Slack ids as links and mentions, text escaped", () => {
     const evil = gap("9:C0AUTH001,C0MOBILE1", 0.4, oauth.sides as GapSide[], "<!channel> & <@U0BOB0001>");
-    const message = gapDigestMessage([oauth, evil]);
+    const { message, listed } = gapDigestMessage([oauth, evil]);
+    expect(listed).toBe(2);
     expect(slackChannelMessageSchema.safeParse(message).success).toBe(true);
     const text = JSON.stringify(message.blocks);
     expect(text).toContain("<#C0AUTH001>");
@@ -94,6 +95,9 @@ describe("gap digest", () => {
     expect(text).toContain("&lt;!channel&gt; &amp; &lt;@U0BOB0001&gt;");
     expect(text).not.toContain("<!channel>");
     expect(message.text).toMatch(/^2 new coordination gaps: /);
+    // The notification text is mrkdwn as well: a label made of message text is escaped there too.
+    expect(message.text).toContain("&lt;!channel&gt;");
+    expect(message.text).not.toMatch(/<!channel>|<@U/);
     // The side with a permalink gets an Open button to it.
     expect(text).toContain('"url":"https://acme.slack.com/archives/C0AUTH001/p1"');
   });
@@ -106,8 +110,10 @@ describe("gap digest", () => {
         [0, 1, 2, 3].map((k) => side(`C0SIDE00${k}`, [`U0P${i}${k}00000`], "text")),
       ),
     );
-    const message = gapDigestMessage(wide);
+    const { message, listed } = gapDigestMessage(wide);
     expect(message.blocks!.length).toBeLessThanOrEqual(50);
+    expect(listed).toBeLessThan(MAX_DIGEST_GAPS);
+    expect(message.text).toMatch(new RegExp(`^${MAX_DIGEST_GAPS} new`));
     expect(slackChannelMessageSchema.safeParse(message).success).toBe(true);
     expect(JSON.stringify(message.blocks)).toMatch(/\d+ more not shown here/);
   });
@@ -117,7 +123,7 @@ describe("gap digest", () => {
     const posted = await queueGapDigest(all, [billing, oauth], {
       channel: "C0DIGEST1",
       limit: 5,
-      previousKeys: new Set(),
+      previousMessages: new Set(),
     });
     expect(posted.map((g) => g.key)).toEqual([oauth.key, billing.key]);
     expect(all.sent).toHaveLength(1);
@@ -125,12 +131,14 @@ describe("gap digest", () => {
     expect(job.channel).toBe("C0DIGEST1");
     expect(job.message.text).toMatch(/^2 new/);
 
-    // A gap with a side some reader may not open is left out; a gap seen in the last run too.
+    // A gap with a side some reader may not open is left out; a gap with a message of the last
+    // run's gaps too, whatever its key now (the window slid past its first message).
     const noMobile = deps(["C0AUTH001", "C0BILLING", "C0PLATFRM"]);
-    const left = await queueGapDigest(noMobile, [billing, oauth], {
+    const billingLater = { ...billing, key: "8:C0BILLING,C0PLATFRM", messageIds: [3, 8, 9] };
+    const left = await queueGapDigest(noMobile, [billingLater, oauth], {
       channel: "C0DIGEST1",
       limit: 5,
-      previousKeys: new Set([billing.key]),
+      previousMessages: new Set([1, 2, 3]),
     });
     expect(left).toEqual([]);
     expect(noMobile.sent).toEqual([]);
@@ -138,9 +146,30 @@ describe("gap digest", () => {
     const one = deps(["C0AUTH001", "C0MOBILE1", "C0BILLING", "C0PLATFRM"]);
     expect(
       (
-        await queueGapDigest(one, [billing, oauth], { channel: "C0D", limit: 1, previousKeys: new Set() })
+        await queueGapDigest(one, [billing, oauth], { channel: "C0D", limit: 1, previousMessages: new Set() })
       ).map((g) => g.key),
     ).toEqual([oauth.key]);
+  });
+
+  it("a permalink Slack would refuse gets no button; a failed send fails the call (the run is not saved)", async () => {
+    const odd = gap("2:C0AUTH001,C0MOBILE1", 0.5, [
+      side("C0AUTH001", ["U0BOB0001"], "rotation", "https://acme.example:99999/x"),
+      side("C0MOBILE1", ["U0FRANK01"], "logouts"),
+    ]);
+    const { message } = gapDigestMessage([odd]);
+    expect(slackChannelMessageSchema.safeParse(message).success).toBe(true);
+    expect(JSON.stringify(message.blocks)).not.toContain("99999");
+    const down = {
+      ...deps(["C0AUTH001", "C0MOBILE1"]),
+      queue: {
+        send: async () => {
+          throw new Error("SQS unavailable");
+        },
+      },
+    };
+    await expect(
+      queueGapDigest(down, [odd], { channel: "C0DIGEST1", limit: 5, previousMessages: new Set() }),
+    ).rejects.toThrow("SQS unavailable");
   });
 
   it("the replies queue carries both kinds of job; a channel post without a bot token is permanent", async () => {
