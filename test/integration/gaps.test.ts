@@ -148,6 +148,19 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     // Nothing recorded about a channel: nobody is known to read it, so a digest there shows nothing.
     expect(await readers("C0UNKNOWN1")).toEqual([]);
 
+    // Stored sides name their conversations with their source, which GET /gaps and the digest check
+    // (two sources may use one channel id).
+    const stored = await createContainer(t.config).gapStore.latestRun({ limit: 10 });
+    const refs = stored!.gaps.find((g) => g.sides.some((sd) => sd.conversations.includes("#mobile")))!.sides;
+    expect(
+      refs
+        .flatMap((sd) => sd.conversationRefs ?? [])
+        .sort((a, b) => a.conversation.localeCompare(b.conversation)),
+    ).toEqual([
+      { source: DEMO_SOURCE, conversation: "#auth-team" },
+      { source: DEMO_SOURCE, conversation: "#mobile" },
+    ]);
+
     // The next run finds the same gaps: nothing new, nothing posted.
     const again = (await t.app.schedules.gaps.runOnce()) as { gaps: number; digested: number };
     expect(again.gaps).toBeGreaterThan(0);

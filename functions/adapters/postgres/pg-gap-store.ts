@@ -24,11 +24,14 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       timestamp: Date;
       thread_id: string | null;
       permalink: string | null;
+      source_type: string;
+      source_name: string;
     }>(
-      `SELECT id, channel, author, content, "timestamp", thread_id, message_metadata->>'permalink' AS permalink
-       FROM messages
-       WHERE deleted_at IS NULL AND "timestamp" >= $1 AND "timestamp" < $2
-       ORDER BY id`,
+      `SELECT m.id, m.channel, m.author, m.content, m."timestamp", m.thread_id,
+              m.message_metadata->>'permalink' AS permalink, s.type AS source_type, s.name AS source_name
+       FROM messages m JOIN sources s ON s.id = m.source_id
+       WHERE m.deleted_at IS NULL AND m."timestamp" >= $1 AND m."timestamp" < $2
+       ORDER BY m.id`,
       [window.since, window.until],
     );
     return res.rows.map((r) => ({
@@ -39,6 +42,7 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       timestamp: r.timestamp,
       threadId: r.thread_id,
       permalink: r.permalink,
+      source: { type: r.source_type, name: r.source_name },
     }));
   }
 

@@ -1,3 +1,4 @@
+import type { ConversationRef } from "../access/access";
 import type { LegHit } from "../model";
 import { candidateCount, DEFAULT_FILTERED_SEARCH } from "../search/filtered-vector-search";
 import { reciprocalRankFusion } from "../search/fusion";
@@ -302,6 +303,7 @@ export async function detectGaps(
     const gapSides: GapSide[] = sides
       .map((s) => ({
         conversations: [...new Set(s.map((i) => messages[i]!.channel))].sort(),
+        ...conversationRefsOf(s.map((i) => messages[i]!)),
         people: [...new Set(s.map((i) => messages[i]!.author))].sort(),
         messageCount: s.length,
         representatives: [...s]
@@ -924,6 +926,17 @@ async function withPermalinks(
   }));
 }
 
+/** A side's exact (source, conversation) pairs, when its messages carry their source (every read from PostgreSQL does). */
+function conversationRefsOf(side: readonly WindowMessage[]): { conversationRefs?: ConversationRef[] } {
+  if (side.some((m) => !m.source)) return {};
+  const refs = new Map<string, ConversationRef>();
+  for (const m of side) {
+    const source = m.source!;
+    refs.set(`${source.type}:${source.name}\u0000${m.channel}`, { source, conversation: m.channel });
+  }
+  return { conversationRefs: [...refs.values()] };
+}
+
 function toGapMessage(m: WindowMessage): GapMessage {
   return {
     messageId: m.id,
@@ -932,6 +945,7 @@ function toGapMessage(m: WindowMessage): GapMessage {
     content: m.content,
     timestamp: m.timestamp,
     permalink: m.permalink,
+    ...(m.source ? { source: m.source } : {}),
   };
 }
 

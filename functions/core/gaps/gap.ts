@@ -1,3 +1,5 @@
+import type { ConversationRef } from "../access/access";
+import type { SourceRef } from "../model";
 import type { GapScore } from "./definition";
 
 /** A message shown for a side of a gap. */
@@ -8,11 +10,18 @@ export interface GapMessage {
   readonly content: string;
   readonly timestamp: Date;
   readonly permalink: string | null;
+  readonly source?: SourceRef;
 }
 
 /** The people and messages of one side: conversations that talk among themselves (usually one channel). */
 export interface GapSide {
   readonly conversations: readonly string[];
+  /**
+   * Each conversation of the side with its source, exactly (`conversations` names ids only, and two
+   * sources may use one id): what a viewer must be allowed to read to see the side. Absent in runs
+   * stored before it existed.
+   */
+  readonly conversationRefs?: readonly ConversationRef[];
   readonly people: readonly string[];
   readonly messageCount: number;
   /** The side's messages nearest the topic's centre, best first. */

@@ -1,4 +1,4 @@
-import type { LegHit } from "../model";
+import type { LegHit, SourceRef } from "../model";
 import type { VectorSearch } from "../ports";
 import type { CoordinationGap } from "./gap";
 
@@ -12,6 +12,11 @@ export interface WindowMessage {
   readonly threadId: string | null;
   /** Link to the message in its source (metadata.permalink), when the source gave one. */
   readonly permalink: string | null;
+  /**
+   * The source it came from: two sources may use one channel id, and who may read a conversation is
+   * decided per (source, channel). Absent only in recordings and fixtures made without it.
+   */
+  readonly source?: SourceRef;
 }
 
 export interface GapWindow {

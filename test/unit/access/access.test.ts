@@ -253,4 +253,38 @@ describe("declaredAccess and visibleGaps", () => {
     expect(visibleGaps(gaps, scope).map((g) => g.key)).toEqual(["g1"]);
     expect(visibleGaps(gaps, null).map((g) => g.key)).toEqual(["g1", "g2"]);
   });
+
+  it("where a gap carries its sources, a side is checked per (source, conversation): another source's #support stays hidden", () => {
+    const side = (source: typeof ACME, c: string) => ({
+      conversations: [c],
+      conversationRefs: [{ source, conversation: c }],
+      people: [],
+      messageCount: 2,
+      representatives: [
+        {
+          messageId: 1,
+          channel: c,
+          author: "p",
+          content: "x",
+          timestamp: new Date(0),
+          permalink: null,
+          source,
+        },
+      ],
+    });
+    const mine = {
+      key: "mine",
+      sides: [side(ACME, "#support"), side(ACME, "#ops")],
+    } as unknown as CoordinationGap;
+    const theirs = {
+      key: "theirs",
+      sides: [side(OTHER, "#support"), side(ACME, "#ops")],
+    } as unknown as CoordinationGap;
+    const scope = new ConversationScope("U1", [
+      { source: ACME, conversation: "#support" },
+      { source: ACME, conversation: "#ops" },
+    ]);
+    // By id alone both would pass: OTHER's #support shares the id the viewer may read in ACME.
+    expect(visibleGaps([mine, theirs], scope).map((g) => g.key)).toEqual(["mine"]);
+  });
 });
