@@ -34,6 +34,17 @@ export class PgGapStore implements WindowMessageSource, GapStore {
        ORDER BY m.id`,
       [window.since, window.until],
     );
+    // One object per source, not per message (a 100,000-message window has a handful of sources).
+    const sources = new Map<string, { type: string; name: string }>();
+    const sourceOf = (type: string, name: string) => {
+      const key = `${type}\u0000${name}`;
+      let ref = sources.get(key);
+      if (!ref) {
+        ref = { type, name };
+        sources.set(key, ref);
+      }
+      return ref;
+    };
     return res.rows.map((r) => ({
       id: Number(r.id),
       channel: r.channel,
@@ -42,7 +53,7 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       timestamp: r.timestamp,
       threadId: r.thread_id,
       permalink: r.permalink,
-      source: { type: r.source_type, name: r.source_name },
+      source: sourceOf(r.source_type, r.source_name),
     }));
   }
 
