@@ -67,8 +67,14 @@ export async function run(args: string[]): Promise<number> {
       request.since ??
       (request.sinceMs !== undefined ? new Date(window.until.getTime() - request.sinceMs) : window.since);
     const opts = { definition: def, channels: request.channels, limit: request.limit };
+    // A saved run is what GET /gaps and the next digest read: all of the window's gaps, the
+    // --channel / --limit selection applied to the printout only.
     const result = v.save
-      ? await computeAndStoreGaps(ports, c.gapStore, { ...opts, since, until: window.until })
+      ? shownOnly(
+          await computeAndStoreGaps(ports, c.gapStore, { definition: def, since, until: window.until }),
+          request.channels,
+          request.limit,
+        )
       : await detectGaps(ports, { ...opts, window: { since, until: window.until } });
     if (v.json) {
       console.log(
@@ -85,6 +91,19 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await closeClients();
   }
+}
+
+/** The gaps detectGaps would have listed for these channels and limit (it sorts them best first). */
+function shownOnly<T extends { gaps: CoordinationGap[] }>(
+  result: T,
+  channels: readonly string[] | undefined,
+  limit: number,
+): T {
+  const wanted = channels?.length ? new Set(channels) : undefined;
+  const gaps = result.gaps
+    .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
+    .slice(0, limit);
+  return { ...result, gaps };
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");

@@ -190,23 +190,23 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     expect(body.error.details.map((d) => d.path)).toEqual([field]);
   });
 
-  it("`trisearch gaps` prints the OAuth gap in its table", async () => {
+  const cli = (args: string[]) => {
     const cfg = t.config;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "gaps"],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: cfg.DATABASE_URL,
-          OPENSEARCH_INDEX: cfg.OPENSEARCH_INDEX,
-          CHROMA_COLLECTION: cfg.CHROMA_COLLECTION,
-          QUEUE_PREFIX: cfg.QUEUE_PREFIX,
-          LOG_LEVEL: "SILENT",
-        },
-        timeout: 120_000,
+    return promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", "gaps", ...args], {
+      env: {
+        ...process.env,
+        DATABASE_URL: cfg.DATABASE_URL,
+        OPENSEARCH_INDEX: cfg.OPENSEARCH_INDEX,
+        CHROMA_COLLECTION: cfg.CHROMA_COLLECTION,
+        QUEUE_PREFIX: cfg.QUEUE_PREFIX,
+        LOG_LEVEL: "SILENT",
       },
-    );
+      timeout: 120_000,
+    });
+  };
+
+  it("`trisearch gaps` prints the OAuth gap in its table", async () => {
+    const { stdout } = await cli([]);
     expect(stdout).toMatch(/coordination gap\(s\)/);
     const row = stdout
       .split("\n")
@@ -214,5 +214,12 @@ describe("coordination gaps on the demo set (real local stack)", () => {
     expect(row, stdout).toBeDefined();
     expect(stdout).toContain("frank@company.com, grace@company.com");
     expect(stdout).not.toMatch(/Stripe webhook/);
+  }, 150_000);
+
+  it("`trisearch gaps --save` stores the whole window; --channel and --limit narrow the printout only", async () => {
+    const { stdout } = await cli(["--save", "--channel", "#billing", "--limit", "1"]);
+    expect(stdout).toMatch(/ 0 coordination gap\(s\)/);
+    // GET /gaps reads the saved run: the OAuth gap (no #billing side) is in it.
+    expect((await gaps()).gaps.some(isOAuthGap)).toBe(true);
   }, 150_000);
 });
