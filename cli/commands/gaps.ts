@@ -1,6 +1,6 @@
 import { ValidationError } from "../../functions/core/errors";
 import { computeAndStoreGaps, resolveWindow } from "../../functions/core/gaps/compute-gaps";
-import { detectGaps } from "../../functions/core/gaps/detect-gaps";
+import { detectGaps, selectGaps } from "../../functions/core/gaps/detect-gaps";
 import type { CoordinationGap } from "../../functions/core/gaps/gap";
 import { parseGapsRequest } from "../../functions/core/gaps/gaps-request";
 import { closeClients } from "../../functions/shared/clients";
@@ -70,40 +70,20 @@ export async function run(args: string[]): Promise<number> {
     // A saved run is what GET /gaps and the next digest read: all of the window's gaps, the
     // --channel / --limit selection applied to the printout only.
     const result = v.save
-      ? shownOnly(
-          await computeAndStoreGaps(ports, c.gapStore, { definition: def, since, until: window.until }),
-          request.channels,
-          request.limit,
-        )
+      ? await computeAndStoreGaps(ports, c.gapStore, { definition: def, since, until: window.until })
       : await detectGaps(ports, { ...opts, window: { since, until: window.until } });
+    const gaps = v.save ? selectGaps(result.gaps, request.channels, request.limit) : result.gaps;
     if (v.json) {
       console.log(
-        JSON.stringify(
-          { window: result.window, stats: result.stats, gaps: result.gaps.map(gapJson) },
-          null,
-          2,
-        ),
+        JSON.stringify({ window: result.window, stats: result.stats, gaps: gaps.map(gapJson) }, null, 2),
       );
       return 0;
     }
-    console.log(printGaps(result.gaps, result.window, result.stats.messages, result.stats.timingsMs.total));
+    console.log(printGaps(gaps, result.window, result.stats.messages, result.stats.timingsMs.total));
     return 0;
   } finally {
     await closeClients();
   }
-}
-
-/** The gaps detectGaps would have listed for these channels and limit (it sorts them best first). */
-function shownOnly<T extends { gaps: CoordinationGap[] }>(
-  result: T,
-  channels: readonly string[] | undefined,
-  limit: number,
-): T {
-  const wanted = channels?.length ? new Set(channels) : undefined;
-  const gaps = result.gaps
-    .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
-    .slice(0, limit);
-  return { ...result, gaps };
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");

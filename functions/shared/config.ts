@@ -204,7 +204,8 @@ const configSchema = z.object({
   GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
   /**
    * A Slack channel id: after each scheduled computation the gaps new since the previous one, those
-   * every reader of the channel may see, are posted there (slack-reply, with SLACK_BOT_TOKEN).
+   * between conversations open to the channel's whole audience, are posted there (slack-reply, with
+   * SLACK_BOT_TOKEN).
    */
   GAPS_DIGEST_CHANNEL: z.optional(
     z.string().check(z.regex(/^[CGD][A-Z0-9]{6,}$/, "must be a Slack conversation id (C…, G… or D…)")),

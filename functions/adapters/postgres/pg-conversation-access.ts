@@ -1,6 +1,11 @@
 import type pg from "pg";
-import type { AccessChange, AccessStore, ConversationRef, VisibilityReader } from "../../core/access/access";
-import type { ChannelReaders } from "../../core/gaps/gap-digest";
+import type {
+  AccessChange,
+  AccessStore,
+  ChannelReaders,
+  ConversationRef,
+  VisibilityReader,
+} from "../../core/access/access";
 import { upsertSource } from "./pg-sources";
 
 /** Who may read which conversation (conversation_access, conversation_members). */

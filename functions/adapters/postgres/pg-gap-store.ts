@@ -24,11 +24,12 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       timestamp: Date;
       thread_id: string | null;
       permalink: string | null;
+      source_id: string;
       source_type: string;
       source_name: string;
     }>(
       `SELECT m.id, m.channel, m.author, m.content, m."timestamp", m.thread_id,
-              m.message_metadata->>'permalink' AS permalink, s.type AS source_type, s.name AS source_name
+              m.message_metadata->>'permalink' AS permalink, m.source_id, s.type AS source_type, s.name AS source_name
        FROM messages m JOIN sources s ON s.id = m.source_id
        WHERE m.deleted_at IS NULL AND m."timestamp" >= $1 AND m."timestamp" < $2
        ORDER BY m.id`,
@@ -36,12 +37,11 @@ export class PgGapStore implements WindowMessageSource, GapStore {
     );
     // One object per source, not per message (a 100,000-message window has a handful of sources).
     const sources = new Map<string, { type: string; name: string }>();
-    const sourceOf = (type: string, name: string) => {
-      const key = `${type}\u0000${name}`;
-      let ref = sources.get(key);
+    const sourceOf = (r: { source_id: string; source_type: string; source_name: string }) => {
+      let ref = sources.get(r.source_id);
       if (!ref) {
-        ref = { type, name };
-        sources.set(key, ref);
+        ref = { type: r.source_type, name: r.source_name };
+        sources.set(r.source_id, ref);
       }
       return ref;
     };
@@ -53,7 +53,7 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       timestamp: r.timestamp,
       threadId: r.thread_id,
       permalink: r.permalink,
-      source: sourceOf(r.source_type, r.source_name),
+      source: sourceOf(r),
     }));
   }
 

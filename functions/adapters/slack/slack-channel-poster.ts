@@ -1,7 +1,8 @@
-import { LogLevel, type RetryOptions, WebAPIPlatformError, WebClient } from "@slack/web-api";
+import { WebAPIPlatformError, type WebClient } from "@slack/web-api";
 import { PermanentError, RetryableError } from "../../core/errors";
 import type { SlackChannelPoster } from "../../core/ports";
 import type { SlackChannelMessage } from "../../core/slack/block-kit";
+import { type SlackWebClientOptions, slackWebClient } from "./slack-web-client";
 
 /** Errors no retry can mend: the channel, the token or the message is wrong. */
 const PERMANENT = new Set([
@@ -25,9 +26,6 @@ const PERMANENT = new Set([
   "access_denied",
 ]);
 
-/** A few attempts within the replies function's 30 s (the queue redelivers after that). */
-const POST_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
-
 /**
  * chat.postMessage with the bot token (@slack/web-api: rate limits and retries). A platform error
  * that names a wrong channel, token or message is permanent (the record goes to the dead-letter
@@ -36,13 +34,9 @@ const POST_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, m
 export class SlackWebChannelPoster implements SlackChannelPoster {
   private readonly client: WebClient;
 
-  constructor(token: string, opts: { apiUrl?: string | undefined; retryConfig?: RetryOptions } = {}) {
-    this.client = new WebClient(token, {
-      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-      retryConfig: opts.retryConfig ?? POST_RETRIES,
-      logLevel: LogLevel.ERROR,
-      timeout: 5_000,
-    });
+  constructor(token: string, opts: SlackWebClientOptions = {}) {
+    // Its retries fit the replies function's 30 s; the queue redelivers after that.
+    this.client = slackWebClient(token, opts);
   }
 
   async post(channel: string, message: SlackChannelMessage): Promise<void> {

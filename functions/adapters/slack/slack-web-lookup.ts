@@ -1,24 +1,17 @@
 import {
   type ConversationsListResponse,
   type ConversationsMembersResponse,
-  LogLevel,
-  type RetryOptions,
   type UsersListResponse,
   WebAPIPlatformError,
-  WebClient,
+  type WebClient,
 } from "@slack/web-api";
 import type { ConversationPatch, DirectoryLookup, DirectoryUser } from "../../core/directory/directory";
 import type { SlackDirectorySource, SlackMembershipSource } from "../../core/slack/membership-sync";
 import { slackConversation, slackUser } from "../../core/slack/slack-directory";
+import { type SlackWebClientOptions, slackWebClient } from "./slack-web-client";
 
 /** Errors that mean "no such id for this token": the id stays an id. */
 const NOT_FOUND = new Set(["user_not_found", "users_not_found", "channel_not_found", "not_in_channel"]);
-
-/**
- * A Lambda has minutes, not Slack's default half hour of retries: a few attempts, each waiting at
- * least what a 429's Retry-After asks (the client pauses its queue for it), then the id stays an id.
- */
-const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000, maxTimeout: 5_000 };
 
 /**
  * users.info, conversations.info, and the scheduled sync's auth.test, users.list, conversations.list
@@ -27,13 +20,9 @@ const LOOKUP_RETRIES: RetryOptions = { retries: 2, factor: 2, minTimeout: 1_000,
 export class SlackWebLookup implements DirectoryLookup, SlackMembershipSource, SlackDirectorySource {
   private readonly client: WebClient;
 
-  constructor(token: string, opts: { apiUrl?: string | undefined; retryConfig?: RetryOptions } = {}) {
-    this.client = new WebClient(token, {
-      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
-      retryConfig: opts.retryConfig ?? LOOKUP_RETRIES,
-      logLevel: LogLevel.ERROR,
-      timeout: 5_000,
-    });
+  constructor(token: string, opts: SlackWebClientOptions = {}) {
+    // After the client's retries an id it could not look up stays an id.
+    this.client = slackWebClient(token, opts);
   }
 
   async user(id: string): Promise<DirectoryUser | null> {

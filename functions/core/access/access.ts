@@ -86,7 +86,19 @@ export interface VisibilityReader {
   visibleConversations(principal: string): Promise<ConversationRef[]>;
 }
 
-const key = (source: SourceRef, conversation: string) => `${source.type}:${source.name}\u0000${conversation}`;
+/** Who reads a channel as a whole, for what is posted there (the gaps digest). */
+export interface ChannelReaders {
+  /**
+   * The conversations open to the channel's whole audience, never members-only ones (whoever joins
+   * later reads the channel's history), that each of its recorded members may read too. Empty when
+   * nothing is recorded about the channel: nothing posted there may show a conversation.
+   */
+  conversationsEveryReaderSees(channel: string): Promise<ConversationRef[]>;
+}
+
+/** One string per (source, conversation): two sources may use one conversation id. */
+export const conversationKey = (source: SourceRef, conversation: string) =>
+  `${source.type}:${source.name}\u0000${conversation}`;
 
 /**
  * The conversations a viewer may read, resolved once per request. The legs receive its
@@ -103,7 +115,7 @@ export class ConversationScope {
     readonly viewer: string,
     conversations: readonly ConversationRef[],
   ) {
-    this.exact = new Set(conversations.map((c) => key(c.source, c.conversation)));
+    this.exact = new Set(conversations.map((c) => conversationKey(c.source, c.conversation)));
     this.channelSet = new Set(conversations.map((c) => c.conversation));
     this.channels = [...this.channelSet].sort();
   }
@@ -119,7 +131,7 @@ export class ConversationScope {
   }
 
   allows(source: SourceRef, channel: string): boolean {
-    return this.exact.has(key(source, channel));
+    return this.exact.has(conversationKey(source, channel));
   }
 
   /**

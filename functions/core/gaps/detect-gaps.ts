@@ -1,4 +1,4 @@
-import type { ConversationRef } from "../access/access";
+import { type ConversationRef, conversationKey } from "../access/access";
 import type { LegHit } from "../model";
 import { candidateCount, DEFAULT_FILTERED_SEARCH } from "../search/filtered-vector-search";
 import { reciprocalRankFusion } from "../search/fusion";
@@ -337,11 +337,7 @@ export async function detectGaps(
       messageIds: ids,
     });
   }
-  const wanted = opts.channels?.length ? new Set(opts.channels) : undefined;
-  const listed = gaps
-    .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
-    .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
-    .slice(0, opts.limit ?? Number.POSITIVE_INFINITY);
+  const listed = selectGaps(gaps, opts.channels, opts.limit);
   const shown = ports.permalinks ? await withPermalinks(listed, ports.permalinks) : listed;
   lap("cluster");
   timings.total = Math.round(performance.now() - started);
@@ -906,6 +902,22 @@ async function windowNeighbours(w: WindowRead, k: number): Promise<number[][]> {
   return neighbours;
 }
 
+/**
+ * The gaps to list, best first (score, then key): those with a side in one of `channels` (all when
+ * none is given), at most `limit`.
+ */
+export function selectGaps(
+  gaps: readonly CoordinationGap[],
+  channels?: readonly string[],
+  limit = Number.POSITIVE_INFINITY,
+): CoordinationGap[] {
+  const wanted = channels?.length ? new Set(channels) : undefined;
+  return gaps
+    .filter((g) => !wanted || g.sides.some((s) => s.conversations.some((c) => wanted.has(c))))
+    .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
+    .slice(0, limit);
+}
+
 /** Fills the representatives' permalinks from the source (one lookup for every gap shown). */
 async function withPermalinks(
   gaps: CoordinationGap[],
@@ -930,10 +942,8 @@ async function withPermalinks(
 function conversationRefsOf(side: readonly WindowMessage[]): { conversationRefs?: ConversationRef[] } {
   if (side.some((m) => !m.source)) return {};
   const refs = new Map<string, ConversationRef>();
-  for (const m of side) {
-    const source = m.source!;
-    refs.set(`${source.type}:${source.name}\u0000${m.channel}`, { source, conversation: m.channel });
-  }
+  for (const m of side)
+    refs.set(conversationKey(m.source!, m.channel), { source: m.source!, conversation: m.channel });
   return { conversationRefs: [...refs.values()] };
 }
 

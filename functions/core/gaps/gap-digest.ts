@@ -1,15 +1,11 @@
-import * as z from "zod";
-import { type ConversationRef, ConversationScope } from "../access/access";
+import { type ChannelReaders, ConversationScope } from "../access/access";
 import { visibleGaps } from "../access/visible-gaps";
 import { PermanentError } from "../errors";
 import type { EventQueue } from "../ports";
-import {
-  escapeMrkdwn,
-  type SlackBlock,
-  type SlackChannelMessage,
-  slackChannelMessageSchema,
-} from "../slack/block-kit";
-import { buttonUrl, slackDate, snippet } from "../slack/search-blocks";
+import { escapeMrkdwn, type SlackBlock, type SlackChannelMessage } from "../slack/block-kit";
+import { channelPostJobSchema } from "../slack/reply-job";
+import { openButton, slackDate, snippet } from "../slack/search-blocks";
+import { selectGaps } from "./detect-gaps";
 import type { CoordinationGap } from "./gap";
 
 /** Gaps one digest lists at most (GAPS_DIGEST_LIMIT's ceiling): each is four blocks, Slack takes 50. */
@@ -18,27 +14,6 @@ export const MAX_DIGEST_GAPS = 10;
 const MAX_BLOCKS = 50;
 /** Characters of a representative message in the digest. */
 const DIGEST_SNIPPET_CHARS = 160;
-
-/**
- * Replies queue: a message for a Slack channel (chat.postMessage with the bot token). The slack-reply
- * function posts it: in AWS the only place with a route to Slack.
- */
-export const channelPostJobSchema = z.strictObject({
-  channel: z.string().min(1).max(255),
-  message: slackChannelMessageSchema,
-});
-type ChannelPostJob = z.infer<typeof channelPostJobSchema>;
-
-/** Who reads a Slack channel, as far as the permission model knows (PostgreSQL). */
-export interface ChannelReaders {
-  /**
-   * The conversations every possible reader of `channel` may read: for a channel open to its
-   * workspace, the conversations open to the whole workspace; and whoever its recorded members are
-   * (a guest of a shared channel included), what each of them may read. Empty when nothing is
-   * recorded about the channel: a digest there shows nothing.
-   */
-  conversationsEveryReaderSees(channel: string): Promise<ConversationRef[]>;
-}
 
 export interface GapDigestDeps {
   readonly readers: ChannelReaders;
@@ -74,9 +49,7 @@ export async function queueGapDigest(
     `digest:${opts.channel}`,
     await deps.readers.conversationsEveryReaderSees(opts.channel),
   );
-  const shown = visibleGaps(fresh, scope)
-    .sort((a, b) => b.score.value - a.score.value || a.key.localeCompare(b.key))
-    .slice(0, Math.min(opts.limit, MAX_DIGEST_GAPS));
+  const shown = selectGaps(visibleGaps(fresh, scope), undefined, Math.min(opts.limit, MAX_DIGEST_GAPS));
   if (shown.length === 0) return [];
   const { message, listed } = gapDigestMessage(shown);
   const job = channelPostJobSchema.safeParse({ channel: opts.channel, message });
@@ -86,7 +59,7 @@ export async function queueGapDigest(
       "gap_digest_invalid",
       `gap digest: ${job.error.issues[0]?.message ?? "invalid"}`,
     );
-  await deps.queue.send(JSON.stringify(job.data satisfies ChannelPostJob));
+  await deps.queue.send(JSON.stringify(job.data));
   return shown.slice(0, listed);
 }
 
@@ -122,7 +95,6 @@ function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
     const quote = first
       ? `\n> ${escapeMrkdwn(snippet(first.content, DIGEST_SNIPPET_CHARS))} (${slackDate(first.timestamp)})`
       : "";
-    const link = buttonUrl(first?.permalink);
     blocks.push({
       type: "section",
       block_id: `gap-${index + 1}-side-${k + 1}`,
@@ -134,16 +106,7 @@ function gapBlocks(gap: CoordinationGap, index: number): SlackBlock[] {
           3000,
         ),
       },
-      ...(link
-        ? {
-            accessory: {
-              type: "button",
-              text: { type: "plain_text", text: "Open" },
-              url: link,
-              action_id: `open-${first!.messageId}`,
-            },
-          }
-        : {}),
+      ...(first ? openButton(first.permalink, `open-${first.messageId}`) : {}),
     });
   }
   return blocks;
@@ -181,7 +144,7 @@ export function gapDigestMessage(gaps: readonly CoordinationGap[]): {
     elements: [
       {
         type: "mrkdwn",
-        text: "Only gaps every member of this channel may read are listed. `GET /gaps` and `npx trisearch gaps` show each gap's score and messages.",
+        text: "Only gaps between conversations open to everyone who reads this channel are listed. `GET /gaps` and `npx trisearch gaps` show each gap's score and messages.",
       },
     ],
   });

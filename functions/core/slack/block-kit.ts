@@ -76,6 +76,7 @@ export const slackChannelMessageSchema = z.strictObject({
 });
 
 export type SlackBlock = z.infer<typeof blockSchema>;
+export type SlackButton = z.infer<typeof buttonSchema>;
 export type SlackResponseMessage = z.infer<typeof slackResponseMessageSchema>;
 export type SlackChannelMessage = z.infer<typeof slackChannelMessageSchema>;
 

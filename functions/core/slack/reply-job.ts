@@ -1,8 +1,17 @@
 import * as z from "zod";
 import { PermanentError } from "../errors";
-import { channelPostJobSchema } from "../gaps/gap-digest";
 import type { SlackChannelPoster, SlackResponder } from "../ports";
+import { slackChannelMessageSchema } from "./block-kit";
 import { slashReplyJobSchema } from "./slash-command";
+
+/**
+ * A message for a Slack channel (chat.postMessage with the bot token: the gaps digest). The
+ * slack-reply function posts it: in AWS the only place with a route to Slack.
+ */
+export const channelPostJobSchema = z.strictObject({
+  channel: z.string().min(1).max(255),
+  message: slackChannelMessageSchema,
+});
 
 /** A replies-queue record: a slash command's answer for its response_url, or a post to a channel (the gaps digest). */
 export const replyJobSchema = z.union([slashReplyJobSchema, channelPostJobSchema]);

@@ -1,6 +1,6 @@
 import type { LegName } from "../model";
 import type { EnrichedMessage } from "../ports";
-import { escapeMrkdwn, type SlackBlock, type SlackResponseMessage } from "./block-kit";
+import { escapeMrkdwn, type SlackBlock, type SlackButton, type SlackResponseMessage } from "./block-kit";
 
 /** Hits shown in Slack: an ephemeral reply stays short; "More results" opens the search page. */
 export const SLACK_RESULT_LIMIT = 5;
@@ -46,7 +46,7 @@ function highlightToMrkdwn(highlight: string): string {
 }
 
 /** Only an http(s) URL Slack accepts on a button becomes one. */
-export function buttonUrl(link: string | null | undefined): string | undefined {
+function buttonUrl(link: string | null | undefined): string | undefined {
   // An app sets permalinks (metadata.permalink): the URL parser, as the Block Kit schema's, decides.
   return typeof link === "string" &&
     /^https?:\/\/\S+$/.test(link) &&
@@ -54,6 +54,17 @@ export function buttonUrl(link: string | null | undefined): string | undefined {
     URL.canParse(link)
     ? link
     : undefined;
+}
+
+/** An "Open" button to a message in Slack, when its link is one Slack takes on a button. */
+export function openButton(
+  link: string | null | undefined,
+  actionId: string,
+): { accessory: SlackButton } | Record<string, never> {
+  const url = buttonUrl(link);
+  return url
+    ? { accessory: { type: "button", text: { type: "plain_text", text: "Open" }, url, action_id: actionId } }
+    : {};
 }
 
 /** Slack renders `<!date^epoch^format|fallback>` in each reader's own time zone. */
@@ -79,21 +90,11 @@ function hitBlock(hit: SlackSearchHit, index: number): SlackBlock {
   const channel = m.channelName ?? m.channel;
   const header = `*${escapeMrkdwn(author)}* in *${escapeMrkdwn(channel)}* · ${slackDate(m.timestamp)}`;
   const thread = m.threadId ? `\n_in thread ${escapeMrkdwn(m.threadId)}_` : "";
-  const link = buttonUrl(hit.permalink);
   return {
     type: "section",
     block_id: `hit-${index + 1}-${m.id}`.slice(0, 255),
     text: { type: "mrkdwn", text: `${header}\n${body}${thread}`.slice(0, 3000) },
-    ...(link
-      ? {
-          accessory: {
-            type: "button",
-            text: { type: "plain_text", text: "Open" },
-            url: link,
-            action_id: `open-${m.id}`,
-          },
-        }
-      : {}),
+    ...openButton(hit.permalink, `open-${m.id}`),
   };
 }
 

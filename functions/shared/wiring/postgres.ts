@@ -6,10 +6,9 @@ import { PgMessageFilter } from "../../adapters/postgres/pg-message-filter";
 import { PgMessageStore } from "../../adapters/postgres/pg-message-store";
 import { PgReconcileStore } from "../../adapters/postgres/pg-reconcile-store";
 import { PgThreadReader } from "../../adapters/postgres/pg-thread-reader";
-import type { AccessStore, VisibilityReader } from "../../core/access/access";
+import type { AccessStore, ChannelReaders, VisibilityReader } from "../../core/access/access";
 import type { DirectoryStore, MentionNames } from "../../core/directory/directory";
 import type { NameDirectory } from "../../core/directory/named-filters";
-import type { ChannelReaders } from "../../core/gaps/gap-digest";
 import type { GapStore, WindowMessageSource } from "../../core/gaps/ports";
 import { type ContextSource, type IndexContext, neighbourReach } from "../../core/message-context";
 import type {

@@ -2,15 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { ConversationRef } from "../../../functions/core/access/access";
 import { PermanentError } from "../../../functions/core/errors";
 import type { CoordinationGap, GapSide } from "../../../functions/core/gaps/gap";
-import {
-  channelPostJobSchema,
-  gapDigestMessage,
-  MAX_DIGEST_GAPS,
-  queueGapDigest,
-} from "../../../functions/core/gaps/gap-digest";
+import { gapDigestMessage, MAX_DIGEST_GAPS, queueGapDigest } from "../../../functions/core/gaps/gap-digest";
 import type { SlackChannelMessage } from "../../../functions/core/slack/block-kit";
 import { slackChannelMessageSchema } from "../../../functions/core/slack/block-kit";
-import { deliverReply, replyJobSchema } from "../../../functions/core/slack/reply-job";
+import { channelPostJobSchema, deliverReply, replyJobSchema } from "../../../functions/core/slack/reply-job";
 
 const source = { type: "slack", name: "acme" };
 
