@@ -94,6 +94,7 @@ describe("database roles (least privilege)", () => {
     expect(res.degraded).toEqual([]);
     expect(res.hits.length).toBeGreaterThan(0);
     expect(await c.gapStore.latestRun({ limit: 10 })).toBeNull();
+    expect(await c.gapStore.latestRunMessageIds()).toEqual(new Set());
     await denied(reader, "INSERT INTO sources (type, name) VALUES ('app', 'probe')");
     await denied(reader, "UPDATE messages SET content = 'x'");
     await denied(reader, "DELETE FROM outbox");

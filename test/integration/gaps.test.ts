@@ -150,7 +150,7 @@ describe("coordination gaps on the demo set (real local stack)", () => {
 
     // Stored sides name their conversations with their source, which GET /gaps and the digest check
     // (two sources may use one channel id).
-    const stored = await createContainer(t.config).gapStore.latestRun({ limit: 10 });
+    const stored = await createContainer(t.config).gapStore.latestRun({ limit: 1000 });
     const refs = stored!.gaps.find((g) => g.sides.some((sd) => sd.conversations.includes("#mobile")))!.sides;
     expect(
       refs
@@ -160,6 +160,11 @@ describe("coordination gaps on the demo set (real local stack)", () => {
       { source: DEMO_SOURCE, conversation: "#auth-team" },
       { source: DEMO_SOURCE, conversation: "#mobile" },
     ]);
+
+    // The digest compares against the latest run's message ids, read alone: exactly its gaps' messages.
+    expect(await createContainer(t.config).gapStore.latestRunMessageIds()).toEqual(
+      new Set(stored!.gaps.flatMap((g) => g.messageIds)),
+    );
 
     // The next run finds the same gaps: nothing new, nothing posted.
     const again = (await t.app.schedules.gaps.runOnce()) as { gaps: number; digested: number };

@@ -141,6 +141,16 @@ export class PgGapStore implements WindowMessageSource, GapStore {
       gaps: gaps.rows.map((r) => reviveGap(r.gap)),
     };
   }
+
+  async latestRunMessageIds(): Promise<Set<number>> {
+    // The ids only: the whole run's gaps are a few MB at 100k messages, read once per hourly run.
+    const res = await this.pool.query<{ id: string }>(
+      `SELECT DISTINCT jsonb_array_elements_text(gap -> 'messageIds') AS id
+       FROM coordination_gaps
+       WHERE run_id = (SELECT max(id) FROM gap_runs)`,
+    );
+    return new Set(res.rows.map((r) => Number(r.id)));
+  }
 }
 
 /** A gap as JSON keeps its dates as ISO strings. */

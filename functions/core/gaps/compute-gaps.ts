@@ -32,9 +32,6 @@ export interface GapDigestSetting extends GapDigestDeps {
   readonly limit: number;
 }
 
-/** Every gap of a run, when its messages are compared (a run holds far fewer). */
-const ALL_GAPS = 100_000;
-
 /**
  * The scheduled computation: the window's gaps, saved for GET /gaps; with a digest channel, the gaps
  * new since the previous run are queued for Slack first (gap-digest.ts). Queued before the run is
@@ -57,12 +54,12 @@ export async function computeAndStoreGaps(
   let digested = 0;
   let digestError: string | undefined;
   if (opts.digest) {
-    const previous = await store.latestRun({ limit: ALL_GAPS });
+    const previousMessages = await store.latestRunMessageIds();
     try {
       const posted = await queueGapDigest(opts.digest, result.gaps, {
         channel: opts.digest.channel,
         limit: opts.digest.limit,
-        previousMessages: new Set(previous?.gaps.flatMap((g) => g.messageIds)),
+        previousMessages,
       });
       digested = posted.length;
     } catch (err) {

@@ -84,4 +84,6 @@ export interface GapStore {
     channels?: readonly string[];
     limit: number;
   }): Promise<StoredGapRun | null>;
+  /** Every message id in the latest run's gaps (empty before the first run): what the digest compares. */
+  latestRunMessageIds(): Promise<Set<number>>;
 }
