@@ -202,6 +202,7 @@ const configSchema = z.object({
   GAPS_MIN_CROSS_COHESION: withDefault(num(0, 1), 0.08),
   GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 4),
   GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
+  GAPS_SIDES_LINKED_ACROSS: withDefault(z.stringbool(), false),
   /**
    * A Slack channel id: after each scheduled computation the gaps new since the previous one, those
    * between conversations open to the channel's whole audience, are posted there (slack-reply, with

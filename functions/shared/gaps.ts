@@ -26,6 +26,7 @@ export function gapDefinition(cfg: Config): GapDefinition {
     minCrossCohesion: cfg.GAPS_MIN_CROSS_COHESION,
     neighbourhoodEnsemble: cfg.GAPS_NEIGHBOURHOOD_ENSEMBLE,
     minMemberShare: cfg.GAPS_MIN_MEMBER_SHARE,
+    sidesLinkedAcross: cfg.GAPS_SIDES_LINKED_ACROSS,
   };
 }
 

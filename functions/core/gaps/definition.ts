@@ -108,6 +108,15 @@ export interface GapDefinition {
    */
   readonly minMemberShare: number;
   /**
+   * Shared-neighbour topics: a side keeps only its members linked to a member of another side; the
+   * others leave before the side-size and cohesion rules. A side is the part of its conversation that
+   * takes part in the shared topic: a member tied only to its own conversation is that conversation's
+   * own talk, which the grouping carried along. Without it a large conversation's subject around a
+   * small topic's cross-conversation core dilutes the gap's cohesion under the bar (the small topic is
+   * lost), or passes as a side of it.
+   */
+  readonly sidesLinkedAcross: boolean;
+  /**
    * Shared-neighbour topics: messages elsewhere that BM25 more-like-this finds for a message (its
    * rare terms) join its neighbourhood after its vector neighbours; 0 skips the BM25 leg.
    */
@@ -177,6 +186,7 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   minCrossCohesion: 0.08,
   neighbourhoodEnsemble: 4,
   minMemberShare: 0.3,
+  sidesLinkedAcross: false,
   keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,

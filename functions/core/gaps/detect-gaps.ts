@@ -83,6 +83,8 @@ export interface GapDetectionStats {
   readonly rejected: {
     readonly fewerThanMinConversations: number;
     readonly sidesTalk: number;
+    /** Shared-neighbour topics: gaps left with fewer than minConversations sides once members linked to no other side leave (sidesLinkedAcross). */
+    readonly notLinkedAcross: number;
     /** Shared-neighbour topics: gaps under the definition's minCohesion. */
     readonly notCohesive: number;
     /** Shared-neighbour topics: cohesive gaps whose cross-side cohesion is under minCrossCohesion. */
@@ -200,7 +202,13 @@ export async function detectGaps(
     if (list) list.push(i);
     else threads.set(key, [i]);
   });
-  const rejected = { fewerThanMinConversations: 0, sidesTalk: 0, notCohesive: 0, sidesLoose: 0 };
+  const rejected = {
+    fewerThanMinConversations: 0,
+    sidesTalk: 0,
+    notLinkedAcross: 0,
+    notCohesive: 0,
+    sidesLoose: 0,
+  };
   let found: FoundGap[] = [];
   const shareInside = links && def.minMemberShare > 0 ? sharesInside(links, topicOf, n) : undefined;
   for (const [topic, all] of members) {
@@ -240,14 +248,27 @@ export async function detectGaps(
       rejected.sidesTalk++;
       continue;
     }
-    const sides = [...groups.values()];
-    const people = sides.map((s) => new Set(s.map((i) => messages[i]!.author)));
+    found.push({ topic, sides: [...groups.values()], overlap: 0 });
+  }
+  if (links && def.sidesLinkedAcross) {
+    // A side is the part of its conversation that takes part in the shared topic (definition.ts,
+    // sidesLinkedAcross): members linked to no other side leave, then thin sides and gaps go.
+    const kept: FoundGap[] = [];
+    for (const f of linkedAcross(found, links, n)) {
+      const sides = f.sides.filter((s) => s.length >= def.minMessagesPerSide);
+      if (sides.length >= def.minConversations) kept.push({ ...f, sides });
+      else rejected.notLinkedAcross++;
+    }
+    found = kept;
+  }
+  found = found.map((f) => {
+    const people = f.sides.map((s) => new Set(s.map((i) => messages[i]!.author)));
     let overlap = 0;
     for (let a = 0; a < people.length; a++)
       for (let b = a + 1; b < people.length; b++)
         overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
-    found.push({ topic, sides, overlap });
-  }
+    return { ...f, overlap };
+  });
   if (links && (def.minCohesion > 0 || def.minCrossCohesion > 0)) {
     // A subject's loose group across conversations is not one piece of work (definition.ts,
     // minCohesion), nor is a group whose sides are barely tied to each other (minCrossCohesion).
@@ -484,6 +505,33 @@ export function sharesInside(links: Links, topicOf: (i: number) => number, n: nu
     }
   }
   return (i) => (total[i]! > 0 ? inside[i]! / total[i]! : 0);
+}
+
+/**
+ * Each gap with its sides cut to the members linked to a member of another side (definition.ts,
+ * sidesLinkedAcross); one pass over the links, typed arrays (a message is in one gap at most). One
+ * pass suffices: a cross link keeps both its ends.
+ */
+export function linkedAcross<G extends Pick<FoundGap, "sides">>(found: readonly G[], links: Links, n: number): G[] {
+  const gapOf = new Int32Array(n).fill(-1);
+  const sideOf = new Int32Array(n).fill(-1);
+  found.forEach((f, g) => {
+    f.sides.forEach((side, s) => {
+      for (const i of side) {
+        gapOf[i] = g;
+        sideOf[i] = s;
+      }
+    });
+  });
+  const across = new Uint8Array(n);
+  for (let l = 0; l < links.length; l++) {
+    const a = links.a[l]!;
+    const b = links.b[l]!;
+    if (gapOf[a]! < 0 || gapOf[a] !== gapOf[b] || sideOf[a] === sideOf[b] || !(links.weight[l]! > 0)) continue;
+    across[a] = 1;
+    across[b] = 1;
+  }
+  return found.map((f) => ({ ...f, sides: f.sides.map((side) => side.filter((i) => across[i] === 1)) }));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   cohesionOf,
   detectGaps,
   ensembleWeight,
+  linkedAcross,
   seededRandom,
   sharesInside,
 } from "../../../functions/core/gaps/detect-gaps";
@@ -566,6 +567,51 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
     expect(both.gaps).toEqual([]);
     expect(both.stats.rejected.notCohesive).toBe(1);
     expect(both.stats.rejected.sidesLoose).toBe(0);
+  });
+});
+
+describe("detectGaps, sides linked across (definition.ts, sidesLinkedAcross)", () => {
+  it("keeps exactly the members with a link to a member of another side of their gap", () => {
+    const n = 60;
+    const links = randomLinks(seededRandom(11), n, 90);
+    const found = [
+      {
+        sides: [
+          [0, 1, 2, 3, 4, 5],
+          [6, 7, 8],
+        ],
+      },
+      { sides: [[10, 11, 12, 13], [20, 21, 22, 23, 24], [30, 31]] },
+    ];
+    const linked = (i: number, j: number) => {
+      for (let l = 0; l < links.length; l++)
+        if ((links.a[l] === i && links.b[l] === j) || (links.a[l] === j && links.b[l] === i)) return true;
+      return false;
+    };
+    const trimmed = linkedAcross(found, links, n);
+    let left = 0;
+    found.forEach(({ sides }, g) => {
+      sides.forEach((side, s) => {
+        const others = sides.filter((_, t) => t !== s).flat();
+        const want = side.filter((i) => others.some((j) => linked(i, j)));
+        expect(trimmed[g]!.sides[s]).toEqual(want);
+        left += side.length - want.length;
+      });
+    });
+    // The random links leave some members unlinked across and keep others, so both cases are checked.
+    expect(left).toBeGreaterThan(0);
+    expect(trimmed.flatMap((f) => f.sides.flat()).length).toBeGreaterThan(0);
+  });
+
+  it("leaves a gap whose members are all linked across as it was", async () => {
+    const plain = await detectGaps(workspace(), { window });
+    const trimmed = await detectGaps(workspace(), {
+      window,
+      definition: { ...DEFAULT_GAP_DEFINITION, sidesLinkedAcross: true },
+    });
+    expect(plain.gaps).toHaveLength(1);
+    expect(trimmed.gaps).toEqual(plain.gaps);
+    expect(trimmed.stats.rejected.notLinkedAcross).toBe(0);
   });
 });
 
