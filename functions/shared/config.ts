@@ -196,13 +196,13 @@ const configSchema = z.object({
   GAPS_NEIGHBOURS: withDefault(int(2, 100), 10),
   GAPS_NEIGHBOURHOODS: withDefault(z.enum(["hybrid", "vector"]), "hybrid"),
   // Above 0: average linkage never joins groups with no link between them.
-  GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.08),
+  GAPS_MIN_SHARED_NEIGHBOURS: withDefault(num(0.001, 1), 0.06),
   GAPS_SAME_CONVERSATION_LINK_WEIGHT: withDefault(num(0, 1), 0.7),
-  GAPS_MIN_COHESION: withDefault(num(0, 1), 0.18),
-  GAPS_MIN_CROSS_COHESION: withDefault(num(0, 1), 0.08),
+  GAPS_MIN_COHESION: withDefault(num(0, 1), 0),
+  GAPS_MIN_CROSS_COHESION: withDefault(num(0, 1), 0.1),
   GAPS_NEIGHBOURHOOD_ENSEMBLE: withDefault(int(0, 50), 4),
-  GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.3),
-  GAPS_SIDES_LINKED_ACROSS: withDefault(z.stringbool(), false),
+  GAPS_MIN_MEMBER_SHARE: withDefault(num(0, 1), 0.33),
+  GAPS_SIDES_LINKED_ACROSS: withDefault(z.stringbool(), true),
   /**
    * A Slack channel id: after each scheduled computation the gaps new since the previous one, those
    * between conversations open to the channel's whole audience, are posted there (slack-reply, with

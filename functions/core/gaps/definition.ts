@@ -40,7 +40,9 @@ export interface GapDefinition {
    * neighbours, two messages that list each other, or one listing the other with one more shared,
    * weigh 2 / 20 = 0.1, so 0.08 keeps groups whose pairs are nearly all linked; by chance two
    * messages of a 1,400-message window share 0.07 of a neighbour. The middle of 0.06-0.10, over
-   * which the planted benchmark moved by about one topic per seed (bench/quality.md). The same at
+   * which the planted benchmark moved by about one topic per seed (bench/quality.md); 0.06 since
+   * 2026-12-06 19:20 with sidesLinkedAcross (a larger group no longer dilutes a small topic's gap,
+   * its sides are trimmed to what is linked across). The same at
    * any k: in a small window (k = 3) a lone mutual pair weighs 0.33, so groups there may be less
    * densely linked; scaling the floor by 10 / k lost the demo set's gap.
    */
@@ -74,7 +76,8 @@ export interface GapDefinition {
    * a subject both discuss, not one piece of work, and a narrow topic's few messages straying into
    * it made most of the planted benchmark's false gaps. Planted gaps measured 0.215-0.53 (median
    * 0.31), false ones 0.15-0.46 (median 0.23) on three loads (bench/quality.md, "Cohesive gaps");
-   * 0 reports every group.
+   * 0 reports every group. 0 by default since 2026-12-06 19:20: with sidesLinkedAcross the gaps it
+   * rejected at 0-0.14 were the ones minCrossCohesion rejects (bench/quality.md, "Side trimming").
    */
   readonly minCohesion: number;
   /**
@@ -85,8 +88,8 @@ export interface GapDefinition {
    * across, which is how a one-conversation topic rode into a loose cross-conversation group (the
    * planted benchmark's one-channel control on three seeds). 0.08 was fixed on ten loads and then met
    * its pre-registered bar on twenty held-out ones: judged precision 0.856 against 0.830 at the same
-   * recall (0.685), the held-out control gone (bench/quality.md, "Cross-side cohesion"). 0 reports
-   * every group.
+   * recall (0.685), the held-out control gone (bench/quality.md, "Cross-side cohesion"); 0.10 with
+   * sidesLinkedAcross since 2026-12-06 19:20 (trimmed gaps are tighter across). 0 reports every group.
    */
   readonly minCrossCohesion: number;
   /**
@@ -103,8 +106,8 @@ export interface GapDefinition {
    * Shared-neighbour topics: a message stays in its topic's gap only when at least this share of its
    * link weight lies inside the topic; 0 keeps every member. A planted topic's stray inside a
    * subject group keeps most of its links with its own topic elsewhere, and makes the group a false
-   * gap. 0.3 by default since 2026-12-06 (see neighbourhoodEnsemble); 0.35-0.5 trade recall for
-   * precision on the same frontier.
+   * gap. 0.3 by default since 2026-12-06 (see neighbourhoodEnsemble), 0.33 with sidesLinkedAcross
+   * since 19:20; 0.35-0.5 trade recall for precision on the same frontier.
    */
   readonly minMemberShare: number;
   /**
@@ -113,7 +116,11 @@ export interface GapDefinition {
    * takes part in the shared topic: a member tied only to its own conversation is that conversation's
    * own talk, which the grouping carried along. Without it a large conversation's subject around a
    * small topic's cross-conversation core dilutes the gap's cohesion under the bar (the small topic is
-   * lost), or passes as a side of it.
+   * lost), or passes as a side of it. The default since 2026-12-06 19:20, with minSharedNeighbours
+   * 0.06, minCohesion 0 (redundant once sides are trimmed), minCrossCohesion 0.10 and minMemberShare
+   * 0.33, chosen on 28 planted loads and adopted by a pre-registered test on 18 fresh ones: judged
+   * precision 0.904 at recall 0.789 against 0.907 at 0.756 for the rule before (bench/quality.md,
+   * "Side trimming").
    */
   readonly sidesLinkedAcross: boolean;
   /**
@@ -179,14 +186,14 @@ export const DEFAULT_GAP_DEFINITION: GapDefinition = {
   minMessagesPerSide: 2,
   maxParticipantOverlap: 0.25,
   topics: "shared-neighbours",
-  minSharedNeighbours: 0.08,
+  minSharedNeighbours: 0.06,
   neighbourhoods: "hybrid",
   sameConversationLinkWeight: 0.7,
-  minCohesion: 0.18,
-  minCrossCohesion: 0.08,
+  minCohesion: 0,
+  minCrossCohesion: 0.1,
   neighbourhoodEnsemble: 4,
-  minMemberShare: 0.3,
-  sidesLinkedAcross: false,
+  minMemberShare: 0.33,
+  sidesLinkedAcross: true,
   keywordNeighbours: 0,
   minSimilarity: 0.5,
   backgroundFence: 1.5,

@@ -512,7 +512,11 @@ export function sharesInside(links: Links, topicOf: (i: number) => number, n: nu
  * sidesLinkedAcross); one pass over the links, typed arrays (a message is in one gap at most). One
  * pass suffices: a cross link keeps both its ends.
  */
-export function linkedAcross<G extends Pick<FoundGap, "sides">>(found: readonly G[], links: Links, n: number): G[] {
+export function linkedAcross<G extends Pick<FoundGap, "sides">>(
+  found: readonly G[],
+  links: Links,
+  n: number,
+): G[] {
   const gapOf = new Int32Array(n).fill(-1);
   const sideOf = new Int32Array(n).fill(-1);
   found.forEach((f, g) => {
@@ -527,7 +531,8 @@ export function linkedAcross<G extends Pick<FoundGap, "sides">>(found: readonly 
   for (let l = 0; l < links.length; l++) {
     const a = links.a[l]!;
     const b = links.b[l]!;
-    if (gapOf[a]! < 0 || gapOf[a] !== gapOf[b] || sideOf[a] === sideOf[b] || !(links.weight[l]! > 0)) continue;
+    if (gapOf[a]! < 0 || gapOf[a] !== gapOf[b] || sideOf[a] === sideOf[b] || !(links.weight[l]! > 0))
+      continue;
     across[a] = 1;
     across[b] = 1;
   }

@@ -581,7 +581,13 @@ describe("detectGaps, sides linked across (definition.ts, sidesLinkedAcross)", (
           [6, 7, 8],
         ],
       },
-      { sides: [[10, 11, 12, 13], [20, 21, 22, 23, 24], [30, 31]] },
+      {
+        sides: [
+          [10, 11, 12, 13],
+          [20, 21, 22, 23, 24],
+          [30, 31],
+        ],
+      },
     ];
     const linked = (i: number, j: number) => {
       for (let l = 0; l < links.length; l++)
