@@ -248,7 +248,7 @@ export async function detectGaps(
       rejected.sidesTalk++;
       continue;
     }
-    found.push({ topic, sides: [...groups.values()], overlap: 0 });
+    found.push({ topic, sides: [...groups.values()] });
   }
   if (links && def.sidesLinkedAcross) {
     // A side is the part of its conversation that takes part in the shared topic (definition.ts,
@@ -261,14 +261,6 @@ export async function detectGaps(
     }
     found = kept;
   }
-  found = found.map((f) => {
-    const people = f.sides.map((s) => new Set(s.map((i) => messages[i]!.author)));
-    let overlap = 0;
-    for (let a = 0; a < people.length; a++)
-      for (let b = a + 1; b < people.length; b++)
-        overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
-    return { ...f, overlap };
-  });
   if (links && (def.minCohesion > 0 || def.minCrossCohesion > 0)) {
     // A subject's loose group across conversations is not one piece of work (definition.ts,
     // minCohesion), nor is a group whose sides are barely tied to each other (minCrossCohesion).
@@ -296,7 +288,7 @@ export async function detectGaps(
       else pairsOfTopic.set(topic, [key]);
     }
   }
-  for (const { topic, sides, overlap } of found) {
+  for (const { topic, sides } of found) {
     const wordSets = wordsOf();
     df ??= documentFrequencies(wordSets);
     const sideOf = new Map<number, number>();
@@ -354,7 +346,7 @@ export async function detectGaps(
       sides: gapSides,
       firstAt: new Date(Math.min(...times)),
       lastAt: new Date(Math.max(...times)),
-      score: gapScore(simCount > 0 ? simSum / simCount : 0, overlap, all.length),
+      score: gapScore(simCount > 0 ? simSum / simCount : 0, sidesOverlap(sides, messages), all.length),
       messageIds: ids,
     });
   }
@@ -439,7 +431,37 @@ interface Pair {
 interface FoundGap {
   readonly topic: number;
   readonly sides: readonly (readonly number[])[];
-  readonly overlap: number;
+}
+
+/** The largest participant overlap between two sides of a gap (its score's "not talking" part). */
+function sidesOverlap(sides: FoundGap["sides"], messages: readonly WindowMessage[]): number {
+  const people = sides.map((s) => new Set(s.map((i) => messages[i]!.author)));
+  let overlap = 0;
+  for (let a = 0; a < people.length; a++)
+    for (let b = a + 1; b < people.length; b++)
+      overlap = Math.max(overlap, participantOverlap(people[a]!, people[b]!));
+  return overlap;
+}
+
+/**
+ * Where each message sits among the gaps (position in `found`, then side), -1 outside them: a message
+ * is in one topic, so in one gap at most. What the passes over the links below read.
+ */
+function placeInGaps(
+  found: readonly Pick<FoundGap, "sides">[],
+  n: number,
+): { gapOf: Int32Array; sideOf: Int32Array } {
+  const gapOf = new Int32Array(n).fill(-1);
+  const sideOf = new Int32Array(n).fill(-1);
+  found.forEach((f, g) => {
+    f.sides.forEach((side, s) => {
+      for (const i of side) {
+        gapOf[i] = g;
+        sideOf[i] = s;
+      }
+    });
+  });
+  return { gapOf, sideOf };
 }
 
 /** What a topic rule hands on: the topics' members, their pairs between conversations, each message's topic. */
@@ -509,30 +531,20 @@ export function sharesInside(links: Links, topicOf: (i: number) => number, n: nu
 
 /**
  * Each gap with its sides cut to the members linked to a member of another side (definition.ts,
- * sidesLinkedAcross); one pass over the links, typed arrays (a message is in one gap at most). One
- * pass suffices: a cross link keeps both its ends.
+ * sidesLinkedAcross); one pass over the links. One pass suffices: a cross link keeps both its ends.
  */
 export function linkedAcross<G extends Pick<FoundGap, "sides">>(
   found: readonly G[],
   links: Links,
   n: number,
 ): G[] {
-  const gapOf = new Int32Array(n).fill(-1);
-  const sideOf = new Int32Array(n).fill(-1);
-  found.forEach((f, g) => {
-    f.sides.forEach((side, s) => {
-      for (const i of side) {
-        gapOf[i] = g;
-        sideOf[i] = s;
-      }
-    });
-  });
+  const { gapOf, sideOf } = placeInGaps(found, n);
   const across = new Uint8Array(n);
   for (let l = 0; l < links.length; l++) {
     const a = links.a[l]!;
     const b = links.b[l]!;
-    if (gapOf[a]! < 0 || gapOf[a] !== gapOf[b] || sideOf[a] === sideOf[b] || !(links.weight[l]! > 0))
-      continue;
+    // Every link weighs above 0 (one end lists the other, so they share a neighbour).
+    if (gapOf[a]! < 0 || gapOf[a] !== gapOf[b] || sideOf[a] === sideOf[b]) continue;
     across[a] = 1;
     across[b] = 1;
   }
@@ -567,16 +579,7 @@ export function cohesionOf(
   k: number,
   n: number,
 ): { all: number[]; across: number[] } {
-  const gapOf = new Int32Array(n).fill(-1);
-  const sideOf = new Int32Array(n).fill(-1);
-  found.forEach((f, g) => {
-    f.sides.forEach((side, s) => {
-      for (const i of side) {
-        gapOf[i] = g;
-        sideOf[i] = s;
-      }
-    });
-  });
+  const { gapOf, sideOf } = placeInGaps(found, n);
   const internal = new Float64Array(found.length);
   const between = new Float64Array(found.length);
   for (let l = 0; l < links.length; l++) {

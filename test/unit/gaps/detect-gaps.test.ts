@@ -447,6 +447,17 @@ describe("detectGaps, hybrid neighbourhoods (the default)", () => {
 });
 
 /** `count` links between distinct pairs of `n` nodes, random weights in [0, 1). */
+/** The position of the link between i and j in `links` (either way round), or -1. */
+function linkBetween(
+  links: { a: ArrayLike<number>; b: ArrayLike<number>; length: number },
+  i: number,
+  j: number,
+) {
+  for (let l = 0; l < links.length; l++)
+    if ((links.a[l] === i && links.b[l] === j) || (links.a[l] === j && links.b[l] === i)) return l;
+  return -1;
+}
+
 function randomLinks(rand: () => number, n: number, count: number) {
   const links = {
     a: new Int32Array(count),
@@ -486,10 +497,8 @@ describe("detectGaps, cohesion (definition.ts, minCohesion)", () => {
       },
     ];
     const weight = (i: number, j: number) => {
-      for (let l = 0; l < links.length; l++)
-        if ((links.a[l] === i && links.b[l] === j) || (links.a[l] === j && links.b[l] === i))
-          return links.weight[l]!;
-      return 0;
+      const l = linkBetween(links, i, j);
+      return l < 0 ? 0 : links.weight[l]!;
     };
     for (const k of [3, 10]) {
       // Per message, its link weight to the gap's other messages (or to other sides' only), per slot.
@@ -589,11 +598,7 @@ describe("detectGaps, sides linked across (definition.ts, sidesLinkedAcross)", (
         ],
       },
     ];
-    const linked = (i: number, j: number) => {
-      for (let l = 0; l < links.length; l++)
-        if ((links.a[l] === i && links.b[l] === j) || (links.a[l] === j && links.b[l] === i)) return true;
-      return false;
-    };
+    const linked = (i: number, j: number) => linkBetween(links, i, j) >= 0;
     const trimmed = linkedAcross(found, links, n);
     let left = 0;
     found.forEach(({ sides }, g) => {
@@ -610,11 +615,13 @@ describe("detectGaps, sides linked across (definition.ts, sidesLinkedAcross)", (
   });
 
   it("leaves a gap whose members are all linked across as it was", async () => {
-    const plain = await detectGaps(workspace(), { window });
-    const trimmed = await detectGaps(workspace(), {
+    // The default trims; the rule before does not.
+    expect(DEFAULT_GAP_DEFINITION.sidesLinkedAcross).toBe(true);
+    const plain = await detectGaps(workspace(), {
       window,
-      definition: { ...DEFAULT_GAP_DEFINITION, sidesLinkedAcross: true },
+      definition: { ...DEFAULT_GAP_DEFINITION, sidesLinkedAcross: false },
     });
+    const trimmed = await detectGaps(workspace(), { window });
     expect(plain.gaps).toHaveLength(1);
     expect(trimmed.gaps).toEqual(plain.gaps);
     expect(trimmed.stats.rejected.notLinkedAcross).toBe(0);
